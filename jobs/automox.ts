@@ -1,0 +1,194 @@
+import { z } from 'zod';
+import { defineResource, type VendorDefinition } from '../src/connector.js';
+import { toBool, toInt, toText, toTimestamp } from '../src/normalize.js';
+import { pageNumber } from '../src/pagination/page-number.js';
+import { staticList } from '../src/pagination/static-list.js';
+
+// Automox: https://developer.automox.com/developer-portal/ (../shared/vendor-docs/001_*.txt)
+// Bare JSON arrays, `limit` 1..500 (default 500), `page` from 0, no pagination metadata.
+const automoxPages = () => pageNumber({ firstPage: 0, defaultPageSize: 500, maxPageSize: 500 });
+
+const id = z.union([z.number().int(), z.string().min(1)]);
+
+const orgSchema = z.object({ id, name: z.string().nullish(), parent_id: id.nullish(), create_time: z.unknown() }).passthrough();
+const groupSchema = z
+  .object({ id, organization_id: id.nullish(), name: z.string().nullish(), server_count: z.unknown(), create_time: z.unknown() })
+  .passthrough();
+const serverSchema = z
+  .object({
+    id,
+    organization_id: id.nullish(),
+    server_group_id: id.nullish(),
+    name: z.string().nullish(),
+    serial_number: z.unknown(),
+    os_family: z.unknown(),
+    os_name: z.unknown(),
+    os_version: z.unknown(),
+    agent_version: z.unknown(),
+    create_time: z.unknown(),
+    last_update_time: z.unknown(),
+    last_refresh_time: z.unknown(),
+    connected: z.unknown(),
+    status: z.unknown(),
+    detail: z.unknown(),
+  })
+  .passthrough();
+const packageSchema = z
+  .object({
+    id,
+    server_id: id.nullish(),
+    organization_id: id.nullish(),
+    name: z.string().nullish(),
+    display_name: z.unknown(),
+    version: z.unknown(),
+    severity: z.unknown(),
+    installed: z.unknown(),
+    patch_classification_category_id: z.unknown(),
+    create_time: z.unknown(),
+  })
+  .passthrough();
+const categorySchema = z.object({ id: z.number().int(), name: z.string() }).strict();
+
+/** The documented `patch_classification_category_id` table (Automox serves no endpoint for it). */
+export const AUTOMOX_PATCH_CATEGORIES: ReadonlyArray<{ id: number; name: string }> = [
+  'Application',
+  'Connectors',
+  'Critical Updates',
+  'Definition Updates',
+  'Developer Kits',
+  'Feature Packs',
+  'Guidance',
+  'Security Updates',
+  'Service Packs',
+  'Tools',
+  'Update Rollups',
+  'Updates',
+  'Upgrades',
+].map((name, i) => ({ id: i + 1, name }));
+
+function deviceStatus(s: z.infer<typeof serverSchema>): string | null {
+  const st = s.status;
+  if (st !== null && typeof st === 'object' && 'device_status' in st) return toText((st as { device_status: unknown }).device_status);
+  if (typeof s.connected === 'boolean') return s.connected ? 'connected' : 'disconnected';
+  return null;
+}
+
+/** Automox: API key as bearer token; 100 requests/s per account; `/servers` is stricter. */
+export const automox: VendorDefinition = {
+  vendor: 'automox',
+  docUrl: 'https://developer.automox.com/developer-portal/',
+  credentials: z.object({ apiKey: z.string().min(1, 'is empty') }).strict(),
+  authHeaders: (c) => ({ Authorization: `Bearer ${c.apiKey ?? ''}` }),
+  lanes: {
+    // "For most APIs, Automox allows 100 authenticated requests per second."
+    api: { windows: [{ max: 100, durationMs: 1000 }], concurrency: 4 },
+    // Automox publishes a stricter limit for /servers (under 30 requests per minute).
+    servers: { windows: [{ max: 29, durationMs: 60_000 }], concurrency: 2 },
+  },
+  readError: (body) => {
+    if (body !== null && typeof body === 'object') {
+      const b = body as Record<string, unknown>;
+      const errs = b.errors;
+      if (Array.isArray(errs)) return { message: errs.map((e) => (typeof e === 'string' ? e : JSON.stringify(e))).join('; ') };
+      if (typeof b.message === 'string') return { message: b.message };
+    }
+    return {};
+  },
+  resources: [
+    defineResource({
+      name: 'organizations',
+      table: 'organizations',
+      lane: 'api',
+      docUrl: 'https://developer.automox.com/openapi/axconsole/operation/getOrganizations/',
+      path: () => '/orgs',
+      pagination: automoxPages(),
+      record: orgSchema,
+      id: (o) => String(o.id),
+      map: (o) => ({
+        name: o.name ?? null,
+        parent_external_id: o.parent_id == null ? null : String(o.parent_id),
+        vendor_created_at: toTimestamp(o.create_time),
+      }),
+    }),
+    defineResource({
+      name: 'device_groups',
+      table: 'device_groups',
+      lane: 'api',
+      parent: 'organizations',
+      docUrl: 'https://developer.automox.com/openapi/axconsole/operation/getServerGroups/',
+      path: () => '/servergroups',
+      params: (org) => ({ o: org }),
+      pagination: automoxPages(),
+      record: groupSchema,
+      id: (g) => String(g.id),
+      map: (g, ctx) => ({
+        organization_external_id: g.organization_id == null ? ctx.scope : String(g.organization_id),
+        name: g.name ?? null,
+        // "the group with a blank name" is the organization's Default Group.
+        is_default: g.name === '' || g.name === null,
+        device_count: toInt(g.server_count),
+        vendor_created_at: toTimestamp(g.create_time),
+      }),
+    }),
+    defineResource({
+      name: 'devices',
+      table: 'devices',
+      lane: 'servers',
+      parent: 'organizations',
+      docUrl: 'https://developer.automox.com/openapi/axconsole/operation/getDevices/',
+      path: () => '/servers',
+      params: (org) => ({ o: org }),
+      pagination: automoxPages(),
+      record: serverSchema,
+      id: (s) => String(s.id),
+      map: (s, ctx) => ({
+        organization_external_id: s.organization_id == null ? ctx.scope : String(s.organization_id),
+        device_group_external_id: s.server_group_id == null ? null : String(s.server_group_id),
+        name: s.name ?? null,
+        serial_number: toText(s.serial_number),
+        os_family: toText(s.os_family),
+        os_name: toText(s.os_name),
+        os_version: toText(s.os_version),
+        agent_version: toText(s.agent_version),
+        status: deviceStatus(s),
+        vendor_created_at: toTimestamp(s.create_time),
+        vendor_updated_at: toTimestamp(s.last_update_time),
+        vendor_last_seen_at: toTimestamp(s.last_refresh_time),
+      }),
+    }),
+    defineResource({
+      name: 'packages',
+      table: 'packages',
+      lane: 'api',
+      parent: 'organizations',
+      docUrl: 'https://developer.automox.com/openapi/axconsole/operation/getOrganizationPackages/',
+      path: (org) => `/orgs/${encodeURIComponent(org)}/packages`,
+      params: (org) => ({ o: org }),
+      pagination: automoxPages(),
+      record: packageSchema,
+      id: (p) => String(p.id),
+      map: (p, ctx) => ({
+        organization_external_id: p.organization_id == null ? ctx.scope : String(p.organization_id),
+        device_external_id: p.server_id == null ? null : String(p.server_id),
+        name: p.name ?? null,
+        display_name: toText(p.display_name),
+        version: toText(p.version),
+        severity: toText(p.severity),
+        installed: toBool(p.installed),
+        patch_category_id: toInt(p.patch_classification_category_id),
+        vendor_created_at: toTimestamp(p.create_time),
+      }),
+    }),
+    defineResource({
+      name: 'patch_categories',
+      table: 'patch_categories',
+      lane: 'api',
+      docUrl: 'https://developer.automox.com/developer-portal/',
+      path: () => '',
+      pagination: staticList(() => AUTOMOX_PATCH_CATEGORIES.map((c) => ({ ...c }))),
+      record: categorySchema,
+      id: (c) => String(c.id),
+      map: (c) => ({ name: c.name }),
+    }),
+  ],
+};

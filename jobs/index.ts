@@ -1,0 +1,7 @@
+import type { VendorDefinition } from '../src/connector.js';
+import { automox } from './automox.js';
+
+/** Every vendor fleetsync can sync, by the `vendor` key used in config. */
+export const VENDORS: Readonly<Record<string, VendorDefinition>> = {
+  automox,
+};

@@ -1,0 +1,16 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as m0001 from './20261122T0530_initial.js';
+
+/**
+ * Migrations listed statically rather than read from the directory, so the same provider works
+ * under tsx, vitest and compiled JavaScript (FileMigrationProvider only finds .ts under tsx).
+ * Names sort by time; add new ones at the end.
+ */
+export const migrations: Record<string, Migration> = {
+  '20261122T0530_initial': m0001,
+};
+
+/** Kysely MigrationProvider over the static list. */
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

@@ -1,0 +1,212 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { sql } from 'kysely';
+import { openApp, type App } from './app.js';
+import { ConfigError, loadConfig, serviceUrls } from './config.js';
+import { createLogger, type Logger } from './logger.js';
+import { collectStatus, formatRunSummary, formatStatus, summarizeRun } from './status.js';
+import { createDb, ensureDatabase, migrateToLatest } from './warehouse/db.js';
+
+interface GlobalOpts {
+  config?: string;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Exit code for a command that failed for a reason the user can act on. */
+class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+async function withApp<T>(program: Command, logger: Logger, fn: (app: App) => Promise<T>): Promise<T> {
+  const { config: file } = program.opts<GlobalOpts>();
+  const config = await loadConfig(file);
+  const app = await openApp({ config, logger });
+  try {
+    return await fn(app);
+  } finally {
+    await app.close();
+  }
+}
+
+/** Runs fn until it ends or SIGINT/SIGTERM arrives; a second signal exits at once. */
+function onShutdown(logger: Logger): AbortSignal {
+  const ctl = new AbortController();
+  const handler = (sig: string) => {
+    if (ctl.signal.aborted) {
+      logger.warn({ signal: sig }, 'second signal: exiting without waiting');
+      process.exit(130);
+    }
+    logger.info({ signal: sig }, 'stopping after the pages in hand');
+    ctl.abort();
+  };
+  process.on('SIGINT', () => handler('SIGINT'));
+  process.on('SIGTERM', () => handler('SIGTERM'));
+  return ctl.signal;
+}
+
+/** Builds the fleetsync command line. Exported for tests. */
+export function buildProgram(logger: Logger): Command {
+  const program = new Command();
+  program
+    .name('fleetsync')
+    .description('Sync device-management and SaaS vendor APIs into a Postgres warehouse through rate-limited BullMQ page jobs.')
+    .option('-c, --config <file>', 'config file (default: $FLEETSYNC_CONFIG or ./fleetsync.yaml)')
+    .showHelpAfterError();
+
+  program
+    .command('migrate')
+    .description('create the database if missing and apply all migrations (idempotent); uses DATABASE_URL')
+    .action(async () => {
+      const { databaseUrl } = serviceUrls();
+      const created = await ensureDatabase(databaseUrl);
+      const db = createDb(databaseUrl, { max: 2 });
+      try {
+        const applied = await migrateToLatest(db);
+        const name = new URL(databaseUrl).pathname.slice(1);
+        console.log(`${created ? `created database ${name}; ` : ''}${applied.length ? `applied ${applied.join(', ')}` : 'schema is up to date'}`);
+      } finally {
+        await db.destroy();
+      }
+    });
+
+  program
+    .command('worker')
+    .description('process every lane of every configured source until SIGTERM/SIGINT (finishes the pages in hand, then exits 0)')
+    .option('--source <id>', 'only this source (repeatable)', collect, [] as string[])
+    .action(async (opts: { source: string[] }) => {
+      await withApp(program, logger, async (app) => {
+        for (const id of opts.source) if (!app.sources.has(id)) throw new CommandError(`unknown source "${id}"`);
+        const signal = onShutdown(logger);
+        const resumed = await app.engine.resumeRunningRuns();
+        app.engine.startWorkers(opts.source.length ? opts.source : undefined);
+        logger.info({ lanes: [...app.engine.lanes.keys()], resumedRuns: resumed }, 'worker started');
+        await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      });
+      logger.info('worker stopped');
+    });
+
+  program
+    .command('sync')
+    .description('start a run of a source (or join the one already running); with --wait, process it here and print a summary')
+    .requiredOption('--source <id>', 'source id from the config')
+    .option('--resource <name>', 'only this resource (repeatable); parents it is nested under are walked too', collect, [] as string[])
+    .addOption(new Option('--mode <mode>', 'full walk, or incremental where the vendor allows').choices(['full', 'incremental']).default('full'))
+    .option('--wait', 'process the run in this process until it ends; exit non-zero unless it succeeded', false)
+    .action(async (opts: { source: string; resource: string[]; mode: 'full' | 'incremental'; wait: boolean }) => {
+      await withApp(program, logger, async (app) => {
+        if (!app.sources.has(opts.source)) throw new CommandError(`unknown source "${opts.source}" (configured: ${[...app.sources.keys()].join(', ')})`);
+        const { runId, resumed } = await app.engine.startRun(opts.source, { resources: opts.resource, trigger: 'sync', mode: opts.mode });
+        console.log(`${resumed ? 'joined running' : 'started'} run ${runId} of ${opts.source}`);
+        if (!opts.wait) return;
+        const signal = onShutdown(logger);
+        app.engine.startWorkers([opts.source]);
+        const run = await app.engine.waitForRun(runId, { signal });
+        const summary = await summarizeRun(app.db, runId);
+        console.log(formatRunSummary(summary));
+        if (run.status === 'running') throw new CommandError(`interrupted; run ${runId} goes on with the next worker`, 130);
+        if (run.status !== 'succeeded') throw new CommandError(`run ${runId} ${run.status}: ${run.error_message ?? 'see fleetsync status'}`);
+      });
+    });
+
+  program
+    .command('status')
+    .description('per source: lanes, pauses, disabled resources, and the last run of each resource with its cursor')
+    .option('--json', 'machine-readable output', false)
+    .option('--source <id>', 'only this source (repeatable)', collect, [] as string[])
+    .action(async (opts: { json: boolean; source: string[] }) => {
+      await withApp(program, logger, async (app) => {
+        const ids = opts.source.length ? opts.source : [...app.sources.keys()];
+        for (const id of ids) if (!app.sources.has(id)) throw new CommandError(`unknown source "${id}"`);
+        await sql`select 1`.execute(app.db);
+        const status = await collectStatus(
+          app.db,
+          app.engine,
+          ids,
+          (id) => app.sources.get(id)!.vendor.vendor,
+          (id) => app.sources.get(id)!.vendor.resources.map((r) => r.name),
+        );
+        console.log(opts.json ? JSON.stringify(status, null, 2) : formatStatus(status));
+      });
+    });
+
+  program
+    .command('pause')
+    .description('pause a source: no worker takes its jobs until `resume`')
+    .requiredOption('--source <id>', 'source id')
+    .action(async (opts: { source: string }) => {
+      await withApp(program, logger, async (app) => {
+        if (!app.sources.has(opts.source)) throw new CommandError(`unknown source "${opts.source}"`);
+        await app.db
+          .insertInto('sync_sources')
+          .values({ source_id: opts.source, paused_at: new Date(), paused_reason: 'paused by command' })
+          .onConflict((oc) => oc.column('source_id').doUpdateSet({ paused_at: new Date(), paused_reason: 'paused by command' }))
+          .execute();
+        await app.engine.pauseSourceQueues(opts.source);
+        console.log(`paused ${opts.source}`);
+      });
+    });
+
+  program
+    .command('resume')
+    .description('resume a paused source (after `pause` or a 402 Payment Required)')
+    .requiredOption('--source <id>', 'source id')
+    .action(async (opts: { source: string }) => {
+      await withApp(program, logger, async (app) => {
+        if (!app.sources.has(opts.source)) throw new CommandError(`unknown source "${opts.source}"`);
+        await app.engine.resumeSource(opts.source);
+        console.log(`resumed ${opts.source}`);
+      });
+    });
+
+  program
+    .command('enable')
+    .description('re-enable a resource that a 410 Gone disabled for a source')
+    .requiredOption('--source <id>', 'source id')
+    .requiredOption('--resource <name>', 'resource name')
+    .action(async (opts: { source: string; resource: string }) => {
+      await withApp(program, logger, async (app) => {
+        const res = await app.db.deleteFrom('sync_disabled_resources').where('source_id', '=', opts.source).where('resource', '=', opts.resource).executeTakeFirst();
+        console.log(Number(res.numDeletedRows) > 0 ? `enabled ${opts.source}/${opts.resource}` : `${opts.source}/${opts.resource} was not disabled`);
+      });
+    });
+
+  program
+    .command('demo')
+    .description('start the vendor simulators on loopback, migrate, sync them into Postgres and show what landed')
+    .option('--devices <n>', 'devices per organization', (v) => Number.parseInt(v, 10), 120)
+    .action(async (opts: { devices: number }) => {
+      const { runDemo } = await import('./demo.js');
+      const ok = await runDemo({ logger, devicesPerOrg: opts.devices });
+      if (!ok) throw new CommandError('demo sync did not succeed');
+    });
+
+  return program;
+}
+
+async function main(): Promise<void> {
+  const logger = createLogger();
+  const program = buildProgram(logger);
+  try {
+    await program.parseAsync(process.argv);
+    process.exit(0);
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof CommandError) {
+      console.error(`fleetsync: ${err.message}`);
+      process.exit(err instanceof CommandError ? err.exitCode : 2);
+    }
+    const e = err as Error & { code?: string };
+    // Only name and message: an error object may carry connection strings or request configs.
+    console.error(`fleetsync: ${e.code ? `${e.code} ` : ''}${e.message}`);
+    process.exit(1);
+  }
+}
+
+await main();

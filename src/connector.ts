@@ -1,0 +1,70 @@
+import type { z } from 'zod';
+import type { LaneLimit, SourceConfig } from './config.js';
+import type { PageStrategy } from './pagination/types.js';
+import type { DataTableName, NormalizedRow } from './warehouse/tables.js';
+
+/** What a mapping sees besides the record: where it came from. */
+export interface MapContext {
+  sourceId: string;
+  scope: string;
+}
+
+/** A normalized record: its id, its columns, and the raw object kept whole. */
+export interface MappedRecord {
+  externalId: string;
+  columns: Record<string, unknown>;
+}
+
+/**
+ * One list a vendor exposes, and how it lands in the warehouse.
+ * `record` validates one vendor object where it enters (loosely: unknown fields pass through);
+ * `map` turns a validated object into the table's normalized columns.
+ */
+export interface ResourceDefinition<T extends DataTableName = DataTableName, R = unknown> {
+  name: string;
+  table: T;
+  /** Lane class (a key of the vendor's lanes). */
+  lane: string;
+  /** The vendor's documentation of this endpoint. */
+  docUrl: string;
+  /** Resource whose rows are this resource's scopes; absent for global lists (scope "-"). */
+  parent?: string;
+  /** Scope value from a parent row; default: the parent's external_id. */
+  scopeFrom?: (parent: { external_id: string; raw: unknown }) => string | null;
+  /** Endpoint path below the base URL for a scope. */
+  path: (scope: string) => string;
+  /** Query parameters always sent for a scope. */
+  params?: (scope: string) => Record<string, string>;
+  pagination: PageStrategy;
+  record: z.ZodType<R, z.ZodTypeDef, unknown>;
+  /** External id of a validated record. */
+  id: (rec: R) => string;
+  map: (rec: R, ctx: MapContext) => NormalizedRow<T>;
+}
+
+/** Pulls the vendor's human-readable message (and request id) out of an error body. */
+export type ErrorBodyReader = (body: unknown) => { message?: string; requestId?: string };
+
+/**
+ * Everything fleetsync knows about one vendor: auth, lanes, error bodies and resources.
+ * Adding a vendor means adding one of these under jobs/.
+ */
+export interface VendorDefinition {
+  vendor: string;
+  docUrl: string;
+  /** Validates a source's `credentials` block. */
+  credentials: z.ZodType<Record<string, string>, z.ZodTypeDef, unknown>;
+  /** Headers that authenticate a request. The values are secrets and never leave the HTTP layer. */
+  authHeaders: (credentials: Record<string, string>) => Record<string, string>;
+  /** The vendor's documented rate-limit classes. */
+  lanes: Record<string, LaneLimit>;
+  resources: ResourceDefinition[];
+  readError: ErrorBodyReader;
+  /** Extra checks of a source's config (options), message per problem. */
+  validateSource?: (source: SourceConfig) => string[];
+}
+
+/** Helper that keeps a resource definition's generic parameters while storing it in a list. */
+export function defineResource<T extends DataTableName, R>(def: ResourceDefinition<T, R>): ResourceDefinition {
+  return def as unknown as ResourceDefinition;
+}

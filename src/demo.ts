@@ -1,0 +1,86 @@
+import { sql } from 'kysely';
+import { openApp } from './app.js';
+import { parseConfig, serviceUrls } from './config.js';
+import type { Logger } from './logger.js';
+import { AutomoxSimulator, generateAutomoxData } from './simulators/automox.js';
+import { formatRunSummary, summarizeRun, table } from './status.js';
+import { createDb, ensureDatabase, migrateToLatest } from './warehouse/db.js';
+
+/** Options of runDemo(). */
+export interface DemoOptions {
+  logger: Logger;
+  devicesPerOrg?: number;
+  out?: (line: string) => void;
+}
+
+/**
+ * The newcomer's tour: starts the vendor simulators on loopback, migrates the local database,
+ * syncs every simulated vendor into it through the real engine, and prints what landed.
+ * Returns true when every run succeeded. Leaves the rows in place for the reader to query.
+ */
+export async function runDemo(opts: DemoOptions): Promise<boolean> {
+  const out = opts.out ?? ((l: string) => console.log(l));
+  const { databaseUrl } = serviceUrls();
+  await ensureDatabase(databaseUrl);
+  const mdb = createDb(databaseUrl, { max: 1 });
+  try {
+    await migrateToLatest(mdb);
+  } finally {
+    await mdb.destroy();
+  }
+
+  const perOrg = opts.devicesPerOrg ?? 120;
+  const apiKey = 'demo-automox-key';
+  // Three orgs; the middle one holds exactly two full pages, the page-boundary case.
+  const automox = new AutomoxSimulator({ apiKey, data: generateAutomoxData({ seed: 7, orgs: 3, devicesPerOrg: [perOrg, 500 * 2, 17], packagesPerDevice: 3 }) });
+  const automoxUrl = await automox.start();
+  out(`Automox simulator on ${automoxUrl}/api`);
+
+  const config = parseConfig(
+    {
+      sources: [{ id: 'automox-demo', vendor: 'automox', baseUrl: `${automoxUrl}/api`, credentials: { apiKey: '${DEMO_AUTOMOX_KEY}' } }],
+    },
+    { ...process.env, DEMO_AUTOMOX_KEY: apiKey },
+  );
+  const app = await openApp({ config, logger: opts.logger, prefix: `${serviceUrls().queuePrefix}-demo` });
+  let ok = true;
+  try {
+    app.engine.startWorkers();
+    const started = Date.now();
+    for (const id of app.sources.keys()) {
+      const { runId } = await app.engine.startRun(id, { trigger: 'demo' });
+      out(`run ${runId} of ${id}: syncing...`);
+      const run = await app.engine.waitForRun(runId);
+      out(formatRunSummary(await summarizeRun(app.db, runId)));
+      if (run.status !== 'succeeded') ok = false;
+    }
+    out(`\nsynced in ${((Date.now() - started) / 1000).toFixed(1)} s, ${automox.requests.length} vendor requests`);
+    const counts = await sql<{ t: string; live: number; deleted: number }>`
+      select 'organizations' as t, count(*) filter (where deleted_at is null)::int as live, count(*) filter (where deleted_at is not null)::int as deleted from organizations
+      union all select 'device_groups', count(*) filter (where deleted_at is null)::int, count(*) filter (where deleted_at is not null)::int from device_groups
+      union all select 'devices', count(*) filter (where deleted_at is null)::int, count(*) filter (where deleted_at is not null)::int from devices
+      union all select 'packages', count(*) filter (where deleted_at is null)::int, count(*) filter (where deleted_at is not null)::int from packages
+      union all select 'patch_categories', count(*) filter (where deleted_at is null)::int, count(*) filter (where deleted_at is not null)::int from patch_categories`.execute(app.db);
+    out(`\nwarehouse (${new URL(databaseUrl).pathname.slice(1)}):`);
+    out(table([['table', 'rows', 'deleted'], ...counts.rows.map((r) => [r.t, String(r.live), String(r.deleted)])]).join('\n'));
+    const sample = await app.db
+      .selectFrom('devices')
+      .select(['source_id', 'external_id', 'name', 'os_name', 'os_version', 'agent_version', 'vendor_last_seen_at'])
+      .where('source_id', '=', 'automox-demo')
+      .orderBy('external_id')
+      .limit(5)
+      .execute();
+    out('\nsample devices:');
+    out(
+      table([
+        ['source', 'id', 'name', 'os', 'version', 'agent', 'last seen'],
+        ...sample.map((d) => [String(d.source_id), String(d.external_id), String(d.name), String(d.os_name), String(d.os_version), String(d.agent_version), d.vendor_last_seen_at instanceof Date ? d.vendor_last_seen_at.toISOString() : String(d.vendor_last_seen_at)]),
+      ]).join('\n'),
+    );
+    out('\nTry: psql ' + databaseUrl + " -c 'select name, os_name, raw->>'\"'\"'agent_version'\"'\"' from devices limit 5'");
+  } finally {
+    await app.close();
+    await automox.stop();
+  }
+  return ok;
+}

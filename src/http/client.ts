@@ -1,0 +1,172 @@
+import http from 'node:http';
+import https from 'node:https';
+import axios, { AxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
+import axiosRetry from 'axios-retry';
+import type { ErrorBodyReader } from '../connector.js';
+import type { PageRequest } from '../pagination/types.js';
+import { classifyStatus, parseRateLimitReset, parseRetryAfter, VendorError } from './errors.js';
+
+/** Options of createHttpClient(). */
+export interface HttpClientOptions {
+  baseUrl: string;
+  /** Secret headers (Authorization). Never logged, never part of an error. */
+  authHeaders: Record<string, string>;
+  readError: ErrorBodyReader;
+  timeoutMs: number;
+  /** In-process retries of network errors and 5xx before the job's own attempts take over. */
+  retries?: number;
+  /** Cap of any single in-process retry wait; a longer Retry-After goes to the lane. */
+  maxInProcessWaitMs: number;
+  /** Called for every HTTP response or network failure (metrics, request counting). */
+  onResponse?: (status: number | 'network') => void;
+}
+
+/** A successful page response. throttleMs > 0 when the vendor said its window is spent. */
+export interface HttpPage {
+  status: number;
+  body: unknown;
+  requestId: string | null;
+  throttleMs: number;
+}
+
+/** A GET against one source: resolves to the page or rejects with a VendorError, nothing else. */
+export type HttpGet = (req: PageRequest, signal?: AbortSignal) => Promise<HttpPage>;
+
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\]|::1)$/i;
+
+/**
+ * Checks a URL may be requested for a source: same origin as its base URL, and HTTPS unless
+ * the host is loopback. Throws VendorError(kind 'unsafe') otherwise, without the credentials
+ * ever having been sent.
+ */
+export function assertSafeUrl(url: string, baseUrl: string): URL {
+  let u: URL;
+  try {
+    u = new URL(url, baseUrl);
+  } catch {
+    throw new VendorError({ kind: 'unsafe', message: `refused to follow an unparseable link ${JSON.stringify(url.slice(0, 200))}` });
+  }
+  const base = new URL(baseUrl);
+  if (u.origin !== base.origin) {
+    throw new VendorError({ kind: 'unsafe', message: `refused to follow a link to ${u.origin}, off the source's origin ${base.origin}` });
+  }
+  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && LOOPBACK.test(u.hostname))) {
+    throw new VendorError({ kind: 'unsafe', message: `refused plain ${u.protocol} to ${u.hostname}: only loopback may use http` });
+  }
+  return u;
+}
+
+function header(res: AxiosResponse | undefined, name: string): string | null {
+  const v: unknown = res?.headers?.[name];
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v) && typeof v[0] === 'string') return v[0];
+  return null;
+}
+
+function requestIdOf(res: AxiosResponse | undefined, fromBody?: string): string | null {
+  return header(res, 'x-request-id') ?? header(res, 'request-id') ?? fromBody ?? null;
+}
+
+function bodyRequestId(body: unknown): string | undefined {
+  if (body !== null && typeof body === 'object' && 'request_id' in body) {
+    const r = (body as { request_id: unknown }).request_id;
+    if (typeof r === 'string') return r;
+  }
+  return undefined;
+}
+
+function truncate(s: string, n = 500): string {
+  return s.length > n ? `${s.slice(0, n)}…` : s;
+}
+
+/** Milliseconds the lane must wait after this response, from X-RateLimit-Remaining/Reset or Retry-After. */
+function throttleOf(res: AxiosResponse): number {
+  const remaining = header(res, 'x-ratelimit-remaining');
+  if (remaining !== null && Number(remaining.trim()) <= 0) {
+    return parseRateLimitReset(header(res, 'x-ratelimit-reset')) ?? parseRetryAfter(header(res, 'retry-after')) ?? 1000;
+  }
+  return 0;
+}
+
+/** Converts anything axios threw into a VendorError, dropping the request config (it holds the secret). */
+function toVendorError(err: unknown, readError: ErrorBodyReader): VendorError {
+  if (err instanceof VendorError) return err;
+  if (err instanceof AxiosError) {
+    const res = err.response;
+    if (res) {
+      const body: unknown = res.data;
+      const read = readError(body);
+      const requestId = requestIdOf(res, read.requestId ?? bodyRequestId(body));
+      const vendorMessage = read.message ?? (typeof body === 'string' && body.trim() !== '' ? truncate(body.trim(), 300) : null);
+      const kind = classifyStatus(res.status);
+      let retryAfterMs: number | null = null;
+      if (kind === 'rate_limited' || res.status === 503) {
+        retryAfterMs = parseRetryAfter(header(res, 'retry-after')) ?? parseRateLimitReset(header(res, 'x-ratelimit-reset'));
+      }
+      return new VendorError({
+        kind,
+        status: res.status,
+        vendorMessage: vendorMessage === null ? null : truncate(vendorMessage),
+        requestId,
+        retryAfterMs,
+        message: `${res.status}${vendorMessage ? ` ${truncate(vendorMessage)}` : ''}`,
+      });
+    }
+    // No response: a network failure or a timeout. Only the code is kept.
+    return new VendorError({ kind: 'retryable', message: `network error ${err.code ?? 'unknown'}` });
+  }
+  return new VendorError({ kind: 'retryable', message: `request failed: ${err instanceof Error ? err.name : 'unknown error'}` });
+}
+
+/**
+ * Builds the HTTP client of one source: keep-alive, gzip, auth headers, and in-process retries of
+ * network errors and 5xx with exponential backoff and full jitter (axios-retry). 429 is never
+ * retried here: it is handed to the lane. Every failure comes out as a VendorError.
+ */
+export function createHttpClient(opts: HttpClientOptions): HttpGet {
+  const instance: AxiosInstance = axios.create({
+    baseURL: opts.baseUrl.replace(/\/+$/, ''),
+    timeout: opts.timeoutMs,
+    headers: { Accept: 'application/json', 'Accept-Encoding': 'gzip, deflate', ...opts.authHeaders },
+    httpAgent: new http.Agent({ keepAlive: true, maxSockets: 16 }),
+    httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 16 }),
+    maxRedirects: 0,
+    responseType: 'json',
+    transitional: { silentJSONParsing: true, forcedJSONParsing: true, clarifyTimeoutError: false },
+  });
+  const retries = opts.retries ?? 3;
+  axiosRetry(instance, {
+    retries,
+    shouldResetTimeout: true,
+    retryCondition: (err) => {
+      const status = err.response?.status;
+      if (status === undefined) return err.code !== 'ERR_CANCELED';
+      return status >= 500 && status !== 501;
+    },
+    retryDelay: (retryCount, err) => {
+      const fromVendor = parseRetryAfter(header(err.response, 'retry-after'));
+      const exp = Math.min(opts.maxInProcessWaitMs, 250 * 2 ** retryCount);
+      const jittered = Math.random() * exp; // full jitter
+      return Math.min(opts.maxInProcessWaitMs, Math.max(jittered, fromVendor ?? 0));
+    },
+    onRetry: (_count, err) => opts.onResponse?.(err.response?.status ?? 'network'),
+  });
+
+  return async (req: PageRequest, signal?: AbortSignal): Promise<HttpPage> => {
+    let target: string;
+    if (req.url !== undefined) {
+      target = assertSafeUrl(req.url, opts.baseUrl).toString();
+    } else {
+      target = req.path ?? '';
+      assertSafeUrl(`${opts.baseUrl.replace(/\/+$/, '')}${target}`, opts.baseUrl);
+    }
+    try {
+      const res = await instance.get<unknown>(target, { params: req.params, signal });
+      opts.onResponse?.(res.status);
+      return { status: res.status, body: res.data, requestId: requestIdOf(res, bodyRequestId(res.data)), throttleMs: throttleOf(res) };
+    } catch (err) {
+      opts.onResponse?.(err instanceof AxiosError && err.response ? err.response.status : 'network');
+      throw toVendorError(err, opts.readError);
+    }
+  };
+}

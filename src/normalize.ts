@@ -1,0 +1,74 @@
+/**
+ * Parses a vendor timestamp into ISO 8601 UTC, or null when absent or unparseable.
+ * Accepts RFC 3339, offsets without a colon (`2025-01-22T22:18:21+0000`, Automox), compact
+ * forms (`20161130T162512Z`, Izuma filters) and unix seconds or milliseconds as numbers.
+ * Never throws: a bad time must not cost the record.
+ */
+export function toTimestamp(value: unknown): string | null {
+  if (value === null || value === undefined || value === '') return null;
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    const ms = value < 1e11 ? value * 1000 : value;
+    return new Date(ms).toISOString();
+  }
+  if (typeof value !== 'string') return null;
+  let s = value.trim();
+  const compact = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\.\d+)?Z$/.exec(s);
+  if (compact) s = `${compact[1]}-${compact[2]}-${compact[3]}T${compact[4]}:${compact[5]}:${compact[6]}${compact[7] ?? ''}Z`;
+  // "+0000" -> "+00:00" so every engine parses it the same way.
+  s = s.replace(/([+-]\d{2})(\d{2})$/, '$1:$2');
+  // A space instead of the T is common in vendor payloads.
+  s = s.replace(/^(\d{4}-\d{2}-\d{2}) (\d)/, '$1T$2');
+  const d = new Date(s);
+  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+}
+
+/** Text column value: strings as they are, numbers as text, anything else null. */
+export function toText(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'bigint') return value.toString();
+  return null;
+}
+
+/** Integer column value, or null when the value is not a whole number within int4. */
+export function toInt(value: unknown): number | null {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  return typeof n === 'number' && Number.isInteger(n) && Math.abs(n) <= 2_147_483_647 ? n : null;
+}
+
+/** Boolean column value, or null. */
+export function toBool(value: unknown): boolean | null {
+  if (typeof value === 'boolean') return value;
+  if (value === 'true' || value === 1) return true;
+  if (value === 'false' || value === 0) return false;
+  return null;
+}
+
+/**
+ * Removes what Postgres text and jsonb refuse (the NUL character) from every string of a JSON value.
+ * Returns the repaired value and whether anything was changed, so the caller can record why.
+ */
+export function stripNul(value: unknown): { value: unknown; repaired: boolean } {
+  let repaired = false;
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) {
+        repaired = true;
+        return v.replaceAll('\u0000', '');
+      }
+      return v;
+    }
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) {
+        const key = k.includes('\u0000') ? ((repaired = true), k.replaceAll('\u0000', '')) : k;
+        out[key] = walk(x);
+      }
+      return out;
+    }
+    return v;
+  };
+  const out = walk(value);
+  return { value: repaired ? out : value, repaired };
+}

@@ -1,0 +1,84 @@
+import type { Redis } from 'ioredis';
+import type { RateWindow } from '../config.js';
+
+// Sliding-log check of every window at once: either a slot is taken in all of them, or none is
+// taken and the wait until the oldest entry of the fullest window expires is returned.
+// Vendors throttle with sliding logs (DRF's history list, Famoco); BullMQ's limiter is a
+// window that starts at its first job, which can put 2x the limit into one vendor window.
+const TAKE = `
+local now = tonumber(ARGV[1])
+local member = ARGV[2]
+local n = #KEYS
+local wait = 0
+for i = 1, n do
+  local max = tonumber(ARGV[2 + i * 2 - 1])
+  local dur = tonumber(ARGV[2 + i * 2])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - dur)
+  if redis.call('ZCARD', KEYS[i]) >= max then
+    local oldest = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
+    local w = tonumber(oldest[2]) + dur - now
+    if w > wait then wait = w end
+  end
+end
+if wait > 0 then return wait end
+for i = 1, n do
+  local dur = tonumber(ARGV[2 + i * 2])
+  redis.call('ZADD', KEYS[i], now, member)
+  redis.call('PEXPIRE', KEYS[i], dur)
+end
+return 0
+`;
+
+/**
+ * The lane's gate in Redis, shared by every worker process: exact sliding windows, and a
+ * "paused until" set from vendor feedback (429, X-RateLimit-Remaining: 0) that every job of the
+ * lane checks right before calling the vendor, including jobs that were already active when
+ * another job hit the limit (BullMQ's limiter alone does not stop those, taskforcesh/bullmq#2193).
+ */
+export class LaneGate {
+  private readonly pauseKey: string;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keyBase: string,
+    private readonly windows: readonly RateWindow[],
+  ) {
+    this.pauseKey = `${keyBase}:paused-until`;
+  }
+
+  /**
+   * Takes one request slot. Returns 0 when the request may go now, else the milliseconds to wait
+   * (nothing is taken then). Never throws on a full window.
+   */
+  async take(now = Date.now()): Promise<number> {
+    const pausedUntil = Number((await this.redis.get(this.pauseKey)) ?? 0);
+    if (pausedUntil > now) return pausedUntil - now;
+    if (this.windows.length === 0) return 0;
+    const keys = this.windows.map((w) => `${this.keyBase}:win:${w.max}:${w.durationMs}`);
+    const args: Array<string | number> = [now, `${now}-${Math.random().toString(36).slice(2)}`];
+    for (const w of this.windows) args.push(w.max, w.durationMs);
+    const wait = (await this.redis.eval(TAKE, keys.length, ...keys, ...args)) as number;
+    return Math.max(0, Number(wait));
+  }
+
+  /** Pauses the whole lane until `until` (epoch ms); a later pause wins over an earlier one. */
+  async pauseUntil(until: number): Promise<void> {
+    const ttl = Math.max(1, until - Date.now());
+    // Keep the later of two concurrent pauses.
+    await this.redis.eval(
+      `local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+       if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+       return 0`,
+      1,
+      this.pauseKey,
+      String(until),
+      String(ttl),
+    );
+  }
+
+  /** Epoch ms until which the lane is paused by vendor feedback, or null. */
+  async pausedUntil(): Promise<number | null> {
+    const v = Number((await this.redis.get(this.pauseKey)) ?? 0);
+    return v > Date.now() ? v : null;
+  }
+}

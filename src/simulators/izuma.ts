@@ -1,0 +1,529 @@
+/**
+ * Izuma (formerly Pelion) Device Management simulator (vendor doc 003).
+ *
+ * Connector baseUrl = origin (real: https://api.us-east-1.mbedcloud.com).
+ *   GET /v3/devices                 (+ GET /v3/devices/{id})
+ *   GET /v3/device-groups           (+ GET /v3/device-groups/{id})
+ *   GET /v3/firmware-images         (+ GET /v3/firmware-images/{id})
+ *   GET /v3/accounts/me
+ * Auth: `Authorization: Bearer <apiKey>`. No/garbled header → 401 invalid_auth; wrong key → 401
+ * invalid_apikey. Errors use {object:"error", code, type, message, fields, request_id}; every
+ * response has X-Request-ID (32 hex) equal to request_id in error bodies.
+ * Lists: limit 2..1000 (default 50), after=<entity id> (keyset: ids strictly after it in the
+ * requested order, so a deleted cursor entity still works), order=ASC|DESC, include=total_count;
+ * response {object:"list", limit, after, order, has_more, data, total_count?}.
+ * Filters `<field>__eq|__neq|__lte|__gte|__in|__nin` on any top-level scalar field of the
+ * entities; `*_at` / `*_timestamp` fields compare as instants and accept RFC3339 or the truncated
+ * `20161130T162512Z` form. Unknown query parameters are ignored.
+ */
+import { HttpSimulator, bearerToken, createRng } from './http-sim.js';
+import type { RateWindow, Rng, SimRequest, SimResponse } from './http-sim.js';
+
+export interface IzumaDevice {
+  object: 'device';
+  id: string;
+  account_id: string;
+  name: string;
+  description: string;
+  state: 'unenrolled' | 'cloud_enrolling' | 'bootstrapped' | 'registered' | 'deregistered';
+  lifecycle_status: 'enabled' | 'blocked';
+  deployed_state: 'development' | 'production';
+  endpoint_name: string;
+  endpoint_type: string;
+  serial_number: string;
+  vendor_id: string;
+  device_class: string;
+  device_key: string;
+  ca_id: string;
+  issuer_fingerprint: string;
+  firmware_checksum: string;
+  manifest: string;
+  manifest_timestamp: string | null;
+  mechanism: 'connector' | 'direct';
+  mechanism_url: string;
+  host_gateway: string;
+  device_execution_mode: number;
+  auto_update: boolean;
+  bootstrapped_timestamp: string | null;
+  bootstrap_expiration_date: string | null;
+  connector_expiration_date: string | null;
+  enrolment_list_timestamp: string | null;
+  operator_suspended: boolean;
+  system_suspended: boolean;
+  last_operator_suspended_category: string;
+  last_operator_suspended_description: string;
+  last_operator_suspended_updated_at: string | null;
+  last_system_suspended_category: string;
+  last_system_suspended_description: string;
+  last_system_suspended_updated_at: string | null;
+  groups: string[];
+  custom_attributes: Record<string, string>;
+  component_attributes: Record<string, string>;
+  created_at: string;
+  updated_at: string;
+  etag: string;
+  x_future_field?: Record<string, unknown>;
+}
+
+export interface IzumaDeviceGroup {
+  object: 'device-group';
+  id: string;
+  name: string;
+  description: string;
+  custom_attributes: Record<string, string>;
+  devices_count: number;
+  created_at: string;
+  updated_at: string;
+  etag: string;
+}
+
+export interface IzumaFirmwareImage {
+  object: 'firmware-image';
+  id: string;
+  name: string;
+  description: string;
+  datafile: string;
+  datafile_checksum: string;
+  datafile_size: number;
+  short_datafile_checksum: string;
+  created_at: string;
+  updated_at: string;
+  etag: string;
+}
+
+export interface IzumaAccount {
+  object: 'account';
+  id: string;
+  display_name: string;
+  company: string;
+  email: string;
+  country: string;
+  status: 'ACTIVE' | 'SUSPENDED' | 'RESTRICTED';
+  tier: string;
+  end_market: string;
+  customer_number: string;
+  aliases: string[];
+  limits: Record<string, string>;
+  created_at: string;
+  updated_at: string;
+  etag: string;
+}
+
+export interface IzumaData {
+  account: IzumaAccount;
+  devices: IzumaDevice[];
+  groups: IzumaDeviceGroup[];
+  firmwareImages: IzumaFirmwareImage[];
+}
+
+export interface GenerateIzumaOptions {
+  seed?: number;
+  devices: number;
+  /** Default 3. */
+  groups?: number;
+  /** Default 2. */
+  firmwareImages?: number;
+}
+
+const BASE_TIME = Date.UTC(2023, 10, 30, 16, 25, 12, 123);
+const HOUR = 3_600_000;
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** 32-hex id whose first 12 digits are the creation time in ms, so ids sort like creation order. */
+export function izumaId(createdMs: number, counter: number, kind = 1): string {
+  return (
+    Math.floor(createdMs).toString(16).padStart(12, '0').slice(-12) +
+    '0242ac12' +
+    kind.toString(16).padStart(4, '0') +
+    counter.toString(16).padStart(8, '0').slice(-8)
+  );
+}
+
+const DEVICE_CLASSES = ['', 'sensor-v2', 'gateway', 'smart-meter'];
+const GROUP_NAMES = ['Factory floor', 'Gateways', 'Zürich-Büro-Ümlaut-😀', '大阪倉庫', 'Pilot', 'Field units'];
+
+function makeDevice(rng: Rng, accountId: string, created: number, counter: number, groups: IzumaDeviceGroup[]): IzumaDevice {
+  const id = izumaId(created, counter, 1);
+  const endpoint = rng.uuid();
+  const updated = created + rng.int(1, 500) * HOUR;
+  const state = rng.pick(['registered', 'registered', 'registered', 'bootstrapped', 'deregistered'] as const);
+  const memberOf = groups.filter(() => rng.bool(0.3)).map((g) => g.id);
+  const isGateway = rng.bool(0.1);
+  const device: IzumaDevice = {
+    object: 'device',
+    id,
+    account_id: accountId,
+    name: counter % 19 === 7 ? rng.pick(['Thermostat-Küche-😀', 'センサー-3F', 'Capteur-Entrée']) : `dev-${endpoint.slice(0, 8)}`,
+    description: rng.bool(0.3) ? 'Installed by field team' : '',
+    state,
+    lifecycle_status: rng.bool(0.95) ? 'enabled' : 'blocked',
+    deployed_state: rng.bool(0.8) ? 'production' : 'development',
+    endpoint_name: endpoint,
+    endpoint_type: isGateway ? 'MBED_GW' : '',
+    serial_number: `SN${rng.digits(10)}`,
+    vendor_id: '42fa7b48-1a65-43aa-890f-8c704daade54',
+    device_class: isGateway ? 'gateway' : rng.pick(DEVICE_CLASSES),
+    device_key: Array.from({ length: 32 }, () => rng.hex(2)).join(':'),
+    ca_id: rng.hex(32),
+    issuer_fingerprint: rng.hex(64),
+    firmware_checksum: rng.hex(64),
+    manifest: '',
+    manifest_timestamp: rng.bool(0.5) ? iso(updated - HOUR) : null,
+    mechanism: 'connector',
+    mechanism_url: '',
+    host_gateway: '',
+    device_execution_mode: rng.bool(0.1) ? 1 : 0,
+    auto_update: false,
+    bootstrapped_timestamp: state === 'registered' || state === 'bootstrapped' ? iso(created + 60_000) : null,
+    bootstrap_expiration_date: null,
+    connector_expiration_date: null,
+    enrolment_list_timestamp: null,
+    operator_suspended: false,
+    system_suspended: false,
+    last_operator_suspended_category: '',
+    last_operator_suspended_description: '',
+    last_operator_suspended_updated_at: null,
+    last_system_suspended_category: '',
+    last_system_suspended_description: '',
+    last_system_suspended_updated_at: null,
+    groups: memberOf,
+    custom_attributes: rng.bool(0.3) ? { site: rng.pick(['ams-1', 'tyo-2', 'zrh-3']) } : {},
+    component_attributes: {},
+    created_at: iso(created),
+    updated_at: iso(updated),
+    etag: iso(updated),
+  };
+  if (counter % 8 === 5) device.x_future_field = { lwm2m: { objects: [3, 5, 3303] } };
+  return device;
+}
+
+/** Deterministic fake Izuma account (seeded mulberry32). Arrays are in ascending id order. */
+export function generateIzumaData(opts: GenerateIzumaOptions): IzumaData {
+  const rng = createRng(opts.seed ?? 1);
+  const accountCreated = BASE_TIME - 400 * 24 * HOUR;
+  const accountId = izumaId(accountCreated, 1, 0xacc);
+  const account: IzumaAccount = {
+    object: 'account',
+    id: accountId,
+    display_name: 'Fleetsync Demo',
+    company: 'Fleetsync Demo GmbH',
+    email: 'iot-admin@example.com',
+    country: 'Switzerland',
+    status: 'ACTIVE',
+    tier: '1',
+    end_market: 'IT',
+    customer_number: rng.digits(8),
+    aliases: ['fleetsync-demo'],
+    limits: { 'iam_limit_api_keys': '300', 'iam_limit_user_count': '50' },
+    created_at: iso(accountCreated),
+    updated_at: iso(accountCreated + 30 * 24 * HOUR),
+    etag: '1',
+  };
+
+  const groups: IzumaDeviceGroup[] = [];
+  const groupCount = opts.groups ?? 3;
+  for (let g = 0; g < groupCount; g++) {
+    const created = BASE_TIME - 300 * 24 * HOUR + g * HOUR;
+    groups.push({
+      object: 'device-group',
+      id: izumaId(created, g + 1, 0x9),
+      name: GROUP_NAMES[g % GROUP_NAMES.length] ?? `Group ${g}`,
+      description: '',
+      custom_attributes: {},
+      devices_count: 0,
+      created_at: iso(created),
+      updated_at: iso(created + rng.int(1, 100) * HOUR),
+      etag: iso(created),
+    });
+  }
+
+  const images: IzumaFirmwareImage[] = [];
+  for (let f = 0; f < (opts.firmwareImages ?? 2); f++) {
+    const created = BASE_TIME - 200 * 24 * HOUR + f * 24 * HOUR;
+    const checksum = rng.hex(64);
+    images.push({
+      object: 'firmware-image',
+      id: izumaId(created, f + 1, 0xf),
+      name: `firmware-v${1 + Math.floor(f / 3)}.${f % 3}.0`,
+      description: f === 0 ? 'Initial production image' : '',
+      datafile: `https://firmware-catalog-media.example.com/${checksum.slice(0, 12)}.bin`,
+      datafile_checksum: checksum,
+      datafile_size: rng.int(200_000, 900_000),
+      short_datafile_checksum: checksum.slice(0, 7),
+      created_at: iso(created),
+      updated_at: iso(created),
+      etag: iso(created),
+    });
+  }
+
+  const devices: IzumaDevice[] = [];
+  for (let d = 0; d < opts.devices; d++) {
+    const created = BASE_TIME - 100 * 24 * HOUR + d * 60_000 + rng.int(0, 59_999);
+    const device = makeDevice(rng, accountId, created, d + 1, groups);
+    const fw = images.length > 0 ? rng.pick(images) : undefined;
+    if (fw) device.firmware_checksum = fw.datafile_checksum;
+    for (const gid of device.groups) {
+      const g = groups.find((x) => x.id === gid);
+      if (g) g.devices_count++;
+    }
+    devices.push(device);
+  }
+  return { account, devices, groups, firmwareImages: images };
+}
+
+// ---------------------------------------------------------------- simulator
+
+export interface IzumaSimulatorOptions {
+  apiKey: string;
+  data: IzumaData;
+  rateLimit?: RateWindow | RateWindow[];
+  /** has_more stays true and every page returns the first page again, whatever `after` says. */
+  stuckAfter?: boolean;
+}
+
+type Entity = { id: string } & object;
+
+const ERROR_TYPES: Record<number, string> = {
+  400: 'bad_request',
+  401: 'invalid_auth',
+  403: 'access_denied',
+  404: 'not_found',
+  405: 'method_not_supported',
+  429: 'too_many_requests',
+  500: 'internal_server_error',
+  502: 'bad_gateway',
+  503: 'service_unavailable',
+  504: 'gateway_timeout',
+};
+
+/** Parses RFC3339 or the truncated `20161130T162512Z` form; NaN if invalid. */
+export function parseIzumaDate(value: string): number {
+  const t = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\.\d+)?Z$/.exec(value);
+  if (t) return Date.parse(`${t[1]}-${t[2]}-${t[3]}T${t[4]}:${t[5]}:${t[6]}${t[7] ?? ''}Z`);
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(value)) return Number.NaN;
+  // Date.parse copes with >3 fractional digits in V8, but normalise to be safe.
+  return Date.parse(value.replace(/(\.\d{3})\d+/, '$1'));
+}
+
+const FILTER_OPS = ['eq', 'neq', 'lte', 'gte', 'in', 'nin'] as const;
+type FilterOp = (typeof FILTER_OPS)[number];
+
+export class IzumaSimulator extends HttpSimulator {
+  readonly apiKey: string;
+  /** Public and mutable. */
+  data: IzumaData;
+  stuckAfter: boolean;
+  protected override readonly requestIdHeader = 'X-Request-ID';
+
+  constructor(opts: IzumaSimulatorOptions) {
+    super({ rateLimit: opts.rateLimit });
+    this.apiKey = opts.apiKey;
+    this.data = opts.data;
+    this.stuckAfter = opts.stuckAfter ?? false;
+
+    this.get(/^\/v3\/devices\/?$/, (req) => this.list(req, this.data.devices));
+    this.get(/^\/v3\/devices\/([^/]+)\/?$/, (req, [id]) => this.one(req, this.data.devices, id ?? ''));
+    this.get(/^\/v3\/device-groups\/?$/, (req) => this.list(req, this.data.groups));
+    this.get(/^\/v3\/device-groups\/([^/]+)\/?$/, (req, [id]) => this.one(req, this.data.groups, id ?? ''));
+    this.get(/^\/v3\/firmware-images\/?$/, (req) => this.list(req, this.data.firmwareImages));
+    this.get(/^\/v3\/firmware-images\/([^/]+)\/?$/, (req, [id]) => this.one(req, this.data.firmwareImages, id ?? ''));
+    this.get(/^\/v3\/accounts\/me\/?$/, () => ({ status: 200, body: this.data.account }));
+  }
+
+  // ------------------------------------------------------------ data helpers
+
+  /** Bumps updated_at (and etag) to now; returns the device or undefined. */
+  touchDevice(id: string): IzumaDevice | undefined {
+    return this.updateDevice(id, {});
+  }
+
+  updateDevice(id: string, patch: Partial<Omit<IzumaDevice, 'id' | 'object'>>): IzumaDevice | undefined {
+    const d = this.data.devices.find((x) => x.id === id);
+    if (!d) return undefined;
+    Object.assign(d, patch);
+    const now = iso(this.now());
+    d.updated_at = now;
+    d.etag = now;
+    return d;
+  }
+
+  deleteDevice(id: string): boolean {
+    const before = this.data.devices.length;
+    this.data.devices = this.data.devices.filter((d) => d.id !== id);
+    return this.data.devices.length !== before;
+  }
+
+  /** Adds a device created now (its id sorts after every existing one). */
+  addDevice(patch: Partial<Omit<IzumaDevice, 'object'>> = {}): IzumaDevice {
+    const now = this.now();
+    const counter = this.data.devices.length + 1;
+    const device = makeDevice(createRng(counter * 7919), this.data.account.id, now, counter, []);
+    Object.assign(device, patch);
+    this.data.devices.push(device);
+    return device;
+  }
+
+  // ------------------------------------------------------------ endpoints
+
+  private error(req: SimRequest, status: number, message: string, type?: string, fields: Array<{ name: string; message: string }> = []): SimResponse {
+    return { status, body: this.errorModel(req, status, message, type, fields) };
+  }
+
+  private errorModel(
+    req: SimRequest,
+    status: number,
+    message: string,
+    type?: string,
+    fields: Array<{ name: string; message: string }> = [],
+  ): Record<string, unknown> {
+    return {
+      object: 'error',
+      code: status,
+      type: type ?? ERROR_TYPES[status] ?? (status >= 500 ? 'internal_server_error' : 'bad_request'),
+      message,
+      fields,
+      request_id: req.requestId,
+    };
+  }
+
+  private one<T extends Entity>(req: SimRequest, items: readonly T[], id: string): SimResponse {
+    const found = items.find((x) => x.id === id);
+    return found ? { status: 200, body: found } : this.error(req, 404, 'Resource not found.', 'not_found');
+  }
+
+  private list<T extends Entity>(req: SimRequest, items: readonly T[]): SimResponse {
+    const q = req.query;
+    const limitRaw = q.get('limit');
+    let limit = 50;
+    if (limitRaw !== null) {
+      limit = /^\d+$/.test(limitRaw) ? Number(limitRaw) : Number.NaN;
+      if (!(limit >= 2 && limit <= 1000)) {
+        return this.error(req, 400, 'Validation error', 'validation_error', [
+          { name: 'limit', message: 'Limit must be an integer between 2 and 1000.' },
+        ]);
+      }
+    }
+    const orderRaw = q.get('order');
+    const order = orderRaw === null ? 'ASC' : orderRaw.toUpperCase();
+    if (order !== 'ASC' && order !== 'DESC') {
+      return this.error(req, 400, 'Validation error', 'validation_error', [
+        { name: 'order', message: 'Order must be ASC or DESC.' },
+      ]);
+    }
+    const after = q.get('after');
+    if (after !== null && !/^[0-9a-f]{32}$/i.test(after)) {
+      return this.error(req, 400, 'Validation error', 'validation_error', [
+        { name: 'after', message: 'after must be a valid entity id (32 hex characters).' },
+      ]);
+    }
+
+    const filtered = this.applyFilters(req, items);
+    if (!Array.isArray(filtered)) return filtered;
+
+    const sorted = [...filtered].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    if (order === 'DESC') sorted.reverse();
+    let rest = sorted;
+    if (after !== null && !this.stuckAfter) {
+      const a = after.toLowerCase();
+      rest = sorted.filter((x) => (order === 'ASC' ? x.id > a : x.id < a));
+    }
+    const data = rest.slice(0, limit);
+    const body: Record<string, unknown> = {
+      object: 'list',
+      limit,
+      after,
+      order,
+      has_more: this.stuckAfter ? true : rest.length > limit,
+      data,
+    };
+    const include = (q.get('include') ?? '').split(',').map((s) => s.trim());
+    if (include.includes('total_count')) body.total_count = sorted.length;
+    return { status: 200, body };
+  }
+
+  private applyFilters<T extends Entity>(req: SimRequest, items: readonly T[]): T[] | SimResponse {
+    type Pred = (item: Record<string, unknown>) => boolean;
+    const preds: Pred[] = [];
+    for (const [key, value] of req.query) {
+      const m = /^([a-z_][a-z0-9_]*)__(eq|neq|lte|gte|in|nin)$/.exec(key);
+      if (!m) continue;
+      const field = m[1] ?? '';
+      const op = m[2] as FilterOp;
+      const isDate = /(_at|_timestamp|_date)$/.test(field);
+      if (isDate && op !== 'in' && op !== 'nin') {
+        const t = parseIzumaDate(value);
+        if (Number.isNaN(t)) {
+          return this.error(req, 400, 'Validation error', 'validation_error', [
+            { name: key, message: `Invalid date-time '${value}'; use RFC3339 (2016-11-30T16:25:12.1234Z) or 20161130T162512Z.` },
+          ]);
+        }
+        preds.push((item) => {
+          const raw = item[field];
+          if (typeof raw !== 'string') return false;
+          const v = Date.parse(raw);
+          return compare(op, v, t);
+        });
+        continue;
+      }
+      const list = value.split(',');
+      preds.push((item) => {
+        const raw = item[field];
+        const v = raw === null || raw === undefined ? '' : typeof raw === 'object' ? JSON.stringify(raw) : String(raw);
+        switch (op) {
+          case 'eq':
+            return v === value;
+          case 'neq':
+            return v !== value;
+          case 'in':
+            return list.includes(v);
+          case 'nin':
+            return !list.includes(v);
+          default:
+            return compare(op, v, value);
+        }
+      });
+    }
+    if (preds.length === 0) return [...items];
+    return items.filter((item) => preds.every((p) => p(item as Record<string, unknown>)));
+  }
+
+  // ------------------------------------------------------------ hooks
+
+  protected override authenticate(req: SimRequest): SimResponse | null {
+    const header = req.headers.authorization;
+    const token = bearerToken(req.headers);
+    if (typeof header !== 'string' || token === null) {
+      return this.error(req, 401, 'Authorization header is missing or malformed; use "Authorization: Bearer <api_key>".', 'invalid_auth');
+    }
+    if (token !== this.apiKey) return this.error(req, 401, 'Provided API key is invalid.', 'invalid_apikey');
+    return null;
+  }
+
+  protected override rateLimitResponse(req: SimRequest, retryAfterSec: number): SimResponse {
+    return {
+      status: 429,
+      body: this.errorModel(req, 429, `Too many requests. Retry after ${retryAfterSec} seconds.`, 'too_many_requests'),
+      headers: { 'Retry-After': String(retryAfterSec) },
+    };
+  }
+
+  protected override errorBody(status: number, req: SimRequest): unknown {
+    return this.errorModel(req, status, ERROR_TYPES[status]?.replace(/_/g, ' ') ?? 'error');
+  }
+
+  protected override notFound(req: SimRequest): SimResponse {
+    return this.error(req, 404, 'Unrecognized request URL, or method not supported by the API.', 'unrecognized_request');
+  }
+
+  protected override methodNotAllowed(req: SimRequest): SimResponse {
+    return this.error(req, 405, 'Method not supported by the API.', 'method_not_supported');
+  }
+}
+
+function compare(op: FilterOp, a: number | string, b: number | string): boolean {
+  if (op === 'lte') return a <= b;
+  if (op === 'gte') return a >= b;
+  if (op === 'eq') return a === b;
+  if (op === 'neq') return a !== b;
+  return false;
+}

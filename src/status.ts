@@ -1,0 +1,240 @@
+import { sql, type Kysely } from 'kysely';
+import type { Engine } from './queue/engine.js';
+import type { Database } from './warehouse/db.js';
+
+/** Per-resource totals of one run. */
+export interface ResourceSummary {
+  resource: string;
+  walks: number;
+  running: number;
+  failed: number;
+  pages: number;
+  records: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  deleted: number;
+  quarantined: number;
+  total: number | null;
+  waitingUntil: string | null;
+  waitingReason: string | null;
+  errors: Array<{ scope: string; status: number | null; message: string; requestId: string | null }>;
+  /** Cursor of the (first) running walk, for resuming. */
+  cursor: unknown;
+}
+
+/** A run with its per-resource summary. */
+export interface RunSummary {
+  runId: string;
+  sourceId: string;
+  trigger: string;
+  mode: string;
+  status: string;
+  startedAt: string;
+  finishedAt: string | null;
+  error: { status: number | null; message: string | null; requestId: string | null };
+  resources: ResourceSummary[];
+}
+
+/** Summarises one run from sync_runs and sync_walks. Throws when the run does not exist. */
+export async function summarizeRun(db: Kysely<Database>, runId: string): Promise<RunSummary> {
+  const run = await db.selectFrom('sync_runs').selectAll().where('id', '=', runId).executeTakeFirstOrThrow();
+  const walks = await db.selectFrom('sync_walks').selectAll().where('run_id', '=', runId).orderBy('id').execute();
+  const byResource = new Map<string, ResourceSummary>();
+  for (const r of run.resources) {
+    byResource.set(r, {
+      resource: r,
+      walks: 0,
+      running: 0,
+      failed: 0,
+      pages: 0,
+      records: 0,
+      inserted: 0,
+      updated: 0,
+      unchanged: 0,
+      deleted: 0,
+      quarantined: 0,
+      total: null,
+      waitingUntil: null,
+      waitingReason: null,
+      errors: [],
+      cursor: null,
+    });
+  }
+  for (const w of walks) {
+    const s = byResource.get(w.resource);
+    if (!s) continue;
+    s.walks++;
+    s.pages += w.pages;
+    s.records += w.records;
+    s.inserted += w.inserted;
+    s.updated += w.updated;
+    s.unchanged += w.unchanged;
+    s.deleted += w.deleted;
+    s.quarantined += w.quarantined;
+    if (w.total !== null) s.total = (s.total ?? 0) + w.total;
+    if (w.status === 'running') {
+      s.running++;
+      if (s.cursor === null) s.cursor = { scope: w.scope, page: w.pages, cursor: w.cursor };
+      if (w.waiting_until && new Date(w.waiting_until).getTime() > Date.now()) {
+        s.waitingUntil = new Date(w.waiting_until).toISOString();
+        s.waitingReason = w.waiting_reason;
+      }
+    }
+    if (w.status === 'failed' || w.status === 'cancelled') {
+      s.failed++;
+      if (w.error_message) s.errors.push({ scope: w.scope, status: w.error_status, message: w.error_message, requestId: w.error_request_id });
+    }
+  }
+  return {
+    runId: run.id,
+    sourceId: run.source_id,
+    trigger: run.trigger,
+    mode: run.mode,
+    status: run.status,
+    startedAt: run.started_at.toISOString(),
+    finishedAt: run.finished_at ? run.finished_at.toISOString() : null,
+    error: { status: run.error_status, message: run.error_message, requestId: run.error_request_id },
+    resources: [...byResource.values()],
+  };
+}
+
+/** Formats a run summary as the table `sync --wait` prints. */
+export function formatRunSummary(s: RunSummary): string {
+  const head = ['resource', 'walks', 'pages', 'records', 'inserted', 'updated', 'unchanged', 'deleted', 'quarantined', 'status'];
+  const rows = s.resources.map((r) => [
+    r.resource,
+    String(r.walks),
+    String(r.pages),
+    String(r.records),
+    String(r.inserted),
+    String(r.updated),
+    String(r.unchanged),
+    String(r.deleted),
+    String(r.quarantined),
+    r.running > 0 ? (r.waitingUntil ? `waiting until ${r.waitingUntil}` : 'running') : r.failed > 0 ? `${r.failed} failed` : r.walks === 0 ? 'not walked' : 'ok',
+  ]);
+  const lines = [`run ${s.runId} of ${s.sourceId} (${s.trigger}, ${s.mode}): ${s.status}`, ...table([head, ...rows])];
+  for (const r of s.resources) for (const e of r.errors.slice(0, 5)) lines.push(`  ${e.message}${e.requestId ? ` [request ${e.requestId}]` : ''}`);
+  return lines.join('\n');
+}
+
+/** Left-aligned text table. */
+export function table(rows: string[][]): string[] {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+}
+
+/** Status of every configured source: lanes, paused state, disabled resources, last run per resource. */
+export interface SourceStatus {
+  sourceId: string;
+  vendor: string;
+  paused: { at: string; reason: string | null } | null;
+  disabled: Array<{ resource: string; at: string; reason: string | null }>;
+  lanes: Array<{ name: string; waiting: number; active: number; delayed: number; failed: number; paused: boolean; pausedUntil: string | null; limit: string }>;
+  resources: Array<{
+    resource: string;
+    lastRunId: string | null;
+    lastRunStatus: string | null;
+    startedAt: string | null;
+    finishedAt: string | null;
+    summary: ResourceSummary | null;
+  }>;
+}
+
+/** Collects status for `fleetsync status`. Reads only; never changes queues or runs. */
+export async function collectStatus(db: Kysely<Database>, engine: Engine, sourceIds: string[], vendorOf: (id: string) => string, resourcesOf: (id: string) => string[]): Promise<SourceStatus[]> {
+  const out: SourceStatus[] = [];
+  for (const id of sourceIds) {
+    const paused = await db.selectFrom('sync_sources').selectAll().where('source_id', '=', id).executeTakeFirst();
+    const disabled = await db.selectFrom('sync_disabled_resources').selectAll().where('source_id', '=', id).execute();
+    const lanes: SourceStatus['lanes'] = [];
+    for (const lane of engine.lanes.values()) {
+      if (lane.sourceId !== id) continue;
+      const counts = await lane.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+      const until = await lane.gate.pausedUntil();
+      lanes.push({
+        name: lane.queue.name,
+        waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
+        active: counts.active ?? 0,
+        delayed: counts.delayed ?? 0,
+        failed: counts.failed ?? 0,
+        paused: await lane.queue.isPaused(),
+        pausedUntil: until ? new Date(until).toISOString() : null,
+        limit: lane.windows.map((w) => `${w.max}/${formatDuration(w.durationMs)}`).join(' + '),
+      });
+    }
+    const resources: SourceStatus['resources'] = [];
+    for (const resource of resourcesOf(id)) {
+      const last = await db
+        .selectFrom('sync_runs')
+        .selectAll()
+        .where('source_id', '=', id)
+        .where(sql<boolean>`${resource} = any(resources)`)
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      const summary = last ? (await summarizeRun(db, last.id)).resources.find((r) => r.resource === resource) ?? null : null;
+      resources.push({
+        resource,
+        lastRunId: last?.id ?? null,
+        lastRunStatus: last?.status ?? null,
+        startedAt: last ? last.started_at.toISOString() : null,
+        finishedAt: last?.finished_at ? last.finished_at.toISOString() : null,
+        summary,
+      });
+    }
+    out.push({
+      sourceId: id,
+      vendor: vendorOf(id),
+      paused: paused?.paused_at ? { at: new Date(paused.paused_at).toISOString(), reason: paused.paused_reason } : null,
+      disabled: disabled.map((d) => ({ resource: d.resource, at: d.disabled_at.toISOString(), reason: d.reason })),
+      lanes,
+      resources,
+    });
+  }
+  return out;
+}
+
+function formatDuration(ms: number): string {
+  if (ms % 3_600_000 === 0) return ms === 3_600_000 ? 'h' : `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return ms === 60_000 ? 'min' : `${ms / 60_000}min`;
+  if (ms % 1000 === 0) return ms === 1000 ? 's' : `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+/** Formats `fleetsync status` for a terminal. */
+export function formatStatus(all: SourceStatus[]): string {
+  const lines: string[] = [];
+  for (const s of all) {
+    lines.push(`source ${s.sourceId} (${s.vendor})${s.paused ? `  PAUSED since ${s.paused.at}: ${s.paused.reason ?? ''}` : ''}`);
+    lines.push(
+      ...table([
+        ['  lane', 'limit', 'waiting', 'active', 'delayed', 'failed', 'paused until'],
+        ...s.lanes.map((l) => [`  ${l.name}`, l.limit, String(l.waiting), String(l.active), String(l.delayed), String(l.failed), l.paused ? 'paused' : l.pausedUntil ?? '-']),
+      ]),
+    );
+    for (const d of s.disabled) lines.push(`  disabled: ${d.resource} since ${d.at}: ${d.reason ?? ''}`);
+    lines.push(
+      ...table([
+        ['  resource', 'last run', 'outcome', 'finished', 'pages', 'inserted', 'updated', 'unchanged', 'deleted', 'cursor'],
+        ...s.resources.map((r) => [
+          `  ${r.resource}`,
+          r.lastRunId ?? '-',
+          r.summary && r.summary.failed > 0 && r.lastRunStatus !== 'running' ? `${r.lastRunStatus ?? '-'} (${r.summary.failed} failed)` : r.lastRunStatus ?? 'never',
+          r.finishedAt ?? '-',
+          String(r.summary?.pages ?? 0),
+          String(r.summary?.inserted ?? 0),
+          String(r.summary?.updated ?? 0),
+          String(r.summary?.unchanged ?? 0),
+          String(r.summary?.deleted ?? 0),
+          r.summary?.cursor ? JSON.stringify(r.summary.cursor).slice(0, 60) : r.summary?.waitingUntil ? `waiting until ${r.summary.waitingUntil}` : '-',
+        ]),
+      ]),
+    );
+    for (const r of s.resources) for (const e of r.summary?.errors.slice(0, 3) ?? []) lines.push(`  ! ${e.message}${e.requestId ? ` [request ${e.requestId}]` : ''}`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}

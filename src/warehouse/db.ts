@@ -1,0 +1,175 @@
+import { Kysely, Migrator, PostgresDialect, type ColumnType, type Generated } from 'kysely';
+import pg from 'pg';
+import { migrationProvider } from '../../migrations/index.js';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+/** sync_runs: one row per run (a schedule firing, a sync or backfill command). */
+export interface SyncRunsTable {
+  id: Generated<string>;
+  source_id: string;
+  trigger: string;
+  mode: 'full' | 'incremental';
+  resources: string[];
+  status: 'running' | 'succeeded' | 'failed' | 'partial' | 'cancelled';
+  started_at: Generated<Date>;
+  finished_at: Date | null;
+  error_status: number | null;
+  error_message: string | null;
+  error_request_id: string | null;
+}
+
+/** sync_walks: one row per (run, resource, scope), holding the walk's resume cursor. */
+export interface SyncWalksTable {
+  id: Generated<string>;
+  run_id: string;
+  source_id: string;
+  resource: string;
+  scope: string;
+  parent_walk_id: string | null;
+  mode: 'full' | 'incremental';
+  status: 'running' | 'succeeded' | 'failed' | 'cancelled';
+  cursor: unknown;
+  pages: Generated<number>;
+  records: Generated<number>;
+  inserted: Generated<number>;
+  updated: Generated<number>;
+  unchanged: Generated<number>;
+  deleted: Generated<number>;
+  quarantined: Generated<number>;
+  repaired: Generated<number>;
+  total: number | null;
+  since: Timestamp | null;
+  high_water_mark: Timestamp | null;
+  waiting_until: Timestamp | null;
+  waiting_reason: string | null;
+  error_status: number | null;
+  error_message: string | null;
+  error_request_id: string | null;
+  started_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  finished_at: Timestamp | null;
+}
+
+export interface SyncWalkPagesTable {
+  walk_id: string;
+  page: number;
+  ids: string[];
+}
+
+export interface SyncQuarantineTable {
+  id: Generated<string>;
+  source_id: string;
+  resource: string;
+  scope: string;
+  run_id: string | null;
+  walk_id: string | null;
+  page: number;
+  external_id: string | null;
+  reason: string;
+  raw: unknown;
+  created_at: Generated<Date>;
+}
+
+export interface SyncSourcesTable {
+  source_id: string;
+  paused_at: Timestamp | null;
+  paused_reason: string | null;
+  updated_at: Generated<Date>;
+}
+
+export interface SyncDisabledResourcesTable {
+  source_id: string;
+  resource: string;
+  disabled_at: Generated<Date>;
+  status: number | null;
+  reason: string | null;
+}
+
+/** Columns every data table shares; the normalized ones are written through raw SQL (see upsert.ts). */
+export interface DataTableBase {
+  source_id: string;
+  external_id: string;
+  scope: string;
+  raw: unknown;
+  first_seen_at: Generated<Date>;
+  last_seen_at: Generated<Date>;
+  deleted_at: Date | null;
+  [column: string]: unknown;
+}
+
+export interface Database {
+  sync_runs: SyncRunsTable;
+  sync_walks: SyncWalksTable;
+  sync_walk_pages: SyncWalkPagesTable;
+  sync_quarantine: SyncQuarantineTable;
+  sync_sources: SyncSourcesTable;
+  sync_disabled_resources: SyncDisabledResourcesTable;
+  organizations: DataTableBase;
+  device_groups: DataTableBase;
+  devices: DataTableBase;
+  packages: DataTableBase;
+  patch_categories: DataTableBase;
+}
+
+// bigint (int8) ids and counts arrive as strings by default; counts we return are int4 or cast.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
+
+/** Creates a Kysely instance over a pg pool. The caller owns it and must `destroy()` it. */
+export function createDb(databaseUrl: string, opts: { max?: number; applicationName?: string } = {}): Kysely<Database> {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: opts.max ?? 10,
+    application_name: opts.applicationName ?? 'fleetsync',
+  });
+  // An idle client losing its connection (Postgres restart) must not crash the process.
+  pool.on('error', () => undefined);
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/**
+ * Creates the database named in `databaseUrl` when it does not exist (connecting to `postgres`).
+ * Returns true when it created one. Throws the driver's error for anything but "already exists".
+ */
+export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (name === '' || name === 'postgres') return false;
+  const probe = new pg.Client({ connectionString: databaseUrl });
+  try {
+    await probe.connect();
+    return false;
+  } catch (err) {
+    if ((err as { code?: string }).code !== '3D000') throw err;
+  } finally {
+    await probe.end().catch(() => undefined);
+  }
+  url.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: url.toString() });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
+    return true;
+  } catch (err) {
+    if ((err as { code?: string }).code === '42P04') return false; // created meanwhile by another process
+    throw err;
+  } finally {
+    await admin.end();
+  }
+}
+
+/**
+ * Brings the schema to the newest migration. Idempotent; safe to run from several processes
+ * (Kysely takes a lock). Returns the names applied now; throws the first migration error.
+ */
+export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  // Kysely's Migrator never throws: its error is in the result.
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    const msg = error instanceof Error ? error.message : String(error);
+    throw new Error(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${msg}`);
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,77 @@
+/**
+ * The normalized columns of each warehouse table, with their Postgres types.
+ * Every data table also has source_id, external_id, scope, raw, first_seen_at, last_seen_at and
+ * deleted_at, which the engine fills; connectors map vendor objects only onto these columns.
+ * Changing this list needs a migration.
+ */
+export const DATA_TABLES = {
+  organizations: {
+    name: 'text',
+    guid: 'text',
+    parent_external_id: 'text',
+    vendor_created_at: 'timestamptz',
+    vendor_updated_at: 'timestamptz',
+  },
+  device_groups: {
+    organization_external_id: 'text',
+    name: 'text',
+    is_default: 'boolean',
+    device_count: 'integer',
+    vendor_created_at: 'timestamptz',
+    vendor_updated_at: 'timestamptz',
+  },
+  devices: {
+    organization_external_id: 'text',
+    device_group_external_id: 'text',
+    name: 'text',
+    serial_number: 'text',
+    model: 'text',
+    os_family: 'text',
+    os_name: 'text',
+    os_version: 'text',
+    agent_version: 'text',
+    status: 'text',
+    vendor_created_at: 'timestamptz',
+    vendor_updated_at: 'timestamptz',
+    vendor_last_seen_at: 'timestamptz',
+  },
+  packages: {
+    organization_external_id: 'text',
+    device_external_id: 'text',
+    name: 'text',
+    display_name: 'text',
+    version: 'text',
+    severity: 'text',
+    installed: 'boolean',
+    patch_category_id: 'integer',
+    vendor_created_at: 'timestamptz',
+  },
+  patch_categories: {
+    name: 'text',
+  },
+} as const satisfies Record<string, Record<string, ColumnType>>;
+
+/** Postgres types a normalized column may have. */
+export type ColumnType = 'text' | 'integer' | 'bigint' | 'boolean' | 'timestamptz' | 'double precision' | 'jsonb';
+
+export type DataTableName = keyof typeof DATA_TABLES;
+
+type TsOf<T extends ColumnType> = T extends 'text'
+  ? string
+  : T extends 'integer' | 'bigint' | 'double precision'
+    ? number
+    : T extends 'boolean'
+      ? boolean
+      : T extends 'timestamptz'
+        ? Date | string
+        : unknown;
+
+/** The normalized values a connector produces for one record of table T (all nullable). */
+export type NormalizedRow<T extends DataTableName> = {
+  [K in keyof (typeof DATA_TABLES)[T]]?: TsOf<(typeof DATA_TABLES)[T][K] & ColumnType> | null;
+};
+
+/** True when `name` is one of the warehouse's data tables. */
+export function isDataTable(name: string): name is DataTableName {
+  return Object.prototype.hasOwnProperty.call(DATA_TABLES, name);
+}

@@ -1,0 +1,88 @@
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
+import { DATA_TABLES, type DataTableName } from './tables.js';
+import type { Database } from './db.js';
+
+/** One normalized record ready to land. */
+export interface RowToUpsert {
+  externalId: string;
+  scope: string;
+  columns: Record<string, unknown>;
+  raw: unknown;
+}
+
+/** What one page's upsert did. unchanged = rows that matched the stored values exactly. */
+export interface UpsertCounts {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+}
+
+const statements = new Map<DataTableName, (json: string, sourceId: string) => RawBuilder<{ inserted: number; updated: number }>>();
+
+function statementFor(table: DataTableName) {
+  const cached = statements.get(table);
+  if (cached) return cached;
+  const columns = Object.entries(DATA_TABLES[table]) as Array<[string, string]>;
+  const names = columns.map(([c]) => c);
+  const recordDef = ['external_id text', 'scope text', ...columns.map(([c, t]) => `${c} ${t}`), 'raw jsonb'].join(', ');
+  const insertCols = ['source_id', 'external_id', 'scope', ...names, 'raw'].join(', ');
+  const selectCols = ['external_id', 'scope', ...names, 'raw'].join(', ');
+  const setList = [...['scope', ...names, 'raw'].map((c) => `${c} = EXCLUDED.${c}`), 'last_seen_at = now()', 'deleted_at = NULL'].join(', ');
+  const compared = ['scope', ...names, 'raw'];
+  // The WHERE makes an identical row a no-op: no new tuple, no WAL, which keeps a re-sync of
+  // unchanged data cheap. A deleted row that comes back differs in deleted_at and is revived.
+  const head = `WITH input AS (SELECT * FROM jsonb_to_recordset(`;
+  const tail = `::jsonb) AS x(${recordDef})),
+up AS (
+  INSERT INTO ${table} AS t (${insertCols})
+  SELECT `;
+  const tail2 = `::text, ${selectCols} FROM input
+  ON CONFLICT (source_id, external_id) DO UPDATE SET ${setList}
+  WHERE (${compared.map((c) => `t.${c}`).join(', ')}, t.deleted_at)
+    IS DISTINCT FROM (${compared.map((c) => `EXCLUDED.${c}`).join(', ')}, NULL::timestamptz)
+  RETURNING (xmax = 0) AS inserted
+)
+SELECT (count(*) FILTER (WHERE inserted))::int AS inserted, (count(*) FILTER (WHERE NOT inserted))::int AS updated FROM up`;
+  const build = (json: string, sourceId: string) =>
+    sql<{ inserted: number; updated: number }>`${sql.raw(head)}${json}${sql.raw(tail)}${sourceId}${sql.raw(tail2)}`;
+  statements.set(table, build);
+  return build;
+}
+
+/**
+ * Upserts one page of rows into a data table in a single statement.
+ * Rows whose normalized columns, raw and scope are unchanged are not written at all.
+ * The caller passes the transaction that also advances the walk's cursor. Duplicate ids within
+ * `rows` must already be removed (Postgres refuses to update one row twice in a statement).
+ */
+export async function upsertRows(
+  db: Kysely<Database> | Transaction<Database>,
+  table: DataTableName,
+  sourceId: string,
+  rows: readonly RowToUpsert[],
+): Promise<UpsertCounts> {
+  if (rows.length === 0) return { inserted: 0, updated: 0, unchanged: 0 };
+  const payload = rows.map((r) => ({ ...r.columns, external_id: r.externalId, scope: r.scope, raw: r.raw }));
+  const result = await statementFor(table)(JSON.stringify(payload), sourceId).execute(db);
+  const row = result.rows[0] ?? { inserted: 0, updated: 0 };
+  return { inserted: row.inserted, updated: row.updated, unchanged: rows.length - row.inserted - row.updated };
+}
+
+/**
+ * Marks rows of (source, scope) that the walk did not see as deleted; returns how many.
+ * "Seen" is the union of the ids the walk's pages recorded in sync_walk_pages.
+ */
+export async function sweepDeleted(
+  trx: Transaction<Database>,
+  table: DataTableName,
+  sourceId: string,
+  scope: string,
+  walkId: string,
+): Promise<number> {
+  const res = await sql`
+    WITH seen AS (SELECT DISTINCT unnest(ids) AS id FROM sync_walk_pages WHERE walk_id = ${walkId})
+    UPDATE ${sql.table(table)} AS t SET deleted_at = now()
+    WHERE t.source_id = ${sourceId} AND t.scope = ${scope} AND t.deleted_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM seen WHERE seen.id = t.external_id)`.execute(trx);
+  return Number(res.numAffectedRows ?? 0n);
+}
