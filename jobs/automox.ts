@@ -73,6 +73,11 @@ function deviceStatus(s: z.infer<typeof serverSchema>): string | null {
   return null;
 }
 
+function detailModel(detail: unknown): string | null {
+  if (detail !== null && typeof detail === 'object' && 'MODEL' in detail) return toText((detail as { MODEL: unknown }).MODEL);
+  return null;
+}
+
 /** Automox: API key as bearer token; 100 requests/s per account; `/servers` is stricter. */
 export const automox: VendorDefinition = {
   vendor: 'automox',
@@ -146,6 +151,7 @@ export const automox: VendorDefinition = {
         device_group_external_id: s.server_group_id == null ? null : String(s.server_group_id),
         name: s.name ?? null,
         serial_number: toText(s.serial_number),
+        model: detailModel(s.detail),
         os_family: toText(s.os_family),
         os_name: toText(s.os_name),
         os_version: toText(s.os_version),
