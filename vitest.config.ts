@@ -7,6 +7,6 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 180_000,
     hookTimeout: 60_000,
-    reporters: ['default'],
+    reporters: ['default', './test/counts-reporter.ts'],
   },
 });

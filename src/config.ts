@@ -20,6 +20,31 @@ export const laneLimitSchema = z
   .strict();
 export type LaneLimit = z.infer<typeof laneLimitSchema>;
 
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** Parses a duration like `90s`, `15m`, `12h`, `7d`, `2w` (or a number of ms) into milliseconds; null when malformed. */
+export function parseDuration(value: string | number): number | null {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? Math.round(value) : null;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$/.exec(value);
+  if (!m) return null;
+  return Math.round(Number(m[1]) * (DURATION_UNITS[m[2] ?? ''] ?? Number.NaN));
+}
+
+/** A duration in config: `7d`, `12h`, `30m`, `90s`, `500ms`, `2w`, or a number of milliseconds. */
+export const durationSchema = z
+  .union([z.string(), z.number()])
+  .transform((v, ctx) => {
+    const ms = parseDuration(v);
+    if (ms === null || ms <= 0) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be a positive duration like "7d", "12h", "30m", "90s" or a number of milliseconds' });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+/** Default of a source's `fullWalkEvery`: an incremental run walks a resource fully once a week. */
+export const DEFAULT_FULL_WALK_EVERY_MS = 7 * 86_400_000;
+
 const sourceSchema = z
   .object({
     id: z
@@ -31,6 +56,11 @@ const sourceSchema = z
     resources: z.array(z.string().min(1)).min(1).optional(),
     rateLimits: z.record(z.string(), laneLimitSchema).optional(),
     pageSize: z.number().int().positive().optional(),
+    /**
+     * Incremental runs turn into a full walk (which detects deletes) for a resource whose last
+     * succeeded full walk started longer ago than this. Default 7d.
+     */
+    fullWalkEvery: durationSchema.optional(),
     options: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
@@ -132,9 +162,20 @@ export async function loadConfig(file?: string, env: NodeJS.ProcessEnv = process
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigError(`cannot read config file ${path}: ${code ?? String(err)}`);
   }
+  // `{ apiKey: ${KEY} }` is how people write it, but `${` is not valid inside a YAML flow map:
+  // swap each reference for a plain-scalar token, parse, then swap back and substitute.
+  const nonce = Math.random().toString(36).slice(2, 10);
+  const token = (name: string) => `fsenv${nonce}x${name}x${nonce}`;
+  const masked = text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => token(name));
+  const unmask = (v: unknown): unknown => {
+    if (typeof v === 'string') return v.replace(new RegExp(`fsenv${nonce}x([A-Za-z_][A-Za-z0-9_]*?)x${nonce}`, 'g'), (_m, n: string) => `\${${n}}`);
+    if (Array.isArray(v)) return v.map(unmask);
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unmask(x)]));
+    return v;
+  };
   let raw: unknown;
   try {
-    raw = parseYaml(text);
+    raw = unmask(parseYaml(masked));
   } catch (err) {
     throw new ConfigError(`config file ${path} is not valid YAML: ${(err as Error).message}`);
   }

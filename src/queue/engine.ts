@@ -292,7 +292,7 @@ export class Engine {
    * Processes one page job: the whole of DESIGN decisions 1-4 for one request.
    * Returns a short outcome; throws BullMQ's RateLimitError / UnrecoverableError or a retryable error.
    */
-  async processPage(job: Job<PageJobData>, token?: string): Promise<string> {
+  async processPage(job: Job<PageJobData>): Promise<string> {
     const { walkId, page } = job.data;
     const walk = await this.db.selectFrom('sync_walks').selectAll().where('id', '=', walkId).executeTakeFirst();
     if (!walk) return 'walk-gone';
@@ -345,7 +345,7 @@ export class Engine {
       }
       return outcome.committed ? 'committed' : 'raced';
     } catch (err) {
-      return await this.handleFailure(err, job, token, src, lane, walk, where);
+      return await this.handleFailure(err, job, src, lane, walk, where);
     }
   }
 
@@ -575,7 +575,7 @@ export class Engine {
     this.log.error({ runId, walks: walkIds.length, status: failure.status, requestId: failure.requestId }, failure.message);
   }
 
-  private async handleFailure(err: unknown, job: Job<PageJobData>, token: string | undefined, src: ResolvedSource, lane: Lane, walk: WalkRow, where: string): Promise<never> {
+  private async handleFailure(err: unknown, job: Job<PageJobData>, src: ResolvedSource, lane: Lane, walk: WalkRow, where: string): Promise<never> {
     if (err instanceof Error && err.name === 'RateLimitError') throw err;
     if (err instanceof PageShapeError || err instanceof PaginationLoopError) {
       await this.failWalks([walk.id], walk.run_id, new WalkFailure(`${where}: ${err.message}`));
@@ -676,7 +676,7 @@ export class Engine {
     for (const [name, lane] of this.lanes) {
       if (want && !want.has(lane.sourceId)) continue;
       const first = lane.windows[0]!;
-      const worker = new Worker<PageJobData>(name, (job, token) => this.processPage(job, token), {
+      const worker = new Worker<PageJobData>(name, (job) => this.processPage(job), {
         connection: this.opts.redis,
         prefix: this.opts.prefix,
         concurrency: lane.concurrency,
