@@ -717,11 +717,15 @@ export class Engine {
       if (opts.signal?.aborted) return run;
       await opts.onPoll?.();
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, opts.pollMs ?? 200);
-        opts.signal?.addEventListener('abort', () => {
+        const onAbort = () => {
           clearTimeout(t);
           resolve();
-        }, { once: true });
+        };
+        const t = setTimeout(() => {
+          opts.signal?.removeEventListener('abort', onAbort);
+          resolve();
+        }, opts.pollMs ?? 200);
+        opts.signal?.addEventListener('abort', onAbort, { once: true });
       });
     }
   }
