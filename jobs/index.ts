@@ -1,7 +1,12 @@
 import type { VendorDefinition } from '../src/connector.js';
 import { automox } from './automox.js';
+import { famoco, famocoInsights } from './famoco.js';
+import { izuma } from './izuma.js';
 
 /** Every vendor fleetsync can sync, by the `vendor` key used in config. */
 export const VENDORS: Readonly<Record<string, VendorDefinition>> = {
   automox,
+  famoco,
+  'famoco-insights': famocoInsights,
+  izuma,
 };

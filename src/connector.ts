@@ -31,15 +31,30 @@ export interface ResourceDefinition<T extends DataTableName = DataTableName, R =
   parent?: string;
   /** Scope value from a parent row; default: the parent's external_id. */
   scopeFrom?: (parent: { external_id: string; raw: unknown }) => string | null;
-  /** Endpoint path below the base URL for a scope. */
-  path: (scope: string) => string;
+  /** Endpoint path below the base URL for a scope (the source's config, for per-source endpoints). */
+  path: (scope: string, source: SourceConfig) => string;
   /** Query parameters always sent for a scope. */
   params?: (scope: string) => Record<string, string>;
+  /**
+   * Incremental sync (DESIGN decision 7), where the vendor can filter on an update time.
+   * An incremental walk sends `params(since)` besides the resource's own params, where `since`
+   * is the high-water mark of the last succeeded walk of the same (source, resource, scope)
+   * minus `overlapMs` (default 5 minutes). `updatedAt` gives each record's update time; the
+   * largest one a walk sees becomes its high-water mark (full walks record it too).
+   */
+  incremental?: IncrementalSpec<R>;
   pagination: PageStrategy;
   record: z.ZodType<R, z.ZodTypeDef, unknown>;
   /** External id of a validated record. */
   id: (rec: R) => string;
   map: (rec: R, ctx: MapContext) => NormalizedRow<T>;
+}
+
+/** How a resource fetches only what changed since a time. */
+export interface IncrementalSpec<R = unknown> {
+  params: (since: Date) => Record<string, string>;
+  updatedAt: (rec: R) => string | null;
+  overlapMs?: number;
 }
 
 /** Pulls the vendor's human-readable message (and request id) out of an error body. */

@@ -170,23 +170,23 @@ describe('Automox sync', () => {
   });
 
   it('pauses the lane on x-ratelimit-remaining: 0 until x-ratelimit-reset', async () => {
-    const org = String(sim.data.orgs[2]!.id);
-    const reset = String(Math.ceil((Date.now() + 1500) / 1000));
+    // The throttling answer is the root walk's only page, so no other request is in flight
+    // when it arrives: everything after it must wait for the reset.
+    const reset = Math.ceil((Date.now() + 1500) / 1000);
     sim.inject({
       kind: 'status',
       status: 200,
-      body: [],
-      headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset },
-      match: (r) => r.path === '/api/servergroups' && r.query.get('o') === org,
+      body: sim.data.orgs,
+      headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) },
+      match: (r) => r.path === '/api/orgs',
     });
     const mark = sim.requests.length;
     const { run } = await syncOnce(app, ['device_groups']);
     expect(run.status).toBe('succeeded');
     const after = sim.requests.slice(mark);
-    const throttled = after.findIndex((r) => r.path === '/api/servergroups' && r.query.get('o') === org);
-    expect(throttled).toBeGreaterThanOrEqual(0);
-    // Whatever the lane sent after the throttling answer waited for the reset.
-    for (const r of after.slice(throttled + 1)) expect(r.at).toBeGreaterThanOrEqual(Number(reset) * 1000 - 1000);
+    expect(after[0]!.path).toBe('/api/orgs');
+    expect(after.length).toBe(1 + sim.data.orgs.length);
+    for (const r of after.slice(1)) expect(r.at).toBeGreaterThanOrEqual(reset * 1000 - 20);
   });
 
   it('survives 5xx bursts and dropped connections with exact data', async () => {

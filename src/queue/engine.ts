@@ -1,7 +1,7 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { WorkerSettings } from '../config.js';
+import { DEFAULT_FULL_WALK_EVERY_MS, type WorkerSettings } from '../config.js';
 import type { ResourceDefinition } from '../connector.js';
 import { createHttpClient, type HttpGet } from '../http/client.js';
 import { VendorError } from '../http/errors.js';
@@ -65,6 +65,15 @@ function jobId(walkId: string, page: number): string {
   // Custom ids must not look like integers nor contain ':'.
   return `w${walkId}-p${page}`;
 }
+
+/** How a new walk runs: full, or incremental from `since` (carrying the previous high-water mark). */
+interface WalkPlan {
+  mode: 'full' | 'incremental';
+  since: Date | null;
+  mark: Date | null;
+}
+
+const FULL_WALK: WalkPlan = { mode: 'full', since: null, mark: null };
 
 function sameCursor(a: Cursor, b: Cursor): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
@@ -143,12 +152,13 @@ export class Engine {
     return Math.min(src.config.pageSize ?? def.pagination.defaultPageSize, def.pagination.maxPageSize);
   }
 
-  private context(src: ResolvedSource, def: ResourceDefinition, walk: Pick<WalkRow, 'scope'>, page: number): PageContext {
+  private context(src: ResolvedSource, def: ResourceDefinition, walk: Pick<WalkRow, 'scope'> & Partial<Pick<WalkRow, 'mode' | 'since'>>, page: number): PageContext {
+    const changedSince = walk.mode === 'incremental' && walk.since && def.incremental ? def.incremental.params(new Date(walk.since)) : {};
     return {
       scope: walk.scope,
       pageSize: this.pageSize(src, def),
-      path: def.path(walk.scope),
-      params: def.params?.(walk.scope) ?? {},
+      path: def.path(walk.scope, src.config),
+      params: { ...(def.params?.(walk.scope) ?? {}), ...changedSince },
       baseUrl: src.config.baseUrl,
       first: page === 0,
     };
@@ -190,9 +200,10 @@ export class Engine {
         const roots = resources.filter((r) => !this.definition(src, r).parent && !disabled.has(r));
         for (const r of roots) {
           const def = this.definition(src, r);
+          const plan = (await this.planWalks(trx, src, def, ['-'], mode)).get('-') ?? FULL_WALK;
           await trx
             .insertInto('sync_walks')
-            .values(this.newWalk(run.id, src, def, '-', null, mode))
+            .values(this.newWalk(run.id, src, def, '-', null, plan))
             .execute();
         }
         if (roots.length === 0) await this.finalizeRunIfDone(trx, run.id);
@@ -214,8 +225,41 @@ export class Engine {
     return { runId, resumed: false };
   }
 
-  private newWalk(runId: string, src: ResolvedSource, def: ResourceDefinition, scope: string, parentWalkId: string | null, mode: 'full' | 'incremental') {
-    const cursor = def.pagination.first(this.context(src, def, { scope }, 0));
+  /**
+   * Decides how new walks of a resource run (DESIGN decision 7): incremental only when the run
+   * asks for it, the resource supports it, an earlier succeeded walk of the same scope left a
+   * high-water mark, and a full walk of that scope succeeded within the source's `fullWalkEvery`
+   * (default 7 days); otherwise full, so deletes are still detected periodically.
+   */
+  private async planWalks(db: Kysely<Database> | Transaction<Database>, src: ResolvedSource, def: ResourceDefinition, scopes: readonly string[], runMode: 'full' | 'incremental'): Promise<Map<string, WalkPlan>> {
+    const plans = new Map<string, WalkPlan>(scopes.map((s) => [s, FULL_WALK]));
+    if (runMode !== 'incremental' || !def.incremental || scopes.length === 0) return plans;
+    let q = db
+      .selectFrom('sync_walks')
+      .select([
+        'scope',
+        sql<Date | null>`max(high_water_mark)`.as('mark'),
+        sql<Date | null>`max(started_at) filter (where mode = 'full')`.as('last_full'),
+      ])
+      .where('source_id', '=', src.id)
+      .where('resource', '=', def.name)
+      .where('status', '=', 'succeeded');
+    if (scopes.length <= 1000) q = q.where('scope', 'in', [...scopes]);
+    const rows = await q.groupBy('scope').execute();
+    const every = src.config.fullWalkEvery ?? DEFAULT_FULL_WALK_EVERY_MS;
+    const overlap = def.incremental.overlapMs ?? 5 * 60_000;
+    for (const r of rows) {
+      if (!plans.has(r.scope) || !r.mark || !r.last_full) continue;
+      if (Date.now() - new Date(r.last_full).getTime() > every) continue;
+      const mark = new Date(r.mark);
+      plans.set(r.scope, { mode: 'incremental', since: new Date(mark.getTime() - overlap), mark });
+    }
+    return plans;
+  }
+
+  private newWalk(runId: string, src: ResolvedSource, def: ResourceDefinition, scope: string, parentWalkId: string | null, plan: WalkPlan) {
+    const { mode } = plan;
+    const cursor = def.pagination.first(this.context(src, def, { scope, mode, since: plan.since }, 0));
     return {
       run_id: runId,
       source_id: src.id,
@@ -226,8 +270,8 @@ export class Engine {
       status: 'running' as const,
       cursor: JSON.stringify(cursor),
       total: null,
-      since: null,
-      high_water_mark: null,
+      since: plan.since,
+      high_water_mark: plan.mark,
       waiting_until: null,
       waiting_reason: null,
       error_status: null,
@@ -378,6 +422,8 @@ export class Engine {
     const seen: string[] = [];
     const quarantine: Array<{ external_id: string | null; reason: string; raw: unknown }> = [];
     let repaired = 0;
+    // Largest update time seen on this page: the walk's high-water mark (DESIGN decision 7).
+    let markMs = Number.NEGATIVE_INFINITY;
     for (const original of records) {
       const { value: raw, repaired: fixed } = stripNul(original);
       if (fixed) repaired++;
@@ -394,6 +440,9 @@ export class Engine {
         const columns = def.map(parsed.data, { sourceId: src.id, scope: walk.scope });
         rows.set(externalId, { externalId, scope: walk.scope, columns, raw });
         seen.push(externalId);
+        const updatedAt = def.incremental?.updatedAt(parsed.data);
+        const t = updatedAt ? Date.parse(updatedAt) : Number.NaN;
+        if (t > markMs) markMs = t;
       } catch (err) {
         const looseId = idOf(raw);
         if (looseId !== null) seen.push(looseId);
@@ -427,6 +476,7 @@ export class Engine {
           quarantined: eb('quarantined', '+', quarantine.length),
           repaired: eb('repaired', '+', repaired),
           total: total ?? walk.total,
+          ...(Number.isFinite(markMs) ? { high_water_mark: sql<Date>`greatest(high_water_mark, ${new Date(markMs).toISOString()}::timestamptz)` } : {}),
           waiting_until: null,
           waiting_reason: null,
           updated_at: sql`now()`,
@@ -492,10 +542,13 @@ export class Engine {
         .execute();
       const values = [];
       for (const child of children) {
+        const scopes: string[] = [];
         for (const p of parents) {
           const scope = child.scopeFrom ? child.scopeFrom({ external_id: p.external_id, raw: p.raw }) : p.external_id;
-          if (scope !== null) values.push(this.newWalk(walk.run_id, src, child, scope, walk.id, run.mode));
+          if (scope !== null) scopes.push(scope);
         }
+        const plans = await this.planWalks(trx, src, child, scopes, run.mode);
+        for (const scope of scopes) values.push(this.newWalk(walk.run_id, src, child, scope, walk.id, plans.get(scope) ?? FULL_WALK));
       }
       for (let i = 0; i < values.length; i += 500) {
         await trx

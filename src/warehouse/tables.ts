@@ -49,6 +49,17 @@ export const DATA_TABLES = {
   patch_categories: {
     name: 'text',
   },
+  // Izuma firmware images (migration 20261122T0700_firmware_images).
+  firmware_images: {
+    organization_external_id: 'text',
+    name: 'text',
+    description: 'text',
+    datafile_url: 'text',
+    datafile_checksum: 'text',
+    datafile_size: 'bigint',
+    vendor_created_at: 'timestamptz',
+    vendor_updated_at: 'timestamptz',
+  },
 } as const satisfies Record<string, Record<string, ColumnType>>;
 
 /** Postgres types a normalized column may have. */

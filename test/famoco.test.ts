@@ -1,0 +1,344 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { readFamocoError } from '../jobs/famoco.js';
+import type { App } from '../src/app.js';
+import { nextLink } from '../src/pagination/next-link.js';
+import { PageShapeError, PaginationLoopError } from '../src/pagination/types.js';
+import { toTimestamp } from '../src/normalize.js';
+import { FamocoInsightsSimulator, FamocoSimulator, generateFamocoData, toInsightsDevice, type FamocoData } from '../src/simulators/famoco.js';
+import { summarizeRun } from '../src/status.js';
+import { exited, startWorker } from './child-worker.js';
+import { createTestEnv, TEST_WORKER, waitFor, type TestEnv } from './helpers.js';
+
+const TOKEN = 'test-famoco-token-0123456789abcdef';
+const FAST = { windows: [{ max: 1000, durationMs: 1000 }] };
+
+function config(mdmOrigin: string, insightsOrigin: string) {
+  return {
+    sources: [
+      {
+        id: 'famoco-test',
+        vendor: 'famoco',
+        baseUrl: mdmOrigin,
+        credentials: { token: '${TEST_FAMOCO_TOKEN}' },
+        pageSize: 5,
+        // The documented 100/min would make the suite wait for minutes; the windows are the lane's job, tested elsewhere.
+        rateLimits: { mdm: FAST },
+      },
+      {
+        id: 'insights-test',
+        vendor: 'famoco-insights',
+        baseUrl: insightsOrigin,
+        credentials: { token: '${TEST_FAMOCO_TOKEN}' },
+        pageSize: 5,
+        rateLimits: { insights: FAST },
+        options: { endpoints: { devices: '/api/organizations/{guid}/devices/' } },
+      },
+    ],
+    worker: TEST_WORKER,
+  };
+}
+
+async function syncOnce(app: App, sourceId: string, resources?: string[]) {
+  const { runId } = await app.engine.startRun(sourceId, { trigger: 'test', resources });
+  const run = await app.engine.waitForRun(runId);
+  return { run, summary: await summarizeRun(app.db, runId) };
+}
+
+/** Asserts the warehouse holds exactly the MDM simulator's data for source famoco-test, value by value. */
+async function expectExactMdm(env: TestEnv, data: FamocoData) {
+  const orgs = await env.db.selectFrom('organizations').selectAll().where('source_id', '=', 'famoco-test').where('deleted_at', 'is', null).orderBy('external_id').execute();
+  expect(orgs.map((o) => [o.external_id, o.name, o.guid])).toEqual(data.organizations.map((o) => [String(o.id), o.name, o.guid]));
+  for (const [i, o] of data.organizations.entries()) {
+    expect(orgs[i]!.raw).toEqual(o);
+    expect((orgs[i]!.vendor_created_at as Date).toISOString()).toBe(o.created_at);
+  }
+
+  const groups = await env.db.selectFrom('device_groups').selectAll().where('source_id', '=', 'famoco-test').where('deleted_at', 'is', null).orderBy('external_id').execute();
+  expect(groups.map((g) => [g.external_id, g.scope, g.organization_external_id, g.name, g.is_default, g.device_count])).toEqual(
+    data.fleets.map((f) => [String(f.id), String(f.organization), String(f.organization), f.name, f.is_stock, f.devices_count]),
+  );
+
+  const devices = await env.db.selectFrom('devices').selectAll().where('source_id', '=', 'famoco-test').where('deleted_at', 'is', null).orderBy('external_id').execute();
+  expect(devices.map((d) => d.external_id)).toEqual(data.devices.map((d) => String(d.id)));
+  for (const [i, s] of data.devices.entries()) {
+    const d = devices[i]!;
+    expect(d.scope).toBe(String(s.organization));
+    expect(d.organization_external_id).toBe(String(s.organization));
+    expect(d.device_group_external_id).toBe(s.fleet ? String(s.fleet.id) : null);
+    expect(d.name).toBe(s.label);
+    expect(d.serial_number).toBe(s.serial_number ?? s.hardware_details.serial_number);
+    expect(d.model).toBe(s.model);
+    expect(d.os_version).toBe(s.state_details.os_version);
+    expect(d.agent_version).toBe(s.state_details.agent_version);
+    expect(d.status).toBe(s.state_details.is_online ? 'online' : 'offline');
+    expect(d.vendor_last_seen_at === null ? null : (d.vendor_last_seen_at as Date).toISOString()).toBe(toTimestamp(s.state_details.last_sync));
+    expect((d.vendor_updated_at as Date).toISOString()).toBe(s.updated_at);
+    expect(d.raw).toEqual(s);
+  }
+}
+
+describe('Famoco MDM and Insights sync', () => {
+  let env: TestEnv;
+  let sim: FamocoSimulator;
+  let insights: FamocoInsightsSimulator;
+  let evil: FamocoSimulator;
+  let app: App;
+
+  beforeAll(async () => {
+    env = await createTestEnv();
+    // Org 2 holds 12 devices: pages of 5, 5 and 2; org 3 has none.
+    const data = generateFamocoData({ seed: 5, orgs: 3, devicesPerOrg: [7, 12, 0], fleetsPerOrg: 3 });
+    sim = new FamocoSimulator({ token: TOKEN, data });
+    insights = new FamocoInsightsSimulator({ token: TOKEN, data });
+    evil = new FamocoSimulator({ token: 'not-ours', data: generateFamocoData({ seed: 1, orgs: 1, devicesPerOrg: 1 }) });
+    const [mdmOrigin, insightsOrigin] = await Promise.all([sim.start(), insights.start(), evil.start()]);
+    app = await env.open(config(mdmOrigin!, insightsOrigin!), { ...process.env, TEST_FAMOCO_TOKEN: TOKEN });
+    app.engine.startWorkers();
+  });
+  afterAll(async () => {
+    await Promise.all([sim.stop(), insights.stop(), evil.stop()]);
+    await env.cleanup();
+  });
+  afterEach(() => {
+    sim.clearFaults();
+    sim.nextOriginOverride = undefined;
+    sim.repeatNext = false;
+  });
+
+  it('MDM: lands exactly the simulator data, following next links across pages', async () => {
+    const { run, summary } = await syncOnce(app, 'famoco-test');
+    expect(run.status).toBe('succeeded');
+    await expectExactMdm(env, sim.data);
+    const org2 = sim.data.organizations[1]!.id;
+    const reqs = sim.requests.filter((r) => r.path === `/api/organizations/${org2}/devices/`);
+    expect(reqs.map((r) => [r.query.get('page'), r.query.get('page_size'), r.status])).toEqual([
+      [null, '5', 200],
+      ['2', '5', 200],
+      ['3', '5', 200],
+    ]);
+    const walk = await env.db.selectFrom('sync_walks').select(['pages', 'records', 'total']).where('run_id', '=', run.id).where('resource', '=', 'devices').where('scope', '=', String(org2)).executeTakeFirstOrThrow();
+    expect(walk).toEqual({ pages: 3, records: 12, total: 12 });
+    const devices = summary.resources.find((r) => r.resource === 'devices')!;
+    expect([devices.walks, devices.inserted, devices.failed]).toEqual([3, 19, 0]);
+    expect(summary.resources.find((r) => r.resource === 'device_groups')!.inserted).toBe(9);
+    expect(sim.data.devices.some((d) => d.x_future_field !== undefined)).toBe(true);
+    expect(sim.data.devices.some((d) => /[^\x00-\x7f]/.test(d.label))).toBe(true);
+  });
+
+  it('Insights: walks devices per organization GUID through the configured path template', async () => {
+    const { run } = await syncOnce(app, 'insights-test');
+    expect(run.status).toBe('succeeded');
+    const rows = await env.db.selectFrom('devices').selectAll().where('source_id', '=', 'insights-test').orderBy('external_id').execute();
+    const expected = sim.data.devices
+      .map((d) => toInsightsDevice(d, sim.data.organizations.find((o) => o.id === d.organization)!.guid))
+      .sort((a, b) => (a.famoco_id < b.famoco_id ? -1 : a.famoco_id > b.famoco_id ? 1 : 0));
+    expect(rows.map((r) => r.external_id)).toEqual(expected.map((d) => d.famoco_id));
+    for (const [i, d] of expected.entries()) {
+      const r = rows[i]!;
+      expect(r.scope).toBe(d.organization_guid);
+      expect(r.organization_external_id).toBe(d.organization_guid);
+      expect([r.serial_number, r.model, r.os_version, r.agent_version, r.status]).toEqual([d.serial_number, d.model, d.os_version, d.agent_version, d.is_online ? 'online' : 'offline']);
+      expect(r.raw).toEqual(d);
+    }
+    const guids = new Set(insights.requests.filter((r) => r.path.endsWith('/devices/')).map((r) => r.path.split('/')[3]));
+    expect(guids).toEqual(new Set(sim.data.organizations.map((o) => o.guid)));
+    const orgs = await env.db.selectFrom('organizations').select(['external_id', 'guid']).where('source_id', '=', 'insights-test').orderBy('external_id').execute();
+    expect(orgs).toEqual(sim.data.organizations.map((o) => ({ external_id: String(o.id), guid: o.guid })));
+  });
+
+  it('a 429 with Retry-After pauses the lane, then the walk finishes exact, without busy retries', async () => {
+    const org = sim.data.organizations[1]!.id;
+    const path = `/api/organizations/${org}/devices/`;
+    sim.inject({
+      kind: 'status',
+      status: 429,
+      headers: { 'retry-after': '1' },
+      body: { errors: { detail: 'Request was throttled. Expected available in 1 seconds.' } },
+      match: (r) => r.path === path && r.query.get('page') === '2',
+    });
+    const mark = sim.requests.length;
+    const { run } = await syncOnce(app, 'famoco-test', ['devices']);
+    expect(run.status).toBe('succeeded');
+    const reqs = sim.requests.slice(mark).filter((r) => r.path === path);
+    expect(reqs.map((r) => [r.query.get('page'), r.status])).toEqual([
+      [null, 200],
+      ['2', 429],
+      ['2', 200],
+      ['3', 200],
+    ]);
+    expect(reqs[2]!.at - reqs[1]!.at).toBeGreaterThanOrEqual(900);
+    await expectExactMdm(env, sim.data);
+  });
+
+  it('refuses a next link to a foreign origin: the walk fails naming where, the foreign host gets nothing', async () => {
+    sim.nextOriginOverride = evil.origin;
+    const org = sim.data.organizations[0]!.id;
+    const { run, summary } = await syncOnce(app, 'famoco-test', ['devices']);
+    expect(evil.requests.length).toBe(0);
+    expect(run.status).toBe('partial'); // the org without devices has no next link and succeeds
+    const devices = summary.resources.find((r) => r.resource === 'devices')!;
+    expect(devices.failed).toBe(2);
+    const failed = await env.db.selectFrom('sync_walks').select(['scope', 'error_message', 'pages']).where('run_id', '=', run.id).where('status', '=', 'failed').orderBy('scope').execute();
+    expect(failed[0]!.scope).toBe(String(org));
+    expect(failed[0]!.pages).toBe(1);
+    expect(failed[0]!.error_message).toBe(
+      `famoco-test/devices org ${org} page 1: refused to follow a link to ${evil.origin}, off the source's origin ${sim.origin}`,
+    );
+    expect(run.error_message).toMatch(/^famoco-test\/devices org \d+ page 1: refused to follow a link to /);
+    // Nothing was marked deleted by the failed walks.
+    const deleted = await env.db.selectFrom('devices').select('external_id').where('source_id', '=', 'famoco-test').where('deleted_at', 'is not', null).execute();
+    expect(deleted).toEqual([]);
+  });
+
+  it('a next link that repeats the current page fails the walk as a pagination loop', async () => {
+    sim.repeatNext = true;
+    const mark = sim.requests.length;
+    const { run } = await syncOnce(app, 'famoco-test', ['organizations']);
+    expect(run.status).toBe('failed');
+    expect(run.error_message).toMatch(/^famoco-test\/organizations scope - page 0: pagination loop: "next" points at the current page 1 again/);
+    expect(sim.requests.length - mark).toBe(1);
+    const walk = await env.db.selectFrom('sync_walks').select(['status', 'pages']).where('run_id', '=', run.id).executeTakeFirstOrThrow();
+    expect(walk).toEqual({ status: 'failed', pages: 0 });
+  });
+
+  it('fails a walk on 400 with the field error as a readable message, requested once', async () => {
+    const org = sim.data.organizations[0]!.id;
+    const path = `/api/organizations/${org}/fleets/`;
+    sim.inject({ kind: 'status', status: 400, body: { errors: { page_size: ['Ensure this value is less than or equal to 1000.'] } }, match: (r) => r.path === path });
+    const mark = sim.requests.length;
+    const { run } = await syncOnce(app, 'famoco-test', ['device_groups']);
+    expect(run.status).toBe('partial');
+    expect(sim.requests.slice(mark).filter((r) => r.path === path).length).toBe(1);
+    expect(run.error_status).toBe(400);
+    expect(run.error_message).toBe(`famoco-test/device_groups org ${org} page 0: 400 page_size: Ensure this value is less than or equal to 1000.`);
+  });
+});
+
+describe('nextLink strategy', () => {
+  const strategy = nextLink({ sizeParam: 'page_size', defaultPageSize: 100, maxPageSize: 1000 });
+  const ctx = { scope: '7', pageSize: 5, path: '/api/organizations/7/devices/', params: {}, baseUrl: 'https://my.famoco.com', first: true };
+  const link = (page: number) => `https://my.famoco.com/api/organizations/7/devices/?page=${page}&page_size=5`;
+
+  it('builds the first request from the path, then follows next links until null, with count as total', () => {
+    expect(strategy.request(strategy.first(ctx), ctx)).toEqual({ path: '/api/organizations/7/devices/', params: { page_size: 5 } });
+    const first = strategy.parse({ count: 12, next: link(2), previous: null, results: [1, 2, 3, 4, 5] }, { url: null, n: 0 }, ctx);
+    expect(first).toEqual({ records: [1, 2, 3, 4, 5], next: { url: link(2), n: 1 }, total: 12 });
+    expect(strategy.request(first.next!, ctx)).toEqual({ url: link(2) });
+    expect(strategy.parse({ count: 12, next: null, previous: link(2), results: [11, 12] }, { url: link(3), n: 2 }, ctx).next).toBeNull();
+  });
+
+  it('detects a repeating or backwards next link as a pagination loop, and a wrong body shape', () => {
+    expect(() => strategy.parse({ count: 12, next: link(2), results: [] }, { url: link(2), n: 1 }, ctx)).toThrow(PaginationLoopError);
+    expect(() => strategy.parse({ count: 12, next: link(1), results: [] }, { url: link(2), n: 1 }, ctx)).toThrow(/goes back from page 2 to page 1/);
+    expect(() => strategy.parse({ count: 12, next: link(1), results: [] }, { url: null, n: 0 }, ctx)).toThrow(/current page 1 again/);
+    // Links without a page number (DRF cursor pagination) are only checked for repetition.
+    expect(strategy.parse({ next: 'https://my.famoco.com/x/?cursor=b', results: [] }, { url: 'https://my.famoco.com/x/?cursor=a', n: 1 }, ctx).next).toEqual({
+      url: 'https://my.famoco.com/x/?cursor=b',
+      n: 2,
+    });
+    expect(() => strategy.parse([1, 2], { url: null, n: 0 }, ctx)).toThrow(PageShapeError);
+    expect(() => strategy.parse({ results: [], next: 42 }, { url: null, n: 0 }, ctx)).toThrow(PageShapeError);
+  });
+});
+
+describe('Famoco error bodies and config', () => {
+  it('reads detail, field and non-field errors', () => {
+    expect(readFamocoError({ errors: { detail: 'Request was throttled. Expected available in 3254 seconds.' } })).toEqual({
+      message: 'Request was throttled. Expected available in 3254 seconds.',
+    });
+    expect(readFamocoError({ errors: { page_size: ['A valid integer is required.'], name: ['Too long.', 'Bad.'] } })).toEqual({
+      message: 'page_size: A valid integer is required.; name: Too long. Bad.',
+    });
+    expect(readFamocoError({ errors: { non_field_errors: ['Nope.'] } })).toEqual({ message: 'Nope.' });
+    expect(readFamocoError({ detail: 'Not found.' })).toEqual({ message: 'Not found.' });
+    expect(readFamocoError('<html>')).toEqual({});
+  });
+
+  it('refuses an Insights source without a valid path template', async () => {
+    const env = await createTestEnv();
+    try {
+      const src = { id: 'ins', vendor: 'famoco-insights', baseUrl: 'https://insights.famoco.com', credentials: { token: 't' } };
+      await expect(env.open({ sources: [src] })).rejects.toThrow(/sources\[0\]\.options\.endpoints\.devices: the Insights path template of devices is required/);
+      await expect(env.open({ sources: [{ ...src, options: { endpoints: { devices: '/api/orgs/devices/' } } }] })).rejects.toThrow(
+        /sources\[0\]\.options\.endpoints\.devices: must be a path starting with "\/" that contains \{guid\}/,
+      );
+      // Only organizations: no template needed.
+      const app = await env.open({ sources: [{ ...src, resources: ['organizations'] }] });
+      expect(app.sources.get('ins')!.resources.size).toBe(1);
+    } finally {
+      await env.cleanup();
+    }
+  });
+});
+
+describe('Famoco: a worker killed with SIGKILL mid-walk', () => {
+  let env: TestEnv;
+  let sim: FamocoSimulator;
+  let dir: string;
+  let configFile: string;
+  let app: App;
+  const children: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    env = await createTestEnv();
+    sim = new FamocoSimulator({ token: TOKEN, data: generateFamocoData({ seed: 9, orgs: 2, devicesPerOrg: [60, 45] }) });
+    const origin = await sim.start();
+    dir = await mkdtemp(join(tmpdir(), 'fleetsync-famoco-crash-'));
+    configFile = join(dir, 'fleetsync.yaml');
+    const cfg = {
+      sources: [
+        {
+          id: 'famoco-crash',
+          vendor: 'famoco',
+          baseUrl: origin,
+          credentials: { token: '${CRASH_TOKEN}' },
+          pageSize: 5,
+          // Slow enough that the kill lands mid-walk, fast enough for a test.
+          rateLimits: { mdm: { windows: [{ max: 20, durationMs: 1000 }], concurrency: 2 } },
+        },
+      ],
+      worker: TEST_WORKER,
+    };
+    await writeFile(configFile, stringify(cfg));
+    app = await env.open(cfg, { ...process.env, CRASH_TOKEN: TOKEN });
+  });
+  afterAll(async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await sim.stop();
+    await env.cleanup();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('resumes from the stored next link in a new worker and ends exact', async () => {
+    const { runId } = await app.engine.startRun('famoco-crash', { trigger: 'test' });
+    const first = startWorker(configFile, env, { CRASH_TOKEN: TOKEN });
+    children.push(first);
+    const pagesAt = async () => Number((await sql<{ n: string }>`select coalesce(sum(pages), 0) as n from sync_walks where run_id = ${runId}`.execute(env.db)).rows[0]!.n);
+    await waitFor(async () => (await pagesAt()) >= 8, 'the first worker to commit 8 pages', 60_000, 20);
+    first.kill('SIGKILL');
+    expect((await exited(first)).signal).toBe('SIGKILL');
+    const atKill = await pagesAt();
+    const mid = await env.db.selectFrom('sync_walks').select(['cursor']).where('run_id', '=', runId).where('resource', '=', 'devices').where('status', '=', 'running').execute();
+    // A running devices walk past its first page holds the absolute next link as its cursor.
+    expect(mid.some((w) => typeof (w.cursor as { url?: unknown } | null)?.url === 'string')).toBe(true);
+
+    const second = startWorker(configFile, env, { CRASH_TOKEN: TOKEN });
+    children.push(second);
+    const run = await app.engine.waitForRun(runId, { pollMs: 100 });
+    second.kill('SIGTERM');
+    expect((await exited(second)).code).toBe(0);
+    expect(run.status).toBe('succeeded');
+    expect(await pagesAt()).toBeGreaterThan(atKill);
+    const devices = await env.db.selectFrom('devices').select(['external_id', 'raw', 'deleted_at']).orderBy('external_id').execute();
+    expect(devices.map((d) => d.external_id)).toEqual(sim.data.devices.map((d) => String(d.id)));
+    for (const [i, d] of devices.entries()) expect([d.raw, d.deleted_at]).toEqual([sim.data.devices[i], null]);
+    const walks = await env.db.selectFrom('sync_walks').selectAll().where('run_id', '=', runId).execute();
+    for (const w of walks) expect([w.resource, w.scope, w.status, w.inserted, w.updated]).toEqual([w.resource, w.scope, 'succeeded', w.records, 0]);
+  });
+});

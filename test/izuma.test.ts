@@ -1,0 +1,358 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { readIzumaError } from '../jobs/izuma.js';
+import { afterCursor } from '../src/pagination/after-cursor.js';
+import { PageShapeError, PaginationLoopError } from '../src/pagination/types.js';
+import type { App } from '../src/app.js';
+import { generateIzumaData, IzumaSimulator, type IzumaData } from '../src/simulators/izuma.js';
+import { summarizeRun } from '../src/status.js';
+import { exited, startWorker } from './child-worker.js';
+import { createTestEnv, TEST_WORKER, waitFor, type TestEnv } from './helpers.js';
+
+const API_KEY = 'ak_test0123456789abcdef0123456789ab';
+const SOURCE = 'izuma-test';
+
+function config(origin: string) {
+  return {
+    sources: [
+      {
+        id: SOURCE,
+        vendor: 'izuma',
+        baseUrl: origin,
+        credentials: { apiKey: '${TEST_IZUMA_KEY}' },
+        pageSize: 5,
+        rateLimits: { api: { windows: [{ max: 1000, durationMs: 1000 }], concurrency: 2 } },
+      },
+    ],
+    worker: TEST_WORKER,
+  };
+}
+
+async function syncOnce(app: App, resources?: string[], mode: 'full' | 'incremental' = 'full') {
+  const { runId } = await app.engine.startRun(SOURCE, { trigger: 'test', resources, mode });
+  const run = await app.engine.waitForRun(runId);
+  return { run, summary: await summarizeRun(app.db, runId) };
+}
+
+const iso = (v: unknown) => (v === null ? null : (v as Date).toISOString());
+
+/** Asserts the warehouse holds exactly the simulator's live devices, value by value. */
+async function expectExactDevices(env: TestEnv, data: IzumaData) {
+  const rows = await env.db.selectFrom('devices').selectAll().where('source_id', '=', SOURCE).where('deleted_at', 'is', null).orderBy('external_id').execute();
+  expect(rows.map((r) => r.external_id)).toEqual(data.devices.map((d) => d.id).sort());
+  const byId = new Map(data.devices.map((d) => [d.id, d]));
+  for (const r of rows) {
+    const d = byId.get(String(r.external_id))!;
+    expect(r.scope).toBe('-');
+    expect(r.organization_external_id).toBe(d.account_id);
+    expect(r.device_group_external_id).toBe(d.groups.length === 1 ? d.groups[0] : null);
+    expect(r.name).toBe(d.name);
+    expect(r.serial_number).toBe(d.serial_number);
+    expect(r.model).toBe(d.device_class || null);
+    expect(r.status).toBe(d.state);
+    expect(iso(r.vendor_created_at)).toBe(d.created_at);
+    expect(iso(r.vendor_updated_at)).toBe(d.updated_at);
+    expect(r.raw).toEqual(d);
+  }
+}
+
+async function expectExact(env: TestEnv, data: IzumaData) {
+  await expectExactDevices(env, data);
+  const orgs = await env.db.selectFrom('organizations').selectAll().where('source_id', '=', SOURCE).execute();
+  expect(orgs.map((o) => [o.external_id, o.name, iso(o.vendor_created_at)])).toEqual([[data.account.id, data.account.display_name, data.account.created_at]]);
+  expect(orgs[0]!.raw).toEqual(data.account);
+  const groups = await env.db.selectFrom('device_groups').selectAll().where('source_id', '=', SOURCE).where('deleted_at', 'is', null).orderBy('external_id').execute();
+  expect(groups.map((g) => [g.external_id, g.name, g.device_count])).toEqual(data.groups.map((g) => [g.id, g.name, g.devices_count]));
+  const images = await env.db.selectFrom('firmware_images').selectAll().where('source_id', '=', SOURCE).where('deleted_at', 'is', null).orderBy('external_id').execute();
+  expect(images.map((f) => [f.external_id, f.name, f.description, f.datafile_url, f.datafile_checksum, f.datafile_size, iso(f.vendor_created_at)])).toEqual(
+    data.firmwareImages.map((f) => [f.id, f.name, f.description, f.datafile, f.datafile_checksum, String(f.datafile_size), f.created_at]),
+  );
+  for (const [i, f] of data.firmwareImages.entries()) expect(images[i]!.raw).toEqual(f);
+}
+
+describe('Izuma sync', () => {
+  let env: TestEnv;
+  let sim: IzumaSimulator;
+  let app: App;
+
+  beforeAll(async () => {
+    env = await createTestEnv();
+    sim = new IzumaSimulator({ apiKey: API_KEY, data: generateIzumaData({ seed: 7, devices: 23, groups: 4, firmwareImages: 3 }) });
+    const origin = await sim.start();
+    app = await env.open(config(origin), { ...process.env, TEST_IZUMA_KEY: API_KEY });
+    app.engine.startWorkers();
+  });
+  afterAll(async () => {
+    await sim.stop();
+    await env.cleanup();
+  });
+  afterEach(() => {
+    sim.clearFaults();
+    sim.stuckAfter = false;
+  });
+
+  it('lands exactly the simulator data: account, groups, devices across pages, firmware images', async () => {
+    // Asked for incremental, but with no high-water mark yet every walk runs full.
+    const { run, summary } = await syncOnce(app, undefined, 'incremental');
+    expect(run.status).toBe('succeeded');
+    await expectExact(env, sim.data);
+    const ids = sim.data.devices.map((d) => d.id).sort();
+    const reqs = sim.requests.filter((r) => r.path === '/v3/devices');
+    expect(reqs.map((r) => [r.query.get('limit'), r.query.get('order'), r.query.get('after'), r.query.get('include'), r.status])).toEqual([
+      ['5', 'ASC', null, 'total_count', 200],
+      ['5', 'ASC', ids[4], null, 200],
+      ['5', 'ASC', ids[9], null, 200],
+      ['5', 'ASC', ids[14], null, 200],
+      ['5', 'ASC', ids[19], null, 200],
+    ]);
+    const walk = await env.db
+      .selectFrom('sync_walks')
+      .select(['mode', 'pages', 'records', 'total', 'high_water_mark'])
+      .where('run_id', '=', run.id)
+      .where('resource', '=', 'devices')
+      .executeTakeFirstOrThrow();
+    const maxUpdated = sim.data.devices.map((d) => d.updated_at).sort().at(-1);
+    expect({ ...walk, high_water_mark: iso(walk.high_water_mark) }).toEqual({ mode: 'full', pages: 5, records: 23, total: 23, high_water_mark: maxUpdated });
+    expect(summary.resources.map((r) => [r.resource, r.inserted])).toEqual([
+      ['organizations', 1],
+      ['device_groups', 4],
+      ['devices', 23],
+      ['firmware_images', 3],
+    ]);
+    // The key only ever travels in the Authorization header.
+    for (const r of sim.requests) expect(r.query.toString()).not.toContain(API_KEY);
+  });
+
+  it('an incremental run fetches only changed devices since the mark minus the overlap, lands them, and never marks deletes', async () => {
+    const mark = Date.parse(sim.data.devices.map((d) => d.updated_at).sort().at(-1)!);
+    const since = new Date(mark - 5 * 60_000).toISOString();
+    const touched = [sim.data.devices[2]!, sim.data.devices[11]!, sim.data.devices[20]!];
+    sim.updateDevice(touched[0]!.id, { name: 'renamed-Δ-😀' });
+    sim.updateDevice(touched[1]!.id, { state: 'deregistered' });
+    sim.touchDevice(touched[2]!.id);
+    const removed = sim.data.devices[6]!;
+    sim.deleteDevice(removed.id);
+    const added = sim.addDevice({ name: 'brand-new' });
+    // What the vendor answers: the changes, plus unchanged devices updated within the overlap.
+    const changed = new Set([...touched.map((d) => d.id), added.id]);
+    const returned = sim.data.devices.filter((d) => Date.parse(d.updated_at) >= Date.parse(since));
+    const inOverlap = returned.filter((d) => !changed.has(d.id)).length;
+    expect(inOverlap).toBeGreaterThanOrEqual(1); // at least the device that set the mark
+    expect(returned.length).toBeLessThan(sim.data.devices.length / 2);
+
+    const reqMark = sim.requests.length;
+    const { run, summary } = await syncOnce(app, ['devices'], 'incremental');
+    expect(run.status).toBe('succeeded');
+    expect(run.mode).toBe('incremental');
+    const reqs = sim.requests.slice(reqMark).filter((r) => r.path === '/v3/devices');
+    expect(reqs.length).toBe(Math.max(1, Math.ceil(returned.length / 5)));
+    for (const r of reqs) expect(r.query.get('updated_at__gte')).toBe(since);
+    const walk = await env.db.selectFrom('sync_walks').selectAll().where('run_id', '=', run.id).where('resource', '=', 'devices').executeTakeFirstOrThrow();
+    expect(walk.mode).toBe('incremental');
+    expect(iso(walk.since)).toBe(since);
+    expect(walk.total).toBe(returned.length);
+    const dev = summary.resources.find((r) => r.resource === 'devices')!;
+    expect([dev.records, dev.inserted, dev.updated, dev.unchanged, dev.deleted]).toEqual([returned.length, 1, 3, inOverlap, 0]);
+    expect(iso(walk.high_water_mark)).toBe(sim.data.devices.map((d) => d.updated_at).sort().at(-1));
+
+    // The deleted device is still there (incremental walks cannot see deletes) ...
+    const gone = await env.db.selectFrom('devices').select('deleted_at').where('source_id', '=', SOURCE).where('external_id', '=', removed.id).executeTakeFirstOrThrow();
+    expect(gone.deleted_at).toBeNull();
+    const renamed = await env.db.selectFrom('devices').select(['name']).where('external_id', '=', touched[0]!.id).executeTakeFirstOrThrow();
+    expect(renamed.name).toBe('renamed-Δ-😀');
+    const fresh = await env.db.selectFrom('devices').select(['name']).where('external_id', '=', added.id).executeTakeFirstOrThrow();
+    expect(fresh.name).toBe('brand-new');
+
+    // ... until the next full walk, which detects it.
+    const full = await syncOnce(app, ['devices'], 'full');
+    expect(full.summary.resources.find((r) => r.resource === 'devices')!.deleted).toBe(1);
+    await expectExactDevices(env, sim.data);
+  });
+
+  it('an incremental run walks fully when the last full walk is older than fullWalkEvery (default 7d), and for resources without incremental support', async () => {
+    // firmware_images has no incremental support: always full.
+    const { run } = await syncOnce(app, ['devices', 'firmware_images'], 'incremental');
+    const walks = await env.db.selectFrom('sync_walks').select(['resource', 'mode']).where('run_id', '=', run.id).orderBy('resource').execute();
+    expect(walks).toEqual([
+      { resource: 'devices', mode: 'incremental' },
+      { resource: 'firmware_images', mode: 'full' },
+    ]);
+    await sql`update sync_walks set started_at = now() - interval '8 days' where source_id = ${SOURCE} and resource = 'devices' and mode = 'full'`.execute(env.db);
+    const again = await syncOnce(app, ['devices'], 'incremental');
+    expect(again.run.status).toBe('succeeded');
+    const walk = await env.db.selectFrom('sync_walks').select(['mode', 'since', 'records']).where('run_id', '=', again.run.id).executeTakeFirstOrThrow();
+    expect(walk).toEqual({ mode: 'full', since: null, records: sim.data.devices.length });
+    const last = sim.requests.filter((r) => r.path === '/v3/devices').at(-1)!;
+    expect(last.query.has('updated_at__gte')).toBe(false);
+  });
+
+  it('a 429 with Retry-After pauses the lane, then the walk finishes exact, without busy retries', async () => {
+    const ids = sim.data.devices.map((d) => d.id).sort();
+    sim.inject({ kind: 'status', status: 429, headers: { 'Retry-After': '1' }, match: (r) => r.path === '/v3/devices' && r.query.get('after') === ids[9] });
+    const mark = sim.requests.length;
+    const { run } = await syncOnce(app, ['devices']);
+    expect(run.status).toBe('succeeded');
+    const reqs = sim.requests.slice(mark).filter((r) => r.path === '/v3/devices');
+    expect(reqs.map((r) => [r.query.get('after'), r.status])).toEqual([
+      [null, 200],
+      [ids[4], 200],
+      [ids[9], 429],
+      [ids[9], 200],
+      [ids[14], 200],
+      [ids[19], 200],
+    ]);
+    expect(reqs[3]!.at - reqs[2]!.at).toBeGreaterThanOrEqual(900);
+    await expectExactDevices(env, sim.data);
+  });
+
+  it('has_more: true with an after that does not advance fails the walk as a pagination loop', async () => {
+    sim.stuckAfter = true;
+    const mark = sim.requests.length;
+    const { run } = await syncOnce(app, ['devices']);
+    expect(run.status).toBe('failed');
+    const ids = sim.data.devices.map((d) => d.id).sort();
+    expect(run.error_message).toBe(`${SOURCE}/devices scope - page 1: pagination loop: has_more is true but the last id ${ids[4]} does not advance past after=${ids[4]}`);
+    expect(sim.requests.length - mark).toBe(2);
+    // A failed walk marks nothing deleted.
+    const deleted = await env.db.selectFrom('devices').select('external_id').where('source_id', '=', SOURCE).where('deleted_at', 'is not', null).execute();
+    expect(deleted.length).toBe(1); // the one deleted in the incremental test
+  });
+
+  it('a 400 validation error lands type, message, per-field messages and the request id in the run and walk', async () => {
+    sim.inject({
+      kind: 'status',
+      status: 400,
+      body: {
+        object: 'error',
+        code: 400,
+        type: 'validation_error',
+        message: 'Validation error',
+        fields: [
+          { name: 'limit', message: 'Limit must be an integer between 2 and 1000.' },
+          { name: 'order', message: 'Order must be ASC or DESC.' },
+        ],
+        request_id: '0123456789abcdef0123456789abcdef',
+      },
+      match: (r) => r.path === '/v3/firmware-images',
+    });
+    const mark = sim.requests.length;
+    const { run } = await syncOnce(app, ['firmware_images']);
+    expect(run.status).toBe('failed');
+    expect(sim.requests.slice(mark).length).toBe(1);
+    const message = `${SOURCE}/firmware_images scope - page 0: 400 validation_error: Validation error (limit: Limit must be an integer between 2 and 1000.; order: Order must be ASC or DESC.)`;
+    expect([run.error_status, run.error_message]).toEqual([400, message]);
+    // X-Request-ID header (the simulator's own id for the response) wins over the body's copy.
+    expect(run.error_request_id).toMatch(/^[0-9a-f]{32}$/);
+    const walk = await env.db.selectFrom('sync_walks').select(['status', 'error_status', 'error_message', 'error_request_id']).where('run_id', '=', run.id).executeTakeFirstOrThrow();
+    expect(walk).toEqual({ status: 'failed', error_status: 400, error_message: message, error_request_id: run.error_request_id });
+  });
+});
+
+describe('afterCursor strategy', () => {
+  const strategy = afterCursor({ defaultPageSize: 50, minPageSize: 2, maxPageSize: 1000 });
+  const ctx = { scope: '-', pageSize: 1, path: '/v3/devices', params: { updated_at__gte: '2026-01-01T00:00:00.000Z' }, baseUrl: 'https://api.example.com', first: true };
+
+  it('asks for total_count first, then after the last id; stops when has_more is false', () => {
+    expect(strategy.request(strategy.first(ctx), ctx)).toEqual({
+      path: '/v3/devices',
+      params: { updated_at__gte: '2026-01-01T00:00:00.000Z', limit: 2, order: 'ASC', include: 'total_count' },
+    });
+    expect(strategy.request({ after: 'b' }, ctx).params).toEqual({ updated_at__gte: '2026-01-01T00:00:00.000Z', limit: 2, order: 'ASC', after: 'b' });
+    expect(strategy.parse({ data: [{ id: 'a' }, { id: 'b' }], has_more: true, total_count: 3 }, { after: null }, ctx)).toEqual({
+      records: [{ id: 'a' }, { id: 'b' }],
+      next: { after: 'b' },
+      total: 3,
+    });
+    expect(strategy.parse({ data: [{ id: 'c' }], has_more: false }, { after: 'b' }, ctx).next).toBeNull();
+  });
+
+  it('throws PaginationLoopError when has_more is true but the cursor does not advance', () => {
+    expect(() => strategy.parse({ data: [{ id: 'a' }, { id: 'b' }], has_more: true }, { after: 'b' }, ctx)).toThrow(PaginationLoopError);
+    expect(() => strategy.parse({ data: [{ id: 'a' }], has_more: true }, { after: 'b' }, ctx)).toThrow(/does not advance past after=b/);
+    expect(() => strategy.parse({ data: [], has_more: true }, { after: 'b' }, ctx)).toThrow(/empty page/);
+    expect(() => strategy.parse({ object: 'error' }, { after: null }, ctx)).toThrow(PageShapeError);
+  });
+});
+
+describe('Izuma error bodies', () => {
+  it('reads type, message, fields and request_id', () => {
+    expect(
+      readIzumaError({ object: 'error', code: 401, type: 'invalid_apikey', message: 'Provided API key is invalid.', fields: [], request_id: 'abc' }),
+    ).toEqual({ message: 'invalid_apikey: Provided API key is invalid.', requestId: 'abc' });
+    expect(readIzumaError({ fields: [{ name: 'after', message: 'bad' }] })).toEqual({ message: '(after: bad)' });
+    expect(readIzumaError(null)).toEqual({});
+  });
+});
+
+describe('Izuma: a worker killed with SIGKILL mid-walk', () => {
+  let env: TestEnv;
+  let sim: IzumaSimulator;
+  let dir: string;
+  let configFile: string;
+  let app: App;
+  const children: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    env = await createTestEnv();
+    sim = new IzumaSimulator({ apiKey: API_KEY, data: generateIzumaData({ seed: 13, devices: 120 }) });
+    const origin = await sim.start();
+    dir = await mkdtemp(join(tmpdir(), 'fleetsync-izuma-crash-'));
+    configFile = join(dir, 'fleetsync.yaml');
+    const cfg = {
+      sources: [
+        {
+          id: 'izuma-crash',
+          vendor: 'izuma',
+          baseUrl: origin,
+          credentials: { apiKey: '${CRASH_KEY}' },
+          pageSize: 5,
+          rateLimits: { api: { windows: [{ max: 20, durationMs: 1000 }], concurrency: 2 } },
+        },
+      ],
+      worker: TEST_WORKER,
+    };
+    await writeFile(configFile, stringify(cfg));
+    app = await env.open(cfg, { ...process.env, CRASH_KEY: API_KEY });
+  });
+  afterAll(async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await sim.stop();
+    await env.cleanup();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('resumes from the stored after cursor in a new worker and ends exact', async () => {
+    const { runId } = await app.engine.startRun('izuma-crash', { trigger: 'test', resources: ['devices'] });
+    const first = startWorker(configFile, env, { CRASH_KEY: API_KEY });
+    children.push(first);
+    const pagesAt = async () => Number((await sql<{ n: string }>`select coalesce(sum(pages), 0) as n from sync_walks where run_id = ${runId}`.execute(env.db)).rows[0]!.n);
+    await waitFor(async () => (await pagesAt()) >= 6, 'the first worker to commit 6 pages', 60_000, 20);
+    first.kill('SIGKILL');
+    expect((await exited(first)).signal).toBe('SIGKILL');
+    const atKill = await pagesAt();
+    expect(atKill).toBeLessThan(24);
+
+    const second = startWorker(configFile, env, { CRASH_KEY: API_KEY });
+    children.push(second);
+    const run = await app.engine.waitForRun(runId, { pollMs: 100 });
+    second.kill('SIGTERM');
+    expect((await exited(second)).code).toBe(0);
+    expect(run.status).toBe('succeeded');
+    const rows = await env.db.selectFrom('devices').select(['external_id', 'raw', 'deleted_at']).orderBy('external_id').execute();
+    const expected = [...sim.data.devices].sort((a, b) => (a.id < b.id ? -1 : 1));
+    expect(rows.map((r) => r.external_id)).toEqual(expected.map((d) => d.id));
+    for (const [i, r] of rows.entries()) expect([r.raw, r.deleted_at]).toEqual([expected[i], null]);
+    const walk = await env.db.selectFrom('sync_walks').selectAll().where('run_id', '=', runId).executeTakeFirstOrThrow();
+    expect([walk.status, walk.pages, walk.records, walk.inserted, walk.updated, walk.total]).toEqual(['succeeded', 24, 120, 120, 0, 120]);
+    // Each `after` was asked for at most twice (once more only for the page in flight at the kill).
+    const afters = sim.requests.map((r) => r.query.get('after') ?? '-');
+    const counts = new Map<string, number>();
+    for (const a of afters) counts.set(a, (counts.get(a) ?? 0) + 1);
+    expect(Math.max(...counts.values())).toBeLessThanOrEqual(2);
+  });
+});
