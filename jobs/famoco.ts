@@ -162,6 +162,9 @@ export const famoco: VendorDefinition = {
         name: d.label ?? null,
         serial_number: d.serial_number ?? toText(d.hardware_details?.serial_number),
         model: d.model ?? toText(d.hardware_details?.model),
+        // Famoco builds and manages Android devices only; the API gives just the version.
+        os_family: 'Android',
+        os_name: 'Android',
         os_version: toText(d.state_details?.os_version),
         agent_version: toText(d.state_details?.agent_version),
         status: d.is_archived ? 'archived' : onlineStatus(d.state_details?.is_online),
@@ -258,6 +261,8 @@ export const famocoInsights: VendorDefinition = {
         organization_external_id: d.organization_guid ?? ctx.scope,
         serial_number: d.serial_number ?? null,
         model: d.model ?? null,
+        os_family: 'Android',
+        os_name: 'Android',
         os_version: toText(d.os_version),
         agent_version: toText(d.agent_version),
         status: onlineStatus(d.is_online),

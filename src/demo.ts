@@ -3,6 +3,9 @@ import { openApp } from './app.js';
 import { parseConfig, serviceUrls } from './config.js';
 import type { Logger } from './logger.js';
 import { AutomoxSimulator, generateAutomoxData } from './simulators/automox.js';
+import { FamocoInsightsSimulator, FamocoSimulator, generateFamocoData } from './simulators/famoco.js';
+import type { HttpSimulator } from './simulators/http-sim.js';
+import { IzumaSimulator, generateIzumaData } from './simulators/izuma.js';
 import { formatRunSummary, summarizeRun, table } from './status.js';
 import { createDb, ensureDatabase, migrateToLatest } from './warehouse/db.js';
 
@@ -30,46 +33,71 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
   }
 
   const perOrg = opts.devicesPerOrg ?? 120;
-  const apiKey = 'demo-automox-key';
-  // Three orgs; the middle one holds exactly two full pages, the page-boundary case.
-  const automox = new AutomoxSimulator({ apiKey, data: generateAutomoxData({ seed: 7, orgs: 3, devicesPerOrg: [perOrg, 500 * 2, 17], packagesPerDevice: 3 }) });
-  const automoxUrl = await automox.start();
-  out(`Automox simulator on ${automoxUrl}/api`);
+  // Demo credentials: fixed, loopback-only, and passed through ${VAR} like real ones.
+  const secrets = { DEMO_AUTOMOX_KEY: 'demo-automox-key', DEMO_FAMOCO_TOKEN: 'demo-famoco-token', DEMO_IZUMA_KEY: 'ak_demo0123456789' };
+  // Three Automox orgs; the middle one holds exactly two full pages, the page-boundary case.
+  const automox = new AutomoxSimulator({ apiKey: secrets.DEMO_AUTOMOX_KEY, data: generateAutomoxData({ seed: 7, orgs: 3, devicesPerOrg: [perOrg, 500 * 2, 17], packagesPerDevice: 3 }) });
+  const famocoData = generateFamocoData({ seed: 7, orgs: 2, devicesPerOrg: [perOrg, 40] });
+  const famoco = new FamocoSimulator({ token: secrets.DEMO_FAMOCO_TOKEN, data: famocoData });
+  const insights = new FamocoInsightsSimulator({ token: secrets.DEMO_FAMOCO_TOKEN, data: famocoData });
+  const izuma = new IzumaSimulator({ apiKey: secrets.DEMO_IZUMA_KEY, data: generateIzumaData({ seed: 7, devices: perOrg * 2, groups: 4, firmwareImages: 3 }) });
+  const sims: HttpSimulator[] = [automox, famoco, insights, izuma];
+  const [automoxUrl, famocoUrl, insightsUrl, izumaUrl] = await Promise.all(sims.map((x) => x.start()));
+  out(`simulators on loopback: Automox ${automoxUrl}/api, Famoco MDM ${famocoUrl}, Famoco Insights ${insightsUrl}, Izuma ${izumaUrl}`);
 
   const config = parseConfig(
     {
-      sources: [{ id: 'automox-demo', vendor: 'automox', baseUrl: `${automoxUrl}/api`, credentials: { apiKey: '${DEMO_AUTOMOX_KEY}' } }],
+      sources: [
+        { id: 'automox-demo', vendor: 'automox', baseUrl: `${automoxUrl}/api`, credentials: { apiKey: '${DEMO_AUTOMOX_KEY}' } },
+        { id: 'famoco-demo', vendor: 'famoco', baseUrl: famocoUrl, credentials: { token: '${DEMO_FAMOCO_TOKEN}' } },
+        {
+          id: 'insights-demo',
+          vendor: 'famoco-insights',
+          baseUrl: insightsUrl,
+          credentials: { token: '${DEMO_FAMOCO_TOKEN}' },
+          options: { endpoints: { devices: '/api/organizations/{guid}/devices/' } },
+        },
+        { id: 'izuma-demo', vendor: 'izuma', baseUrl: izumaUrl, credentials: { apiKey: '${DEMO_IZUMA_KEY}' } },
+      ],
     },
-    { ...process.env, DEMO_AUTOMOX_KEY: apiKey },
+    { ...process.env, ...secrets },
   );
   const app = await openApp({ config, logger: opts.logger, prefix: `${serviceUrls().queuePrefix}-demo` });
   let ok = true;
   try {
     app.engine.startWorkers();
     const started = Date.now();
-    for (const id of app.sources.keys()) {
-      const { runId } = await app.engine.startRun(id, { trigger: 'demo' });
-      out(`run ${runId} of ${id}: syncing...`);
+    // Sources sync side by side, each in its own lanes.
+    const runs = await Promise.all([...app.sources.keys()].map(async (id) => (await app.engine.startRun(id, { trigger: 'demo' })).runId));
+    out(`runs ${runs.join(', ')} started; syncing...`);
+    for (const runId of runs) {
       const run = await app.engine.waitForRun(runId);
       out(formatRunSummary(await summarizeRun(app.db, runId)));
       if (run.status !== 'succeeded') ok = false;
     }
-    out(`\nsynced in ${((Date.now() - started) / 1000).toFixed(1)} s, ${automox.requests.length} vendor requests`);
+    out(`\nsynced in ${((Date.now() - started) / 1000).toFixed(1)} s, ${sims.reduce((n, x) => n + x.requests.length, 0)} vendor requests`);
     const counts = await sql<{ t: string; live: number; deleted: number }>`
       select 'organizations' as t, count(*) filter (where deleted_at is null)::int as live, count(*) filter (where deleted_at is not null)::int as deleted from organizations
       union all select 'device_groups', count(*) filter (where deleted_at is null)::int, count(*) filter (where deleted_at is not null)::int from device_groups
       union all select 'devices', count(*) filter (where deleted_at is null)::int, count(*) filter (where deleted_at is not null)::int from devices
       union all select 'packages', count(*) filter (where deleted_at is null)::int, count(*) filter (where deleted_at is not null)::int from packages
-      union all select 'patch_categories', count(*) filter (where deleted_at is null)::int, count(*) filter (where deleted_at is not null)::int from patch_categories`.execute(app.db);
+      union all select 'patch_categories', count(*) filter (where deleted_at is null)::int, count(*) filter (where deleted_at is not null)::int from patch_categories
+      union all select 'firmware_images', count(*) filter (where deleted_at is null)::int, count(*) filter (where deleted_at is not null)::int from firmware_images`.execute(app.db);
     out(`\nwarehouse (${new URL(databaseUrl).pathname.slice(1)}):`);
     out(table([['table', 'rows', 'deleted'], ...counts.rows.map((r) => [r.t, String(r.live), String(r.deleted)])]).join('\n'));
-    const sample = await app.db
-      .selectFrom('devices')
-      .select(['source_id', 'external_id', 'name', 'os_name', 'os_version', 'agent_version', 'vendor_last_seen_at'])
-      .where('source_id', '=', 'automox-demo')
-      .orderBy('external_id')
-      .limit(5)
-      .execute();
+    const sample = (
+      await Promise.all(
+        [...app.sources.keys()].map((id) =>
+          app.db
+            .selectFrom('devices')
+            .select(['source_id', 'external_id', 'name', 'os_name', 'os_version', 'agent_version', 'vendor_last_seen_at'])
+            .where('source_id', '=', id)
+            .orderBy('external_id')
+            .limit(2)
+            .execute(),
+        ),
+      )
+    ).flat();
     out('\nsample devices:');
     out(
       table([
@@ -80,7 +108,7 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     out('\nTry: psql ' + databaseUrl + " -c 'select name, os_name, raw->>'\"'\"'agent_version'\"'\"' from devices limit 5'");
   } finally {
     await app.close();
-    await automox.stop();
+    await Promise.all(sims.map((x) => x.stop()));
   }
   return ok;
 }
