@@ -65,15 +65,21 @@ export function sanitizeForLog(value: unknown, depth = 0, seen = new WeakSet<obj
     };
   }
   if (value instanceof Error) {
-    const e = value as Error & { code?: unknown; status?: unknown; cause?: unknown };
-    const out: Record<string, unknown> = { type: e.name, message: e.message, stack: e.stack };
-    if (e.code !== undefined) out.code = e.code;
-    if (e.status !== undefined) out.status = e.status;
+    const e = value as Error & { cause?: unknown };
+    // Own fields (a VendorError's status, requestId, ...) pass through the same filter as objects.
+    const out = sanitizeObject(e, depth, seen);
+    out.type = e.name;
+    out.message = e.message;
+    out.stack = e.stack;
     if (e.cause !== undefined) out.cause = sanitizeForLog(e.cause, depth + 1, seen);
     return out;
   }
   if (Array.isArray(value)) return value.slice(0, 100).map((v) => sanitizeForLog(v, depth + 1, seen));
   if (value instanceof Date || Buffer.isBuffer(value)) return value;
+  return sanitizeObject(value, depth, seen);
+}
+
+function sanitizeObject(value: object, depth: number, seen: WeakSet<object>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     const key = k.toLowerCase();
