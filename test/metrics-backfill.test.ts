@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { laneQueueName, BACKFILL_PRIORITY } from '../src/queue/engine.js';
 import { startMetricsServer } from '../src/metrics.js';
-import { formatWalkLine, walkRate } from '../src/progress.js';
+import { createLogger } from '../src/logger.js';
+import { formatWalkLine, RunProgress, walkRate } from '../src/progress.js';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
 import { createTestEnv, TEST_WORKER, waitFor, type TestEnv } from './helpers.js';
 
@@ -104,6 +105,14 @@ describe('metrics and backfill', () => {
     // Re-walked everything although the previous runs had it all.
     expect(walks.filter((w) => w.resource === 'devices').reduce((n, w) => n + w.unchanged, 0)).toBe(sim.data.servers.length);
     await waitFor(async () => (await api.queue.getJobCounts('prioritized')).prioritized === 0, 'prioritized jobs to drain');
+
+    // In a terminal the progress block is redrawn in place: the second frame first moves up over the first.
+    const frames: string[] = [];
+    const tty = new RunProgress(env.db, runId, { tty: true, write: (f) => frames.push(f), logger: createLogger({ level: 'silent' }) });
+    await tty.update();
+    await tty.update();
+    expect(frames[0]).toBe(`run ${runId}: ${walks.length}/${walks.length} walks done, ${walks.reduce((n, w) => n + w.records, 0)} rows in finished walks\n`);
+    expect(frames[1]).toBe(`\x1b[1F\x1b[0J${frames[0]}`);
   });
 
   it('progress lines carry pages, rows, rate and an ETA from the total', () => {
