@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { VENDORS } from '../jobs/index.js';
 import { serviceUrls, type FleetsyncConfig } from './config.js';
 import type { Logger } from './logger.js';
+import { Metrics } from './metrics.js';
 import { Engine } from './queue/engine.js';
 import { resolveSources, type ResolvedSource } from './sources.js';
 import { createDb, type Database } from './warehouse/db.js';
@@ -16,6 +17,8 @@ export interface App {
   engine: Engine;
   logger: Logger;
   prefix: string;
+  /** This process's Prometheus metrics (the engine reports into it; served by `worker` when enabled). */
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -39,7 +42,16 @@ export async function openApp(opts: OpenAppOptions): Promise<App> {
   const redis = new Redis(opts.redisUrl ?? urls.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
   redis.on('error', (err) => opts.logger.warn({ err: err.message }, 'redis connection error'));
   const prefix = opts.prefix ?? urls.queuePrefix;
-  const engine = new Engine({ db, redis, sources, worker: opts.config.worker, prefix, logger: opts.logger });
+  const metrics = new Metrics();
+  const engine = new Engine({ db, redis, sources, worker: opts.config.worker, prefix, logger: opts.logger, metrics });
+  metrics.trackQueues(async () =>
+    Promise.all(
+      [...engine.lanes.values()].map(async (l) => ({
+        queue: l.queue.name,
+        counts: await l.queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed'),
+      })),
+    ),
+  );
   let closed = false;
   return {
     config: opts.config,
@@ -49,6 +61,7 @@ export async function openApp(opts: OpenAppOptions): Promise<App> {
     engine,
     logger: opts.logger,
     prefix,
+    metrics,
     close: async () => {
       if (closed) return;
       closed = true;

@@ -1,10 +1,14 @@
 #!/usr/bin/env node
+import { Queue } from 'bullmq';
 import { Command, Option } from 'commander';
 import { sql } from 'kysely';
 import { openApp, type App } from './app.js';
 import { ConfigError, loadConfig, serviceUrls } from './config.js';
 import { createLogger, type Logger } from './logger.js';
-import { collectStatus, formatRunSummary, formatStatus, summarizeRun } from './status.js';
+import { startMetricsServer } from './metrics.js';
+import { RunProgress } from './progress.js';
+import { resolveSchedules, Scheduler, SCHEDULES_QUEUE } from './queue/schedules.js';
+import { collectStatus, formatRunSummary, formatStatus, summarizeRun, table } from './status.js';
 import { createDb, ensureDatabase, migrateToLatest } from './warehouse/db.js';
 
 interface GlobalOpts {
@@ -79,18 +83,157 @@ export function buildProgram(logger: Logger): Command {
 
   program
     .command('worker')
-    .description('process every lane of every configured source until SIGTERM/SIGINT (finishes the pages in hand, then exits 0)')
+    .description(
+      'process every lane of every configured source and fire the configured schedules until SIGTERM/SIGINT ' +
+        '(finishes and commits the pages in hand, then exits 0; exits 1 if that takes longer than worker.shutdownTimeoutMs)',
+    )
     .option('--source <id>', 'only this source (repeatable)', collect, [] as string[])
-    .action(async (opts: { source: string[] }) => {
+    .option('--no-schedules', 'do not register or fire schedules in this process')
+    .action(async (opts: { source: string[]; schedules: boolean }) => {
       await withApp(program, logger, async (app) => {
         for (const id of opts.source) if (!app.sources.has(id)) throw new CommandError(`unknown source "${id}"`);
         const signal = onShutdown(logger);
-        const resumed = await app.engine.resumeRunningRuns();
-        app.engine.startWorkers(opts.source.length ? opts.source : undefined);
-        logger.info({ lanes: [...app.engine.lanes.keys()], resumedRuns: resumed }, 'worker started');
-        await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+        // The hard bound: a page stuck past it is left to its lock expiring, and another worker redoes it.
+        signal.addEventListener(
+          'abort',
+          () =>
+            setTimeout(() => {
+              logger.error({ timeoutMs: app.config.worker.shutdownTimeoutMs }, 'shutdown timed out; exiting with pages in hand (they are redelivered)');
+              process.exit(1);
+            }, app.config.worker.shutdownTimeoutMs).unref(),
+          { once: true },
+        );
+        const metricsPort = process.env.FLEETSYNC_METRICS_PORT ? Number(process.env.FLEETSYNC_METRICS_PORT) : app.config.worker.metricsPort;
+        if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) throw new CommandError(`FLEETSYNC_METRICS_PORT must be a port number`);
+        const metricsServer = metricsPort > 0 ? await startMetricsServer(app.metrics, { port: metricsPort, host: process.env.FLEETSYNC_METRICS_HOST }) : null;
+        let scheduler: Scheduler | null = null;
+        try {
+          if (opts.schedules) {
+            scheduler = new Scheduler({ redis: app.redis, prefix: app.prefix, engine: app.engine, sources: app.sources, schedules: resolveSchedules(app.config.schedules, app.sources), logger });
+            await scheduler.sync();
+            scheduler.start();
+          }
+          const resumed = await app.engine.resumeRunningRuns();
+          app.engine.startWorkers(opts.source.length ? opts.source : undefined);
+          logger.info({ lanes: [...app.engine.lanes.keys()], resumedRuns: resumed, schedules: app.config.schedules.map((s) => s.name), metricsPort: metricsServer?.port }, 'worker started');
+          await new Promise<void>((resolve) => {
+            if (signal.aborted) resolve();
+            signal.addEventListener('abort', () => resolve(), { once: true });
+          });
+        } finally {
+          // Firings first (they start runs), then the lanes finish their pages in app.close().
+          await scheduler?.close();
+          await metricsServer?.close();
+        }
       });
       logger.info('worker stopped');
+    });
+
+  program
+    .command('schedules')
+    .description('list the configured schedules with their next fire times and whether a worker has registered them')
+    .option('--json', 'machine-readable output', false)
+    .option('--count <n>', 'next fire times to show', (v) => Number.parseInt(v, 10), 3)
+    .action(async (opts: { json: boolean; count: number }) => {
+      await withApp(program, logger, async (app) => {
+        const scheduler = new Scheduler({ redis: app.redis, prefix: app.prefix, engine: app.engine, sources: app.sources, schedules: resolveSchedules(app.config.schedules, app.sources), logger });
+        try {
+          const list = await scheduler.list(opts.count);
+          if (opts.json) {
+            console.log(JSON.stringify(list, null, 2));
+            return;
+          }
+          if (list.length === 0) {
+            console.log('no schedules configured (add `schedules:` to the config)');
+            return;
+          }
+          console.log(
+            table([
+              ['name', 'cron', 'time zone', 'mode', 'sources', 'resources', 'registered', 'next fire times (UTC)'],
+              ...list.map((s) => [
+                s.name,
+                s.cron,
+                s.timeZone,
+                s.mode,
+                s.sources.join(','),
+                s.resources.length ? s.resources.join(',') : 'all',
+                s.stale ? 'stale: removed at next worker start' : s.registered ? 'yes' : 'no (starts with the next worker)',
+                s.next.join(', '),
+              ]),
+            ]).join('\n'),
+          );
+        } finally {
+          await scheduler.close();
+        }
+      });
+    });
+
+  program
+    .command('backfill')
+    .description(
+      'full re-walk of a source, ignoring saved cursors and high-water marks, at lower priority than scheduled syncs; ' +
+        'processes it here with live progress unless --detach',
+    )
+    .requiredOption('--source <id>', 'source id from the config')
+    .option('--resource <name>', 'only this resource (repeatable); parents it is nested under are walked too', collect, [] as string[])
+    .option('--since <date>', 'only records changed since this date, where the vendor filters by date (ISO 8601)')
+    .option('--detach', 'only start the run; the workers process it', false)
+    .action(async (opts: { source: string; resource: string[]; since?: string; detach: boolean }) => {
+      let since: Date | null = null;
+      if (opts.since !== undefined) {
+        since = new Date(opts.since);
+        if (Number.isNaN(since.getTime())) throw new CommandError(`--since: "${opts.since}" is not a date (use ISO 8601, e.g. 2026-01-31 or 2026-01-31T12:00:00Z)`);
+      }
+      await withApp(program, logger, async (app) => {
+        if (!app.sources.has(opts.source)) throw new CommandError(`unknown source "${opts.source}" (configured: ${[...app.sources.keys()].join(', ')})`);
+        const { runId, resumed } = await app.engine.startRun(opts.source, { resources: opts.resource, trigger: 'backfill', mode: 'full', since });
+        const run0 = await app.db.selectFrom('sync_runs').select(['trigger']).where('id', '=', runId).executeTakeFirstOrThrow();
+        if (resumed && run0.trigger !== 'backfill') {
+          // One running run per source: a backfill cannot start beside a run that is still going.
+          throw new CommandError(`run ${runId} of ${opts.source} (${run0.trigger}) is still running; start the backfill when it has ended (see fleetsync status)`);
+        }
+        console.log(`${resumed ? 'joined running' : 'started'} backfill run ${runId} of ${opts.source}${since ? ` since ${since.toISOString()}` : ''}`);
+        if (opts.detach) return;
+        const signal = onShutdown(logger);
+        app.engine.startWorkers([opts.source]);
+        const progress = new RunProgress(app.db, runId, { tty: process.stdout.isTTY === true, logger });
+        let last = 0;
+        const run = await app.engine.waitForRun(runId, {
+          signal,
+          pollMs: 250,
+          onPoll: async () => {
+            // Terminal redraws twice a second; the logged variant throttles itself per walk.
+            if (Date.now() - last < 500) return;
+            last = Date.now();
+            await progress.update();
+          },
+        });
+        await progress.finish();
+        console.log(formatRunSummary(await summarizeRun(app.db, runId)));
+        if (run.status === 'running') throw new CommandError(`interrupted; backfill run ${runId} goes on with the next worker`, 130);
+        if (run.status !== 'succeeded') throw new CommandError(`backfill run ${runId} ${run.status}: ${run.error_message ?? 'see fleetsync status'}`);
+      });
+    });
+
+  program
+    .command('dashboard')
+    .description('serve a web page with the lanes (Bull Board on the real queues) and the recent runs with counts and failures')
+    .option('--port <n>', 'port to listen on', (v) => Number.parseInt(v, 10), 3300)
+    .option('--host <addr>', 'interface to listen on (the dashboard has no login: keep it on loopback or behind a proxy)', '127.0.0.1')
+    .action(async (opts: { port: number; host: string }) => {
+      const { startDashboard } = await import('./dashboard.js');
+      await withApp(program, logger, async (app) => {
+        const signal = onShutdown(logger);
+        const control = new Queue(SCHEDULES_QUEUE, { connection: app.redis, prefix: app.prefix });
+        const dash = await startDashboard({ db: app.db, queues: [...[...app.engine.lanes.values()].map((l) => l.queue), control], logger, port: opts.port, host: opts.host });
+        console.log(`dashboard on http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${dash.port}/ (lanes at /queues)`);
+        await new Promise<void>((resolve) => {
+          if (signal.aborted) resolve();
+          signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+        await dash.close();
+        await control.close();
+      });
     });
 
   program

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { CronExpressionParser } from 'cron-parser';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
@@ -77,14 +78,51 @@ const workerSchema = z
     /** Longest wait axios-retry may spend in-process on one request; longer waits go to the lane. */
     maxInProcessWaitMs: z.number().int().min(0).default(30_000),
     requestTimeoutMs: z.number().int().min(100).default(60_000),
+    /** Port of the Prometheus /metrics endpoint of `fleetsync worker`; 0 = off (FLEETSYNC_METRICS_PORT overrides). */
+    metricsPort: z.number().int().min(0).max(65535).default(0),
+    /** Longest a SIGTERM may wait for the pages in hand before the worker exits anyway (non-zero). */
+    shutdownTimeoutMs: z.number().int().min(100).default(30_000),
   })
   .strict();
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * One cron schedule: which sources and resources to start a run of, and how.
+ * `sources`/`resources` left out mean all of them; names are checked against the sources at start.
+ */
+export const scheduleSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/i, 'must be 1-63 letters, digits, ".", "-" or "_", starting with a letter or digit'),
+    /** Cron pattern (5 fields, or 6 with seconds first), evaluated in `timeZone`. */
+    cron: z.string().min(1),
+    timeZone: z.string().default('UTC').refine(isTimeZone, 'is not an IANA time zone (e.g. Europe/Berlin)'),
+    sources: z.array(z.string().min(1)).min(1).optional(),
+    resources: z.array(z.string().min(1)).min(1).optional(),
+    mode: z.enum(['full', 'incremental']).default('full'),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    try {
+      CronExpressionParser.parse(s.cron, { tz: isTimeZone(s.timeZone) ? s.timeZone : 'UTC', strict: false }).next();
+    } catch (err) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['cron'], message: `invalid cron pattern: ${(err as Error).message}` });
+    }
+  });
+export type ScheduleConfig = z.infer<typeof scheduleSchema>;
 
 export const configSchema = z
   .object({
     sources: z.array(sourceSchema).min(1),
     worker: workerSchema.default({}),
-    schedules: z.array(z.record(z.string(), z.unknown())).optional(),
+    schedules: z.array(scheduleSchema).default([]),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -94,6 +132,14 @@ export const configSchema = z
         ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['sources', i, 'id'], message: `duplicate source id "${s.id}"` });
       }
       seen.add(s.id);
+    });
+    const names = new Set<string>();
+    cfg.schedules.forEach((sch, i) => {
+      if (names.has(sch.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['schedules', i, 'name'], message: `duplicate schedule name "${sch.name}"` });
+      names.add(sch.name);
+      sch.sources?.forEach((id, j) => {
+        if (!seen.has(id)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['schedules', i, 'sources', j], message: `unknown source "${id}"` });
+      });
     });
   });
 export type FleetsyncConfig = z.infer<typeof configSchema>;

@@ -6,6 +6,7 @@ import type { ResourceDefinition } from '../connector.js';
 import { createHttpClient, type HttpGet } from '../http/client.js';
 import { VendorError } from '../http/errors.js';
 import type { Logger } from '../logger.js';
+import type { EngineMetrics } from '../metrics.js';
 import { stripNul } from '../normalize.js';
 import { PageShapeError, PaginationLoopError, type Cursor, type PageContext } from '../pagination/types.js';
 import { expandResources, type ResolvedSource } from '../sources.js';
@@ -45,6 +46,8 @@ export interface EngineOptions {
   /** BullMQ key prefix; tests use their own. */
   prefix: string;
   logger: Logger;
+  /** Receives request, row, wait and walk-duration counts; optional. */
+  metrics?: EngineMetrics;
 }
 
 /** Options of Engine.startRun(). */
@@ -52,7 +55,21 @@ export interface StartRunOptions {
   resources?: readonly string[];
   trigger: string;
   mode?: 'full' | 'incremental';
+  /** Stored in sync_walks.since of every walk of the run (vendors that filter by date use it). */
+  since?: Date | null;
 }
+
+/**
+ * BullMQ priority of the page jobs of a run started by `trigger`: backfills go behind everything
+ * else in their lane (jobs without a priority are always taken first), so they never starve a
+ * scheduled or manual sync of the same lane. undefined = no priority (taken first).
+ */
+export function pagePriority(trigger: string): number | undefined {
+  return trigger === 'backfill' ? BACKFILL_PRIORITY : undefined;
+}
+
+/** Priority of backfill page jobs (BullMQ: larger is later; 0/none first). */
+export const BACKFILL_PRIORITY = 1000;
 
 const TERMINAL_RUN = new Set(['succeeded', 'failed', 'partial', 'cancelled']);
 
@@ -99,6 +116,8 @@ export class Engine {
   readonly lanes = new Map<string, Lane>();
   private readonly http = new Map<string, HttpGet>();
   private readonly workers: Worker<PageJobData>[] = [];
+  // A run's trigger never changes, so its page priority is looked up once per run.
+  private readonly runPriority = new Map<string, number | undefined>();
   private readonly db: Kysely<Database>;
   private readonly log: Logger;
 
@@ -106,18 +125,20 @@ export class Engine {
     this.db = opts.db;
     this.log = opts.logger;
     for (const src of opts.sources.values()) {
-      this.http.set(
-        src.id,
-        createHttpClient({
-          baseUrl: src.config.baseUrl,
-          authHeaders: src.vendor.authHeaders(src.credentials),
-          readError: src.vendor.readError,
-          timeoutMs: opts.worker.requestTimeoutMs,
-          maxInProcessWaitMs: opts.worker.maxInProcessWaitMs,
-        }),
-      );
       for (const [laneClass, limit] of src.lanes) {
         const name = laneQueueName(src.id, laneClass);
+        // One client per lane so every response is counted under its lane.
+        this.http.set(
+          name,
+          createHttpClient({
+            baseUrl: src.config.baseUrl,
+            authHeaders: src.vendor.authHeaders(src.credentials),
+            readError: src.vendor.readError,
+            timeoutMs: opts.worker.requestTimeoutMs,
+            maxInProcessWaitMs: opts.worker.maxInProcessWaitMs,
+            onResponse: (status) => opts.metrics?.request(src.id, laneClass, status),
+          }),
+        );
         this.lanes.set(name, {
           sourceId: src.id,
           laneClass,
@@ -200,7 +221,7 @@ export class Engine {
         const roots = resources.filter((r) => !this.definition(src, r).parent && !disabled.has(r));
         for (const r of roots) {
           const def = this.definition(src, r);
-          const plan = (await this.planWalks(trx, src, def, ['-'], mode)).get('-') ?? FULL_WALK;
+          const plan = (await this.planWalks(trx, src, def, ['-'], mode, opts.since ?? null)).get('-') ?? FULL_WALK;
           await trx
             .insertInto('sync_walks')
             .values(this.newWalk(run.id, src, def, '-', null, plan))
@@ -221,7 +242,7 @@ export class Engine {
       throw err;
     }
     await this.ensureJobs(runId);
-    this.log.info({ source: src.id, runId, resources, mode, trigger: opts.trigger }, 'run started');
+    this.log.info({ source: src.id, runId, resources, mode, trigger: opts.trigger, since: opts.since ?? undefined }, 'run started');
     return { runId, resumed: false };
   }
 
@@ -231,7 +252,21 @@ export class Engine {
    * high-water mark, and a full walk of that scope succeeded within the source's `fullWalkEvery`
    * (default 7 days); otherwise full, so deletes are still detected periodically.
    */
-  private async planWalks(db: Kysely<Database> | Transaction<Database>, src: ResolvedSource, def: ResourceDefinition, scopes: readonly string[], runMode: 'full' | 'incremental'): Promise<Map<string, WalkPlan>> {
+  private async planWalks(
+    db: Kysely<Database> | Transaction<Database>,
+    src: ResolvedSource,
+    def: ResourceDefinition,
+    scopes: readonly string[],
+    runMode: 'full' | 'incremental',
+    runSince: Date | null,
+  ): Promise<Map<string, WalkPlan>> {
+    if (runSince !== null) {
+      // A backfill --since: every walk of the run carries the date (nested walks inherit it from
+      // their parent's); where the vendor filters by date the walk fetches only what changed since
+      // then, so it is incremental and never marks deletes. Saved marks are ignored.
+      const plan: WalkPlan = def.incremental ? { mode: 'incremental', since: runSince, mark: null } : { mode: 'full', since: runSince, mark: null };
+      return new Map(scopes.map((s) => [s, plan]));
+    }
     const plans = new Map<string, WalkPlan>(scopes.map((s) => [s, FULL_WALK]));
     if (runMode !== 'incremental' || !def.incremental || scopes.length === 0) return plans;
     let q = db
@@ -300,7 +335,15 @@ export class Engine {
     return runs.map((r) => r.id);
   }
 
-  private async enqueue(walk: Pick<WalkRow, 'id' | 'source_id' | 'resource' | 'scope'>, page: number, repairFinished = false): Promise<void> {
+  private async priorityOf(runId: string): Promise<number | undefined> {
+    if (!this.runPriority.has(runId)) {
+      const run = await this.db.selectFrom('sync_runs').select('trigger').where('id', '=', runId).executeTakeFirst();
+      this.runPriority.set(runId, run ? pagePriority(run.trigger) : undefined);
+    }
+    return this.runPriority.get(runId);
+  }
+
+  private async enqueue(walk: Pick<WalkRow, 'id' | 'run_id' | 'source_id' | 'resource' | 'scope'>, page: number, repairFinished = false): Promise<void> {
     const src = this.source(walk.source_id);
     const lane = this.laneOf(src, this.definition(src, walk.resource));
     const id = jobId(walk.id, page);
@@ -319,6 +362,7 @@ export class Engine {
       { walkId: walk.id, page, sourceId: walk.source_id, resource: walk.resource, scope: walk.scope },
       {
         jobId: id,
+        priority: await this.priorityOf(walk.run_id),
         attempts: this.opts.worker.attempts,
         backoff: { type: 'exponential', delay: this.opts.worker.backoffMs, jitter: 0.5 },
         removeOnComplete: { count: 5000, age: 24 * 3600 },
@@ -338,6 +382,7 @@ export class Engine {
    */
   async processPage(job: Job<PageJobData>): Promise<string> {
     const { walkId, page } = job.data;
+    const startedAt = Date.now();
     const walk = await this.db.selectFrom('sync_walks').selectAll().where('id', '=', walkId).executeTakeFirst();
     if (!walk) return 'walk-gone';
     if (walk.status !== 'running') {
@@ -362,7 +407,7 @@ export class Engine {
       const paused = await this.db.selectFrom('sync_sources').select(['paused_at', 'paused_reason']).where('source_id', '=', src.id).executeTakeFirst();
       if (paused?.paused_at) {
         await this.pauseSourceQueues(src.id);
-        return await this.rateLimited(lane, walk, 60_000, `source paused: ${paused.paused_reason ?? ''}`);
+        return await this.rateLimited(lane, walk, 60_000, `source paused: ${paused.paused_reason ?? ''}`, 'paused');
       }
 
       let body: unknown = null;
@@ -370,9 +415,9 @@ export class Engine {
       if (def.pagination.kind !== 'static') {
         const request = def.pagination.request(cursor, ctx);
         const wait = await lane.gate.take();
-        if (wait > 0) return await this.rateLimited(lane, walk, wait, null);
+        if (wait > 0) return await this.rateLimited(lane, walk, wait, null, 'gate');
         const t0 = Date.now();
-        const res = await this.http.get(src.id)!(request);
+        const res = await this.http.get(lane.queue.name)!(request);
         this.log.trace({ where, ms: Date.now() - t0, status: res.status, requestId: res.requestId }, 'request');
         body = res.body;
         requestId = res.requestId;
@@ -382,7 +427,7 @@ export class Engine {
       if (result.next && sameCursor(result.next, cursor)) {
         throw new PaginationLoopError(`pagination loop: the next cursor ${JSON.stringify(result.next).slice(0, 300)} does not advance`);
       }
-      const outcome = await this.commitPage(src, def, walk, page, result.records, result.next, result.total ?? null, where, requestId);
+      const outcome = await this.commitPage(src, def, walk, page, result.records, result.next, result.total ?? null, where, requestId, startedAt);
       if (outcome.committed) {
         if (result.next) await this.enqueue(walk, page + 1);
         else await this.enqueueChildren(walk.id);
@@ -393,8 +438,9 @@ export class Engine {
     }
   }
 
-  private async rateLimited(lane: Lane, walk: WalkRow, ms: number, reason: string | null): Promise<never> {
+  private async rateLimited(lane: Lane, walk: WalkRow, ms: number, reason: string | null, kind: 'gate' | 'vendor' | 'paused'): Promise<never> {
     const until = new Date(Date.now() + ms);
+    this.opts.metrics?.laneWait(lane.sourceId, lane.laneClass, ms, kind);
     this.log.debug({ lane: lane.queue.name, ms, reason }, 'lane rate limited');
     if (reason !== null || ms > 5_000) {
       await this.db
@@ -417,6 +463,7 @@ export class Engine {
     total: number | null,
     where: string,
     requestId: string | null,
+    startedAt = Date.now(),
   ): Promise<{ committed: boolean }> {
     const rows = new Map<string, RowToUpsert>();
     const seen: string[] = [];
@@ -451,6 +498,8 @@ export class Engine {
     }
 
     let completed = false;
+    // Set inside the transaction callback; a holder because TS does not track closure assignments.
+    const out: { written?: { inserted: number; updated: number; unchanged: number } } = {};
     const committed = await this.db.transaction().execute(async (trx) => {
       const locked = await trx.selectFrom('sync_walks').select(['pages', 'status']).where('id', '=', walk.id).forUpdate().executeTakeFirst();
       if (!locked || locked.status !== 'running' || locked.pages !== page) return false;
@@ -487,9 +536,13 @@ export class Engine {
         await this.completeWalk(trx, src, def, walk);
         completed = true;
       }
-      this.log.debug({ source: src.id, resource: def.name, scope: walk.scope, page, rows: records.length, ...counts, requestId }, 'page committed');
+      out.written = counts;
       return true;
     });
+    if (committed && out.written) {
+      this.opts.metrics?.rows(def.table, out.written);
+      this.log.debug({ source: src.id, resource: def.name, scope: walk.scope, page, rows: records.length, ...out.written, requestId, ms: Date.now() - startedAt }, 'page committed');
+    }
     if (committed && completed) {
       const w = await this.db.selectFrom('sync_walks').selectAll().where('id', '=', walk.id).executeTakeFirst();
       this.log.info(
@@ -504,10 +557,15 @@ export class Engine {
           unchanged: w?.unchanged,
           deleted: w?.deleted,
           quarantined: w?.quarantined,
+          rows: w?.records,
           ms: w?.finished_at ? new Date(w.finished_at).getTime() - new Date(w.started_at).getTime() : undefined,
         },
         'walk complete',
       );
+      if (w) {
+        this.opts.metrics?.rows(def.table, { deleted: w.deleted });
+        if (w.finished_at) this.opts.metrics?.walkFinished(src.id, def.name, 'succeeded', (new Date(w.finished_at).getTime() - new Date(w.started_at).getTime()) / 1000);
+      }
     }
     return { committed };
   }
@@ -547,7 +605,7 @@ export class Engine {
           const scope = child.scopeFrom ? child.scopeFrom({ external_id: p.external_id, raw: p.raw }) : p.external_id;
           if (scope !== null) scopes.push(scope);
         }
-        const plans = await this.planWalks(trx, src, child, scopes, run.mode);
+        const plans = await this.planWalks(trx, src, child, scopes, run.mode, walk.since === null ? null : new Date(walk.since));
         for (const scope of scopes) values.push(this.newWalk(walk.run_id, src, child, scope, walk.id, plans.get(scope) ?? FULL_WALK));
       }
       for (let i = 0; i < values.length; i += 500) {
@@ -598,9 +656,10 @@ export class Engine {
   }
 
   private async failWalks(walkIds: string[], runId: string, failure: WalkFailure, status: 'failed' | 'cancelled' = 'failed'): Promise<void> {
+    const ended: Array<{ source_id: string; resource: string; started_at: Date }> = [];
     await this.db.transaction().execute(async (trx) => {
       if (walkIds.length > 0) {
-        await trx
+        const rows = await trx
           .updateTable('sync_walks')
           .set({
             status,
@@ -614,7 +673,9 @@ export class Engine {
           })
           .where('id', 'in', walkIds)
           .where('status', '=', 'running')
+          .returning(['source_id', 'resource', 'started_at'])
           .execute();
+        ended.push(...rows);
         await trx.deleteFrom('sync_walk_pages').where('walk_id', 'in', walkIds).execute();
       }
       await trx
@@ -625,6 +686,7 @@ export class Engine {
         .execute();
       await this.finalizeRunIfDone(trx, runId);
     });
+    for (const w of ended) this.opts.metrics?.walkFinished(w.source_id, w.resource, 'failed', (Date.now() - w.started_at.getTime()) / 1000);
     this.log.error({ runId, walks: walkIds.length, status: failure.status, requestId: failure.requestId }, failure.message);
   }
 
@@ -646,8 +708,9 @@ export class Engine {
       case 'rate_limited': {
         const ms = err.retryAfterMs ?? 60_000;
         await lane.gate.pauseUntil(Date.now() + ms);
+        this.opts.metrics?.rateLimited(src.id, lane.laneClass);
         this.log.warn({ source: src.id, lane: lane.queue.name, waitMs: ms, requestId: err.requestId }, `${where}: 429, lane paused`);
-        return await this.rateLimited(lane, walk, ms, `429 from vendor${err.requestId ? ` (request ${err.requestId})` : ''}`);
+        return await this.rateLimited(lane, walk, ms, `429 from vendor${err.requestId ? ` (request ${err.requestId})` : ''}`, 'vendor');
       }
       case 'retryable': {
         if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
@@ -678,7 +741,7 @@ export class Engine {
           .execute();
         await this.pauseSourceQueues(src.id);
         this.log.error({ source: src.id, requestId: err.requestId }, reason);
-        return await this.rateLimited(lane, walk, 1_000, reason);
+        return await this.rateLimited(lane, walk, 1_000, reason, 'paused');
       }
       case 'gone': {
         const reason = `${failure.message}: endpoint gone; ${walk.resource} is disabled for ${src.id} until \`fleetsync enable --source ${src.id} --resource ${walk.resource}\``;

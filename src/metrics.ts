@@ -1,0 +1,136 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Row counts of one committed page or one finished walk, by kind. */
+export interface RowCounts {
+  inserted?: number;
+  updated?: number;
+  unchanged?: number;
+  deleted?: number;
+}
+
+/** One queue's job counts, for the queue-depth gauge. */
+export interface QueueDepth {
+  queue: string;
+  counts: Record<string, number>;
+}
+
+/**
+ * What the engine reports. The engine only calls these hooks; it never reads metrics back, so a
+ * test or a library user can pass any implementation (or none).
+ */
+export interface EngineMetrics {
+  /** One HTTP response (or network failure) of a source's lane, in-process retries included. */
+  request(source: string, lane: string, status: number | 'network'): void;
+  /** Rows written to a warehouse table by one commit (or the deletion sweep of a walk). */
+  rows(table: string, counts: RowCounts): void;
+  /** A 429 answered by the vendor. */
+  rateLimited(source: string, lane: string): void;
+  /** A lane wait: the gate, vendor feedback or a pause made a page job wait `ms`. */
+  laneWait(source: string, lane: string, ms: number, reason: 'gate' | 'vendor' | 'paused'): void;
+  /** A walk ended; seconds from its start. */
+  walkFinished(source: string, resource: string, outcome: 'succeeded' | 'failed', seconds: number): void;
+}
+
+/**
+ * Prometheus metrics of one worker process, in their own registry (no global state, so several
+ * engines in one test process never share counters). Implements EngineMetrics.
+ */
+export class Metrics implements EngineMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'source' | 'lane' | 'status'>;
+  private readonly rowsWritten: Counter<'table' | 'kind'>;
+  private readonly tooMany: Counter<'source' | 'lane'>;
+  private readonly waits: Counter<'source' | 'lane' | 'reason'>;
+  private readonly waitSeconds: Counter<'source' | 'lane' | 'reason'>;
+  private readonly walks: Histogram<'source' | 'resource' | 'outcome'>;
+  private depthSource: (() => Promise<QueueDepth[]>) | null = null;
+
+  constructor() {
+    this.requests = new Counter({ name: 'fleetsync_http_requests_total', help: 'Vendor HTTP responses by source, lane and status ("network" for no response).', labelNames: ['source', 'lane', 'status'], registers: [this.registry] });
+    this.rowsWritten = new Counter({ name: 'fleetsync_rows_written_total', help: 'Warehouse rows by table and kind (inserted, updated, unchanged, deleted).', labelNames: ['table', 'kind'], registers: [this.registry] });
+    this.tooMany = new Counter({ name: 'fleetsync_rate_limited_total', help: '429 Too Many Requests answers by source and lane.', labelNames: ['source', 'lane'], registers: [this.registry] });
+    this.waits = new Counter({ name: 'fleetsync_lane_waits_total', help: 'Page jobs that had to wait for their lane, by reason (gate: our own limit; vendor: 429 or X-RateLimit; paused: source paused).', labelNames: ['source', 'lane', 'reason'], registers: [this.registry] });
+    this.waitSeconds = new Counter({ name: 'fleetsync_lane_wait_seconds_total', help: 'Seconds page jobs were told to wait for their lane, by reason.', labelNames: ['source', 'lane', 'reason'], registers: [this.registry] });
+    this.walks = new Histogram({
+      name: 'fleetsync_walk_duration_seconds',
+      help: 'Duration of walks from start to end, by source, resource and outcome.',
+      labelNames: ['source', 'resource', 'outcome'],
+      buckets: [1, 5, 15, 60, 300, 900, 1800, 3600, 7200, 14400, 43200],
+      registers: [this.registry],
+    });
+    const self = this;
+    new Gauge({
+      name: 'fleetsync_queue_jobs',
+      help: 'Jobs per queue and state, read from Redis at scrape time.',
+      labelNames: ['queue', 'state'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        if (!self.depthSource) return;
+        for (const q of await self.depthSource()) for (const [state, n] of Object.entries(q.counts)) this.set({ queue: q.queue, state }, n);
+      },
+    });
+  }
+
+  /** Sets where queue depths come from (read on every scrape). */
+  trackQueues(source: () => Promise<QueueDepth[]>): void {
+    this.depthSource = source;
+  }
+
+  request(source: string, lane: string, status: number | 'network'): void {
+    this.requests.inc({ source, lane, status: String(status) });
+  }
+
+  rows(table: string, counts: RowCounts): void {
+    for (const kind of ['inserted', 'updated', 'unchanged', 'deleted'] as const) {
+      const n = counts[kind] ?? 0;
+      if (n > 0) this.rowsWritten.inc({ table, kind }, n);
+    }
+  }
+
+  rateLimited(source: string, lane: string): void {
+    this.tooMany.inc({ source, lane });
+  }
+
+  laneWait(source: string, lane: string, ms: number, reason: 'gate' | 'vendor' | 'paused'): void {
+    this.waits.inc({ source, lane, reason });
+    this.waitSeconds.inc({ source, lane, reason }, ms / 1000);
+  }
+
+  walkFinished(source: string, resource: string, outcome: 'succeeded' | 'failed', seconds: number): void {
+    this.walks.observe({ source, resource, outcome }, seconds);
+  }
+}
+
+/**
+ * Serves `GET /metrics` (Prometheus text format) on `host:port`; port 0 picks a free one.
+ * Resolves once listening, with the bound port and a close(). Answers 404 to anything else.
+ */
+export async function startMetricsServer(metrics: Metrics, opts: { port: number; host?: string }): Promise<{ port: number; server: Server; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    metrics.registry
+      .metrics()
+      .then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text))
+      // Only the message: a Redis error may name the connection.
+      .catch((err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err instanceof Error ? err.message : 'unknown'}\n`));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host ?? '0.0.0.0', () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

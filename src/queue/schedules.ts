@@ -1,0 +1,195 @@
+import { Queue, Worker, type Job } from 'bullmq';
+import { CronExpressionParser } from 'cron-parser';
+import type { Redis } from 'ioredis';
+import { ConfigError, type ScheduleConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { ResolvedSource } from '../sources.js';
+import type { Engine } from './engine.js';
+
+/**
+ * Name of the control queue holding the job schedulers. Lane queues are always
+ * `<source>.<lane>` and source ids cannot contain a dot, so a dotless name never collides.
+ */
+export const SCHEDULES_QUEUE = 'schedules';
+
+/** What a schedule firing carries: names only, never credentials. */
+export interface ScheduleJobData {
+  schedule: string;
+  sources: string[];
+  /** Empty: every resource the source syncs. */
+  resources: string[];
+  mode: 'full' | 'incremental';
+}
+
+/** A schedule with its sources resolved against the configuration. */
+export interface ResolvedSchedule {
+  name: string;
+  cron: string;
+  timeZone: string;
+  sources: string[];
+  resources: string[];
+  mode: 'full' | 'incremental';
+}
+
+/** One run a firing started or joined. */
+export interface FiredRun {
+  source: string;
+  runId: string;
+  resumed: boolean;
+}
+
+/** A schedule as `fleetsync schedules` shows it. */
+export interface ScheduleInfo extends ResolvedSchedule {
+  /** Whether a job scheduler with this name exists in Redis (a worker has started since it was added). */
+  registered: boolean;
+  /** Next fire times, the first from BullMQ when registered. ISO strings. */
+  next: string[];
+}
+
+/**
+ * Resolves the config's schedules: `sources` left out means every source. Throws ConfigError when
+ * a schedule names a resource that none of its sources' vendors has.
+ */
+export function resolveSchedules(schedules: readonly ScheduleConfig[], sources: Map<string, ResolvedSource>): ResolvedSchedule[] {
+  const problems: string[] = [];
+  const out = schedules.map((s, i) => {
+    const ids = s.sources ?? [...sources.keys()];
+    for (const id of ids) if (!sources.has(id)) problems.push(`schedules[${i}].sources: unknown source "${id}"`);
+    for (const [j, r] of (s.resources ?? []).entries()) {
+      const known = ids.some((id) => sources.get(id)?.vendor.resources.some((d) => d.name === r));
+      if (!known) problems.push(`schedules[${i}].resources[${j}]: no source of schedule "${s.name}" has a resource "${r}"`);
+    }
+    return { name: s.name, cron: s.cron, timeZone: s.timeZone, sources: ids, resources: s.resources ?? [], mode: s.mode };
+  });
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  return out;
+}
+
+/** The next `n` fire times of a cron pattern in a time zone, after `from`. Throws on a bad pattern. */
+export function nextFireTimes(cron: string, timeZone: string, n: number, from = new Date()): Date[] {
+  return CronExpressionParser.parse(cron, { tz: timeZone, currentDate: from })
+    .take(n)
+    .map((d) => d.toDate());
+}
+
+/** Options of Scheduler. */
+export interface SchedulerOptions {
+  redis: Redis;
+  prefix: string;
+  engine: Engine;
+  sources: Map<string, ResolvedSource>;
+  schedules: readonly ResolvedSchedule[];
+  logger: Logger;
+}
+
+/**
+ * Turns configured schedules into BullMQ job schedulers on the `schedules` control queue and
+ * starts runs when they fire. Upserting by schedule name makes start-up idempotent across
+ * restarts and any number of workers; a firing while the source's run is still going joins that
+ * run (Engine.startRun), so a run is never started twice.
+ */
+export class Scheduler {
+  readonly queue: Queue<ScheduleJobData>;
+  private worker: Worker<ScheduleJobData, FiredRun[]> | null = null;
+
+  constructor(private readonly opts: SchedulerOptions) {
+    this.queue = new Queue<ScheduleJobData>(SCHEDULES_QUEUE, { connection: opts.redis, prefix: opts.prefix });
+  }
+
+  /**
+   * Upserts a job scheduler per configured schedule and removes the ones no longer configured.
+   * Returns what it did. Idempotent.
+   */
+  async sync(): Promise<{ upserted: string[]; removed: string[] }> {
+    const wanted = new Set(this.opts.schedules.map((s) => s.name));
+    for (const s of this.opts.schedules) {
+      await this.queue.upsertJobScheduler(
+        s.name,
+        { pattern: s.cron, tz: s.timeZone },
+        {
+          name: 'schedule',
+          data: { schedule: s.name, sources: s.sources, resources: s.resources, mode: s.mode },
+          opts: { removeOnComplete: { count: 200 }, removeOnFail: { count: 200 }, attempts: 3, backoff: { type: 'exponential', delay: 1000 } },
+        },
+      );
+    }
+    const removed: string[] = [];
+    for (const existing of await this.queue.getJobSchedulers(0, -1)) {
+      const id = existing.id ?? existing.key;
+      if (!wanted.has(id)) {
+        await this.queue.removeJobScheduler(id);
+        removed.push(id);
+      }
+    }
+    if (removed.length > 0) this.opts.logger.info({ removed }, 'removed schedules no longer in the config');
+    return { upserted: [...wanted], removed };
+  }
+
+  /**
+   * Starts (or joins) a run of each source of a firing. A source not in this worker's config is
+   * skipped with a warning; a schedule's resources are narrowed to the ones the source's vendor has.
+   */
+  async fire(data: ScheduleJobData): Promise<FiredRun[]> {
+    const runs: FiredRun[] = [];
+    for (const id of data.sources) {
+      const src = this.opts.sources.get(id);
+      if (!src) {
+        this.opts.logger.warn({ schedule: data.schedule, source: id }, 'schedule names a source this worker does not know; skipped');
+        continue;
+      }
+      const resources = data.resources.filter((r) => src.vendor.resources.some((d) => d.name === r));
+      if (data.resources.length > 0 && resources.length === 0) continue;
+      const { runId, resumed } = await this.opts.engine.startRun(id, { trigger: `schedule:${data.schedule}`, resources, mode: data.mode });
+      this.opts.logger.info({ schedule: data.schedule, source: id, runId, resumed }, resumed ? 'schedule fired: joined the running run' : 'schedule fired: run started');
+      runs.push({ source: id, runId, resumed });
+    }
+    return runs;
+  }
+
+  /** Starts processing firings in this process (one at a time). */
+  start(): void {
+    if (this.worker) return;
+    this.worker = new Worker<ScheduleJobData, FiredRun[]>(SCHEDULES_QUEUE, (job: Job<ScheduleJobData>) => this.fire(job.data), {
+      connection: this.opts.redis,
+      prefix: this.opts.prefix,
+      concurrency: 1,
+    });
+    this.worker.on('error', (err) => this.opts.logger.error({ err: err.message }, 'schedule worker error'));
+    this.worker.on('failed', (job, err) => this.opts.logger.error({ schedule: job?.data.schedule, err: err.message }, 'schedule firing failed'));
+  }
+
+  /** Configured schedules with their registration state and next fire times, plus stale registered ones. */
+  async list(count = 3, now = new Date()): Promise<Array<ScheduleInfo & { stale?: boolean }>> {
+    const registered = new Map((await this.queue.getJobSchedulers(0, -1)).map((s) => [s.id ?? s.key, s]));
+    const out: Array<ScheduleInfo & { stale?: boolean }> = [];
+    for (const s of this.opts.schedules) {
+      const reg = registered.get(s.name);
+      const computed = nextFireTimes(s.cron, s.timeZone, count, now).map((d) => d.toISOString());
+      const next = reg?.next ? [new Date(reg.next).toISOString(), ...computed.filter((t) => t > new Date(reg.next!).toISOString())].slice(0, count) : computed;
+      out.push({ ...s, registered: reg !== undefined && reg.pattern === s.cron && (reg.tz ?? 'UTC') === s.timeZone, next });
+      registered.delete(s.name);
+    }
+    for (const [name, reg] of registered) {
+      const data = reg.template?.data as ScheduleJobData | undefined;
+      out.push({
+        name,
+        cron: reg.pattern ?? '',
+        timeZone: reg.tz ?? 'UTC',
+        sources: data?.sources ?? [],
+        resources: data?.resources ?? [],
+        mode: data?.mode ?? 'full',
+        registered: true,
+        next: reg.next ? [new Date(reg.next).toISOString()] : [],
+        stale: true,
+      });
+    }
+    return out;
+  }
+
+  /** Stops processing firings (after the one in hand) and closes the queue. Leaves the schedulers in Redis. */
+  async close(): Promise<void> {
+    await this.worker?.close();
+    this.worker = null;
+    await this.queue.close();
+  }
+}
