@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './20261122T0530_initial.js';
 import * as m0002 from './20261122T0700_firmware_images.js';
+import * as m0003 from './20261122T0830_backfill_beside_runs.js';
 
 /**
  * Migrations listed statically rather than read from the directory, so the same provider works
@@ -10,6 +11,7 @@ import * as m0002 from './20261122T0700_firmware_images.js';
 export const migrations: Record<string, Migration> = {
   '20261122T0530_initial': m0001,
   '20261122T0700_firmware_images': m0002,
+  '20261122T0830_backfill_beside_runs': m0003,
 };
 
 /** Kysely MigrationProvider over the static list. */

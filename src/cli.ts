@@ -187,11 +187,6 @@ export function buildProgram(logger: Logger): Command {
       await withApp(program, logger, async (app) => {
         if (!app.sources.has(opts.source)) throw new CommandError(`unknown source "${opts.source}" (configured: ${[...app.sources.keys()].join(', ')})`);
         const { runId, resumed } = await app.engine.startRun(opts.source, { resources: opts.resource, trigger: 'backfill', mode: 'full', since });
-        const run0 = await app.db.selectFrom('sync_runs').select(['trigger']).where('id', '=', runId).executeTakeFirstOrThrow();
-        if (resumed && run0.trigger !== 'backfill') {
-          // One running run per source: a backfill cannot start beside a run that is still going.
-          throw new CommandError(`run ${runId} of ${opts.source} (${run0.trigger}) is still running; start the backfill when it has ended (see fleetsync status)`);
-        }
         console.log(`${resumed ? 'joined running' : 'started'} backfill run ${runId} of ${opts.source}${since ? ` since ${since.toISOString()}` : ''}`);
         if (opts.detach) return;
         const signal = onShutdown(logger);

@@ -135,15 +135,25 @@ describe('operations commands', () => {
     expect(text.stdout).toMatch(/nightly\s+0 2 \* \* \*\s+Europe\/Berlin\s+full\s+automox-ops\s+devices/);
   });
 
-  it('backfill refuses to start beside a running run, then re-walks with progress lines and a summary', async () => {
+  it('backfill starts beside a running scheduled run, then re-walks with progress lines and a summary', async () => {
     const other = await env.open(cfg, { ...process.env, OPS_KEY: API_KEY });
     await app.engine.pauseSourceQueues('automox-ops');
-    const { runId: blocking } = await other.engine.startRun('automox-ops', { trigger: 'schedule:nightly', resources: ['devices'] });
-    const refused = await cli(['backfill', '--source', 'automox-ops', '--resource', 'devices'], env, configFile);
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain(`run ${blocking} of automox-ops (schedule:nightly) is still running`);
+    const { runId: scheduled } = await other.engine.startRun('automox-ops', { trigger: 'schedule:nightly', resources: ['devices'] });
+    const beside = await cli(['backfill', '--source', 'automox-ops', '--resource', 'devices', '--detach'], env, configFile);
+    expect(beside.code, beside.stderr).toBe(0);
+    const backfillId = /^started backfill run (\d+) of automox-ops$/m.exec(beside.stdout)![1]!;
+    expect(backfillId).not.toBe(scheduled);
+    const running = await env.db.selectFrom('sync_runs').select(['id', 'trigger']).where('status', '=', 'running').orderBy('id').execute();
+    expect(running).toEqual([
+      { id: scheduled, trigger: 'schedule:nightly' },
+      { id: backfillId, trigger: 'backfill' },
+    ]);
+    // A second backfill joins the running one instead of starting twice.
+    const again = await cli(['backfill', '--source', 'automox-ops', '--resource', 'devices', '--detach'], env, configFile);
+    expect(again.stdout).toContain(`joined running backfill run ${backfillId} of automox-ops`);
     await app.engine.resumeSource('automox-ops');
-    await app.engine.waitForRun(blocking);
+    expect((await app.engine.waitForRun(scheduled)).status).toBe('succeeded');
+    expect((await app.engine.waitForRun(backfillId)).status).toBe('succeeded');
 
     const bad = await cli(['backfill', '--source', 'automox-ops', '--since', 'yesterday-ish'], env, configFile);
     expect([bad.code, bad.stderr.trim()]).toEqual([1, 'fleetsync: --since: "yesterday-ish" is not a date (use ISO 8601, e.g. 2026-01-31 or 2026-01-31T12:00:00Z)']);

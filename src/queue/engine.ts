@@ -204,7 +204,17 @@ export class Engine {
     const disabled = new Set(
       (await this.db.selectFrom('sync_disabled_resources').select('resource').where('source_id', '=', src.id).execute()).map((r) => r.resource),
     );
-    const existing = await this.db.selectFrom('sync_runs').select('id').where('source_id', '=', src.id).where('status', '=', 'running').executeTakeFirst();
+    // One running run per source and kind: a backfill goes beside regular runs, never twice.
+    const backfill = opts.trigger === 'backfill';
+    const running = () =>
+      this.db
+        .selectFrom('sync_runs')
+        .select('id')
+        .where('source_id', '=', src.id)
+        .where('status', '=', 'running')
+        .where(sql<boolean>`(trigger = 'backfill') = ${backfill}`)
+        .executeTakeFirst();
+    const existing = await running();
     if (existing) {
       await this.ensureJobs(existing.id);
       return { runId: existing.id, resumed: true };
@@ -233,7 +243,7 @@ export class Engine {
     } catch (err) {
       // Another process started one between our check and insert: join it.
       if ((err as { code?: string }).code === '23505') {
-        const again = await this.db.selectFrom('sync_runs').select('id').where('source_id', '=', src.id).where('status', '=', 'running').executeTakeFirst();
+        const again = await running();
         if (again) {
           await this.ensureJobs(again.id);
           return { runId: again.id, resumed: true };
