@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './20261122T0530_initial.js';
+import * as m0002 from './20261124T0900_projects_clients_users.js';
 
 /**
  * Migrations listed statically rather than read from the directory, so the same provider works
@@ -8,6 +9,7 @@ import * as m0001 from './20261122T0530_initial.js';
  */
 export const migrations: Record<string, Migration> = {
   '20261122T0530_initial': m0001,
+  '20261124T0900_projects_clients_users': m0002,
 };
 
 /** Kysely MigrationProvider over the static list. */

@@ -110,6 +110,9 @@ export interface Database {
   devices: DataTableBase;
   packages: DataTableBase;
   patch_categories: DataTableBase;
+  projects: DataTableBase;
+  clients: DataTableBase;
+  users: DataTableBase;
 }
 
 // bigint (int8) ids and counts arrive as strings by default; counts we return are int4 or cast.
