@@ -11,13 +11,30 @@ export const rateWindowSchema = z
   .strict();
 export type RateWindow = z.infer<typeof rateWindowSchema>;
 
-/** A lane's limit: the first window is BullMQ's limiter, all of them are enforced exactly in Redis. */
-export const laneLimitSchema = z
+/**
+ * A token bucket: `capacity` requests may go at once (the burst), then `refillPerMinute` tokens
+ * come back per minute, continuously. The partner API template's "100/min with a burst of 200".
+ */
+export const tokenBucketSchema = z
   .object({
-    windows: z.array(rateWindowSchema).min(1),
-    concurrency: z.number().int().positive().max(64).optional(),
+    capacity: z.number().int().positive(),
+    refillPerMinute: z.number().positive(),
   })
   .strict();
+export type TokenBucket = z.infer<typeof tokenBucketSchema>;
+
+/**
+ * A lane's limit: the first window is BullMQ's limiter, all windows and the token bucket are
+ * enforced exactly in Redis. At least one window or a token bucket is required.
+ */
+export const laneLimitSchema = z
+  .object({
+    windows: z.array(rateWindowSchema).min(1).optional(),
+    tokenBucket: tokenBucketSchema.optional(),
+    concurrency: z.number().int().positive().max(64).optional(),
+  })
+  .strict()
+  .refine((l) => (l.windows?.length ?? 0) > 0 || l.tokenBucket !== undefined, { message: 'needs `windows` or `tokenBucket`' });
 export type LaneLimit = z.infer<typeof laneLimitSchema>;
 
 const sourceSchema = z
@@ -31,6 +48,10 @@ const sourceSchema = z
     resources: z.array(z.string().min(1)).min(1).optional(),
     rateLimits: z.record(z.string(), laneLimitSchema).optional(),
     pageSize: z.number().int().positive().optional(),
+    /** Lane pause after a 429 that names no wait (no Retry-After/X-RateLimit-Reset); default: the vendor's. */
+    rateLimitBackoffMs: z.number().int().min(0).optional(),
+    /** Resource definitions of a `vendor: rest` source; validated in full by jobs/rest.ts. */
+    rest: z.record(z.string(), z.unknown()).optional(),
     options: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
