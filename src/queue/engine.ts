@@ -1,7 +1,8 @@
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { randomBytes } from 'node:crypto';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { WorkerSettings } from '../config.js';
+import type { TokenBucket, WorkerSettings } from '../config.js';
 import type { ResourceDefinition } from '../connector.js';
 import { createHttpClient, type HttpGet } from '../http/client.js';
 import { VendorError } from '../http/errors.js';
@@ -32,6 +33,7 @@ export interface Lane {
   queue: Queue<PageJobData>;
   gate: LaneGate;
   windows: ReadonlyArray<{ max: number; durationMs: number }>;
+  tokenBucket?: TokenBucket;
   concurrency: number;
 }
 
@@ -105,6 +107,7 @@ export class Engine {
           readError: src.vendor.readError,
           timeoutMs: opts.worker.requestTimeoutMs,
           maxInProcessWaitMs: opts.worker.maxInProcessWaitMs,
+          quotaHeaders: src.vendor.quotaHeaders,
         }),
       );
       for (const [laneClass, limit] of src.lanes) {
@@ -113,8 +116,9 @@ export class Engine {
           sourceId: src.id,
           laneClass,
           queue: new Queue<PageJobData>(name, { connection: opts.redis, prefix: opts.prefix }),
-          gate: new LaneGate(opts.redis, `${opts.prefix}:fleetsync-lane:${name}`, limit.windows),
-          windows: limit.windows,
+          gate: new LaneGate(opts.redis, `${opts.prefix}:fleetsync-lane:${name}`, limit.windows ?? [], limit.tokenBucket),
+          windows: limit.windows ?? [],
+          tokenBucket: limit.tokenBucket,
           concurrency: limit.concurrency ?? 1,
         });
       }
@@ -190,10 +194,13 @@ export class Engine {
         const roots = resources.filter((r) => !this.definition(src, r).parent && !disabled.has(r));
         for (const r of roots) {
           const def = this.definition(src, r);
-          await trx
-            .insertInto('sync_walks')
-            .values(this.newWalk(run.id, src, def, '-', null, mode))
-            .execute();
+          // One root walk per root scope: '-' unless the vendor walks each of several (OUs).
+          for (const scope of src.vendor.rootScopes?.() ?? ['-']) {
+            await trx
+              .insertInto('sync_walks')
+              .values(this.newWalk(run.id, src, def, scope, null, mode))
+              .execute();
+          }
         }
         if (roots.length === 0) await this.finalizeRunIfDone(trx, run.id);
         return run.id;
@@ -313,18 +320,22 @@ export class Engine {
     const where = this.where(walk, page);
     const ctx = this.context(src, def, walk, page);
     const cursor = (walk.cursor ?? def.pagination.first(ctx)) as Cursor;
+    let releaseSession: (() => Promise<void>) | null = null;
 
     try {
       const paused = await this.db.selectFrom('sync_sources').select(['paused_at', 'paused_reason']).where('source_id', '=', src.id).executeTakeFirst();
       if (paused?.paused_at) {
         await this.pauseSourceQueues(src.id);
-        return await this.rateLimited(lane, walk, 60_000, `source paused: ${paused.paused_reason ?? ''}`);
+        // The paused queue holds the job; the short limit only keeps this worker from spinning
+        // (a long one would keep it asleep well after `resume`).
+        return await this.rateLimited(lane, walk, 1_000, `source paused: ${paused.paused_reason ?? ''}`);
       }
 
       let body: unknown = null;
       let requestId: string | null = null;
       if (def.pagination.kind !== 'static') {
         const request = def.pagination.request(cursor, ctx);
+        releaseSession = await this.enterSession(src, lane, walk, job, token);
         const wait = await lane.gate.take();
         if (wait > 0) return await this.rateLimited(lane, walk, wait, null);
         const t0 = Date.now();
@@ -333,6 +344,8 @@ export class Engine {
         body = res.body;
         requestId = res.requestId;
         if (res.throttleMs > 0) await lane.gate.pauseUntil(Date.now() + res.throttleMs);
+        await releaseSession?.();
+        releaseSession = null;
       }
       const result = def.pagination.parse(body, cursor, ctx);
       if (result.next && sameCursor(result.next, cursor)) {
@@ -345,7 +358,66 @@ export class Engine {
       }
       return outcome.committed ? 'committed' : 'raced';
     } catch (err) {
+      await releaseSession?.().catch(() => undefined);
       return await this.handleFailure(err, job, token, src, lane, walk, where);
+    }
+  }
+
+  /**
+   * For vendors with session state (the partner API's active OU): takes the source's session
+   * lock, makes the walk's state active if it is not (one request through the lane's gate) and
+   * returns the release function; the caller makes its page request while holding the lock.
+   * Returns null for walks that need no state. Throws DelayedError (job delayed, no attempt spent)
+   * while another page of the source is in flight, or while walks of the active state still run,
+   * so that states are switched once per set of walks rather than once per page.
+   */
+  private async enterSession(src: ResolvedSource, lane: Lane, walk: WalkRow, job: Job<PageJobData>, token: string | undefined): Promise<(() => Promise<void>) | null> {
+    const session = src.vendor.session;
+    const state = session?.stateOf(walk.scope) ?? null;
+    if (!session || state === null) return null;
+    const redis = this.opts.redis;
+    const base = `${this.opts.prefix}:fleetsync-session:${src.id}`;
+    const lockKey = `${base}:lock`;
+    const activeKey = `${base}:active`;
+    const mine = randomBytes(8).toString('hex');
+    // Longer than any request may take, so a killed holder's lock frees itself.
+    const ttl = this.opts.worker.requestTimeoutMs * 2 + 5_000;
+    const release = async () => {
+      await redis.eval(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`, 1, lockKey, mine);
+    };
+    const defer = async (ms: number): Promise<never> => {
+      if (token === undefined) return await this.rateLimited(lane, walk, ms, null);
+      await job.moveToDelayed(Date.now() + ms, token);
+      throw new DelayedError();
+    };
+    if ((await redis.set(lockKey, mine, 'PX', ttl, 'NX')) !== 'OK') return await defer(100);
+    try {
+      const active = await redis.get(activeKey);
+      if (active !== state) {
+        if (active !== null) {
+          const running = await this.db.selectFrom('sync_walks').select('scope').where('source_id', '=', src.id).where('status', '=', 'running').execute();
+          if (running.some((w) => session.stateOf(w.scope) === active)) {
+            await release();
+            return await defer(200);
+          }
+        }
+        const wait = await lane.gate.take();
+        if (wait > 0) {
+          await release();
+          return await this.rateLimited(lane, walk, wait, null);
+        }
+        // Forget the old state first: after a failed switch we no longer know which one is active.
+        await redis.del(activeKey);
+        const req = session.activate(state);
+        await this.http.get(src.id)!({ method: req.method, path: req.path, body: req.body });
+        this.log.debug({ source: src.id, state }, 'session state activated');
+      }
+      // The vendor may forget an idle session; re-activate after a quiet spell.
+      await redis.set(activeKey, state, 'PX', 5 * 60_000);
+      return release;
+    } catch (err) {
+      await release();
+      throw err;
     }
   }
 
@@ -390,8 +462,9 @@ export class Engine {
         continue;
       }
       try {
-        const externalId = def.id(parsed.data);
-        const columns = def.map(parsed.data, { sourceId: src.id, scope: walk.scope });
+        const mapCtx = { sourceId: src.id, scope: walk.scope };
+        const externalId = def.id(parsed.data, mapCtx);
+        const columns = def.map(parsed.data, mapCtx);
         rows.set(externalId, { externalId, scope: walk.scope, columns, raw });
         seen.push(externalId);
       } catch (err) {
@@ -493,7 +566,7 @@ export class Engine {
       const values = [];
       for (const child of children) {
         for (const p of parents) {
-          const scope = child.scopeFrom ? child.scopeFrom({ external_id: p.external_id, raw: p.raw }) : p.external_id;
+          const scope = child.scopeFrom ? child.scopeFrom({ external_id: p.external_id, raw: p.raw, scope: walk.scope }) : p.external_id;
           if (scope !== null) values.push(this.newWalk(walk.run_id, src, child, scope, walk.id, run.mode));
         }
       }
@@ -576,7 +649,7 @@ export class Engine {
   }
 
   private async handleFailure(err: unknown, job: Job<PageJobData>, token: string | undefined, src: ResolvedSource, lane: Lane, walk: WalkRow, where: string): Promise<never> {
-    if (err instanceof Error && err.name === 'RateLimitError') throw err;
+    if (err instanceof Error && (err.name === 'RateLimitError' || err instanceof DelayedError)) throw err;
     if (err instanceof PageShapeError || err instanceof PaginationLoopError) {
       await this.failWalks([walk.id], walk.run_id, new WalkFailure(`${where}: ${err.message}`));
       throw new UnrecoverableError(`${where}: ${err.message}`);
@@ -591,10 +664,12 @@ export class Engine {
     const failure = new WalkFailure(`${where}: ${err.message}`, err.status, err.requestId);
     switch (err.kind) {
       case 'rate_limited': {
-        const ms = err.retryAfterMs ?? 60_000;
+        // Without a Retry-After the vendor's documented backoff applies (Toggl: "a few minutes").
+        const ms = err.retryAfterMs ?? src.config.rateLimitBackoffMs ?? src.vendor.rateLimitBackoffMs ?? 60_000;
         await lane.gate.pauseUntil(Date.now() + ms);
-        this.log.warn({ source: src.id, lane: lane.queue.name, waitMs: ms, requestId: err.requestId }, `${where}: 429, lane paused`);
-        return await this.rateLimited(lane, walk, ms, `429 from vendor${err.requestId ? ` (request ${err.requestId})` : ''}`);
+        this.log.warn({ source: src.id, lane: lane.queue.name, waitMs: ms, requestId: err.requestId }, `${where}: ${err.status ?? 429}, lane paused`);
+        const what = err.status === 402 ? '402 quota exhausted' : `${err.status ?? 429} from vendor`;
+        return await this.rateLimited(lane, walk, ms, `${what}${err.requestId ? ` (request ${err.requestId})` : ''}`);
       }
       case 'retryable': {
         if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
@@ -660,11 +735,26 @@ export class Engine {
     for (const lane of this.lanes.values()) if (lane.sourceId === sourceId && !(await lane.queue.isPaused())) await lane.queue.pause();
   }
 
-  /** Clears a source's pause (402 or `pause` command) and resumes its lanes. */
+  /**
+   * Clears a source's pause (402 or `pause` command) and resumes its lanes in every process: the
+   * held jobs continue the same run from their committed cursors. Also lifts the lane limits the
+   * paused jobs set while bouncing, so workers do not sit out a stale wait after the resume.
+   */
   async resumeSource(sourceId: string): Promise<void> {
     this.source(sourceId);
     await this.db.updateTable('sync_sources').set({ paused_at: null, paused_reason: null, updated_at: sql`now()` }).where('source_id', '=', sourceId).execute();
-    for (const lane of this.lanes.values()) if (lane.sourceId === sourceId) await lane.queue.resume();
+    await this.db
+      .updateTable('sync_walks')
+      .set({ waiting_until: null, waiting_reason: null, updated_at: sql`now()` })
+      .where('source_id', '=', sourceId)
+      .where('status', '=', 'running')
+      .execute();
+    for (const lane of this.lanes.values()) {
+      if (lane.sourceId !== sourceId) continue;
+      await lane.gate.clearPause();
+      await lane.queue.removeRateLimitKey();
+      await lane.queue.resume();
+    }
   }
 
   /**
@@ -675,12 +765,13 @@ export class Engine {
     const want = sourceIds ? new Set(sourceIds) : null;
     for (const [name, lane] of this.lanes) {
       if (want && !want.has(lane.sourceId)) continue;
-      const first = lane.windows[0]!;
+      const first = lane.windows[0];
       const worker = new Worker<PageJobData>(name, (job, token) => this.processPage(job, token), {
         connection: this.opts.redis,
         prefix: this.opts.prefix,
         concurrency: lane.concurrency,
-        limiter: { max: first.max, duration: first.durationMs },
+        // A token-bucket-only lane has no fixed window: the gate alone paces it.
+        ...(first ? { limiter: { max: first.max, duration: first.durationMs } } : {}),
         lockDuration: this.opts.worker.lockDurationMs,
         stalledInterval: Math.max(1000, Math.floor(this.opts.worker.lockDurationMs / 2)),
         // A page job may be interrupted by many crashes; attempts, not stalls, decide failure.
