@@ -328,11 +328,16 @@ export class HttpSimulator {
   private async dispatch(raw: IncomingMessage, res: ServerResponse): Promise<void> {
     const at = Date.now();
     const chunks: Buffer[] = [];
-    let size = 0;
-    // Session endpoints (PUT/POST /org-units/active) read the body; cap it, simulators are not stores.
-    for await (const chunk of raw) {
-      size += (chunk as Buffer).length;
-      if (size <= 1_000_000) chunks.push(chunk as Buffer);
+    if (raw.method === 'GET' || raw.method === 'HEAD' || raw.method === undefined) {
+      // Stay synchronous up to the handler for GETs, so the log keeps arrival order.
+      raw.resume();
+    } else {
+      // Session endpoints (PUT/POST /org-units/active) read the body; capped, simulators are not stores.
+      let size = 0;
+      for await (const chunk of raw) {
+        size += (chunk as Buffer).length;
+        if (size <= 1_000_000) chunks.push(chunk as Buffer);
+      }
     }
     const origin = this.baseUrlValue ?? 'http://127.0.0.1';
     const url = new URL(raw.url ?? '/', origin);
