@@ -583,7 +583,7 @@ export class Engine {
 
   /** Ends a run when none of its walks is running. Locks the run row so concurrent walk ends agree. */
   private async finalizeRunIfDone(trx: Transaction<Database>, runId: string): Promise<void> {
-    const run = await trx.selectFrom('sync_runs').select(['status']).where('id', '=', runId).forNoKeyUpdate().executeTakeFirst();
+    const run = await trx.selectFrom('sync_runs').select(['status', 'error_status']).where('id', '=', runId).forNoKeyUpdate().executeTakeFirst();
     if (!run || run.status !== 'running') return;
     const stats = await trx
       .selectFrom('sync_walks')
@@ -595,7 +595,10 @@ export class Engine {
       .where('run_id', '=', runId)
       .executeTakeFirstOrThrow();
     if (stats.running > 0) return;
-    const status = stats.failed === 0 ? 'succeeded' : stats.succeeded > 0 ? 'partial' : 'failed';
+    // Refused credentials fail the run whatever finished before them (a request-free static
+    // list may win the race against the 401).
+    const authFailed = run.error_status === 401 || run.error_status === 403;
+    const status = stats.failed === 0 ? 'succeeded' : stats.succeeded > 0 && !authFailed ? 'partial' : 'failed';
     const firstFailure = await trx
       .selectFrom('sync_walks')
       .select(['error_status', 'error_message', 'error_request_id'])
