@@ -2,6 +2,8 @@ import type { VendorDefinition } from '../src/connector.js';
 import { automox } from './automox.js';
 import { famoco, famocoInsights } from './famoco.js';
 import { izuma } from './izuma.js';
+import { rest } from './rest.js';
+import { toggl } from './toggl.js';
 
 /** Every vendor fleetsync can sync, by the `vendor` key used in config. */
 export const VENDORS: Readonly<Record<string, VendorDefinition>> = {
@@ -9,4 +11,6 @@ export const VENDORS: Readonly<Record<string, VendorDefinition>> = {
   famoco,
   'famoco-insights': famocoInsights,
   izuma,
+  toggl,
+  rest,
 };

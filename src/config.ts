@@ -12,13 +12,30 @@ export const rateWindowSchema = z
   .strict();
 export type RateWindow = z.infer<typeof rateWindowSchema>;
 
-/** A lane's limit: the first window is BullMQ's limiter, all of them are enforced exactly in Redis. */
-export const laneLimitSchema = z
+/**
+ * A token bucket: `capacity` requests may go at once (the burst), then `refillPerMinute` tokens
+ * come back per minute, continuously. The partner API template's "100/min with a burst of 200".
+ */
+export const tokenBucketSchema = z
   .object({
-    windows: z.array(rateWindowSchema).min(1),
-    concurrency: z.number().int().positive().max(64).optional(),
+    capacity: z.number().int().positive(),
+    refillPerMinute: z.number().positive(),
   })
   .strict();
+export type TokenBucket = z.infer<typeof tokenBucketSchema>;
+
+/**
+ * A lane's limit: the first window is BullMQ's limiter, all windows and the token bucket are
+ * enforced exactly in Redis. At least one window or a token bucket is required.
+ */
+export const laneLimitSchema = z
+  .object({
+    windows: z.array(rateWindowSchema).min(1).optional(),
+    tokenBucket: tokenBucketSchema.optional(),
+    concurrency: z.number().int().positive().max(64).optional(),
+  })
+  .strict()
+  .refine((l) => (l.windows?.length ?? 0) > 0 || l.tokenBucket !== undefined, { message: 'needs `windows` or `tokenBucket`' });
 export type LaneLimit = z.infer<typeof laneLimitSchema>;
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
@@ -62,6 +79,10 @@ const sourceSchema = z
      * succeeded full walk started longer ago than this. Default 7d.
      */
     fullWalkEvery: durationSchema.optional(),
+    /** Lane pause after a 429 that names no wait (no Retry-After/X-RateLimit-Reset); default: the vendor's. */
+    rateLimitBackoffMs: z.number().int().min(0).optional(),
+    /** Resource definitions of a `vendor: rest` source; validated in full by jobs/rest.ts. */
+    rest: z.record(z.string(), z.unknown()).optional(),
     options: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();

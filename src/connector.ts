@@ -30,7 +30,7 @@ export interface ResourceDefinition<T extends DataTableName = DataTableName, R =
   /** Resource whose rows are this resource's scopes; absent for global lists (scope "-"). */
   parent?: string;
   /** Scope value from a parent row; default: the parent's external_id. */
-  scopeFrom?: (parent: { external_id: string; raw: unknown }) => string | null;
+  scopeFrom?: (parent: { external_id: string; raw: unknown; scope: string }) => string | null;
   /** Endpoint path below the base URL for a scope (the source's config, for per-source endpoints). */
   path: (scope: string, source: SourceConfig) => string;
   /** Query parameters always sent for a scope. */
@@ -45,8 +45,8 @@ export interface ResourceDefinition<T extends DataTableName = DataTableName, R =
   incremental?: IncrementalSpec<R>;
   pagination: PageStrategy;
   record: z.ZodType<R, z.ZodTypeDef, unknown>;
-  /** External id of a validated record. */
-  id: (rec: R) => string;
+  /** External id of a validated record (ctx for ids unique only within a scope, e.g. memberships). */
+  id: (rec: R, ctx: MapContext) => string;
   map: (rec: R, ctx: MapContext) => NormalizedRow<T>;
 }
 
@@ -77,6 +77,35 @@ export interface VendorDefinition {
   readError: ErrorBodyReader;
   /** Extra checks of a source's config (options), message per problem. */
   validateSource?: (source: SourceConfig) => string[];
+  /**
+   * For vendors defined by configuration (`vendor: rest`): builds the source's own definition.
+   * Problems are key paths below the source (`rest.resources[1].map.foo: ...`); no vendor then.
+   */
+  fromSource?: (source: SourceConfig) => { vendor?: VendorDefinition; problems: string[] };
+  /** Lane pause after a 429 that names no wait; a source's `rateLimitBackoffMs` overrides it. Default 60 s. */
+  rateLimitBackoffMs?: number;
+  /**
+   * Quota headers besides X-RateLimit-* (Toggl: X-Toggl-Quota-Remaining, X-Toggl-Quota-Resets-In
+   * in seconds). Remaining 0 pauses the lane until the reset; a 402 that carries them is a spent
+   * quota (lane pause), not a plan problem (source pause).
+   */
+  quotaHeaders?: { remaining: string; resetsInSeconds: string };
+  /** Scopes of the root walks (resources without a parent); default `['-']`. */
+  rootScopes?: () => string[];
+  /** Server-side session state some lists depend on (the partner API's active OU). */
+  session?: SessionScoping;
+}
+
+/**
+ * A vendor whose list responses depend on state set on its side (an "active organizational
+ * unit"). The engine keeps one such state per source in Redis, switches it only under a per-source
+ * lock, and never lets a page of one state be in flight while another is active.
+ */
+export interface SessionScoping {
+  /** The state a walk of `scope` needs (e.g. its OU id), or null when it needs none. */
+  stateOf(scope: string): string | null;
+  /** The request that makes `state` the active one. */
+  activate(state: string): { method: 'PUT' | 'POST' | 'PATCH'; path: string; body?: unknown };
 }
 
 /** Helper that keeps a resource definition's generic parameters while storing it in a list. */

@@ -25,10 +25,17 @@ export function resolveSources(config: FleetsyncConfig, vendors: Readonly<Record
   const out = new Map<string, ResolvedSource>();
   config.sources.forEach((src, i) => {
     const at = `sources[${i}]`;
-    const vendor = vendors[src.vendor];
+    let vendor = vendors[src.vendor];
     if (!vendor) {
       problems.push(`${at}.vendor: unknown vendor "${src.vendor}" (known: ${Object.keys(vendors).join(', ')})`);
       return;
+    }
+    if (vendor.fromSource) {
+      // A vendor defined by this source's own configuration (`vendor: rest`).
+      const built = vendor.fromSource(src);
+      for (const p of built.problems) problems.push(`${at}.${p}`);
+      if (!built.vendor) return;
+      vendor = built.vendor;
     }
     const url = new URL(src.baseUrl);
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.test(url.hostname))) {

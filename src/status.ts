@@ -162,7 +162,10 @@ export async function collectStatus(db: Kysely<Database>, engine: Engine, source
         failed: counts.failed ?? 0,
         paused: await lane.queue.isPaused(),
         pausedUntil: until ? new Date(until).toISOString() : null,
-        limit: lane.windows.map((w) => `${w.max}/${formatDuration(w.durationMs)}`).join(' + '),
+        limit: [
+          ...lane.windows.map((w) => `${w.max}/${formatDuration(w.durationMs)}`),
+          ...(lane.tokenBucket ? [`bucket ${lane.tokenBucket.capacity} +${lane.tokenBucket.refillPerMinute}/min`] : []),
+        ].join(' + '),
       });
     }
     const resources: SourceStatus['resources'] = [];

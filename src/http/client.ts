@@ -17,6 +17,8 @@ export interface HttpClientOptions {
   retries?: number;
   /** Cap of any single in-process retry wait; a longer Retry-After goes to the lane. */
   maxInProcessWaitMs: number;
+  /** Vendor quota headers (Toggl) read like X-RateLimit-Remaining/Reset; see VendorDefinition.quotaHeaders. */
+  quotaHeaders?: { remaining: string; resetsInSeconds: string };
   /** Called for every HTTP response or network failure (metrics, request counting). */
   onResponse?: (status: number | 'network') => void;
 }
@@ -29,7 +31,7 @@ export interface HttpPage {
   throttleMs: number;
 }
 
-/** A GET against one source: resolves to the page or rejects with a VendorError, nothing else. */
+/** A request against one source (GET unless `req.method` says otherwise): resolves to the page or rejects with a VendorError, nothing else. */
 export type HttpGet = (req: PageRequest, signal?: AbortSignal) => Promise<HttpPage>;
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\]|::1)$/i;
@@ -79,17 +81,26 @@ function truncate(s: string, n = 500): string {
   return s.length > n ? `${s.slice(0, n)}…` : s;
 }
 
-/** Milliseconds the lane must wait after this response, from X-RateLimit-Remaining/Reset or Retry-After. */
-function throttleOf(res: AxiosResponse): number {
+/** Milliseconds until a vendor quota resets when its remaining count is spent, else null. */
+function quotaWait(res: AxiosResponse | undefined, q: HttpClientOptions['quotaHeaders']): number | null {
+  if (!q) return null;
+  const remaining = header(res, q.remaining.toLowerCase());
+  if (remaining === null || remaining.trim() === '' || Number(remaining.trim()) > 0) return null;
+  return parseRetryAfter(header(res, q.resetsInSeconds.toLowerCase())) ?? 60_000;
+}
+
+/** Milliseconds the lane must wait after this response, from X-RateLimit-Remaining/Reset, Retry-After or quota headers. */
+function throttleOf(res: AxiosResponse, q?: HttpClientOptions['quotaHeaders']): number {
   const remaining = header(res, 'x-ratelimit-remaining');
+  let wait = 0;
   if (remaining !== null && Number(remaining.trim()) <= 0) {
-    return parseRateLimitReset(header(res, 'x-ratelimit-reset')) ?? parseRetryAfter(header(res, 'retry-after')) ?? 1000;
+    wait = parseRateLimitReset(header(res, 'x-ratelimit-reset')) ?? parseRetryAfter(header(res, 'retry-after')) ?? 1000;
   }
-  return 0;
+  return Math.max(wait, quotaWait(res, q) ?? 0);
 }
 
 /** Converts anything axios threw into a VendorError, dropping the request config (it holds the secret). */
-function toVendorError(err: unknown, readError: ErrorBodyReader): VendorError {
+function toVendorError(err: unknown, readError: ErrorBodyReader, quota?: HttpClientOptions['quotaHeaders']): VendorError {
   if (err instanceof VendorError) return err;
   if (err instanceof AxiosError) {
     const res = err.response;
@@ -98,9 +109,16 @@ function toVendorError(err: unknown, readError: ErrorBodyReader): VendorError {
       const read = readError(body);
       const requestId = requestIdOf(res, read.requestId ?? bodyRequestId(body));
       const vendorMessage = read.message ?? (typeof body === 'string' && body.trim() !== '' ? truncate(body.trim(), 300) : null);
-      const kind = classifyStatus(res.status);
+      let kind = classifyStatus(res.status);
       let retryAfterMs: number | null = null;
-      if (kind === 'rate_limited' || res.status === 503) {
+      // A 402 with a spent quota (Toggl's hourly quota) ends when the quota resets: a lane pause,
+      // not a plan problem that needs someone to resume the source.
+      const quotaMs = res.status === 402 ? quotaWait(res, quota) : null;
+      if (quotaMs !== null) {
+        kind = 'rate_limited';
+        retryAfterMs = quotaMs;
+      }
+      if (quotaMs === null && (kind === 'rate_limited' || res.status === 503)) {
         retryAfterMs = parseRetryAfter(header(res, 'retry-after')) ?? parseRateLimitReset(header(res, 'x-ratelimit-reset'));
       }
       return new VendorError({
@@ -161,12 +179,19 @@ export function createHttpClient(opts: HttpClientOptions): HttpGet {
       assertSafeUrl(`${opts.baseUrl.replace(/\/+$/, '')}${target}`, opts.baseUrl);
     }
     try {
-      const res = await instance.get<unknown>(target, { params: req.params, signal });
+      const method = req.method ?? 'GET';
+      const res = await instance.request<unknown>({
+        method,
+        url: target,
+        params: req.params,
+        signal,
+        ...(method === 'GET' ? {} : { data: req.body ?? {}, headers: { 'Content-Type': 'application/json' } }),
+      });
       opts.onResponse?.(res.status);
-      return { status: res.status, body: res.data, requestId: requestIdOf(res, bodyRequestId(res.data)), throttleMs: throttleOf(res) };
+      return { status: res.status, body: res.data, requestId: requestIdOf(res, bodyRequestId(res.data)), throttleMs: throttleOf(res, opts.quotaHeaders) };
     } catch (err) {
       opts.onResponse?.(err instanceof AxiosError && err.response ? err.response.status : 'network');
-      throw toVendorError(err, opts.readError);
+      throw toVendorError(err, opts.readError, opts.quotaHeaders);
     }
   };
 }

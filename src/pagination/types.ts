@@ -20,6 +20,10 @@ export interface PageRequest {
   path?: string;
   url?: string;
   params?: Record<string, string | number>;
+  /** Default GET. Other methods are for session requests (activating an OU), never for pages. */
+  method?: 'GET' | 'PUT' | 'POST' | 'PATCH';
+  /** JSON body of a non-GET request. */
+  body?: unknown;
 }
 
 /** What a page yielded: its records and where the walk continues (null: walk complete). */

@@ -1,7 +1,8 @@
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { randomBytes } from 'node:crypto';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import { DEFAULT_FULL_WALK_EVERY_MS, type WorkerSettings } from '../config.js';
+import { DEFAULT_FULL_WALK_EVERY_MS, type TokenBucket, type WorkerSettings } from '../config.js';
 import type { ResourceDefinition } from '../connector.js';
 import { createHttpClient, type HttpGet } from '../http/client.js';
 import { VendorError } from '../http/errors.js';
@@ -33,6 +34,7 @@ export interface Lane {
   queue: Queue<PageJobData>;
   gate: LaneGate;
   windows: ReadonlyArray<{ max: number; durationMs: number }>;
+  tokenBucket?: TokenBucket;
   concurrency: number;
 }
 
@@ -136,6 +138,7 @@ export class Engine {
             readError: src.vendor.readError,
             timeoutMs: opts.worker.requestTimeoutMs,
             maxInProcessWaitMs: opts.worker.maxInProcessWaitMs,
+            quotaHeaders: src.vendor.quotaHeaders,
             onResponse: (status) => opts.metrics?.request(src.id, laneClass, status),
           }),
         );
@@ -143,8 +146,9 @@ export class Engine {
           sourceId: src.id,
           laneClass,
           queue: new Queue<PageJobData>(name, { connection: opts.redis, prefix: opts.prefix }),
-          gate: new LaneGate(opts.redis, `${opts.prefix}:fleetsync-lane:${name}`, limit.windows),
-          windows: limit.windows,
+          gate: new LaneGate(opts.redis, `${opts.prefix}:fleetsync-lane:${name}`, limit.windows ?? [], limit.tokenBucket),
+          windows: limit.windows ?? [],
+          tokenBucket: limit.tokenBucket,
           concurrency: limit.concurrency ?? 1,
         });
       }
@@ -231,11 +235,15 @@ export class Engine {
         const roots = resources.filter((r) => !this.definition(src, r).parent && !disabled.has(r));
         for (const r of roots) {
           const def = this.definition(src, r);
-          const plan = (await this.planWalks(trx, src, def, ['-'], mode, opts.since ?? null)).get('-') ?? FULL_WALK;
-          await trx
-            .insertInto('sync_walks')
-            .values(this.newWalk(run.id, src, def, '-', null, plan))
-            .execute();
+          // One root walk per root scope: '-' unless the vendor walks each of several (OUs).
+          const scopes = src.vendor.rootScopes?.() ?? ['-'];
+          const plans = await this.planWalks(trx, src, def, scopes, mode, opts.since ?? null);
+          for (const scope of scopes) {
+            await trx
+              .insertInto('sync_walks')
+              .values(this.newWalk(run.id, src, def, scope, null, plans.get(scope) ?? FULL_WALK))
+              .execute();
+          }
         }
         if (roots.length === 0) await this.finalizeRunIfDone(trx, run.id);
         return run.id;
@@ -390,7 +398,7 @@ export class Engine {
    * Processes one page job: the whole of DESIGN decisions 1-4 for one request.
    * Returns a short outcome; throws BullMQ's RateLimitError / UnrecoverableError or a retryable error.
    */
-  async processPage(job: Job<PageJobData>): Promise<string> {
+  async processPage(job: Job<PageJobData>, token?: string): Promise<string> {
     const { walkId, page } = job.data;
     const startedAt = Date.now();
     const walk = await this.db.selectFrom('sync_walks').selectAll().where('id', '=', walkId).executeTakeFirst();
@@ -412,18 +420,22 @@ export class Engine {
     const where = this.where(walk, page);
     const ctx = this.context(src, def, walk, page);
     const cursor = (walk.cursor ?? def.pagination.first(ctx)) as Cursor;
+    let releaseSession: (() => Promise<void>) | null = null;
 
     try {
       const paused = await this.db.selectFrom('sync_sources').select(['paused_at', 'paused_reason']).where('source_id', '=', src.id).executeTakeFirst();
       if (paused?.paused_at) {
         await this.pauseSourceQueues(src.id);
-        return await this.rateLimited(lane, walk, 60_000, `source paused: ${paused.paused_reason ?? ''}`, 'paused');
+        // The paused queue holds the job; the short limit only keeps this worker from spinning
+        // (a long one would keep it asleep well after `resume`).
+        return await this.rateLimited(lane, walk, 1_000, `source paused: ${paused.paused_reason ?? ''}`, 'paused');
       }
 
       let body: unknown = null;
       let requestId: string | null = null;
       if (def.pagination.kind !== 'static') {
         const request = def.pagination.request(cursor, ctx);
+        releaseSession = await this.enterSession(src, lane, walk, job, token);
         const wait = await lane.gate.take();
         if (wait > 0) return await this.rateLimited(lane, walk, wait, null, 'gate');
         const t0 = Date.now();
@@ -432,6 +444,8 @@ export class Engine {
         body = res.body;
         requestId = res.requestId;
         if (res.throttleMs > 0) await lane.gate.pauseUntil(Date.now() + res.throttleMs);
+        await releaseSession?.();
+        releaseSession = null;
       }
       const result = def.pagination.parse(body, cursor, ctx);
       if (result.next && sameCursor(result.next, cursor)) {
@@ -444,7 +458,66 @@ export class Engine {
       }
       return outcome.committed ? 'committed' : 'raced';
     } catch (err) {
+      await releaseSession?.().catch(() => undefined);
       return await this.handleFailure(err, job, src, lane, walk, where);
+    }
+  }
+
+  /**
+   * For vendors with session state (the partner API's active OU): takes the source's session
+   * lock, makes the walk's state active if it is not (one request through the lane's gate) and
+   * returns the release function; the caller makes its page request while holding the lock.
+   * Returns null for walks that need no state. Throws DelayedError (job delayed, no attempt spent)
+   * while another page of the source is in flight, or while walks of the active state still run,
+   * so that states are switched once per set of walks rather than once per page.
+   */
+  private async enterSession(src: ResolvedSource, lane: Lane, walk: WalkRow, job: Job<PageJobData>, token: string | undefined): Promise<(() => Promise<void>) | null> {
+    const session = src.vendor.session;
+    const state = session?.stateOf(walk.scope) ?? null;
+    if (!session || state === null) return null;
+    const redis = this.opts.redis;
+    const base = `${this.opts.prefix}:fleetsync-session:${src.id}`;
+    const lockKey = `${base}:lock`;
+    const activeKey = `${base}:active`;
+    const mine = randomBytes(8).toString('hex');
+    // Longer than any request may take, so a killed holder's lock frees itself.
+    const ttl = this.opts.worker.requestTimeoutMs * 2 + 5_000;
+    const release = async () => {
+      await redis.eval(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`, 1, lockKey, mine);
+    };
+    const defer = async (ms: number): Promise<never> => {
+      if (token === undefined) return await this.rateLimited(lane, walk, ms, null, 'gate');
+      await job.moveToDelayed(Date.now() + ms, token);
+      throw new DelayedError();
+    };
+    if ((await redis.set(lockKey, mine, 'PX', ttl, 'NX')) !== 'OK') return await defer(100);
+    try {
+      const active = await redis.get(activeKey);
+      if (active !== state) {
+        if (active !== null) {
+          const running = await this.db.selectFrom('sync_walks').select('scope').where('source_id', '=', src.id).where('status', '=', 'running').execute();
+          if (running.some((w) => session.stateOf(w.scope) === active)) {
+            await release();
+            return await defer(200);
+          }
+        }
+        const wait = await lane.gate.take();
+        if (wait > 0) {
+          await release();
+          return await this.rateLimited(lane, walk, wait, null, 'gate');
+        }
+        // Forget the old state first: after a failed switch we no longer know which one is active.
+        await redis.del(activeKey);
+        const req = session.activate(state);
+        await this.http.get(lane.queue.name)!({ method: req.method, path: req.path, body: req.body });
+        this.log.debug({ source: src.id, state }, 'session state activated');
+      }
+      // The vendor may forget an idle session; re-activate after a quiet spell.
+      await redis.set(activeKey, state, 'PX', 5 * 60_000);
+      return release;
+    } catch (err) {
+      await release();
+      throw err;
     }
   }
 
@@ -493,8 +566,9 @@ export class Engine {
         continue;
       }
       try {
-        const externalId = def.id(parsed.data);
-        const columns = def.map(parsed.data, { sourceId: src.id, scope: walk.scope });
+        const mapCtx = { sourceId: src.id, scope: walk.scope };
+        const externalId = def.id(parsed.data, mapCtx);
+        const columns = def.map(parsed.data, mapCtx);
         rows.set(externalId, { externalId, scope: walk.scope, columns, raw });
         seen.push(externalId);
         const updatedAt = def.incremental?.updatedAt(parsed.data);
@@ -612,7 +686,7 @@ export class Engine {
       for (const child of children) {
         const scopes: string[] = [];
         for (const p of parents) {
-          const scope = child.scopeFrom ? child.scopeFrom({ external_id: p.external_id, raw: p.raw }) : p.external_id;
+          const scope = child.scopeFrom ? child.scopeFrom({ external_id: p.external_id, raw: p.raw, scope: walk.scope }) : p.external_id;
           if (scope !== null) scopes.push(scope);
         }
         const plans = await this.planWalks(trx, src, child, scopes, run.mode, walk.since === null ? null : new Date(walk.since));
@@ -631,7 +705,7 @@ export class Engine {
 
   /** Ends a run when none of its walks is running. Locks the run row so concurrent walk ends agree. */
   private async finalizeRunIfDone(trx: Transaction<Database>, runId: string): Promise<void> {
-    const run = await trx.selectFrom('sync_runs').select(['status']).where('id', '=', runId).forNoKeyUpdate().executeTakeFirst();
+    const run = await trx.selectFrom('sync_runs').select(['status', 'error_status']).where('id', '=', runId).forNoKeyUpdate().executeTakeFirst();
     if (!run || run.status !== 'running') return;
     const stats = await trx
       .selectFrom('sync_walks')
@@ -643,7 +717,10 @@ export class Engine {
       .where('run_id', '=', runId)
       .executeTakeFirstOrThrow();
     if (stats.running > 0) return;
-    const status = stats.failed === 0 ? 'succeeded' : stats.succeeded > 0 ? 'partial' : 'failed';
+    // Refused credentials fail the run whatever finished before them (a request-free static
+    // list may win the race against the 401).
+    const authFailed = run.error_status === 401 || run.error_status === 403;
+    const status = stats.failed === 0 ? 'succeeded' : stats.succeeded > 0 && !authFailed ? 'partial' : 'failed';
     const firstFailure = await trx
       .selectFrom('sync_walks')
       .select(['error_status', 'error_message', 'error_request_id'])
@@ -701,7 +778,7 @@ export class Engine {
   }
 
   private async handleFailure(err: unknown, job: Job<PageJobData>, src: ResolvedSource, lane: Lane, walk: WalkRow, where: string): Promise<never> {
-    if (err instanceof Error && err.name === 'RateLimitError') throw err;
+    if (err instanceof Error && (err.name === 'RateLimitError' || err instanceof DelayedError)) throw err;
     if (err instanceof PageShapeError || err instanceof PaginationLoopError) {
       await this.failWalks([walk.id], walk.run_id, new WalkFailure(`${where}: ${err.message}`));
       throw new UnrecoverableError(`${where}: ${err.message}`);
@@ -716,11 +793,13 @@ export class Engine {
     const failure = new WalkFailure(`${where}: ${err.message}`, err.status, err.requestId);
     switch (err.kind) {
       case 'rate_limited': {
-        const ms = err.retryAfterMs ?? 60_000;
+        // Without a Retry-After the vendor's documented backoff applies (Toggl: "a few minutes").
+        const ms = err.retryAfterMs ?? src.config.rateLimitBackoffMs ?? src.vendor.rateLimitBackoffMs ?? 60_000;
         await lane.gate.pauseUntil(Date.now() + ms);
         this.opts.metrics?.rateLimited(src.id, lane.laneClass);
-        this.log.warn({ source: src.id, lane: lane.queue.name, waitMs: ms, requestId: err.requestId }, `${where}: 429, lane paused`);
-        return await this.rateLimited(lane, walk, ms, `429 from vendor${err.requestId ? ` (request ${err.requestId})` : ''}`, 'vendor');
+        this.log.warn({ source: src.id, lane: lane.queue.name, waitMs: ms, requestId: err.requestId }, `${where}: ${err.status ?? 429}, lane paused`);
+        const what = err.status === 402 ? '402 quota exhausted' : `${err.status ?? 429} from vendor`;
+        return await this.rateLimited(lane, walk, ms, `${what}${err.requestId ? ` (request ${err.requestId})` : ''}`, 'vendor');
       }
       case 'retryable': {
         if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
@@ -788,11 +867,26 @@ export class Engine {
     for (const lane of this.lanes.values()) if (lane.sourceId === sourceId && !(await lane.queue.isPaused())) await lane.queue.pause();
   }
 
-  /** Clears a source's pause (402 or `pause` command) and resumes its lanes. */
+  /**
+   * Clears a source's pause (402 or `pause` command) and resumes its lanes in every process: the
+   * held jobs continue the same run from their committed cursors. Also lifts the lane limits the
+   * paused jobs set while bouncing, so workers do not sit out a stale wait after the resume.
+   */
   async resumeSource(sourceId: string): Promise<void> {
     this.source(sourceId);
     await this.db.updateTable('sync_sources').set({ paused_at: null, paused_reason: null, updated_at: sql`now()` }).where('source_id', '=', sourceId).execute();
-    for (const lane of this.lanes.values()) if (lane.sourceId === sourceId) await lane.queue.resume();
+    await this.db
+      .updateTable('sync_walks')
+      .set({ waiting_until: null, waiting_reason: null, updated_at: sql`now()` })
+      .where('source_id', '=', sourceId)
+      .where('status', '=', 'running')
+      .execute();
+    for (const lane of this.lanes.values()) {
+      if (lane.sourceId !== sourceId) continue;
+      await lane.gate.clearPause();
+      await lane.queue.removeRateLimitKey();
+      await lane.queue.resume();
+    }
   }
 
   /**
@@ -803,12 +897,13 @@ export class Engine {
     const want = sourceIds ? new Set(sourceIds) : null;
     for (const [name, lane] of this.lanes) {
       if (want && !want.has(lane.sourceId)) continue;
-      const first = lane.windows[0]!;
-      const worker = new Worker<PageJobData>(name, (job) => this.processPage(job), {
+      const first = lane.windows[0];
+      const worker = new Worker<PageJobData>(name, (job, token) => this.processPage(job, token), {
         connection: this.opts.redis,
         prefix: this.opts.prefix,
         concurrency: lane.concurrency,
-        limiter: { max: first.max, duration: first.durationMs },
+        // A token-bucket-only lane has no fixed window: the gate alone paces it.
+        ...(first ? { limiter: { max: first.max, duration: first.durationMs } } : {}),
         lockDuration: this.opts.worker.lockDurationMs,
         stalledInterval: Math.max(1000, Math.floor(this.opts.worker.lockDurationMs / 2)),
         // A page job may be interrupted by many crashes; attempts, not stalls, decide failure.

@@ -1,18 +1,22 @@
 import type { Redis } from 'ioredis';
-import type { RateWindow } from '../config.js';
+import type { RateWindow, TokenBucket } from '../config.js';
 
-// Sliding-log check of every window at once: either a slot is taken in all of them, or none is
-// taken and the wait until the oldest entry of the fullest window expires is returned.
+// Sliding-log check of every window at once, plus an optional token bucket (last key): either
+// a slot is taken in all of them, or none is taken and the longest wait is returned.
 // Vendors throttle with sliding logs (DRF's history list, Famoco); BullMQ's limiter is a
 // window that starts at its first job, which can put 2x the limit into one vendor window.
+// The bucket is a hash {tokens, ts} refilled continuously from the time elapsed, so a burst of
+// `capacity` goes at once and the steady rate is exactly refillPerMs afterwards.
 const TAKE = `
 local now = tonumber(ARGV[1])
 local member = ARGV[2]
-local n = #KEYS
+local nwin = tonumber(ARGV[3])
+local cap = tonumber(ARGV[4])
+local perMs = tonumber(ARGV[5])
 local wait = 0
-for i = 1, n do
-  local max = tonumber(ARGV[2 + i * 2 - 1])
-  local dur = tonumber(ARGV[2 + i * 2])
+for i = 1, nwin do
+  local max = tonumber(ARGV[5 + i * 2 - 1])
+  local dur = tonumber(ARGV[5 + i * 2])
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - dur)
   if redis.call('ZCARD', KEYS[i]) >= max then
     local oldest = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
@@ -20,17 +24,34 @@ for i = 1, n do
     if w > wait then wait = w end
   end
 end
+local tokens = 0
+if cap > 0 then
+  local bkey = KEYS[nwin + 1]
+  local st = redis.call('HMGET', bkey, 'tokens', 'ts')
+  tokens = tonumber(st[1] or cap)
+  local ts = tonumber(st[2] or now)
+  if now > ts then tokens = math.min(cap, tokens + (now - ts) * perMs) end
+  if tokens < 1 then
+    local w = math.ceil((1 - tokens) / perMs)
+    if w > wait then wait = w end
+  end
+  -- Persist the refill even when waiting, so time is never counted twice.
+  redis.call('HSET', bkey, 'tokens', tostring(tokens), 'ts', tostring(math.max(now, ts)))
+  redis.call('PEXPIRE', bkey, math.ceil(cap / perMs) + 60000)
+end
 if wait > 0 then return wait end
-for i = 1, n do
-  local dur = tonumber(ARGV[2 + i * 2])
+for i = 1, nwin do
+  local dur = tonumber(ARGV[5 + i * 2])
   redis.call('ZADD', KEYS[i], now, member)
   redis.call('PEXPIRE', KEYS[i], dur)
 end
+if cap > 0 then redis.call('HSET', KEYS[nwin + 1], 'tokens', tostring(tokens - 1)) end
 return 0
 `;
 
 /**
- * The lane's gate in Redis, shared by every worker process: exact sliding windows, and a
+ * The lane's gate in Redis, shared by every worker process: exact sliding windows, an optional
+ * token bucket (burst then steady rate), and a
  * "paused until" set from vendor feedback (429, X-RateLimit-Remaining: 0) that every job of the
  * lane checks right before calling the vendor, including jobs that were already active when
  * another job hit the limit (BullMQ's limiter alone does not stop those, taskforcesh/bullmq#2193).
@@ -42,6 +63,7 @@ export class LaneGate {
     private readonly redis: Redis,
     private readonly keyBase: string,
     private readonly windows: readonly RateWindow[],
+    private readonly bucket?: TokenBucket,
   ) {
     this.pauseKey = `${keyBase}:paused-until`;
   }
@@ -53,9 +75,11 @@ export class LaneGate {
   async take(now = Date.now()): Promise<number> {
     const pausedUntil = Number((await this.redis.get(this.pauseKey)) ?? 0);
     if (pausedUntil > now) return pausedUntil - now;
-    if (this.windows.length === 0) return 0;
+    if (this.windows.length === 0 && !this.bucket) return 0;
     const keys = this.windows.map((w) => `${this.keyBase}:win:${w.max}:${w.durationMs}`);
-    const args: Array<string | number> = [now, `${now}-${Math.random().toString(36).slice(2)}`];
+    const b = this.bucket;
+    if (b) keys.push(`${this.keyBase}:bucket:${b.capacity}:${b.refillPerMinute}`);
+    const args: Array<string | number> = [now, `${now}-${Math.random().toString(36).slice(2)}`, this.windows.length, b?.capacity ?? 0, b ? b.refillPerMinute / 60_000 : 0];
     for (const w of this.windows) args.push(w.max, w.durationMs);
     const wait = (await this.redis.eval(TAKE, keys.length, ...keys, ...args)) as number;
     return Math.max(0, Number(wait));
@@ -74,6 +98,11 @@ export class LaneGate {
       String(until),
       String(ttl),
     );
+  }
+
+  /** Lifts a vendor-feedback pause (a source resumed by command). Never touches the windows. */
+  async clearPause(): Promise<void> {
+    await this.redis.del(this.pauseKey);
   }
 
   /** Epoch ms until which the lane is paused by vendor feedback, or null. */

@@ -73,6 +73,8 @@ export interface SimRequest {
   requestId: string;
   /** The simulator origin, e.g. http://127.0.0.1:12345 */
   origin: string;
+  /** Request body as text ('' for none); read before routing so PUT/POST handlers can parse it. */
+  body: string;
   raw: IncomingMessage;
 }
 
@@ -325,7 +327,18 @@ export class HttpSimulator {
 
   private async dispatch(raw: IncomingMessage, res: ServerResponse): Promise<void> {
     const at = Date.now();
-    raw.resume(); // drain any request body; simulators only serve GET
+    const chunks: Buffer[] = [];
+    if (raw.method === 'GET' || raw.method === 'HEAD' || raw.method === undefined) {
+      // Stay synchronous up to the handler for GETs, so the log keeps arrival order.
+      raw.resume();
+    } else {
+      // Session endpoints (PUT/POST /org-units/active) read the body; capped, simulators are not stores.
+      let size = 0;
+      for await (const chunk of raw) {
+        size += (chunk as Buffer).length;
+        if (size <= 1_000_000) chunks.push(chunk as Buffer);
+      }
+    }
     const origin = this.baseUrlValue ?? 'http://127.0.0.1';
     const url = new URL(raw.url ?? '/', origin);
     const req: SimRequest = {
@@ -335,6 +348,7 @@ export class HttpSimulator {
       headers: raw.headers,
       requestId: randomHex32(),
       origin,
+      body: Buffer.concat(chunks).toString('utf8'),
       raw,
     };
     const log = (status: number): void => {

@@ -111,6 +111,9 @@ export interface Database {
   packages: DataTableBase;
   patch_categories: DataTableBase;
   firmware_images: DataTableBase;
+  projects: DataTableBase;
+  clients: DataTableBase;
+  users: DataTableBase;
 }
 
 // bigint (int8) ids and counts arrive as strings by default; counts we return are int4 or cast.

@@ -60,6 +60,40 @@ export const DATA_TABLES = {
     vendor_created_at: 'timestamptz',
     vendor_updated_at: 'timestamptz',
   },
+  projects: {
+    organization_external_id: 'text',
+    client_external_id: 'text',
+    name: 'text',
+    active: 'boolean',
+    is_private: 'boolean',
+    billable: 'boolean',
+    color: 'text',
+    status: 'text',
+    vendor_created_at: 'timestamptz',
+    vendor_updated_at: 'timestamptz',
+    vendor_deleted_at: 'timestamptz',
+  },
+  clients: {
+    organization_external_id: 'text',
+    name: 'text',
+    archived: 'boolean',
+    notes: 'text',
+    vendor_created_at: 'timestamptz',
+    vendor_updated_at: 'timestamptz',
+  },
+  users: {
+    organization_external_id: 'text',
+    /** The vendor's user id; external_id is "<organization>:<user>" where a user belongs to several. */
+    user_external_id: 'text',
+    name: 'text',
+    email: 'text',
+    role: 'text',
+    is_admin: 'boolean',
+    active: 'boolean',
+    timezone: 'text',
+    vendor_created_at: 'timestamptz',
+    vendor_updated_at: 'timestamptz',
+  },
 } as const satisfies Record<string, Record<string, ColumnType>>;
 
 /** Postgres types a normalized column may have. */

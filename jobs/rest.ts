@@ -1,0 +1,310 @@
+import { z } from 'zod';
+import { laneLimitSchema, type LaneLimit, type SourceConfig } from '../src/config.js';
+import type { ResourceDefinition, SessionScoping, VendorDefinition } from '../src/connector.js';
+import { toBool, toInt, toText, toTimestamp } from '../src/normalize.js';
+import { pageNumber } from '../src/pagination/page-number.js';
+import { afterCursorPages, atPath, envelopedPages, nextLinkPages, offsetPages, singlePage } from '../src/pagination/rest.js';
+import type { PageStrategy } from '../src/pagination/types.js';
+import { DATA_TABLES, isDataTable, type ColumnType, type DataTableName } from '../src/warehouse/tables.js';
+
+// Declarative REST sources (`vendor: rest`): the partner API template
+// (../shared/vendor-docs/004_*.txt) and any API of its family, defined in YAML only.
+// See docs/rest-sources.md for the configuration and the OU design.
+
+const dotPath = z.string().regex(/^$|^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, 'must be a dot path like "data" or "meta.next"');
+const param = z.string().regex(/^[A-Za-z0-9_.[\]-]+$/, 'must be a query parameter name');
+const limit = z.number().int().positive();
+
+const paginationSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('page'),
+      pageParam: param.default('page'),
+      limitParam: param.default('limit'),
+      firstPage: z.number().int().min(0).default(1),
+      limit: limit.default(100),
+      maxLimit: limit.default(100),
+      records: dotPath.default('data'),
+      total: dotPath.default('total'),
+    })
+    .strict(),
+  z
+    .object({ type: z.literal('next'), limitParam: param.default('limit'), limit: limit.default(100), maxLimit: limit.default(100), records: dotPath.default('results'), next: dotPath.default('next'), total: dotPath.optional() })
+    .strict(),
+  z
+    .object({
+      type: z.literal('after'),
+      cursorParam: param.default('after'),
+      limitParam: param.default('limit'),
+      limit: limit.default(100),
+      maxLimit: limit.default(100),
+      records: dotPath.default('data'),
+      cursor: dotPath.optional(),
+      hasMore: dotPath.optional(),
+      total: dotPath.optional(),
+    })
+    .strict(),
+  z
+    .object({ type: z.literal('offset'), offsetParam: param.default('offset'), limitParam: param.default('limit'), limit: limit.default(100), maxLimit: limit.default(100), records: dotPath.default(''), total: dotPath.optional() })
+    .strict(),
+  z
+    .object({ type: z.literal('short-page'), pageParam: param.default('page'), limitParam: param.default('limit'), firstPage: z.number().int().min(0).default(1), limit: limit.default(100), maxLimit: limit.default(100), records: dotPath.default('') })
+    .strict(),
+  z.object({ type: z.literal('none'), records: dotPath.default('') }).strict(),
+]);
+
+const resourceSchema = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be lower-case letters, digits or "_"'),
+    docUrl: z.string().url().optional(),
+    /** Below the base URL; `{scope}` is the parent's value, `{ou}` the walk's organizational unit. */
+    path: z.string().startsWith('/', 'must start with "/"'),
+    params: z.record(param, z.string()).optional(),
+    parent: z.string().optional(),
+    /** Dot path into the parent's record giving this resource's scope; default: the parent's id. */
+    scopeFrom: dotPath.optional(),
+    lane: z.string().default('api'),
+    pagination: paginationSchema,
+    id: dotPath.default('id'),
+    table: z.string(),
+    /** Normalized column -> dot path into the record, or `$scope` / `$ou`. */
+    map: z.record(z.string(), z.string()).default({}),
+  })
+  .strict();
+
+const restSchema = z
+  .object({
+    auth: z.discriminatedUnion('type', [
+      z.object({ type: z.literal('basic') }).strict(),
+      z.object({ type: z.literal('bearer') }).strict(),
+      z.object({ type: z.literal('apiKey'), header: z.string().regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name').default('X-API-Key') }).strict(),
+    ]),
+    lanes: z.record(z.string(), laneLimitSchema).optional(),
+    rateLimitBackoffMs: z.number().int().min(0).optional(),
+    errorBody: z
+      .object({ code: dotPath.default('error'), message: dotPath.default('message'), details: dotPath.default('details'), requestId: dotPath.default('request_id') })
+      .strict()
+      .default({}),
+    orgUnits: z
+      .object({
+        ids: z.array(z.string().regex(/^[^/\s]+$/, 'must not contain "/" or spaces')).min(1),
+        activate: z
+          .object({
+            method: z.enum(['PUT', 'POST', 'PATCH']).default('PUT'),
+            path: z.string().startsWith('/').default('/org-units/active'),
+            /** JSON body; every string "{ou}" in it becomes the OU id. */
+            body: z.record(z.string(), z.unknown()).default({ id: '{ou}' }),
+          })
+          .strict()
+          .default({}),
+      })
+      .strict()
+      .optional(),
+    resources: z.array(resourceSchema).min(1),
+  })
+  .strict();
+
+/** The `rest` block of a source, validated. */
+export type RestConfig = z.infer<typeof restSchema>;
+type RestResource = z.infer<typeof resourceSchema>;
+
+/** The partner API template's limit: 100 requests/min with a burst of 200. */
+export const PARTNER_DEFAULT_LANE: LaneLimit = { tokenBucket: { capacity: 200, refillPerMinute: 100 }, concurrency: 1 };
+
+function formatPath(path: ReadonlyArray<string | number>): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? p : `.${p}`;
+  return out;
+}
+
+function convert(type: ColumnType, value: unknown): unknown {
+  switch (type) {
+    case 'text':
+      return toText(value);
+    case 'integer':
+    case 'bigint':
+      return toInt(value);
+    case 'boolean':
+      return toBool(value);
+    case 'timestamptz':
+      return toTimestamp(value);
+    case 'double precision':
+      return typeof value === 'number' && Number.isFinite(value) ? value : null;
+    default:
+      return value === undefined ? null : value;
+  }
+}
+
+function idText(v: unknown): string | null {
+  if (typeof v === 'string' && v !== '') return v;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return null;
+}
+
+function strategy(p: RestResource['pagination']): PageStrategy {
+  switch (p.type) {
+    case 'page':
+      return envelopedPages({ pageParam: p.pageParam, sizeParam: p.limitParam, firstPage: p.firstPage, defaultPageSize: p.limit, maxPageSize: p.maxLimit, records: p.records, total: p.total });
+    case 'next':
+      return nextLinkPages({ sizeParam: p.limitParam, defaultPageSize: p.limit, maxPageSize: p.maxLimit, records: p.records, next: p.next, total: p.total });
+    case 'after':
+      return afterCursorPages({ cursorParam: p.cursorParam, sizeParam: p.limitParam, defaultPageSize: p.limit, maxPageSize: p.maxLimit, records: p.records, cursor: p.cursor, hasMore: p.hasMore, total: p.total });
+    case 'offset':
+      return offsetPages({ offsetParam: p.offsetParam, sizeParam: p.limitParam, defaultPageSize: p.limit, maxPageSize: p.maxLimit, records: p.records, total: p.total });
+    case 'short-page':
+      return pageNumber({ pageParam: p.pageParam, sizeParam: p.limitParam, firstPage: p.firstPage, defaultPageSize: p.limit, maxPageSize: p.maxLimit, records: (b) => atPath(b, p.records) });
+    case 'none':
+      return singlePage({ records: p.records });
+  }
+}
+
+/**
+ * Scopes of an OU-scoped source: root walks are scoped by the OU ("ou-emea"), nested walks by
+ * OU and parent value ("ou-emea/site-7"), so the OU a page needs is always in its walk's scope.
+ */
+function splitScope(scope: string, ous: boolean): { ou: string | null; value: string } {
+  if (!ous) return { ou: null, value: scope };
+  const i = scope.indexOf('/');
+  return i < 0 ? { ou: scope, value: scope } : { ou: scope.slice(0, i), value: scope.slice(i + 1) };
+}
+
+function fillOu(v: unknown, ou: string): unknown {
+  if (typeof v === 'string') return v.replaceAll('{ou}', ou);
+  if (Array.isArray(v)) return v.map((x) => fillOu(x, ou));
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fillOu(x, ou)]));
+  return v;
+}
+
+function buildResource(r: RestResource, table: DataTableName, ous: boolean): ResourceDefinition {
+  const columns = DATA_TABLES[table] as Record<string, ColumnType>;
+  const fill = (scope: string) => {
+    const { ou, value } = splitScope(scope, ous);
+    return r.path.replaceAll('{scope}', encodeURIComponent(value)).replaceAll('{ou}', encodeURIComponent(ou ?? ''));
+  };
+  const record = z
+    .record(z.string(), z.unknown())
+    .superRefine((rec, ctx) => {
+      if (idText(atPath(rec, r.id)) === null) ctx.addIssue({ code: z.ZodIssueCode.custom, path: r.id.split('.'), message: 'id is missing or not a string/number' });
+    });
+  return {
+    name: r.name,
+    table,
+    lane: r.lane,
+    docUrl: r.docUrl ?? '',
+    ...(r.parent ? { parent: r.parent } : {}),
+    scopeFrom: (p) => {
+      const v = r.scopeFrom ? idText(atPath(p.raw, r.scopeFrom)) : p.external_id;
+      if (v === null) return null;
+      // Nested walks stay in their parent's OU.
+      return ous ? `${splitScope(p.scope, true).ou}/${v}` : v;
+    },
+    path: fill,
+    params: () => ({ ...(r.params ?? {}) }),
+    pagination: strategy(r.pagination),
+    record,
+    id: (rec) => idText(atPath(rec, r.id))!,
+    map: (rec, ctx) => {
+      const out: Record<string, unknown> = {};
+      const { ou, value } = splitScope(ctx.scope, ous);
+      for (const [col, from] of Object.entries(r.map)) {
+        const raw = from === '$scope' ? value : from === '$ou' ? ou : atPath(rec, from);
+        out[col] = convert(columns[col] ?? 'text', raw);
+      }
+      return out;
+    },
+  };
+}
+
+/**
+ * Validates a `vendor: rest` source's `rest` block and builds its VendorDefinition.
+ * Problems name the key path below the source (`rest.resources[1].map.color: unknown column ...`);
+ * a source with any problem gets no definition. Never throws.
+ */
+export function buildRestVendor(src: SourceConfig): { vendor?: VendorDefinition; problems: string[] } {
+  const parsed = restSchema.safeParse(src.rest ?? {});
+  if (!parsed.success) return { problems: parsed.error.issues.map((i) => `${formatPath(['rest', ...i.path])}: ${i.message}`) };
+  const cfg = parsed.data;
+  const problems: string[] = [];
+  const lanes: Record<string, LaneLimit> = cfg.lanes ?? { api: PARTNER_DEFAULT_LANE };
+  const seen = new Set<string>();
+  const resources: ResourceDefinition[] = [];
+  const ous = cfg.orgUnits !== undefined;
+  cfg.resources.forEach((r, i) => {
+    const at = `rest.resources[${i}]`;
+    if (seen.has(r.name)) problems.push(`${at}.name: duplicate resource "${r.name}"`);
+    if (r.parent !== undefined && !seen.has(r.parent)) problems.push(`${at}.parent: "${r.parent}" is not a resource defined before this one`);
+    if (r.parent === undefined && r.path.includes('{scope}')) problems.push(`${at}.path: {scope} needs a parent resource`);
+    if (!ous && r.path.includes('{ou}')) problems.push(`${at}.path: {ou} needs orgUnits`);
+    if (!(r.lane in lanes)) problems.push(`${at}.lane: unknown lane "${r.lane}" (known: ${Object.keys(lanes).join(', ')})`);
+    seen.add(r.name);
+    if (!isDataTable(r.table)) {
+      problems.push(`${at}.table: unknown table "${r.table}" (known: ${Object.keys(DATA_TABLES).join(', ')})`);
+      return;
+    }
+    const known = Object.keys(DATA_TABLES[r.table]);
+    for (const col of Object.keys(r.map)) {
+      if (!known.includes(col)) problems.push(`${at}.map.${col}: unknown column "${col}" of table ${r.table} (columns: ${known.join(', ')})`);
+    }
+    for (const [col, from] of Object.entries(r.map)) {
+      if (from !== '$scope' && from !== '$ou' && !dotPath.safeParse(from).success) problems.push(`${at}.map.${col}: "${from}" is not a dot path, $scope or $ou`);
+      if (from === '$ou' && !ous) problems.push(`${at}.map.${col}: $ou needs orgUnits`);
+    }
+    resources.push(buildResource(r, r.table, ous));
+  });
+  if (problems.length > 0) return { problems };
+
+  const auth = cfg.auth;
+  const credentials =
+    auth.type === 'basic'
+      ? z.object({ clientId: z.string().min(1, 'is empty'), clientSecret: z.string().min(1, 'is empty') }).strict()
+      : auth.type === 'bearer'
+        ? z.object({ token: z.string().min(1, 'is empty') }).strict()
+        : z.object({ apiKey: z.string().min(1, 'is empty') }).strict();
+  const eb = cfg.errorBody;
+  const session: SessionScoping | undefined = cfg.orgUnits
+    ? {
+        stateOf: (scope) => (scope === '-' ? null : splitScope(scope, true).ou),
+        activate: (ou) => ({ method: cfg.orgUnits!.activate.method, path: cfg.orgUnits!.activate.path, body: fillOu(cfg.orgUnits!.activate.body, ou) }),
+      }
+    : undefined;
+  const ouIds = cfg.orgUnits?.ids;
+  const vendor: VendorDefinition = {
+    vendor: 'rest',
+    docUrl: 'docs/rest-sources.md',
+    credentials,
+    authHeaders: (c) =>
+      auth.type === 'basic'
+        ? { Authorization: `Basic ${Buffer.from(`${c.clientId ?? ''}:${c.clientSecret ?? ''}`).toString('base64')}` }
+        : auth.type === 'bearer'
+          ? { Authorization: `Bearer ${c.token ?? ''}` }
+          : { [auth.header]: c.apiKey ?? '' },
+    lanes,
+    ...(cfg.rateLimitBackoffMs !== undefined ? { rateLimitBackoffMs: cfg.rateLimitBackoffMs } : {}),
+    resources,
+    readError: (body) => {
+      if (typeof body === 'string' && body.trim() !== '') return { message: body.trim() };
+      if (body === null || typeof body !== 'object') return {};
+      const code = toText(atPath(body, eb.code));
+      const message = toText(atPath(body, eb.message));
+      const details = atPath(body, eb.details);
+      const requestId = toText(atPath(body, eb.requestId)) ?? undefined;
+      const hasDetails = details !== undefined && details !== null && !(typeof details === 'object' && Object.keys(details).length === 0);
+      const text = [code, message].filter((x) => x !== null && x !== '').join(': ') + (hasDetails ? ` (details: ${JSON.stringify(details).slice(0, 200)})` : '');
+      return { ...(text !== '' ? { message: text } : {}), ...(requestId ? { requestId } : {}) };
+    },
+    ...(ouIds ? { rootScopes: () => [...ouIds], session } : {}),
+  };
+  return { vendor, problems: [] };
+}
+
+/** Registry entry for `vendor: rest`: every source builds its own definition from its `rest` block. */
+export const rest: VendorDefinition = {
+  vendor: 'rest',
+  docUrl: 'docs/rest-sources.md',
+  credentials: z.record(z.string(), z.string()),
+  authHeaders: () => ({}),
+  lanes: {},
+  resources: [],
+  readError: () => ({}),
+  fromSource: buildRestVendor,
+};

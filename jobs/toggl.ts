@@ -1,0 +1,196 @@
+import { z } from 'zod';
+import { defineResource, type VendorDefinition } from '../src/connector.js';
+import { toBool, toText, toTimestamp } from '../src/normalize.js';
+import { pageNumber } from '../src/pagination/page-number.js';
+import { singlePage } from '../src/pagination/rest.js';
+
+// Toggl Track API v9: https://engineering.toggl.com/docs/ (../shared/vendor-docs/002_*.txt)
+// Base URL https://api.track.toggl.com/api/v9. `/me/*` is the token's user, `/workspaces/{id}/*`
+// one workspace. Most lists come whole; projects page with `page` (from 1) and `per_page`
+// (at most 200) and no metadata, so a short page ends the walk.
+
+const id = z.union([z.number().int(), z.string().min(1)]);
+
+const workspaceSchema = z
+  .object({ id, organization_id: id.nullish(), name: z.string().nullish(), at: z.unknown(), server_deleted_at: z.unknown() })
+  .passthrough();
+const organizationSchema = z.object({ id, name: z.string().nullish(), created_at: z.unknown(), at: z.unknown() }).passthrough();
+const projectSchema = z
+  .object({
+    id,
+    workspace_id: id.nullish(),
+    client_id: id.nullish(),
+    name: z.string().nullish(),
+    active: z.unknown(),
+    is_private: z.unknown(),
+    billable: z.unknown(),
+    color: z.unknown(),
+    status: z.unknown(),
+    created_at: z.unknown(),
+    at: z.unknown(),
+    server_deleted_at: z.unknown(),
+  })
+  .passthrough();
+const clientSchema = z
+  .object({ id, wid: id.nullish(), name: z.string().nullish(), archived: z.unknown(), notes: z.unknown(), at: z.unknown(), created_at: z.unknown() })
+  .passthrough();
+const userSchema = z
+  .object({
+    id,
+    email: z.unknown(),
+    fullname: z.unknown(),
+    timezone: z.unknown(),
+    role: z.unknown(),
+    is_admin: z.unknown(),
+    admin: z.unknown(),
+    inactive: z.unknown(),
+    is_active: z.unknown(),
+    at: z.unknown(),
+    created_at: z.unknown(),
+  })
+  .passthrough();
+
+/** External id of a Toggl organization in the organizations table, apart from workspace ids. */
+export function togglOrgId(orgId: string | number): string {
+  return `org:${orgId}`;
+}
+
+/** Toggl error bodies are a JSON string, plain text, or sometimes `{message}` / `{error}`. */
+function readTogglError(body: unknown): { message?: string } {
+  if (typeof body === 'string' && body.trim() !== '') return { message: body.trim() };
+  if (body !== null && typeof body === 'object') {
+    const b = body as Record<string, unknown>;
+    for (const k of ['message', 'error', 'error_message']) if (typeof b[k] === 'string') return { message: b[k] as string };
+  }
+  return {};
+}
+
+function userActive(u: z.infer<typeof userSchema>): boolean | null {
+  if (typeof u.is_active === 'boolean') return u.is_active;
+  if (typeof u.inactive === 'boolean') return !u.inactive;
+  return null;
+}
+
+/**
+ * Toggl Track v9: Basic auth `<api_token>:api_token`; about one request per second; 4xx never
+ * repeated, 5xx retried after a random delay, 429 backs off for minutes, 410 disables the
+ * endpoint, 402 pauses the source (or, with quota headers, the lane until the quota resets).
+ */
+export const toggl: VendorDefinition = {
+  vendor: 'toggl',
+  docUrl: 'https://engineering.toggl.com/docs/',
+  credentials: z.object({ apiToken: z.string().min(1, 'is empty') }).strict(),
+  authHeaders: (c) => ({ Authorization: `Basic ${Buffer.from(`${c.apiToken ?? ''}:api_token`).toString('base64')}` }),
+  lanes: {
+    // "you can expect a rate of 1req/sec to be available"
+    api: { windows: [{ max: 1, durationMs: 1000 }], concurrency: 1 },
+  },
+  // "in case of 429 (Too Many Requests) - back off for a few minutes"
+  rateLimitBackoffMs: 3 * 60_000,
+  quotaHeaders: { remaining: 'X-Toggl-Quota-Remaining', resetsInSeconds: 'X-Toggl-Quota-Resets-In' },
+  readError: readTogglError,
+  resources: [
+    defineResource({
+      name: 'workspaces',
+      table: 'organizations',
+      lane: 'api',
+      docUrl: 'https://engineering.toggl.com/docs/api/me#get-workspaces',
+      path: () => '/me/workspaces',
+      pagination: singlePage(),
+      record: workspaceSchema,
+      id: (w) => String(w.id),
+      map: (w) => ({
+        name: w.name ?? null,
+        parent_external_id: w.organization_id == null ? null : togglOrgId(w.organization_id),
+        vendor_updated_at: toTimestamp(w.at),
+      }),
+    }),
+    defineResource({
+      // A workspace's organization; scoped by organization id so its rows never meet the
+      // workspaces' scope "-" in the deletion sweep of the shared organizations table.
+      name: 'organizations',
+      table: 'organizations',
+      lane: 'api',
+      parent: 'workspaces',
+      scopeFrom: (p) => {
+        const org = (p.raw as { organization_id?: unknown } | null)?.organization_id;
+        return typeof org === 'number' || (typeof org === 'string' && org !== '') ? String(org) : null;
+      },
+      docUrl: 'https://engineering.toggl.com/docs/api/organizations#get-organization-data',
+      path: (org) => `/organizations/${encodeURIComponent(org)}`,
+      pagination: singlePage({ single: true }),
+      record: organizationSchema,
+      id: (o) => togglOrgId(o.id),
+      map: (o) => ({ name: o.name ?? null, vendor_created_at: toTimestamp(o.created_at), vendor_updated_at: toTimestamp(o.at) }),
+    }),
+    defineResource({
+      name: 'projects',
+      table: 'projects',
+      lane: 'api',
+      parent: 'workspaces',
+      docUrl: 'https://engineering.toggl.com/docs/api/projects#get-workspaceprojects',
+      path: (ws) => `/workspaces/${encodeURIComponent(ws)}/projects`,
+      pagination: pageNumber({ firstPage: 1, pageParam: 'page', sizeParam: 'per_page', defaultPageSize: 200, maxPageSize: 200 }),
+      record: projectSchema,
+      id: (p) => String(p.id),
+      map: (p, ctx) => ({
+        organization_external_id: p.workspace_id == null ? ctx.scope : String(p.workspace_id),
+        client_external_id: p.client_id == null ? null : String(p.client_id),
+        name: p.name ?? null,
+        active: toBool(p.active),
+        is_private: toBool(p.is_private),
+        billable: toBool(p.billable),
+        color: toText(p.color),
+        status: toText(p.status),
+        vendor_created_at: toTimestamp(p.created_at),
+        vendor_updated_at: toTimestamp(p.at),
+        vendor_deleted_at: toTimestamp(p.server_deleted_at),
+      }),
+    }),
+    defineResource({
+      name: 'clients',
+      table: 'clients',
+      lane: 'api',
+      parent: 'workspaces',
+      docUrl: 'https://engineering.toggl.com/docs/api/clients#list-clients',
+      path: (ws) => `/workspaces/${encodeURIComponent(ws)}/clients`,
+      // Archived clients too: the default is active only, and an archived client is not deleted.
+      params: () => ({ status: 'both' }),
+      pagination: singlePage(),
+      record: clientSchema,
+      id: (c) => String(c.id),
+      map: (c, ctx) => ({
+        organization_external_id: c.wid == null ? ctx.scope : String(c.wid),
+        name: c.name ?? null,
+        archived: toBool(c.archived),
+        notes: toText(c.notes),
+        vendor_created_at: toTimestamp(c.created_at),
+        vendor_updated_at: toTimestamp(c.at),
+      }),
+    }),
+    defineResource({
+      name: 'users',
+      table: 'users',
+      lane: 'api',
+      parent: 'workspaces',
+      docUrl: 'https://engineering.toggl.com/docs/api/workspaces#get-list-of-users-who-belong-to-the-given-workspace',
+      path: (ws) => `/workspaces/${encodeURIComponent(ws)}/users`,
+      pagination: singlePage(),
+      record: userSchema,
+      // One person in two workspaces is two memberships: key by workspace and user.
+      id: (u, ctx) => `${ctx.scope}:${u.id}`,
+      map: (u, ctx) => ({
+        organization_external_id: ctx.scope,
+        user_external_id: String(u.id),
+        name: toText(u.fullname),
+        email: toText(u.email),
+        role: toText(u.role),
+        is_admin: toBool(u.is_admin) ?? toBool(u.admin),
+        active: userActive(u),
+        timezone: toText(u.timezone),
+        vendor_created_at: toTimestamp(u.created_at),
+        vendor_updated_at: toTimestamp(u.at),
+      }),
+    }),
+  ],
+};

@@ -1,0 +1,235 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import type { App } from '../src/app.js';
+import { toTimestamp } from '../src/normalize.js';
+import { generateTogglData, TogglSimulator, type TogglData } from '../src/simulators/toggl.js';
+import { summarizeRun } from '../src/status.js';
+import { runCli } from './cli-helpers.js';
+import { createTestEnv, TEST_WORKER, waitFor, type TestEnv } from './helpers.js';
+
+const TOKEN = 'toggl-test-token-5f1e';
+const SOURCE = 'toggl-test';
+
+function config(baseUrl: string) {
+  return {
+    sources: [
+      {
+        id: SOURCE,
+        vendor: 'toggl',
+        baseUrl,
+        credentials: { apiToken: '${TEST_TOGGL_TOKEN}' },
+        pageSize: 3,
+        // The real lane is 1 request/s; the simulator has no limit and the suite must stay fast.
+        rateLimits: { api: { windows: [{ max: 200, durationMs: 1000 }], concurrency: 2 } },
+        rateLimitBackoffMs: 700,
+      },
+    ],
+    worker: TEST_WORKER,
+  };
+}
+
+async function syncOnce(app: App, resources?: string[]) {
+  const { runId } = await app.engine.startRun(SOURCE, { trigger: 'test', resources });
+  const run = await app.engine.waitForRun(runId);
+  return { run, summary: await summarizeRun(app.db, runId) };
+}
+
+/** The warehouse holds exactly the simulator's account, value by value. */
+async function expectExact(env: TestEnv, data: TogglData) {
+  const orgRows = await env.db.selectFrom('organizations').selectAll().where('deleted_at', 'is', null).orderBy('external_id').execute();
+  const wsRows = orgRows.filter((r) => r.scope === '-');
+  expect(wsRows.map((r) => [r.external_id, r.name, r.parent_external_id])).toEqual(
+    [...data.workspaces].sort((a, b) => String(a.id).localeCompare(String(b.id))).map((w) => [String(w.id), w.name, `org:${w.organization_id}`]),
+  );
+  for (const w of data.workspaces) expect(wsRows.find((r) => r.external_id === String(w.id))!.raw).toEqual(w);
+  const orgs = orgRows.filter((r) => r.scope !== '-');
+  expect(orgs.map((r) => [r.external_id, r.scope, r.name]).sort()).toEqual(data.organizations.map((o) => [`org:${o.id}`, String(o.id), o.name]).sort());
+
+  const projects = await env.db.selectFrom('projects').selectAll().where('deleted_at', 'is', null).orderBy('external_id').execute();
+  const simProjects = [...data.projects].sort((a, b) => String(a.id).localeCompare(String(b.id)));
+  expect(projects.map((p) => p.external_id)).toEqual(simProjects.map((p) => String(p.id)));
+  for (const [i, p] of simProjects.entries()) {
+    const row = projects[i]!;
+    expect(row.scope).toBe(String(p.workspace_id));
+    expect(row.organization_external_id).toBe(String(p.workspace_id));
+    expect(row.client_external_id).toBe(p.client_id === null ? null : String(p.client_id));
+    expect([row.name, row.active, row.is_private, row.billable, row.color, row.status]).toEqual([p.name, p.active, p.is_private, p.billable, p.color, p.status]);
+    expect((row.vendor_updated_at as Date).toISOString()).toBe(toTimestamp(p.at));
+    expect(row.raw).toEqual(p);
+  }
+  const clients = await env.db.selectFrom('clients').selectAll().where('deleted_at', 'is', null).orderBy('external_id').execute();
+  expect(clients.map((c) => [c.external_id, c.organization_external_id, c.name, c.archived])).toEqual(
+    [...data.clients].sort((a, b) => String(a.id).localeCompare(String(b.id))).map((c) => [String(c.id), String(c.wid), c.name, c.archived]),
+  );
+  const users = await env.db.selectFrom('users').selectAll().where('deleted_at', 'is', null).orderBy('external_id').execute();
+  expect(users.map((u) => [u.external_id, u.user_external_id, u.organization_external_id, u.email, u.active]).sort()).toEqual(
+    data.members.map((m) => [`${m.workspaceId}:${m.user.id}`, String(m.user.id), String(m.workspaceId), m.user.email, m.user.is_active]).sort(),
+  );
+}
+
+describe('Toggl Track sync', () => {
+  let env: TestEnv;
+  let sim: TogglSimulator;
+  let app: App;
+  let dir: string;
+  let configFile: string;
+  const cli = (args: string[]) => runCli(env, configFile, args, { TEST_TOGGL_TOKEN: TOKEN });
+
+  beforeAll(async () => {
+    env = await createTestEnv();
+    // Workspace 1 holds exactly two pages of 3 projects: the walk must ask for a third, empty page.
+    sim = new TogglSimulator({ apiToken: TOKEN, data: generateTogglData({ seed: 4, workspaces: 3, projectsPerWorkspace: [6, 7, 2] }) });
+    const origin = await sim.start();
+    const cfg = config(`${origin}/api/v9`);
+    dir = await mkdtemp(join(tmpdir(), 'fleetsync-toggl-'));
+    configFile = join(dir, 'fleetsync.yaml');
+    await writeFile(configFile, stringify(cfg));
+    app = await env.open(cfg, { ...process.env, TEST_TOGGL_TOKEN: TOKEN });
+    app.engine.startWorkers();
+  });
+  afterAll(async () => {
+    await sim.stop();
+    await env.cleanup();
+    await rm(dir, { recursive: true, force: true });
+  });
+  afterEach(() => {
+    sim.clearFaults();
+    sim.gone.length = 0;
+    sim.paymentRequired = null;
+    sim.quota = null;
+  });
+
+  it('lands exactly the account: workspaces and their organizations, projects across pages, clients incl. archived, memberships', async () => {
+    const { run, summary } = await syncOnce(app);
+    expect(run.status).toBe('succeeded');
+    await expectExact(env, sim.data);
+    const ws1 = String(sim.data.workspaces[0]!.id);
+    expect(sim.requests.filter((r) => r.path === `/api/v9/workspaces/${ws1}/projects`).map((r) => [r.query.get('page'), r.query.get('per_page')])).toEqual([
+      ['1', '3'],
+      ['2', '3'],
+      ['3', '3'],
+    ]);
+    // Two workspaces share one organization: it is fetched once.
+    expect(sim.requests.filter((r) => r.path.startsWith('/api/v9/organizations/')).length).toBe(sim.data.organizations.length);
+    expect(summary.resources.find((r) => r.resource === 'projects')!.inserted).toBe(sim.data.projects.length);
+    // The shared user is one row per workspace membership.
+    expect(sim.data.members.filter((m) => m.user.id === 9_000_001).length).toBe(3);
+  });
+
+  it('a 400 with a text body fails that walk with the message and is never repeated', async () => {
+    const ws2 = String(sim.data.workspaces[1]!.id);
+    sim.inject({ kind: 'status', status: 400, body: 'per_page is invalid for this workspace', match: (r) => r.path === `/api/v9/workspaces/${ws2}/projects` });
+    const mark = sim.requests.length;
+    const { run, summary } = await syncOnce(app, ['projects']);
+    expect(run.status).toBe('partial');
+    const tries = sim.requests.slice(mark).filter((r) => r.path === `/api/v9/workspaces/${ws2}/projects`);
+    expect(tries.map((r) => r.status)).toEqual([400]);
+    expect(run.error_status).toBe(400);
+    expect(run.error_message).toBe(`${SOURCE}/projects workspace ${ws2} page 0: 400 per_page is invalid for this workspace`);
+    expect(summary.resources.find((r) => r.resource === 'projects')!.failed).toBe(1);
+  });
+
+  it('backs off after a 429 without Retry-After for the configured time, spending no attempt', async () => {
+    const ws3 = String(sim.data.workspaces[2]!.id);
+    sim.inject({ kind: 'status', status: 429, match: (r) => r.path === `/api/v9/workspaces/${ws3}/users` });
+    const mark = sim.requests.length;
+    const { run } = await syncOnce(app, ['users']);
+    expect(run.status).toBe('succeeded');
+    const tries = sim.requests.slice(mark).filter((r) => r.path === `/api/v9/workspaces/${ws3}/users`);
+    expect(tries.map((r) => r.status)).toEqual([429, 200]);
+    expect(tries[1]!.at - tries[0]!.at).toBeGreaterThanOrEqual(650);
+  });
+
+  it('pauses the lane while the hourly quota is spent (quota headers), then goes on by itself', async () => {
+    sim.quota = { remaining: 2, resetAt: Date.now() + 1500 };
+    const mark = sim.requests.length;
+    const { run } = await syncOnce(app, ['clients']);
+    expect(run.status).toBe('succeeded');
+    const after = sim.requests.slice(mark);
+    // The second answer said "0 left": the lane waited for the reset. With two pages in flight at
+    // once, one may still meet the spent quota (a 402 with quota headers): that is a lane pause
+    // until the reset, never a source pause.
+    const early = after.filter((r) => r.at < sim.quota!.resetAt - 1000);
+    expect(early.length, JSON.stringify(after.map((r) => [r.status, r.at - after[0]!.at]))).toBeLessThanOrEqual(3);
+    expect(after.filter((r) => r.status === 402).length).toBeLessThanOrEqual(1);
+    expect(after.filter((r) => r.status !== 200 && r.status !== 402)).toEqual([]);
+    expect(await env.db.selectFrom('sync_sources').selectAll().where('paused_at', 'is not', null).execute()).toEqual([]);
+    await expectExact(env, sim.data);
+  });
+
+  it('410 disables one endpoint for good while the others finish; status shows it; enable brings it back', async () => {
+    sim.gone.push(/\/clients$/);
+    const { run, summary } = await syncOnce(app);
+    expect(run.status).toBe('partial');
+    for (const r of ['workspaces', 'organizations', 'projects', 'users']) {
+      const s = summary.resources.find((x) => x.resource === r)!;
+      expect([r, s.failed, s.running]).toEqual([r, 0, 0]);
+    }
+    expect(summary.resources.find((x) => x.resource === 'clients')!.failed).toBeGreaterThan(0);
+    const disabled = await env.db.selectFrom('sync_disabled_resources').selectAll().execute();
+    expect(disabled.map((d) => [d.source_id, d.resource, d.status])).toEqual([[SOURCE, 'clients', 410]]);
+    // No false deletes from the failed walks.
+    expect(await env.db.selectFrom('clients').select('external_id').where('deleted_at', 'is not', null).execute()).toEqual([]);
+
+    const status = await cli(['status']);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/disabled: clients since .*410 This endpoint has been removed: endpoint gone; clients is disabled for toggl-test until `fleetsync enable --source toggl-test --resource clients`/);
+
+    // The next run never calls the endpoint again.
+    const mark = sim.requests.length;
+    const again = await syncOnce(app);
+    expect(again.run.status).toBe('succeeded');
+    expect(sim.requests.slice(mark).filter((r) => r.path.endsWith('/clients'))).toEqual([]);
+
+    sim.gone.length = 0;
+    const enabled = await cli(['enable', '--source', SOURCE, '--resource', 'clients']);
+    expect(enabled.stdout).toContain(`enabled ${SOURCE}/clients`);
+    const third = await syncOnce(app);
+    expect(third.run.status).toBe('succeeded');
+    await expectExact(env, sim.data);
+  });
+
+  it('402 pauses the whole source, holds its jobs across processes, and `resume` continues the same run to exact data', async () => {
+    const ws2 = sim.data.workspaces[1]!;
+    sim.data.projects.push({ ...sim.data.projects.find((p) => p.workspace_id === ws2.id)!, id: 199_999_999, name: 'added before the pause' });
+    sim.inject({
+      kind: 'status',
+      status: 402,
+      body: 'Workspace needs to be upgraded to access this feature',
+      match: (r) => r.path === `/api/v9/workspaces/${ws2.id}/projects` && r.query.get('page') === '2',
+    });
+    const failedBefore = (await Promise.all([...app.engine.lanes.values()].map((l) => l.queue.getJobCounts('failed')))).reduce((n, c) => n + (c.failed ?? 0), 0);
+    const { runId } = await app.engine.startRun(SOURCE, { trigger: 'test' });
+    await waitFor(async () => (await env.db.selectFrom('sync_sources').select('paused_at').where('source_id', '=', SOURCE).executeTakeFirst())?.paused_at, 'the source to pause');
+    // Every lane of the source is paused in Redis, i.e. for every worker process.
+    for (const lane of app.engine.lanes.values()) expect(await lane.queue.isPaused()).toBe(true);
+
+    // Jobs that were already in flight when the 402 came back finish their one request first.
+    await waitFor(async () => (await Promise.all([...app.engine.lanes.values()].map((l) => l.queue.getActiveCount()))).every((n) => n === 0), 'in-flight pages to settle');
+    const quiet = sim.requests.length;
+    const status = await cli(['status']);
+    expect(status.stdout).toMatch(/source toggl-test \(toggl\)\s+PAUSED since \S+: toggl-test\/projects workspace \d+ page 1: 402 Workspace needs to be upgraded to access this feature: payment required; resume with `fleetsync resume --source toggl-test`/);
+    const run = await env.db.selectFrom('sync_runs').select('status').where('id', '=', runId).executeTakeFirstOrThrow();
+    expect(run.status).toBe('running');
+    // The held jobs are in the paused queue, not failed and not lost.
+    const held = await Promise.all([...app.engine.lanes.values()].map((l) => l.queue.getJobCounts('waiting', 'prioritized', 'failed')));
+    expect(held.reduce((n, c) => n + (c.waiting ?? 0) + (c.prioritized ?? 0), 0)).toBeGreaterThan(0);
+    expect(held.reduce((n, c) => n + (c.failed ?? 0), 0)).toBe(failedBefore);
+    expect(sim.requests.length).toBe(quiet); // nothing was sent while paused
+    // A command in another process resumes it; the workers of this process pick the run up again.
+    const resumed = await cli(['resume', '--source', SOURCE]);
+    expect(resumed.stdout).toContain(`resumed ${SOURCE}`);
+    const done = await app.engine.waitForRun(runId);
+    expect(done.status).toBe('succeeded');
+    const pages = sim.requests.filter((r) => r.path === `/api/v9/workspaces/${ws2.id}/projects`).slice(-3);
+    expect(pages.map((r) => [r.query.get('page'), r.status])).toEqual([
+      ['2', 402],
+      ['2', 200],
+      ['3', 200],
+    ]);
+    await expectExact(env, sim.data);
+  });
+});
