@@ -6,6 +6,8 @@ import { AutomoxSimulator, generateAutomoxData } from './simulators/automox.js';
 import { FamocoInsightsSimulator, FamocoSimulator, generateFamocoData } from './simulators/famoco.js';
 import type { HttpSimulator } from './simulators/http-sim.js';
 import { IzumaSimulator, generateIzumaData } from './simulators/izuma.js';
+import { PartnerSimulator, generatePartnerData } from './simulators/partner.js';
+import { TogglSimulator, generateTogglData } from './simulators/toggl.js';
 import { formatRunSummary, summarizeRun, table } from './status.js';
 import { createDb, ensureDatabase, migrateToLatest } from './warehouse/db.js';
 
@@ -34,16 +36,31 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
 
   const perOrg = opts.devicesPerOrg ?? 120;
   // Demo credentials: fixed, loopback-only, and passed through ${VAR} like real ones.
-  const secrets = { DEMO_AUTOMOX_KEY: 'demo-automox-key', DEMO_FAMOCO_TOKEN: 'demo-famoco-token', DEMO_IZUMA_KEY: 'ak_demo0123456789' };
+  const secrets = {
+    DEMO_AUTOMOX_KEY: 'demo-automox-key',
+    DEMO_FAMOCO_TOKEN: 'demo-famoco-token',
+    DEMO_IZUMA_KEY: 'ak_demo0123456789',
+    DEMO_TOGGL_TOKEN: 'demo-toggl-token',
+    DEMO_PARTNER_ID: 'demo-partner',
+    DEMO_PARTNER_SECRET: 'demo-partner-secret',
+  };
   // Three Automox orgs; the middle one holds exactly two full pages, the page-boundary case.
   const automox = new AutomoxSimulator({ apiKey: secrets.DEMO_AUTOMOX_KEY, data: generateAutomoxData({ seed: 7, orgs: 3, devicesPerOrg: [perOrg, 500 * 2, 17], packagesPerDevice: 3 }) });
   const famocoData = generateFamocoData({ seed: 7, orgs: 2, devicesPerOrg: [perOrg, 40] });
   const famoco = new FamocoSimulator({ token: secrets.DEMO_FAMOCO_TOKEN, data: famocoData });
   const insights = new FamocoInsightsSimulator({ token: secrets.DEMO_FAMOCO_TOKEN, data: famocoData });
   const izuma = new IzumaSimulator({ apiKey: secrets.DEMO_IZUMA_KEY, data: generateIzumaData({ seed: 7, devices: perOrg * 2, groups: 4, firmwareImages: 3 }) });
-  const sims: HttpSimulator[] = [automox, famoco, insights, izuma];
-  const [automoxUrl, famocoUrl, insightsUrl, izumaUrl] = await Promise.all(sims.map((x) => x.start()));
-  out(`simulators on loopback: Automox ${automoxUrl}/api, Famoco MDM ${famocoUrl}, Famoco Insights ${insightsUrl}, Izuma ${izumaUrl}`);
+  const toggl = new TogglSimulator({ apiToken: secrets.DEMO_TOGGL_TOKEN, data: generateTogglData({ seed: 7, workspaces: 2, projectsPerWorkspace: [12, 5] }) });
+  const partner = new PartnerSimulator({
+    clientId: secrets.DEMO_PARTNER_ID,
+    clientSecret: secrets.DEMO_PARTNER_SECRET,
+    data: generatePartnerData({ seed: 7, sitesPerOu: [[30, 12], [8]], usersPerOu: 10 }),
+  });
+  const sims: HttpSimulator[] = [automox, famoco, insights, izuma, toggl, partner];
+  const [automoxUrl, famocoUrl, insightsUrl, izumaUrl, togglUrl, partnerUrl] = await Promise.all(sims.map((x) => x.start()));
+  out(
+    `simulators on loopback: Automox ${automoxUrl}/api, Famoco MDM ${famocoUrl}, Famoco Insights ${insightsUrl}, Izuma ${izumaUrl}, Toggl ${togglUrl}/api/v9, partner API ${partnerUrl}/v1`,
+  );
 
   const config = parseConfig(
     {
@@ -58,6 +75,30 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
           options: { endpoints: { devices: '/api/organizations/{guid}/devices/' } },
         },
         { id: 'izuma-demo', vendor: 'izuma', baseUrl: izumaUrl, credentials: { apiKey: '${DEMO_IZUMA_KEY}' } },
+        // Toggl's lane is the documented ~1 request/s: this source takes a few seconds on purpose.
+        { id: 'toggl-demo', vendor: 'toggl', baseUrl: `${togglUrl}/api/v9`, credentials: { apiToken: '${DEMO_TOGGL_TOKEN}' } },
+        // A source defined in configuration only (docs/rest-sources.md): two OUs, 200 burst + 100/min.
+        {
+          id: 'partner-demo',
+          vendor: 'rest',
+          baseUrl: `${partnerUrl}/v1`,
+          credentials: { clientId: '${DEMO_PARTNER_ID}', clientSecret: '${DEMO_PARTNER_SECRET}' },
+          rest: {
+            auth: { type: 'basic' },
+            orgUnits: { ids: ['ou-emea', 'ou-apac'] },
+            resources: [
+              { name: 'sites', path: '/sites', table: 'organizations', pagination: { type: 'page', limit: 100 }, map: { name: 'name', parent_external_id: '$ou' } },
+              {
+                name: 'devices',
+                parent: 'sites',
+                path: '/sites/{scope}/devices',
+                table: 'devices',
+                pagination: { type: 'page', limit: 100 },
+                map: { organization_external_id: 'site_id', name: 'name', serial_number: 'serial', os_family: 'os.family', os_version: 'os.version', status: 'status', vendor_last_seen_at: 'last_seen_at' },
+              },
+            ],
+          },
+        },
       ],
     },
     { ...process.env, ...secrets },
@@ -82,7 +123,10 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
       union all select 'devices', count(*) filter (where deleted_at is null)::int, count(*) filter (where deleted_at is not null)::int from devices
       union all select 'packages', count(*) filter (where deleted_at is null)::int, count(*) filter (where deleted_at is not null)::int from packages
       union all select 'patch_categories', count(*) filter (where deleted_at is null)::int, count(*) filter (where deleted_at is not null)::int from patch_categories
-      union all select 'firmware_images', count(*) filter (where deleted_at is null)::int, count(*) filter (where deleted_at is not null)::int from firmware_images`.execute(app.db);
+      union all select 'firmware_images', count(*) filter (where deleted_at is null)::int, count(*) filter (where deleted_at is not null)::int from firmware_images
+      union all select 'projects', count(*) filter (where deleted_at is null)::int, count(*) filter (where deleted_at is not null)::int from projects
+      union all select 'clients', count(*) filter (where deleted_at is null)::int, count(*) filter (where deleted_at is not null)::int from clients
+      union all select 'users', count(*) filter (where deleted_at is null)::int, count(*) filter (where deleted_at is not null)::int from users`.execute(app.db);
     out(`\nwarehouse (${new URL(databaseUrl).pathname.slice(1)}):`);
     out(table([['table', 'rows', 'deleted'], ...counts.rows.map((r) => [r.t, String(r.live), String(r.deleted)])]).join('\n'));
     const sample = (
