@@ -59,6 +59,11 @@ describe('config', () => {
     }
   });
 
+  it('ships an example config that validates for every vendor in it', async () => {
+    const cfg = await loadConfig('fleetsync.example.yaml', { AUTOMOX_API_KEY: 'a', FAMOCO_TOKEN: 'b', IZUMA_API_KEY: 'c', TOGGL_API_TOKEN: 'd' });
+    expect([...resolveSources(cfg, VENDORS).values()].map((s) => s.vendor.vendor)).toEqual(['automox', 'famoco', 'famoco-insights', 'izuma', 'toggl']);
+  });
+
   it('expands requested resources with the parents they are nested under', () => {
     const cfg = parseConfig({ sources: [{ ...source, resources: ['devices', 'patch_categories'] }] }, { AUTOMOX_API_KEY: 'k' });
     const src = resolveSources(cfg, VENDORS).get('automox-prod')!;
