@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { SourceConfig } from '../src/config.js';
 import { defineResource, type ErrorBodyReader, type VendorDefinition } from '../src/connector.js';
-import { toInt, toText, toTimestamp } from '../src/normalize.js';
+import { toBool, toInt, toText, toTimestamp } from '../src/normalize.js';
 import { nextLink } from '../src/pagination/next-link.js';
 
 // Famoco MDM and Famoco Insights (../shared/vendor-docs/000_*.txt).
@@ -18,7 +18,14 @@ import { nextLink } from '../src/pagination/next-link.js';
 const famocoPages = () => nextLink({ sizeParam: 'page_size', defaultPageSize: 1000, maxPageSize: 1000 });
 
 const id = z.union([z.number().int(), z.string().min(1)]);
-const ref = z.object({ id, name: z.string().nullish() }).passthrough();
+// References arrive as an id or as a nested object with one, depending on endpoint and version:
+// accept both rather than quarantine a device over the shape of a link.
+const ref = z.union([id, z.object({ id }).passthrough()]);
+
+function refId(v: z.infer<typeof ref> | null | undefined): string | null {
+  if (v === null || v === undefined) return null;
+  return typeof v === 'object' ? String(v.id) : String(v);
+}
 
 const orgSchema = z
   .object({ id, guid: z.string().nullish(), name: z.string().nullish(), created_at: z.unknown(), updated_at: z.unknown() })
@@ -27,9 +34,9 @@ const fleetSchema = z
   .object({
     id,
     name: z.string().nullish(),
-    organization: id.nullish(),
+    organization: ref.nullish(),
     devices_count: z.unknown(),
-    is_stock: z.boolean().nullish(),
+    is_stock: z.unknown(),
     created_at: z.unknown(),
     updated_at: z.unknown(),
   })
@@ -37,18 +44,18 @@ const fleetSchema = z
 const deviceSchema = z
   .object({
     id,
-    famoco_id: z.string().nullish(),
-    serial_number: z.string().nullish(),
-    label: z.string().nullish(),
-    model: z.string().nullish(),
-    organization: id.nullish(),
+    famoco_id: z.unknown(),
+    serial_number: z.unknown(),
+    label: z.unknown(),
+    model: z.unknown(),
+    organization: ref.nullish(),
     fleet: ref.nullish(),
     hardware_details: z.object({ model: z.unknown(), serial_number: z.unknown() }).passthrough().nullish(),
     state_details: z
       .object({ os_version: z.unknown(), agent_version: z.unknown(), is_online: z.unknown(), last_sync: z.unknown() })
       .passthrough()
       .nullish(),
-    is_archived: z.boolean().nullish(),
+    is_archived: z.unknown(),
     created_at: z.unknown(),
     updated_at: z.unknown(),
   })
@@ -136,9 +143,9 @@ export const famoco: VendorDefinition = {
       record: fleetSchema,
       id: (f) => String(f.id),
       map: (f, ctx) => ({
-        organization_external_id: f.organization == null ? ctx.scope : String(f.organization),
+        organization_external_id: refId(f.organization) ?? ctx.scope,
         name: f.name ?? null,
-        is_default: f.is_stock ?? null,
+        is_default: toBool(f.is_stock),
         device_count: toInt(f.devices_count),
         vendor_created_at: toTimestamp(f.created_at),
         vendor_updated_at: toTimestamp(f.updated_at),
@@ -157,17 +164,17 @@ export const famoco: VendorDefinition = {
       record: deviceSchema,
       id: (d) => String(d.id),
       map: (d, ctx) => ({
-        organization_external_id: d.organization == null ? ctx.scope : String(d.organization),
-        device_group_external_id: d.fleet ? String(d.fleet.id) : null,
-        name: d.label ?? null,
-        serial_number: d.serial_number ?? toText(d.hardware_details?.serial_number),
-        model: d.model ?? toText(d.hardware_details?.model),
+        organization_external_id: refId(d.organization) ?? ctx.scope,
+        device_group_external_id: refId(d.fleet),
+        name: toText(d.label),
+        serial_number: toText(d.serial_number) ?? toText(d.hardware_details?.serial_number),
+        model: toText(d.model) ?? toText(d.hardware_details?.model),
         // Famoco builds and manages Android devices only; the API gives just the version.
         os_family: 'Android',
         os_name: 'Android',
         os_version: toText(d.state_details?.os_version),
         agent_version: toText(d.state_details?.agent_version),
-        status: d.is_archived ? 'archived' : onlineStatus(d.state_details?.is_online),
+        status: toBool(d.is_archived) ? 'archived' : onlineStatus(d.state_details?.is_online),
         vendor_created_at: toTimestamp(d.created_at),
         vendor_updated_at: toTimestamp(d.updated_at),
         vendor_last_seen_at: toTimestamp(d.state_details?.last_sync),
