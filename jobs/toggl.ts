@@ -8,6 +8,9 @@ import { singlePage } from '../src/pagination/rest.js';
 // Base URL https://api.track.toggl.com/api/v9. `/me/*` is the token's user, `/workspaces/{id}/*`
 // one workspace. Most lists come whole; projects page with `page` (from 1) and `per_page`
 // (at most 200) and no metadata, so a short page ends the walk.
+// Incremental: only projects. `GET /workspaces/{id}/projects?since=<unix seconds>` returns the
+// projects created, modified or deleted since then (deleted ones with `server_deleted_at`); the
+// clients list takes only `status`/`name` and the users list only `exclude_deleted`.
 
 const id = z.union([z.number().int(), z.string().min(1)]);
 
@@ -146,6 +149,12 @@ export const toggl: VendorDefinition = {
         vendor_updated_at: toTimestamp(p.at),
         vendor_deleted_at: toTimestamp(p.server_deleted_at),
       }),
+      // `since` is whole unix seconds; rounding down only widens the window. `at` is the project's
+      // last update (a delete updates it too).
+      incremental: {
+        params: (since) => ({ since: String(Math.floor(since.getTime() / 1000)) }),
+        updatedAt: (p) => toTimestamp(p.at),
+      },
     }),
     defineResource({
       name: 'clients',

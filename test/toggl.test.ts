@@ -31,8 +31,8 @@ function config(baseUrl: string) {
   };
 }
 
-async function syncOnce(app: App, resources?: string[]) {
-  const { runId } = await app.engine.startRun(SOURCE, { trigger: 'test', resources });
+async function syncOnce(app: App, resources?: string[], mode: 'full' | 'incremental' = 'full') {
+  const { runId } = await app.engine.startRun(SOURCE, { trigger: 'test', resources, mode });
   const run = await app.engine.waitForRun(runId);
   return { run, summary: await summarizeRun(app.db, runId) };
 }
@@ -48,8 +48,20 @@ async function expectExact(env: TestEnv, data: TogglData) {
   const orgs = orgRows.filter((r) => r.scope !== '-');
   expect(orgs.map((r) => [r.external_id, r.scope, r.name]).sort()).toEqual(data.organizations.map((o) => [`org:${o.id}`, String(o.id), o.name]).sort());
 
-  const projects = await env.db.selectFrom('projects').selectAll().where('deleted_at', 'is', null).orderBy('external_id').execute();
-  const simProjects = [...data.projects].sort((a, b) => String(a.id).localeCompare(String(b.id)));
+  // Live projects on both sides; one deleted at Toggl is either still there with vendor_deleted_at
+  // (seen by an incremental walk) or gone (swept by a full walk, which no longer lists it).
+  const projects = await env.db
+    .selectFrom('projects')
+    .selectAll()
+    .where('deleted_at', 'is', null)
+    .where('vendor_deleted_at', 'is', null)
+    .orderBy('external_id')
+    .execute();
+  const simProjects = data.projects.filter((p) => p.server_deleted_at === null).sort((a, b) => String(a.id).localeCompare(String(b.id)));
+  for (const p of data.projects.filter((x) => x.server_deleted_at !== null)) {
+    const row = await env.db.selectFrom('projects').selectAll().where('external_id', '=', String(p.id)).executeTakeFirstOrThrow();
+    if (row.deleted_at === null) expect((row.vendor_deleted_at as Date).toISOString()).toBe(toTimestamp(p.server_deleted_at));
+  }
   expect(projects.map((p) => p.external_id)).toEqual(simProjects.map((p) => String(p.id)));
   for (const [i, p] of simProjects.entries()) {
     const row = projects[i]!;
@@ -230,6 +242,85 @@ describe('Toggl Track sync', () => {
       ['2', 200],
       ['3', 200],
     ]);
+    await expectExact(env, sim.data);
+  });
+
+  it('an incremental run asks for projects `since` the mark minus the overlap in unix seconds, lands only the changes, and marks no deletes', async () => {
+    const full = await syncOnce(app);
+    expect(full.run.status).toBe('succeeded');
+    // Each workspace's projects walk left its newest `at` as the high-water mark.
+    const sinceOf = new Map(
+      sim.data.workspaces.map((w) => {
+        const mark = Math.max(...sim.data.projects.filter((p) => p.workspace_id === w.id).map((p) => Date.parse(p.at)));
+        return [String(w.id), Math.floor((mark - 5 * 60_000) / 1000)];
+      }),
+    );
+    const [ws1, ws2] = sim.data.workspaces;
+    const renamed = sim.updateProject(sim.data.projects.find((p) => p.workspace_id === ws1!.id)!.id, { name: 'Umbenannt ✓ 😀', active: false })!;
+    const touched = sim.touchProject(sim.data.projects.filter((p) => p.workspace_id === ws2!.id).at(-1)!.id)!;
+    const changed = new Set([renamed.id, touched.id]);
+    // What Toggl answers: the changes, plus unchanged projects updated within the overlap.
+    const returned = sim.data.projects.filter((p) => Date.parse(p.at) >= sinceOf.get(String(p.workspace_id))! * 1000);
+    const inOverlap = returned.filter((p) => !changed.has(p.id));
+    expect(inOverlap.length).toBeGreaterThanOrEqual(1); // at least the projects that set the marks
+    expect(returned.length).toBeLessThan(sim.data.projects.length / 2);
+
+    const reqMark = sim.requests.length;
+    const { run, summary } = await syncOnce(app, undefined, 'incremental');
+    expect(run.status).toBe('succeeded');
+    expect(run.mode).toBe('incremental');
+    const walks = await env.db.selectFrom('sync_walks').selectAll().where('run_id', '=', run.id).where('resource', '=', 'projects').orderBy('scope').execute();
+    expect(walks.map((w) => [w.scope, w.mode, new Date(w.since!).getTime()])).toEqual(
+      [...sinceOf.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([ws, since]) => [ws, 'incremental', since * 1000]),
+    );
+    const projectReqs = sim.requests.slice(reqMark).filter((r) => /^\/api\/v9\/workspaces\/\d+\/projects$/.test(r.path));
+    for (const [ws, since] of sinceOf) {
+      const reqs = projectReqs.filter((r) => r.path === `/api/v9/workspaces/${ws}/projects`);
+      const n = returned.filter((p) => String(p.workspace_id) === ws).length;
+      // Pages of 3 as before, the last one short: every page carries `since`.
+      expect(reqs.map((r) => [r.query.get('since'), r.query.get('page'), r.status])).toEqual(
+        Array.from({ length: Math.floor(n / 3) + 1 }, (_, i) => [String(since), String(i + 1), 200]),
+      );
+    }
+    expect(projectReqs.length).toBe([...sinceOf.keys()].reduce((k, ws) => k + Math.floor(returned.filter((p) => String(p.workspace_id) === ws).length / 3) + 1, 0));
+    // Clients and users have no `since` at Toggl: their walks stay full and send none.
+    for (const r of sim.requests.slice(reqMark)) if (!projectReqs.includes(r)) expect(r.query.has('since')).toBe(false);
+    const other = await env.db.selectFrom('sync_walks').select(['resource', 'mode']).where('run_id', '=', run.id).where('resource', '!=', 'projects').execute();
+    expect(other.every((w) => w.mode === 'full')).toBe(true);
+
+    const proj = summary.resources.find((r) => r.resource === 'projects')!;
+    expect([proj.records, proj.inserted, proj.updated, proj.unchanged, proj.deleted]).toEqual([returned.length, 0, 2, inOverlap.length, 0]);
+    expect(summary.resources.map((r) => [r.resource, r.deleted])).toEqual(summary.resources.map((r) => [r.resource, 0]));
+    expect(await env.db.selectFrom('projects').select('external_id').where('deleted_at', 'is not', null).execute()).toEqual([]);
+    const row = await env.db.selectFrom('projects').selectAll().where('external_id', '=', String(renamed.id)).executeTakeFirstOrThrow();
+    expect([row.name, row.active, (row.vendor_updated_at as Date).toISOString()]).toEqual(['Umbenannt ✓ 😀', false, toTimestamp(renamed.at)]);
+    // The new marks are the changed projects' `at`.
+    expect(walks.find((w) => w.scope === String(ws1!.id))!.high_water_mark).toEqual(new Date(renamed.at));
+    await expectExact(env, sim.data);
+  });
+
+  it('a project deleted at Toggl comes back from `since` and lands with vendor_deleted_at; the next full walk sweeps it', async () => {
+    const ws3 = sim.data.workspaces[2]!;
+    const victim = sim.deleteProject(sim.data.projects.find((p) => p.workspace_id === ws3.id)!.id)!;
+    expect(victim.server_deleted_at).toBe(victim.at);
+
+    const { run, summary } = await syncOnce(app, ['projects'], 'incremental');
+    expect(run.status).toBe('succeeded');
+    const proj = summary.resources.find((r) => r.resource === 'projects')!;
+    expect([proj.inserted, proj.updated, proj.deleted]).toEqual([0, 1, 0]);
+    const seen = await env.db.selectFrom('projects').selectAll().where('external_id', '=', String(victim.id)).executeTakeFirstOrThrow();
+    expect(seen.deleted_at).toBeNull(); // an incremental walk marks nothing deleted itself ...
+    expect((seen.vendor_deleted_at as Date).toISOString()).toBe(toTimestamp(victim.server_deleted_at));
+    expect(seen.raw).toEqual(victim);
+    await expectExact(env, sim.data);
+
+    // ... the next full walk no longer gets it from Toggl and sweeps it.
+    const full = await syncOnce(app, ['projects']);
+    expect(full.run.status).toBe('succeeded');
+    expect(full.summary.resources.find((r) => r.resource === 'projects')!.deleted).toBe(1);
+    const gone = await env.db.selectFrom('projects').selectAll().where('external_id', '=', String(victim.id)).executeTakeFirstOrThrow();
+    expect(gone.deleted_at).not.toBeNull();
+    expect((gone.vendor_deleted_at as Date).toISOString()).toBe(toTimestamp(victim.server_deleted_at));
     await expectExact(env, sim.data);
   });
 });

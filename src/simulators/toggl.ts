@@ -4,7 +4,9 @@
  * Base URL for a connector: `${origin}/api/v9` (the real one is https://api.track.toggl.com/api/v9).
  *   GET /api/v9/me/workspaces                       whole list, bare array
  *   GET /api/v9/organizations/{id}                  one object
- *   GET /api/v9/workspaces/{id}/projects?page&per_page   page from 1, per_page <= 200 (default 151), bare array
+ *   GET /api/v9/workspaces/{id}/projects?page&per_page&since   page from 1, per_page <= 200 (default 151),
+ *       bare array; without `since` live projects only, with `since` (unix seconds) every project
+ *       whose `at` is at or after it, deleted ones (`server_deleted_at` set) included
  *   GET /api/v9/workspaces/{id}/clients?status=active|archived|both (default active)
  *   GET /api/v9/workspaces/{id}/users
  * Auth: Basic base64("<api_token>:api_token"), else 403 with a plain-text body (Toggl's error
@@ -12,6 +14,8 @@
  * Injectable behaviours: `inject()` faults (text bodies by default), `gone` (paths answering
  * 410 for good), `paymentRequired` (every request answers 402 until cleared), and an hourly
  * `quota` sending X-Toggl-Quota-Remaining / X-Toggl-Quota-Resets-In (402 once spent).
+ * Changes at Toggl: `updateProject()` / `touchProject()` set `at` to now, `deleteProject()` sets
+ * `server_deleted_at` (and `at`) to now.
  */
 import { STATUS_CODES } from 'node:http';
 import { HttpSimulator, createRng, parseIntParam } from './http-sim.js';
@@ -262,7 +266,13 @@ export class TogglSimulator extends HttpSimulator {
         const page = parseIntParam(req.query.get('page')) ?? 1;
         if (!Number.isInteger(perPage) || perPage < 1 || perPage > 200) return { status: 400, body: 'per_page must be between 1 and 200' };
         if (!Number.isInteger(page) || page < 1) return { status: 400, body: 'page must be a positive integer' };
-        const all = this.data.projects.filter((p) => p.workspace_id === ws).sort((a, b) => a.id - b.id);
+        const since = parseIntParam(req.query.get('since'));
+        if (since !== null && !Number.isInteger(since)) return { status: 400, body: 'since must be a UNIX timestamp' };
+        const all = this.data.projects
+          .filter((p) => p.workspace_id === ws)
+          // The full list has live projects only; `since` also brings the ones deleted since then.
+          .filter((p) => (since === null ? p.server_deleted_at === null : Date.parse(p.at) >= since * 1000))
+          .sort((a, b) => a.id - b.id);
         return { status: 200, body: all.slice((page - 1) * perPage, page * perPage) };
       }),
     );
@@ -277,6 +287,26 @@ export class TogglSimulator extends HttpSimulator {
     this.get(/^\/api\/v9\/workspaces\/([^/]+)\/users\/?$/, (_req, [id]) =>
       this.inWorkspace(id, (ws) => ({ status: 200, body: this.data.members.filter((m) => m.workspaceId === ws).map((m) => m.user) })),
     );
+  }
+
+  /** Changes a project at Toggl: `at` becomes now (whole seconds, like Toggl's). */
+  updateProject(id: number, patch: Partial<Omit<TogglProject, 'id' | 'at'>>): TogglProject | undefined {
+    const p = this.data.projects.find((x) => x.id === id);
+    if (!p) return undefined;
+    Object.assign(p, patch);
+    p.at = togglTime(this.now());
+    return p;
+  }
+
+  touchProject(id: number): TogglProject | undefined {
+    return this.updateProject(id, {});
+  }
+
+  /** Deletes a project at Toggl: it leaves the full list, `since` lists it with `server_deleted_at`. */
+  deleteProject(id: number): TogglProject | undefined {
+    const p = this.updateProject(id, {});
+    if (p) p.server_deleted_at = p.at;
+    return p;
   }
 
   private inWorkspace(id: string | undefined, fn: (ws: number) => SimResponse): SimResponse {
