@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,24 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { App } from '../src/app.js';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
-import { createTestEnv, REDIS_URL, TEST_WORKER, waitFor, type TestEnv } from './helpers.js';
+import { exited, startWorker } from './child-worker.js';
+import { createTestEnv, TEST_WORKER, waitFor, type TestEnv } from './helpers.js';
 
 const API_KEY = 'crash-test-key';
 
-/** Starts `fleetsync worker` as a real child process (tsx, no build needed). */
-function startWorker(configFile: string, env: TestEnv): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', configFile, 'worker'], {
-    env: { ...process.env, DATABASE_URL: env.databaseUrl, REDIS_URL, FLEETSYNC_QUEUE_PREFIX: env.prefix, FLEETSYNC_LOG_LEVEL: 'warn', CRASH_KEY: API_KEY },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  child.stderr?.on('data', (d: Buffer) => process.env.TEST_LOG_LEVEL && process.stderr.write(d));
-  return child;
-}
 
-function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-}
 
 describe('a worker killed with SIGKILL mid-walk', () => {
   let env: TestEnv;
@@ -68,7 +56,7 @@ describe('a worker killed with SIGKILL mid-walk', () => {
 
   it('is picked up by a new worker and ends with exactly the simulator data', async () => {
     const { runId } = await app.engine.startRun('automox-crash', { trigger: 'test' });
-    const first = startWorker(configFile, env);
+    const first = startWorker(configFile, env, { CRASH_KEY: API_KEY });
     children.push(first);
     const pagesAt = async () =>
       Number((await sql<{ n: string }>`select coalesce(sum(pages), 0) as n from sync_walks where run_id = ${runId}`.execute(env.db)).rows[0]!.n);
@@ -80,7 +68,7 @@ describe('a worker killed with SIGKILL mid-walk', () => {
     const run0 = await env.db.selectFrom('sync_runs').select('status').where('id', '=', runId).executeTakeFirstOrThrow();
     expect(run0.status).toBe('running');
 
-    const second = startWorker(configFile, env);
+    const second = startWorker(configFile, env, { CRASH_KEY: API_KEY });
     children.push(second);
     const run = await app.engine.waitForRun(runId, { pollMs: 100 });
     second.kill('SIGTERM');

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { App } from '../src/app.js';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
-import { createTestEnv, REDIS_URL, TEST_WORKER, waitFor, type TestEnv } from './helpers.js';
+import { exited, startWorker } from './child-worker.js';
+import { createTestEnv, TEST_WORKER, waitFor, type TestEnv } from './helpers.js';
 
 const API_KEY = 'shutdown-test-key';
 const SHUTDOWN_TIMEOUT_MS = 8000;
@@ -44,19 +45,7 @@ async function slowProxy(target: string, delayMs: number): Promise<{ origin: str
   };
 }
 
-function startWorker(configFile: string, env: TestEnv): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', configFile, 'worker'], {
-    env: { ...process.env, DATABASE_URL: env.databaseUrl, REDIS_URL, FLEETSYNC_QUEUE_PREFIX: env.prefix, FLEETSYNC_LOG_LEVEL: 'warn', SHUT_KEY: API_KEY },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  child.stderr?.on('data', (d: Buffer) => process.env.TEST_LOG_LEVEL && process.stderr.write(d));
-  return child;
-}
 
-function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-}
 
 describe('a worker stopped with SIGTERM mid-walk', () => {
   let env: TestEnv;
@@ -103,7 +92,7 @@ describe('a worker stopped with SIGTERM mid-walk', () => {
     const { runId } = await app.engine.startRun('automox-term', { trigger: 'test' });
     const pagesAt = async () => Number((await sql<{ n: string }>`select coalesce(sum(pages), 0) as n from sync_walks where run_id = ${runId}`.execute(env.db)).rows[0]!.n);
 
-    const first = startWorker(configFile, env);
+    const first = startWorker(configFile, env, { SHUT_KEY: API_KEY });
     children.push(first);
     // Mid-walk, with at least one vendor request in hand.
     await waitFor(async () => (await pagesAt()) >= 8 && proxy.inFlight() > 0, 'the worker to be mid-walk with a request in flight', 60_000, 10);
@@ -122,7 +111,7 @@ describe('a worker stopped with SIGTERM mid-walk', () => {
     const run0 = await env.db.selectFrom('sync_runs').select('status').where('id', '=', runId).executeTakeFirstOrThrow();
     expect(run0.status).toBe('running');
 
-    const second = startWorker(configFile, env);
+    const second = startWorker(configFile, env, { SHUT_KEY: API_KEY });
     children.push(second);
     const run = await app.engine.waitForRun(runId, { pollMs: 100 });
     second.kill('SIGTERM');
