@@ -15,7 +15,9 @@ import { nextLink } from '../src/pagination/next-link.js';
 //
 // Pagination: Django REST Framework `{count, next, previous, results}`, `page_size` up to 1000
 // (default 100); the first request carries `page_size`, the rest follow `next`.
-const famocoPages = () => nextLink({ sizeParam: 'page_size', defaultPageSize: 1000, maxPageSize: 1000 });
+// Famoco documents no page size; DRF servers commonly cap `page_size` at 100 (some refuse more
+// rather than clamp), so ask for 100 unless the source's `pageSize` says otherwise.
+const famocoPages = () => nextLink({ sizeParam: 'page_size', defaultPageSize: 100, maxPageSize: 1000 });
 
 const id = z.union([z.number().int(), z.string().min(1)]);
 // References arrive as an id or as a nested object with one, depending on endpoint and version:
