@@ -62,6 +62,8 @@ export interface RateWindow {
 export interface HttpSimulatorOptions {
   /** One or more fixed windows (e.g. per-minute and per-hour); a request must fit in all enforced windows. */
   rateLimit?: RateWindow | RateWindow[];
+  /** Which requests count against the limiter (e.g. only a stricter endpoint); default: all. */
+  rateLimitMatch?: (req: FaultMatchInput) => boolean;
 }
 
 export interface SimRequest {
@@ -135,9 +137,11 @@ export class HttpSimulator {
   private faults: ActiveFault[] = [];
   private windows: WindowState[] = [];
   private baseUrlValue: string | null = null;
+  private readonly rateLimitMatch: ((req: FaultMatchInput) => boolean) | null;
 
   constructor(opts: HttpSimulatorOptions = {}) {
     this.setRateLimit(opts.rateLimit);
+    this.rateLimitMatch = opts.rateLimitMatch ?? null;
   }
 
   /** Origin of the running simulator, e.g. http://127.0.0.1:12345 (throws before start()). */
@@ -355,7 +359,8 @@ export class HttpSimulator {
     }
 
     let out: SimResponse;
-    const retryAfter = this.consumeRateLimit();
+    const limited = this.rateLimitMatch === null || this.rateLimitMatch({ method: req.method, path: req.path, query: req.query });
+    const retryAfter = limited ? this.consumeRateLimit() : null;
     if (retryAfter !== null) {
       this.rateLimited++;
       out = this.rateLimitResponse(req, retryAfter);
