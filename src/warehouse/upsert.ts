@@ -79,10 +79,17 @@ export async function sweepDeleted(
   scope: string,
   walkId: string,
 ): Promise<number> {
+  // EXCEPT (a hashed or sorted set operation) rather than NOT EXISTS: with the statistics of a
+  // table that grew inside this sync the planner picked a nested-loop anti join, O(rows x seen)
+  // (8 s for 5,000 rows, hours at 50,000). This form costs O(n) whatever the statistics say.
   const res = await sql`
-    WITH seen AS (SELECT DISTINCT unnest(ids) AS id FROM sync_walk_pages WHERE walk_id = ${walkId})
     UPDATE ${sql.table(table)} AS t SET deleted_at = now()
-    WHERE t.source_id = ${sourceId} AND t.scope = ${scope} AND t.deleted_at IS NULL
-      AND NOT EXISTS (SELECT 1 FROM seen WHERE seen.id = t.external_id)`.execute(trx);
+    FROM (
+      SELECT external_id FROM ${sql.table(table)}
+      WHERE source_id = ${sourceId} AND scope = ${scope} AND deleted_at IS NULL
+      EXCEPT
+      SELECT unnest(ids) FROM sync_walk_pages WHERE walk_id = ${walkId}
+    ) AS gone
+    WHERE t.source_id = ${sourceId} AND t.external_id = gone.external_id AND t.deleted_at IS NULL`.execute(trx);
   return Number(res.numAffectedRows ?? 0n);
 }
