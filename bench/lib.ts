@@ -155,15 +155,25 @@ export interface WorkerHandle {
   stop(): Promise<number>;
 }
 
+/** Compiles the engine (`npm run build`) so the measured worker runs as deployed: `node dist/src/cli.js`. */
+export async function buildWorker(): Promise<void> {
+  if (process.env.BENCH_WORKER === 'tsx') return;
+  const child = spawn(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  if (code !== 0) throw new Error(`build failed (exit ${code})`);
+}
+
 /**
- * Starts `fleetsync worker` as a child process (node + tsx, the process whose RSS is measured).
- * BENCH_CPU_PROF=dir adds --cpu-prof into that directory.
+ * Starts `fleetsync worker` as a child process, the process whose RSS is measured: the compiled
+ * CLI (see buildWorker), or src/cli.ts under tsx with BENCH_WORKER=tsx (tsx's loader thread
+ * adds ~100 MB). BENCH_CPU_PROF=dir adds --cpu-prof into that directory.
  */
 export function startWorker(configFile: string, databaseUrl: string, prefix: string): WorkerHandle {
   const prof = process.env.BENCH_CPU_PROF;
+  const entry = process.env.BENCH_WORKER === 'tsx' ? ['--import', 'tsx', join(ROOT, 'src/cli.ts')] : [join(ROOT, 'dist/src/cli.js')];
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', ...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), join(ROOT, 'src/cli.ts'), '--config', configFile, 'worker'],
+    [...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), ...entry, '--config', configFile, 'worker'],
     {
       cwd: ROOT,
       env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL, FLEETSYNC_QUEUE_PREFIX: prefix, FLEETSYNC_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', BENCH_KEY: API_KEY },

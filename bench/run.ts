@@ -10,6 +10,7 @@
  *   BENCH_LANE_CONCURRENCY [4]     page jobs in flight per worker process on the devices lane
  *   BENCH_ONLY                     comma list of workloads (throughput,ceiling,baseline,memory,scale,rate-limited)
  *   BENCH_CPU_PROF=dir             worker processes write V8 CPU profiles there
+ *   BENCH_WORKER=tsx               run the worker from source under tsx instead of the build
  */
 import { writeFile } from 'node:fs/promises';
 import { sql } from 'kysely';
@@ -21,6 +22,7 @@ import { runCeiling } from './ceiling.js';
 import {
   API_KEY,
   automoxSource,
+  buildWorker,
   deleteRedisPrefix,
   freshDb,
   newPrefix,
@@ -116,6 +118,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const perOrg = Math.ceil(DEVICES / ORGS);
   figures.config = { devices: perOrg * ORGS, orgs: ORGS, pageSize: 500, seed: SEED, laneConcurrency: LANE_CONCURRENCY, baselineDevices: BASELINE_DEVICES, scaleDevices: SCALE_DEVICES, rateDevices: RATE_DEVICES, cpus: (await import('node:os')).cpus().length, node: process.version };
+  await buildWorker();
   let sim: SimHandle | null = null;
   const gen = { seed: SEED, orgs: ORGS, devicesPerOrg: perOrg };
 
@@ -132,6 +135,11 @@ async function main(): Promise<void> {
       if (landed !== perOrg * ORGS) throw new Error(`throughput: ${landed} devices landed, expected ${perOrg * ORGS}`);
       figures.throughput = first;
       log(`throughput: ${first.rowsPerSec.toFixed(0)} rows/s, peak RSS ${first.peakRssMb[0]!.toFixed(1)} MB, WAL ${(first.walBytes / 1e6).toFixed(0)} MB`);
+      // Between two scheduled syncs autovacuum would have processed the first one's inserts (it is
+      // off on this server): VACUUM here so its WAL is not counted as the resync's.
+      const v0 = await walMark(bench.db, false);
+      await sql`VACUUM (ANALYZE) devices`.execute(bench.db);
+      figures.vacuumAfterFirstSyncWalBytes = await walBytes(bench.db, v0);
       log('resync: same data again');
       const again = await sync(cfg, bench, prefix);
       const walk = await sql<{ ins: string; upd: string }>`select sum(inserted)::text as ins, sum(updated)::text as upd from sync_walks where run_id = ${again.runs[0]!}::bigint and resource = 'devices'`.execute(bench.db);
