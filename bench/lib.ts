@@ -166,18 +166,19 @@ export async function buildWorker(): Promise<void> {
 /**
  * Starts `fleetsync worker` as a child process, the process whose RSS is measured: the compiled
  * CLI (see buildWorker), or src/cli.ts under tsx with BENCH_WORKER=tsx (tsx's loader thread
- * adds ~100 MB). BENCH_CPU_PROF=dir adds --cpu-prof into that directory.
+ * adds ~50 MB). BENCH_CPU_PROF=dir adds --cpu-prof into that directory; BENCH_NODE_ARGS adds
+ * node flags (e.g. --trace-gc with BENCH_WORKER_STDOUT=1).
  */
 export function startWorker(configFile: string, databaseUrl: string, prefix: string): WorkerHandle {
   const prof = process.env.BENCH_CPU_PROF;
   const entry = process.env.BENCH_WORKER === 'tsx' ? ['--import', 'tsx', join(ROOT, 'src/cli.ts')] : [join(ROOT, 'dist/src/cli.js')];
   const child = spawn(
     process.execPath,
-    [...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), ...entry, '--config', configFile, 'worker'],
+    [...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), ...entry, '--config', configFile, 'worker'],
     {
       cwd: ROOT,
       env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL, FLEETSYNC_QUEUE_PREFIX: prefix, FLEETSYNC_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', BENCH_KEY: API_KEY },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', process.env.BENCH_WORKER_STDOUT ? 'inherit' : 'ignore', 'inherit'],
     },
   );
   let peakKb = 0;
