@@ -57,6 +57,11 @@ export interface RateWindow {
   windowMs: number;
   /** When false the window is only counted/reported (e.g. for x-ratelimit-* headers), never enforced. Default true. */
   enforce?: boolean;
+  /**
+   * Windows start at multiples of windowMs since the epoch (a vendor that reports its reset as an
+   * epoch second keys its windows on the clock) instead of at the first request. Default false.
+   */
+  aligned?: boolean;
 }
 
 export interface HttpSimulatorOptions {
@@ -294,7 +299,7 @@ export class HttpSimulator {
 
   private roll(w: WindowState, now: number): void {
     if (w.start === 0 || now >= w.start + w.cfg.windowMs) {
-      w.start = now;
+      w.start = w.cfg.aligned ? now - (now % w.cfg.windowMs) : now;
       w.count = 0;
     }
   }
