@@ -49,6 +49,9 @@ export function toBool(value: unknown): boolean | null {
  * Returns the repaired value and whether anything was changed, so the caller can record why.
  */
 export function stripNul(value: unknown): { value: unknown; repaired: boolean } {
+  // Nearly every record is clean: look first without copying (the copying walk below was ~8% of
+  // a worker's CPU in the 1M-device bench), copy only a record that needs repair.
+  if (!hasNul(value)) return { value, repaired: false };
   let repaired = false;
   const walk = (v: unknown): unknown => {
     if (typeof v === 'string') {
@@ -71,4 +74,19 @@ export function stripNul(value: unknown): { value: unknown; repaired: boolean } 
   };
   const out = walk(value);
   return { value: repaired ? out : value, repaired };
+}
+
+/** True when any string or key of a JSON value contains a NUL character. Allocates nothing. */
+function hasNul(v: unknown): boolean {
+  if (typeof v === 'string') return v.includes('\u0000');
+  if (v === null || typeof v !== 'object') return false;
+  if (Array.isArray(v)) {
+    for (const x of v) if (hasNul(x)) return true;
+    return false;
+  }
+  for (const k in v) {
+    if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+    if (k.includes('\u0000') || hasNul((v as Record<string, unknown>)[k])) return true;
+  }
+  return false;
 }

@@ -529,8 +529,42 @@ export function generateAutomoxData(opts: GenerateAutomoxOptions): AutomoxData {
 
 export interface AutomoxSimulatorOptions {
   apiKey: string;
-  data: AutomoxData;
+  /** The tenant to serve. Ignored when `generated` is given. */
+  data?: AutomoxData;
+  /**
+   * Serve a large tenant without holding it: orgs and groups are generated up front, devices are
+   * generated per page on request (deterministic per device id, O(page) per request). For
+   * benchmarks; `data.servers` stays empty in this mode and packages are not served.
+   */
+  generated?: GeneratedAutomoxOptions;
   rateLimit?: RateWindow | RateWindow[];
+  /** Only requests whose path matches count against `rateLimit` (Automox's stricter /servers limit); default all. */
+  rateLimitPath?: RegExp;
+}
+
+/** Options of the generated (lazy) mode of AutomoxSimulator. */
+export interface GeneratedAutomoxOptions {
+  seed?: number;
+  orgs: number;
+  devicesPerOrg: number;
+  /** Default 3. */
+  groupsPerOrg?: number;
+}
+
+/** First device id of the generated mode; ids are ascending per org, orgs in order. */
+const GENERATED_FIRST_SERVER_ID = 1_000_001;
+
+/**
+ * Device `index` of org number `orgIndex` of a generated tenant (see GeneratedAutomoxOptions).
+ * Deterministic: the same arguments give the same object, whatever was generated before.
+ */
+export function generatedAutomoxServer(opts: GeneratedAutomoxOptions, groups: readonly AutomoxServerGroup[], orgIndex: number, index: number): AutomoxServer {
+  const id = GENERATED_FIRST_SERVER_ID + orgIndex * opts.devicesPerOrg + index;
+  const rng = createRng(((opts.seed ?? 1) * 0x9e3779b1) ^ Math.imul(id, 0x85ebca6b));
+  const groupsPerOrg = Math.max(1, opts.groupsPerOrg ?? 3);
+  const group = groups[orgIndex * groupsPerOrg + rng.int(0, groupsPerOrg - 1)];
+  if (!group) throw new Error(`no group for org index ${orgIndex}`);
+  return makeServer(rng, id, 10_001 + orgIndex, group.id, index);
 }
 
 function byId<T extends { id: number }>(items: T[]): T[] {
@@ -546,18 +580,34 @@ export class AutomoxSimulator extends HttpSimulator {
   readonly apiKey: string;
   /** Public and mutable: tests add/delete/rename objects between syncs. */
   data: AutomoxData;
+  /** Set in generated mode: devices are made per request. */
+  readonly generated: GeneratedAutomoxOptions | null;
 
   constructor(opts: AutomoxSimulatorOptions) {
-    super({ rateLimit: opts.rateLimit ?? { ...AUTOMOX_RATE_LIMIT, enforce: false } });
+    const pathRe = opts.rateLimitPath;
+    super({ rateLimit: opts.rateLimit ?? { ...AUTOMOX_RATE_LIMIT, enforce: false }, ...(pathRe ? { rateLimitMatch: (r: { path: string }) => pathRe.test(r.path) } : {}) });
     this.apiKey = opts.apiKey;
-    this.data = opts.data;
+    this.generated = opts.generated ?? null;
+    if (opts.generated) {
+      const g = opts.generated;
+      const data = generateAutomoxData({ seed: g.seed, orgs: g.orgs, devicesPerOrg: 0, packagesPerDevice: 0, groupsPerOrg: g.groupsPerOrg });
+      for (const grp of data.groups) grp.server_count = Math.round(g.devicesPerOrg / Math.max(1, g.groupsPerOrg ?? 3));
+      for (const org of data.orgs) org.device_count = g.devicesPerOrg;
+      this.data = data;
+    } else if (opts.data) {
+      this.data = opts.data;
+    } else {
+      throw new Error('AutomoxSimulator needs data or generated');
+    }
 
     this.get(/^\/api\/orgs\/?$/, (req) => this.list(req, () => this.data.orgs));
     this.get(/^\/api\/servergroups\/?$/, (req) =>
       this.list(req, (orgIds) => this.data.groups.filter((g) => orgIds.has(g.organization_id))),
     );
     this.get(/^\/api\/servers\/?$/, (req) =>
-      this.list(req, (orgIds) => {
+      this.generated && req.query.get('groupId') === null
+        ? this.generatedServers(req)
+        : this.list(req, (orgIds) => {
         const groupParam = req.query.get('groupId');
         const groupId = groupParam === null ? null : Number(groupParam);
         return this.data.servers.filter(
@@ -576,8 +626,8 @@ export class AutomoxSimulator extends HttpSimulator {
     });
   }
 
-  /** Shared limit/page/o handling. `select` returns null to answer 403. */
-  private list<T extends { id: number }>(req: SimRequest, select: (orgIds: Set<number>) => T[] | null): SimResponse {
+  /** Shared limit/page/o validation: the values, or the 400/403 to answer. */
+  private listParams(req: SimRequest): { limit: number; page: number; orgIds: Set<number> } | SimResponse {
     const limit = parseIntParam(req.query.get('limit')) ?? 500;
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
       return { status: 400, body: { errors: ['limit must be between 1 and 500'] } };
@@ -595,9 +645,32 @@ export class AutomoxSimulator extends HttpSimulator {
       if (!Number.isInteger(id) || !this.data.orgs.some((x) => x.id === id)) return forbidden();
       orgIds = new Set([id]);
     }
-    const items = select(orgIds);
+    return { limit, page, orgIds };
+  }
+
+  /** Shared limit/page/o handling. `select` returns null to answer 403. */
+  private list<T extends { id: number }>(req: SimRequest, select: (orgIds: Set<number>) => T[] | null): SimResponse {
+    const p = this.listParams(req);
+    if ('status' in p) return p;
+    const items = select(p.orgIds);
     if (items === null) return forbidden();
-    return { status: 200, body: byId(items).slice(page * limit, (page + 1) * limit) };
+    return { status: 200, body: byId(items).slice(p.page * p.limit, (p.page + 1) * p.limit) };
+  }
+
+  /** /servers in generated mode: only the requested page is generated. */
+  private generatedServers(req: SimRequest): SimResponse {
+    const g = this.generated!;
+    const p = this.listParams(req);
+    if ('status' in p) return p;
+    // Orgs are in id order and each holds devicesPerOrg devices: the selection is a concatenation.
+    const orgIndexes = this.data.orgs.map((o, i) => (p.orgIds.has(o.id) ? i : -1)).filter((i) => i >= 0);
+    const total = orgIndexes.length * g.devicesPerOrg;
+    const out: AutomoxServer[] = [];
+    for (let k = p.page * p.limit; k < Math.min(total, (p.page + 1) * p.limit); k++) {
+      const orgIndex = orgIndexes[Math.floor(k / g.devicesPerOrg)]!;
+      out.push(generatedAutomoxServer(g, this.data.groups, orgIndex, k % g.devicesPerOrg));
+    }
+    return { status: 200, body: out };
   }
 
   protected override authenticate(req: SimRequest): SimResponse | null {

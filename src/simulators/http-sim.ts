@@ -57,11 +57,18 @@ export interface RateWindow {
   windowMs: number;
   /** When false the window is only counted/reported (e.g. for x-ratelimit-* headers), never enforced. Default true. */
   enforce?: boolean;
+  /**
+   * Windows start at multiples of windowMs since the epoch (a vendor that reports its reset as an
+   * epoch second keys its windows on the clock) instead of at the first request. Default false.
+   */
+  aligned?: boolean;
 }
 
 export interface HttpSimulatorOptions {
   /** One or more fixed windows (e.g. per-minute and per-hour); a request must fit in all enforced windows. */
   rateLimit?: RateWindow | RateWindow[];
+  /** Which requests count against the limiter (e.g. only a stricter endpoint); default: all. */
+  rateLimitMatch?: (req: FaultMatchInput) => boolean;
 }
 
 export interface SimRequest {
@@ -137,9 +144,11 @@ export class HttpSimulator {
   private faults: ActiveFault[] = [];
   private windows: WindowState[] = [];
   private baseUrlValue: string | null = null;
+  private readonly rateLimitMatch: ((req: FaultMatchInput) => boolean) | null;
 
   constructor(opts: HttpSimulatorOptions = {}) {
     this.setRateLimit(opts.rateLimit);
+    this.rateLimitMatch = opts.rateLimitMatch ?? null;
   }
 
   /** Origin of the running simulator, e.g. http://127.0.0.1:12345 (throws before start()). */
@@ -292,7 +301,7 @@ export class HttpSimulator {
 
   private roll(w: WindowState, now: number): void {
     if (w.start === 0 || now >= w.start + w.cfg.windowMs) {
-      w.start = now;
+      w.start = w.cfg.aligned ? now - (now % w.cfg.windowMs) : now;
       w.count = 0;
     }
   }
@@ -369,7 +378,8 @@ export class HttpSimulator {
     }
 
     let out: SimResponse;
-    const retryAfter = this.consumeRateLimit();
+    const limited = this.rateLimitMatch === null || this.rateLimitMatch({ method: req.method, path: req.path, query: req.query });
+    const retryAfter = limited ? this.consumeRateLimit() : null;
     if (retryAfter !== null) {
       this.rateLimited++;
       out = this.rateLimitResponse(req, retryAfter);
