@@ -10,10 +10,10 @@ const automoxPages = () => pageNumber({ firstPage: 0, defaultPageSize: 500, maxP
 
 const id = z.union([z.number().int(), z.string().min(1)]);
 
-const orgSchema = z.object({ id, name: z.string().nullish(), parent_id: id.nullish(), create_time: z.unknown() }).passthrough();
+const orgSchema = z.object({ id, name: z.string().nullish(), parent_id: id.nullish(), create_time: z.unknown() });
 const groupSchema = z
   .object({ id, organization_id: id.nullish(), name: z.string().nullish(), server_count: z.unknown(), create_time: z.unknown() })
-  .passthrough();
+  ;
 const serverSchema = z
   .object({
     id,
@@ -32,7 +32,7 @@ const serverSchema = z
     status: z.unknown(),
     detail: z.unknown(),
   })
-  .passthrough();
+  ;
 const packageSchema = z
   .object({
     id,
@@ -46,7 +46,7 @@ const packageSchema = z
     patch_classification_category_id: z.unknown(),
     create_time: z.unknown(),
   })
-  .passthrough();
+  ;
 const categorySchema = z.object({ id: z.number().int(), name: z.string() }).strict();
 
 /** The documented `patch_classification_category_id` table (Automox serves no endpoint for it). */

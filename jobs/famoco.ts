@@ -22,7 +22,7 @@ const famocoPages = () => nextLink({ sizeParam: 'page_size', defaultPageSize: 10
 const id = z.union([z.number().int(), z.string().min(1)]);
 // References arrive as an id or as a nested object with one, depending on endpoint and version:
 // accept both rather than quarantine a device over the shape of a link.
-const ref = z.union([id, z.object({ id }).passthrough()]);
+const ref = z.union([id, z.object({ id })]);
 
 function refId(v: z.infer<typeof ref> | null | undefined): string | null {
   if (v === null || v === undefined) return null;
@@ -31,7 +31,7 @@ function refId(v: z.infer<typeof ref> | null | undefined): string | null {
 
 const orgSchema = z
   .object({ id, guid: z.string().nullish(), name: z.string().nullish(), created_at: z.unknown(), updated_at: z.unknown() })
-  .passthrough();
+  ;
 const fleetSchema = z
   .object({
     id,
@@ -42,7 +42,7 @@ const fleetSchema = z
     created_at: z.unknown(),
     updated_at: z.unknown(),
   })
-  .passthrough();
+  ;
 const deviceSchema = z
   .object({
     id,
@@ -52,16 +52,16 @@ const deviceSchema = z
     model: z.unknown(),
     organization: ref.nullish(),
     fleet: ref.nullish(),
-    hardware_details: z.object({ model: z.unknown(), serial_number: z.unknown() }).passthrough().nullish(),
+    hardware_details: z.object({ model: z.unknown(), serial_number: z.unknown() }).nullish(),
     state_details: z
       .object({ os_version: z.unknown(), agent_version: z.unknown(), is_online: z.unknown(), last_sync: z.unknown() })
-      .passthrough()
+      
       .nullish(),
     is_archived: z.unknown(),
     created_at: z.unknown(),
     updated_at: z.unknown(),
   })
-  .passthrough();
+  ;
 const insightsDeviceSchema = z
   .object({
     famoco_id: z.string().min(1),
@@ -73,7 +73,7 @@ const insightsDeviceSchema = z
     is_online: z.unknown(),
     last_seen: z.unknown(),
   })
-  .passthrough();
+  ;
 
 function onlineStatus(v: unknown): string | null {
   return typeof v === 'boolean' ? (v ? 'online' : 'offline') : null;

@@ -14,10 +14,10 @@ const izumaPages = () => afterCursor({ defaultPageSize: 1000, minPageSize: 2, ma
 
 const accountSchema = z
   .object({ id: z.string().min(1), display_name: z.string().nullish(), company: z.string().nullish(), created_at: z.unknown(), updated_at: z.unknown() })
-  .passthrough();
+  ;
 const groupSchema = z
   .object({ id: z.string().min(1), name: z.string().nullish(), devices_count: z.unknown(), created_at: z.unknown(), updated_at: z.unknown() })
-  .passthrough();
+  ;
 const deviceSchema = z
   .object({
     id: z.string().min(1),
@@ -30,7 +30,7 @@ const deviceSchema = z
     created_at: z.unknown(),
     updated_at: z.unknown(),
   })
-  .passthrough();
+  ;
 const firmwareSchema = z
   .object({
     id: z.string().min(1),
@@ -42,7 +42,7 @@ const firmwareSchema = z
     created_at: z.unknown(),
     updated_at: z.unknown(),
   })
-  .passthrough();
+  ;
 
 /**
  * Reads Izuma's error model `{object, code, type, message, fields: [{name, message}], request_id}`

@@ -16,8 +16,8 @@ const id = z.union([z.number().int(), z.string().min(1)]);
 
 const workspaceSchema = z
   .object({ id, organization_id: id.nullish(), name: z.string().nullish(), at: z.unknown(), server_deleted_at: z.unknown() })
-  .passthrough();
-const organizationSchema = z.object({ id, name: z.string().nullish(), created_at: z.unknown(), at: z.unknown() }).passthrough();
+  ;
+const organizationSchema = z.object({ id, name: z.string().nullish(), created_at: z.unknown(), at: z.unknown() });
 const projectSchema = z
   .object({
     id,
@@ -33,10 +33,10 @@ const projectSchema = z
     at: z.unknown(),
     server_deleted_at: z.unknown(),
   })
-  .passthrough();
+  ;
 const clientSchema = z
   .object({ id, wid: id.nullish(), name: z.string().nullish(), archived: z.unknown(), notes: z.unknown(), at: z.unknown(), created_at: z.unknown() })
-  .passthrough();
+  ;
 const userSchema = z
   .object({
     id,
@@ -51,7 +51,7 @@ const userSchema = z
     at: z.unknown(),
     created_at: z.unknown(),
   })
-  .passthrough();
+  ;
 
 /** External id of a Toggl organization in the organizations table, apart from workspace ids. */
 export function togglOrgId(orgId: string | number): string {

@@ -17,7 +17,8 @@ export interface MappedRecord {
 
 /**
  * One list a vendor exposes, and how it lands in the warehouse.
- * `record` validates one vendor object where it enters (loosely: unknown fields pass through);
+ * `record` validates the fields a mapping reads where the object enters (unknown fields are not
+ * checked and not copied: the whole object is kept as it came, in raw);
  * `map` turns a validated object into the table's normalized columns.
  */
 export interface ResourceDefinition<T extends DataTableName = DataTableName, R = unknown> {

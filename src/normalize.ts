@@ -11,6 +11,10 @@ export function toTimestamp(value: unknown): string | null {
     return new Date(ms).toISOString();
   }
   if (typeof value !== 'string') return null;
+  // Hot path (a few timestamps per record, a million records per sync): an RFC 3339 time with
+  // a "Z" or a "+hh:mm"/"+hhmm" offset goes straight to Date, without the regexes below.
+  const fast = rfc3339Fast(value);
+  if (fast !== undefined) return fast;
   let s = value.trim();
   const compact = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\.\d+)?Z$/.exec(s);
   if (compact) s = `${compact[1]}-${compact[2]}-${compact[3]}T${compact[4]}:${compact[5]}:${compact[6]}${compact[7] ?? ''}Z`;
@@ -20,6 +24,29 @@ export function toTimestamp(value: unknown): string | null {
   s = s.replace(/^(\d{4}-\d{2}-\d{2}) (\d)/, '$1T$2');
   const d = new Date(s);
   return Number.isNaN(d.getTime()) ? null : d.toISOString();
+}
+
+const DIGIT_0 = 48;
+const DIGIT_9 = 57;
+
+function isDigitAt(s: string, i: number): boolean {
+  const c = s.charCodeAt(i);
+  return c >= DIGIT_0 && c <= DIGIT_9;
+}
+
+/** ISO string for `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM|±HHMM)`, null if such a string is no date, undefined for any other shape. */
+function rfc3339Fast(s: string): string | null | undefined {
+  const n = s.length;
+  if (n < 20 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58) return undefined;
+  if (!isDigitAt(s, 0) || !isDigitAt(s, 18)) return undefined;
+  let iso: string;
+  const last = s.charCodeAt(n - 1);
+  if (last === 90 /* Z */) iso = s;
+  else if (s.charCodeAt(n - 3) === 58 && (s.charCodeAt(n - 6) === 43 || s.charCodeAt(n - 6) === 45)) iso = s;
+  else if ((s.charCodeAt(n - 5) === 43 || s.charCodeAt(n - 5) === 45) && isDigitAt(s, n - 4) && isDigitAt(s, n - 1)) iso = `${s.slice(0, n - 2)}:${s.slice(n - 2)}`;
+  else return undefined;
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
 }
 
 /** Text column value: strings as they are, numbers as text, anything else null. */
