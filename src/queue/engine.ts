@@ -817,8 +817,6 @@ export class Engine {
           walk.run_id,
           new WalkFailure(msg, err.status, err.requestId),
         );
-        // Whatever else finished, a run whose credentials were refused has failed.
-        await this.db.updateTable('sync_runs').set({ status: 'failed' }).where('id', '=', walk.run_id).where('status', '=', 'partial').execute();
         throw new UnrecoverableError(msg);
       }
       case 'payment_required': {
