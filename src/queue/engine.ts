@@ -80,9 +80,10 @@ export function laneQueueName(sourceId: string, laneClass: string): string {
   return `${sourceId}.${laneClass}`;
 }
 
-function jobId(walkId: string, page: number): string {
-  // Custom ids must not look like integers nor contain ':'.
-  return `w${walkId}-p${page}`;
+function jobId(walk: Pick<WalkRow, 'id' | 'job_key'>, page: number): string {
+  // Custom ids must not look like integers nor contain ':'. The walk's random key keeps ids
+  // unique when several databases share one Redis and prefix.
+  return `w${walk.id}-${walk.job_key}-p${page}`;
 }
 
 /** How a new walk runs: full, or incremental from `since` (carrying the previous high-water mark). */
@@ -361,10 +362,10 @@ export class Engine {
     return this.runPriority.get(runId);
   }
 
-  private async enqueue(walk: Pick<WalkRow, 'id' | 'run_id' | 'source_id' | 'resource' | 'scope'>, page: number, repairFinished = false): Promise<void> {
+  private async enqueue(walk: Pick<WalkRow, 'id' | 'job_key' | 'run_id' | 'source_id' | 'resource' | 'scope'>, page: number, repairFinished = false): Promise<void> {
     const src = this.source(walk.source_id);
     const lane = this.laneOf(src, this.definition(src, walk.resource));
-    const id = jobId(walk.id, page);
+    const id = jobId(walk, page);
     if (repairFinished) {
       // A job that already finished without committing its page (e.g. Redis restored from an
       // old snapshot) would block re-adding the same id.

@@ -27,6 +27,8 @@ export interface SyncWalksTable {
   resource: string;
   scope: string;
   parent_walk_id: string | null;
+  /** Random per walk; part of its page job ids so they are unique across databases sharing a Redis. */
+  job_key: Generated<string>;
   mode: 'full' | 'incremental';
   status: 'running' | 'succeeded' | 'failed' | 'cancelled';
   cursor: unknown;
