@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { App } from '../src/app.js';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
-import { exited, startWorker } from './child-worker.js';
-import { createTestEnv, TEST_WORKER, waitFor, type TestEnv } from './helpers.js';
+import { finishWithNewWorker, killMidWalk } from './child-worker.js';
+import { createTestEnv, TEST_WORKER, type TestEnv } from './helpers.js';
 
 const API_KEY = 'crash-test-key';
 
@@ -56,25 +56,8 @@ describe('a worker killed with SIGKILL mid-walk', () => {
 
   it('is picked up by a new worker and ends with exactly the simulator data', async () => {
     const { runId } = await app.engine.startRun('automox-crash', { trigger: 'test' });
-    const first = startWorker(configFile, env, { CRASH_KEY: API_KEY });
-    children.push(first);
-    const pagesAt = async () =>
-      Number((await sql<{ n: string }>`select coalesce(sum(pages), 0) as n from sync_walks where run_id = ${runId}`.execute(env.db)).rows[0]!.n);
-    await waitFor(async () => (await pagesAt()) >= 12, 'the first worker to commit 12 pages', 60_000, 20);
-    first.kill('SIGKILL');
-    const { signal } = await exited(first);
-    expect(signal).toBe('SIGKILL');
-    const atKill = await pagesAt();
-    const run0 = await env.db.selectFrom('sync_runs').select('status').where('id', '=', runId).executeTakeFirstOrThrow();
-    expect(run0.status).toBe('running');
-
-    const second = startWorker(configFile, env, { CRASH_KEY: API_KEY });
-    children.push(second);
-    const run = await app.engine.waitForRun(runId, { pollMs: 100 });
-    second.kill('SIGTERM');
-    expect((await exited(second)).code).toBe(0);
-    expect(run.status).toBe('succeeded');
-    expect(await pagesAt()).toBeGreaterThan(atKill);
+    const atKill = await killMidWalk(configFile, env, runId, 12, { CRASH_KEY: API_KEY }, children);
+    await finishWithNewWorker(configFile, env, app, runId, atKill, { CRASH_KEY: API_KEY }, children);
 
     // Exactly the simulator's data: nothing missing, nothing twice, nothing marked deleted.
     const devices = await env.db.selectFrom('devices').select(['external_id', 'name', 'raw', 'deleted_at']).orderBy('external_id').execute();

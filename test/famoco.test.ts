@@ -2,7 +2,6 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { readFamocoError } from '../jobs/famoco.js';
@@ -12,8 +11,8 @@ import { PageShapeError, PaginationLoopError } from '../src/pagination/types.js'
 import { toTimestamp } from '../src/normalize.js';
 import { FamocoInsightsSimulator, FamocoSimulator, generateFamocoData, toInsightsDevice, type FamocoData } from '../src/simulators/famoco.js';
 import { summarizeRun } from '../src/status.js';
-import { exited, startWorker } from './child-worker.js';
-import { createTestEnv, TEST_WORKER, waitFor, type TestEnv } from './helpers.js';
+import { finishWithNewWorker, killMidWalk } from './child-worker.js';
+import { createTestEnv, TEST_WORKER, type TestEnv } from './helpers.js';
 
 const TOKEN = 'test-famoco-token-0123456789abcdef';
 const FAST = { windows: [{ max: 1000, durationMs: 1000 }] };
@@ -317,24 +316,12 @@ describe('Famoco: a worker killed with SIGKILL mid-walk', () => {
 
   it('resumes from the stored next link in a new worker and ends exact', async () => {
     const { runId } = await app.engine.startRun('famoco-crash', { trigger: 'test' });
-    const first = startWorker(configFile, env, { CRASH_TOKEN: TOKEN });
-    children.push(first);
-    const pagesAt = async () => Number((await sql<{ n: string }>`select coalesce(sum(pages), 0) as n from sync_walks where run_id = ${runId}`.execute(env.db)).rows[0]!.n);
-    await waitFor(async () => (await pagesAt()) >= 8, 'the first worker to commit 8 pages', 60_000, 20);
-    first.kill('SIGKILL');
-    expect((await exited(first)).signal).toBe('SIGKILL');
-    const atKill = await pagesAt();
+    const atKill = await killMidWalk(configFile, env, runId, 8, { CRASH_TOKEN: TOKEN }, children);
     const mid = await env.db.selectFrom('sync_walks').select(['cursor']).where('run_id', '=', runId).where('resource', '=', 'devices').where('status', '=', 'running').execute();
     // A running devices walk past its first page holds the absolute next link as its cursor.
     expect(mid.some((w) => typeof (w.cursor as { url?: unknown } | null)?.url === 'string')).toBe(true);
 
-    const second = startWorker(configFile, env, { CRASH_TOKEN: TOKEN });
-    children.push(second);
-    const run = await app.engine.waitForRun(runId, { pollMs: 100 });
-    second.kill('SIGTERM');
-    expect((await exited(second)).code).toBe(0);
-    expect(run.status).toBe('succeeded');
-    expect(await pagesAt()).toBeGreaterThan(atKill);
+    await finishWithNewWorker(configFile, env, app, runId, atKill, { CRASH_TOKEN: TOKEN }, children);
     const devices = await env.db.selectFrom('devices').select(['external_id', 'raw', 'deleted_at']).orderBy('external_id').execute();
     expect(devices.map((d) => d.external_id)).toEqual(sim.data.devices.map((d) => String(d.id)));
     for (const [i, d] of devices.entries()) expect([d.raw, d.deleted_at]).toEqual([sim.data.devices[i], null]);

@@ -11,8 +11,8 @@ import { PageShapeError, PaginationLoopError } from '../src/pagination/types.js'
 import type { App } from '../src/app.js';
 import { generateIzumaData, IzumaSimulator, type IzumaData } from '../src/simulators/izuma.js';
 import { summarizeRun } from '../src/status.js';
-import { exited, startWorker } from './child-worker.js';
-import { createTestEnv, TEST_WORKER, waitFor, type TestEnv } from './helpers.js';
+import { finishWithNewWorker, killMidWalk } from './child-worker.js';
+import { createTestEnv, TEST_WORKER, type TestEnv } from './helpers.js';
 
 const API_KEY = 'ak_test0123456789abcdef0123456789ab';
 const SOURCE = 'izuma-test';
@@ -328,21 +328,10 @@ describe('Izuma: a worker killed with SIGKILL mid-walk', () => {
 
   it('resumes from the stored after cursor in a new worker and ends exact', async () => {
     const { runId } = await app.engine.startRun('izuma-crash', { trigger: 'test', resources: ['devices'] });
-    const first = startWorker(configFile, env, { CRASH_KEY: API_KEY });
-    children.push(first);
-    const pagesAt = async () => Number((await sql<{ n: string }>`select coalesce(sum(pages), 0) as n from sync_walks where run_id = ${runId}`.execute(env.db)).rows[0]!.n);
-    await waitFor(async () => (await pagesAt()) >= 6, 'the first worker to commit 6 pages', 60_000, 20);
-    first.kill('SIGKILL');
-    expect((await exited(first)).signal).toBe('SIGKILL');
-    const atKill = await pagesAt();
+    const atKill = await killMidWalk(configFile, env, runId, 6, { CRASH_KEY: API_KEY }, children);
     expect(atKill).toBeLessThan(24);
 
-    const second = startWorker(configFile, env, { CRASH_KEY: API_KEY });
-    children.push(second);
-    const run = await app.engine.waitForRun(runId, { pollMs: 100 });
-    second.kill('SIGTERM');
-    expect((await exited(second)).code).toBe(0);
-    expect(run.status).toBe('succeeded');
+    await finishWithNewWorker(configFile, env, app, runId, atKill, { CRASH_KEY: API_KEY }, children);
     const rows = await env.db.selectFrom('devices').select(['external_id', 'raw', 'deleted_at']).orderBy('external_id').execute();
     const expected = [...sim.data.devices].sort((a, b) => (a.id < b.id ? -1 : 1));
     expect(rows.map((r) => r.external_id)).toEqual(expected.map((d) => d.id));
