@@ -1,0 +1,93 @@
+import { VendorError } from '../http/errors.js';
+import { PageShapeError, PaginationLoopError } from '../pagination/types.js';
+
+/** What is recorded on the walks (and the run) a failure ends: message, HTTP status, vendor request id. */
+export interface FailureRecord {
+  message: string;
+  status: number | null;
+  requestId: string | null;
+}
+
+/**
+ * What a page job does about an error. Every variant carries the text to log or throw:
+ * - pass: a BullMQ control error (rate limit, delay) that must be rethrown as it is;
+ * - retry: throw `message` so BullMQ retries; `giveUp` is set on the last attempt, and the walk is then failed with it;
+ * - fail-walk: fail this walk, throw UnrecoverableError;
+ * - pause-lane: the vendor said wait: hold the whole lane `waitMs`, no attempt spent;
+ * - fail-run: refused credentials: fail every running walk of the run;
+ * - pause-source: 402: pause the source until someone resumes it (the failure message is the reason);
+ * - disable-resource: 410: disable the resource for the source and fail its running walks.
+ */
+export type FailureAction =
+  | { action: 'pass' }
+  | { action: 'retry'; message: string; giveUp: FailureRecord | null; status: number | null; requestId: string | null }
+  | { action: 'fail-walk'; failure: FailureRecord }
+  | { action: 'pause-lane'; waitMs: number; reason: string; failure: FailureRecord }
+  | { action: 'fail-run'; failure: FailureRecord }
+  | { action: 'pause-source'; failure: FailureRecord }
+  | { action: 'disable-resource'; failure: FailureRecord };
+
+/** What the decision depends on besides the error. */
+export interface FailureContext {
+  /** "source/resource scope page" of the page. */
+  where: string;
+  sourceId: string;
+  resource: string;
+  /** This attempt, from 1. */
+  attempt: number;
+  maxAttempts: number;
+  /** Lane pause after a 429 that names no wait (the source's setting, else the vendor's). */
+  rateLimitBackoffMs: number;
+}
+
+/**
+ * Decides what a page job's error means. Pure and total: any thrown value gives an action.
+ * Transport errors and unknown errors (bugs, a database hiccup) retry through BullMQ attempts;
+ * a page of the wrong shape or a pagination loop fails the walk at once.
+ */
+export function decideFailure(err: unknown, ctx: FailureContext): FailureAction {
+  if (err instanceof Error && (err.name === 'RateLimitError' || err.name === 'DelayedError')) return { action: 'pass' };
+  const last = ctx.attempt >= ctx.maxAttempts;
+  if (err instanceof PageShapeError || err instanceof PaginationLoopError) {
+    return { action: 'fail-walk', failure: { message: `${ctx.where}: ${err.message}`, status: null, requestId: null } };
+  }
+  if (!(err instanceof VendorError)) {
+    const message = `${ctx.where}: ${err instanceof Error ? err.message : String(err)}`;
+    return { action: 'retry', message, giveUp: last ? { message, status: null, requestId: null } : null, status: null, requestId: null };
+  }
+  const base: FailureRecord = { message: `${ctx.where}: ${err.message}`, status: err.status, requestId: err.requestId };
+  const requestNote = err.requestId ? ` (request ${err.requestId})` : '';
+  switch (err.kind) {
+    case 'rate_limited': {
+      const what = err.status === 402 ? '402 quota exhausted' : `${err.status ?? 429} from vendor`;
+      return { action: 'pause-lane', waitMs: err.retryAfterMs ?? ctx.rateLimitBackoffMs, reason: `${what}${requestNote}`, failure: base };
+    }
+    case 'retryable':
+      return {
+        action: 'retry',
+        message: base.message,
+        giveUp: last ? { ...base, message: `${base.message} (gave up after ${ctx.attempt} attempts)` } : null,
+        status: err.status,
+        requestId: err.requestId,
+      };
+    case 'auth':
+      return { action: 'fail-run', failure: { ...base, message: `${base.message}: check the credentials of source ${ctx.sourceId}` } };
+    case 'payment_required':
+      return {
+        action: 'pause-source',
+        failure: { ...base, message: `${base.message}: payment required; resume with \`fleetsync resume --source ${ctx.sourceId}\`` },
+      };
+    case 'gone':
+      return {
+        action: 'disable-resource',
+        failure: {
+          ...base,
+          message: `${base.message}: endpoint gone; ${ctx.resource} is disabled for ${ctx.sourceId} until \`fleetsync enable --source ${ctx.sourceId} --resource ${ctx.resource}\``,
+        },
+      };
+    case 'invalid_request':
+    case 'unsafe':
+    default:
+      return { action: 'fail-walk', failure: base };
+  }
+}

@@ -1,0 +1,66 @@
+import { pagePriority } from '../sync/walk-plan.js';
+import { runningChildWalks, runTrigger, type WalkRow } from '../warehouse/walks.js';
+import { definitionOf, laneOf, sourceOf, type EngineContext } from './context.js';
+
+/** The walk fields a page job is built from. */
+export type QueuedWalk = Pick<WalkRow, 'id' | 'job_key' | 'run_id' | 'source_id' | 'resource' | 'scope'>;
+
+/** A page job's id. Custom ids must not look like integers nor contain ':'; the walk's random key keeps ids unique when several databases share one Redis and prefix. */
+export function pageJobId(walk: Pick<WalkRow, 'id' | 'job_key'>, page: number): string {
+  return `w${walk.id}-${walk.job_key}-p${page}`;
+}
+
+/**
+ * Puts page jobs on their lanes. Ids are deterministic, so adding a job that exists is a no-op;
+ * the priority of a run's jobs is looked up once (a run's trigger never changes).
+ */
+export class PageQueue {
+  private readonly runPriority = new Map<string, number | undefined>();
+
+  constructor(private readonly ctx: EngineContext) {}
+
+  private async priorityOf(runId: string): Promise<number | undefined> {
+    if (!this.runPriority.has(runId)) {
+      const trigger = await runTrigger(this.ctx.db, runId);
+      this.runPriority.set(runId, trigger === undefined ? undefined : pagePriority(trigger));
+    }
+    return this.runPriority.get(runId);
+  }
+
+  /**
+   * Queues page `page` of a walk. With `repairFinished`, a job of that id that already finished
+   * without committing its page (Redis restored from an old snapshot) is removed first, since it
+   * would block re-adding the id; a waiting or active one is left alone.
+   */
+  async enqueue(walk: QueuedWalk, page: number, repairFinished = false): Promise<void> {
+    const src = sourceOf(this.ctx, walk.source_id);
+    const lane = laneOf(this.ctx, src, definitionOf(src, walk.resource));
+    const id = pageJobId(walk, page);
+    if (repairFinished) {
+      const old = await lane.queue.getJob(id);
+      if (old) {
+        const state = await old.getState();
+        if (state === 'completed' || state === 'failed') await old.remove().catch(() => undefined);
+        else return;
+      }
+    }
+    const { worker } = this.ctx;
+    await lane.queue.add(
+      walk.resource,
+      { walkId: walk.id, page, sourceId: walk.source_id, resource: walk.resource, scope: walk.scope },
+      {
+        jobId: id,
+        priority: await this.priorityOf(walk.run_id),
+        attempts: worker.attempts,
+        backoff: { type: 'exponential', delay: worker.backoffMs, jitter: 0.5 },
+        removeOnComplete: { count: 5000, age: 24 * 3600 },
+        removeOnFail: { count: 5000, age: 7 * 24 * 3600 },
+      },
+    );
+  }
+
+  /** Queues the current page of each running walk that a completed walk started. */
+  async enqueueChildren(walkId: string): Promise<void> {
+    for (const c of await runningChildWalks(this.ctx.db, walkId)) await this.enqueue(c, c.pages);
+  }
+}

@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Kysely } from 'kysely';
+import type { Logger } from '../logger.js';
+import type { ResolvedSource } from '../sources.js';
+import type { Database } from '../warehouse/db.js';
+import { runningScopes } from '../warehouse/walks.js';
+import type { Lane } from './lanes.js';
+
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+/** The vendor may forget an idle session: the active state is re-activated after this long. */
+const ACTIVE_TTL_MS = 5 * 60_000;
+
+/** What the session lock needs. */
+export interface SessionDeps {
+  db: Kysely<Database>;
+  redis: Redis;
+  prefix: string;
+  log: Logger;
+  /** Longest a request may take; the lock outlives it so a killed holder's lock frees itself. */
+  requestTimeoutMs: number;
+}
+
+/** How the caller makes a page wait: `defer` re-schedules this job only, `holdLane` holds the lane (gate). Both throw. */
+export interface SessionWaits {
+  defer(ms: number): Promise<never>;
+  holdLane(ms: number): Promise<never>;
+}
+
+/**
+ * For vendors with session state (the partner API's active OU): takes the source's session
+ * lock, makes the walk's state active if it is not (one request through the lane's gate) and
+ * returns the release function; the caller makes its page request while holding the lock.
+ * Returns null for walks that need no state. Waits (through `waits`, which throw) while another
+ * page of the source is in flight, or while walks of the active state still run, so that states
+ * are switched once per set of walks rather than once per page.
+ */
+export async function enterSession(deps: SessionDeps, src: ResolvedSource, lane: Lane, scope: string, waits: SessionWaits): Promise<(() => Promise<void>) | null> {
+  const session = src.vendor.session;
+  const state = session?.stateOf(scope) ?? null;
+  if (!session || state === null) return null;
+  const { redis } = deps;
+  const base = `${deps.prefix}:fleetsync-session:${src.id}`;
+  const lockKey = `${base}:lock`;
+  const activeKey = `${base}:active`;
+  const mine = randomBytes(8).toString('hex');
+  const release = async () => {
+    await redis.eval(RELEASE, 1, lockKey, mine);
+  };
+  if ((await redis.set(lockKey, mine, 'PX', deps.requestTimeoutMs * 2 + 5_000, 'NX')) !== 'OK') return await waits.defer(100);
+  try {
+    const active = await redis.get(activeKey);
+    if (active !== state) {
+      if (active !== null && (await runningScopes(deps.db, src.id)).some((s) => session.stateOf(s) === active)) {
+        await release();
+        return await waits.defer(200);
+      }
+      const wait = await lane.gate.take();
+      if (wait > 0) {
+        await release();
+        return await waits.holdLane(wait);
+      }
+      // Forget the old state first: after a failed switch we no longer know which one is active.
+      await redis.del(activeKey);
+      const req = session.activate(state);
+      await lane.http({ method: req.method, path: req.path, body: req.body });
+      deps.log.debug({ source: src.id, state }, 'session state activated');
+    }
+    await redis.set(activeKey, state, 'PX', ACTIVE_TTL_MS);
+    return release;
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}

@@ -1,0 +1,60 @@
+import type { Transaction } from 'kysely';
+import { DEFAULT_FULL_WALK_EVERY_MS } from '../config.js';
+import type { ResourceDefinition } from '../connector.js';
+import type { ResolvedSource } from '../sources.js';
+import { DEFAULT_OVERLAP_MS, FULL_WALK, needsHistory, newWalkValues, planWalks } from '../sync/walk-plan.js';
+import type { Database } from '../warehouse/db.js';
+import { disabledResources } from '../warehouse/source-state.js';
+import { finalizeRunIfDone, insertWalks, liveParentRows, scopeHistory, type NewWalkValues, type WalkRow } from '../warehouse/walks.js';
+
+/** Which walks of one resource to create. */
+export interface WalkRequest {
+  runId: string;
+  src: ResolvedSource;
+  def: ResourceDefinition;
+  scopes: readonly string[];
+  runMode: 'full' | 'incremental';
+  runSince: Date | null;
+  parentWalkId: string | null;
+}
+
+/** The new walks of one resource, each planned full or incremental (reads the scopes' history only when it matters). */
+export async function plannedWalks(trx: Transaction<Database>, req: WalkRequest): Promise<NewWalkValues[]> {
+  const { src, def, scopes } = req;
+  const input = { scopes, runMode: req.runMode, runSince: req.runSince, incremental: def.incremental !== undefined };
+  const history = needsHistory(input) ? await scopeHistory(trx, src.id, def.name, scopes) : [];
+  const plans = planWalks({
+    ...input,
+    overlapMs: def.incremental?.overlapMs ?? DEFAULT_OVERLAP_MS,
+    fullWalkEveryMs: src.config.fullWalkEvery ?? DEFAULT_FULL_WALK_EVERY_MS,
+    now: Date.now(),
+    history,
+  });
+  return scopes.map((scope) => newWalkValues(req.runId, src, def, scope, req.parentWalkId, plans.get(scope) ?? FULL_WALK));
+}
+
+/**
+ * Inside the transaction that completed `walk`: starts the walks nested under its resource, one
+ * per live parent row of the walk's scope (resources of the run that are not disabled), then
+ * ends the run if nothing else runs.
+ */
+export async function startChildWalks(trx: Transaction<Database>, src: ResolvedSource, def: ResourceDefinition, walk: WalkRow): Promise<void> {
+  const run = await trx.selectFrom('sync_runs').select(['resources', 'mode']).where('id', '=', walk.run_id).executeTakeFirstOrThrow();
+  const disabled = await disabledResources(trx, src.id);
+  const children = src.vendor.resources.filter((r) => r.parent === def.name && run.resources.includes(r.name) && !disabled.has(r.name));
+  if (children.length > 0) {
+    const parents = await liveParentRows(trx, def.table, src.id, walk.scope);
+    const values: NewWalkValues[] = [];
+    for (const child of children) {
+      const scopes: string[] = [];
+      for (const p of parents) {
+        const scope = child.scopeFrom ? child.scopeFrom({ external_id: p.external_id, raw: p.raw, scope: walk.scope }) : p.external_id;
+        if (scope !== null) scopes.push(scope);
+      }
+      const since = walk.since === null ? null : new Date(walk.since);
+      values.push(...(await plannedWalks(trx, { runId: walk.run_id, src, def: child, scopes, runMode: run.mode, runSince: since, parentWalkId: walk.id })));
+    }
+    await insertWalks(trx, values);
+  }
+  await finalizeRunIfDone(trx, walk.run_id);
+}

@@ -1,0 +1,280 @@
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { newWalkValues, ScopeHistory } from '../sync/walk-plan.js';
+import type { QuarantinedRecord } from '../sync/normalize-page.js';
+import type { Database, SyncRunsTable, SyncWalksTable } from './db.js';
+import type { DataTableName } from './tables.js';
+import { sweepDeleted, upsertRows, type RowToUpsert, type UpsertCounts } from './upsert.js';
+
+// The SQL of runs and walks. Lock order everywhere: walk row, then run row.
+
+export type WalkRow = Selectable<SyncWalksTable>;
+export type RunRow = Selectable<SyncRunsTable>;
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** A run's end states; a run in any other state is still going. */
+export const TERMINAL_RUN: ReadonlySet<string> = new Set(['succeeded', 'failed', 'partial', 'cancelled']);
+
+/** The id of the source's running regular run (or backfill, with `backfill`), if any. */
+export async function findRunningRun(db: Db, sourceId: string, backfill: boolean): Promise<string | null> {
+  const row = await db
+    .selectFrom('sync_runs')
+    .select('id')
+    .where('source_id', '=', sourceId)
+    .where('status', '=', 'running')
+    .where(sql<boolean>`(trigger = 'backfill') = ${backfill}`)
+    .executeTakeFirst();
+  return row?.id ?? null;
+}
+
+/** Inserts a running run; throws the unique violation (23505) when the source already has one of its kind. */
+export async function insertRun(trx: Transaction<Database>, run: { sourceId: string; trigger: string; mode: 'full' | 'incremental'; resources: string[] }): Promise<string> {
+  const row = await trx
+    .insertInto('sync_runs')
+    .values({ source_id: run.sourceId, trigger: run.trigger, mode: run.mode, resources: run.resources, status: 'running', finished_at: null, error_status: null, error_message: null, error_request_id: null })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/** Inserts new walks in batches; a walk that exists for (run, resource, scope) is left as it is. */
+export async function insertWalks(trx: Transaction<Database>, walks: readonly NewWalkValues[]): Promise<void> {
+  for (let i = 0; i < walks.length; i += 500) {
+    await trx
+      .insertInto('sync_walks')
+      .values(walks.slice(i, i + 500))
+      .onConflict((oc) => oc.columns(['run_id', 'resource', 'scope']).doNothing())
+      .execute();
+  }
+}
+
+/** Values of a new walk, as built by newWalkValues(). */
+export type NewWalkValues = ReturnType<typeof newWalkValues>;
+
+/** The succeeded-walk history of scopes of a resource: highest high-water mark and last full walk start. */
+export async function scopeHistory(db: Db, sourceId: string, resource: string, scopes: readonly string[]): Promise<ScopeHistory[]> {
+  let q = db
+    .selectFrom('sync_walks')
+    .select(['scope', sql<Date | null>`max(high_water_mark)`.as('mark'), sql<Date | null>`max(started_at) filter (where mode = 'full')`.as('last_full')])
+    .where('source_id', '=', sourceId)
+    .where('resource', '=', resource)
+    .where('status', '=', 'succeeded');
+  // A long IN list costs more than grouping the few extra scopes.
+  if (scopes.length <= 1000) q = q.where('scope', 'in', [...scopes]);
+  const rows = await q.groupBy('scope').execute();
+  return rows.map((r) => ({ scope: r.scope, mark: r.mark ? new Date(r.mark) : null, lastFull: r.last_full ? new Date(r.last_full) : null }));
+}
+
+/** A walk by id, or undefined. */
+export function getWalk(db: Db, walkId: string): Promise<WalkRow | undefined> {
+  return db.selectFrom('sync_walks').selectAll().where('id', '=', walkId).executeTakeFirst();
+}
+
+/** A run by id; throws when there is none. */
+export function getRun(db: Db, runId: string): Promise<RunRow> {
+  return db.selectFrom('sync_runs').selectAll().where('id', '=', runId).executeTakeFirstOrThrow();
+}
+
+/** The running walks of a run (optionally of one resource). */
+export function runningWalks(db: Db, runId: string, resource?: string): Promise<WalkRow[]> {
+  let q = db.selectFrom('sync_walks').selectAll().where('run_id', '=', runId).where('status', '=', 'running');
+  if (resource !== undefined) q = q.where('resource', '=', resource);
+  return q.execute();
+}
+
+/** The running walks started by a (completed) parent walk. */
+export function runningChildWalks(db: Db, parentWalkId: string): Promise<WalkRow[]> {
+  return db.selectFrom('sync_walks').selectAll().where('parent_walk_id', '=', parentWalkId).where('status', '=', 'running').execute();
+}
+
+/** Scopes of a source's running walks (any run). */
+export async function runningScopes(db: Db, sourceId: string): Promise<string[]> {
+  return (await db.selectFrom('sync_walks').select('scope').where('source_id', '=', sourceId).where('status', '=', 'running').execute()).map((w) => w.scope);
+}
+
+/** Ids of the running runs of the given sources. */
+export async function runningRunIds(db: Db, sourceIds: readonly string[]): Promise<string[]> {
+  if (sourceIds.length === 0) return [];
+  return (await db.selectFrom('sync_runs').select('id').where('status', '=', 'running').where('source_id', 'in', [...sourceIds]).execute()).map((r) => r.id);
+}
+
+/** The trigger of a run, or undefined when it does not exist. */
+export async function runTrigger(db: Db, runId: string): Promise<string | undefined> {
+  return (await db.selectFrom('sync_runs').select('trigger').where('id', '=', runId).executeTakeFirst())?.trigger;
+}
+
+/** Records why a walk waits and until when (shown by status and the dashboard). */
+export async function markWalkWaiting(db: Db, walkId: string, until: Date, reason: string): Promise<void> {
+  await db.updateTable('sync_walks').set({ waiting_until: until, waiting_reason: reason, updated_at: sql`now()` }).where('id', '=', walkId).execute();
+}
+
+/** Clears the waits recorded on a source's running walks. */
+export async function clearWaiting(db: Db, sourceId: string): Promise<void> {
+  await db.updateTable('sync_walks').set({ waiting_until: null, waiting_reason: null, updated_at: sql`now()` }).where('source_id', '=', sourceId).where('status', '=', 'running').execute();
+}
+
+/** One page ready to commit: what normalizePage made of it, and where the walk goes next. */
+export interface PageCommit {
+  walk: WalkRow;
+  page: number;
+  table: DataTableName;
+  rows: RowToUpsert[];
+  seen: string[];
+  quarantine: QuarantinedRecord[];
+  repaired: number;
+  /** Records on the page as the vendor sent them. */
+  records: number;
+  markMs: number | null;
+  /** Serialized next cursor, null when the walk is complete. */
+  next: string | null;
+  total: number | null;
+}
+
+/** What commitPage did: nothing (another delivery won), or the page's counts and whether the walk completed. */
+export type CommitOutcome = { committed: false } | { committed: true; counts: UpsertCounts; completed: boolean };
+
+/**
+ * Commits one page in one transaction: upserts the rows, records seen ids (full walks) and
+ * quarantine, advances the cursor and counts; when `next` is null, completes the walk (deletion
+ * sweep of a full walk) and calls `onComplete` inside the same transaction (child walks, run end).
+ * Commits nothing when the walk is no longer at `page` (a redelivered job lost the race).
+ */
+export async function commitPage(db: Kysely<Database>, c: PageCommit, onComplete: (trx: Transaction<Database>) => Promise<void>): Promise<CommitOutcome> {
+  const { walk, page } = c;
+  return db.transaction().execute(async (trx): Promise<CommitOutcome> => {
+    const locked = await trx.selectFrom('sync_walks').select(['pages', 'status']).where('id', '=', walk.id).forUpdate().executeTakeFirst();
+    if (!locked || locked.status !== 'running' || locked.pages !== page) return { committed: false };
+    const counts = await upsertRows(trx, c.table, walk.source_id, c.rows);
+    if (walk.mode === 'full' && c.seen.length > 0) {
+      await trx.insertInto('sync_walk_pages').values({ walk_id: walk.id, page, ids: c.seen }).onConflict((oc) => oc.doNothing()).execute();
+    }
+    if (c.quarantine.length > 0) {
+      await trx
+        .insertInto('sync_quarantine')
+        .values(c.quarantine.map((q) => ({ source_id: walk.source_id, resource: walk.resource, scope: walk.scope, run_id: walk.run_id, walk_id: walk.id, page, ...q })))
+        .execute();
+    }
+    await trx
+      .updateTable('sync_walks')
+      .set((eb) => ({
+        cursor: c.next,
+        pages: page + 1,
+        records: eb('records', '+', c.records),
+        inserted: eb('inserted', '+', counts.inserted),
+        updated: eb('updated', '+', counts.updated),
+        unchanged: eb('unchanged', '+', counts.unchanged),
+        quarantined: eb('quarantined', '+', c.quarantine.length),
+        repaired: eb('repaired', '+', c.repaired),
+        total: c.total ?? walk.total,
+        ...(c.markMs !== null ? { high_water_mark: sql<Date>`greatest(high_water_mark, ${new Date(c.markMs).toISOString()}::timestamptz)` } : {}),
+        waiting_until: null,
+        waiting_reason: null,
+        updated_at: sql`now()`,
+      }))
+      .where('id', '=', walk.id)
+      .execute();
+    if (c.next !== null) return { committed: true, counts, completed: false };
+    // NO KEY UPDATE (not FOR UPDATE) so the foreign-key checks of concurrent child-walk inserts
+    // (KEY SHARE) do not deadlock with it.
+    await trx.selectFrom('sync_runs').select('id').where('id', '=', walk.run_id).forNoKeyUpdate().execute();
+    // Only a full walk saw everything; an incremental one never marks deletes.
+    const deleted = walk.mode === 'full' ? await sweepDeleted(trx, c.table, walk.source_id, walk.scope, walk.id) : 0;
+    await trx.deleteFrom('sync_walk_pages').where('walk_id', '=', walk.id).execute();
+    await trx.updateTable('sync_walks').set({ status: 'succeeded', deleted, finished_at: sql`now()`, updated_at: sql`now()` }).where('id', '=', walk.id).execute();
+    await onComplete(trx);
+    return { committed: true, counts, completed: true };
+  });
+}
+
+/** Live parent rows of a completed walk's scope: where its child walks come from. */
+export function liveParentRows(trx: Transaction<Database>, table: DataTableName, sourceId: string, scope: string): Promise<Array<{ external_id: string; raw: unknown }>> {
+  return trx.selectFrom(table).select(['external_id', 'raw']).where('source_id', '=', sourceId).where('scope', '=', scope).where('deleted_at', 'is', null).orderBy('external_id').execute();
+}
+
+/** Ends a run when none of its walks is running. Locks the run row so concurrent walk ends agree. */
+export async function finalizeRunIfDone(trx: Transaction<Database>, runId: string): Promise<void> {
+  const run = await trx.selectFrom('sync_runs').select(['status', 'error_status']).where('id', '=', runId).forNoKeyUpdate().executeTakeFirst();
+  if (!run || run.status !== 'running') return;
+  const stats = await trx
+    .selectFrom('sync_walks')
+    .select([
+      sql<number>`count(*) filter (where status = 'running')::int`.as('running'),
+      sql<number>`count(*) filter (where status = 'succeeded')::int`.as('succeeded'),
+      sql<number>`count(*) filter (where status in ('failed', 'cancelled'))::int`.as('failed'),
+    ])
+    .where('run_id', '=', runId)
+    .executeTakeFirstOrThrow();
+  if (stats.running > 0) return;
+  // Refused credentials fail the run whatever finished before them (a request-free static
+  // list may win the race against the 401).
+  const authFailed = run.error_status === 401 || run.error_status === 403;
+  const status = stats.failed === 0 ? 'succeeded' : stats.succeeded > 0 && !authFailed ? 'partial' : 'failed';
+  const firstFailure = await trx
+    .selectFrom('sync_walks')
+    .select(['error_status', 'error_message', 'error_request_id'])
+    .where('run_id', '=', runId)
+    .where('status', '=', 'failed')
+    .orderBy('finished_at')
+    .limit(1)
+    .executeTakeFirst();
+  await trx
+    .updateTable('sync_runs')
+    .set({
+      status,
+      finished_at: sql`now()`,
+      error_status: sql`coalesce(error_status, ${firstFailure?.error_status ?? null}::int)`,
+      error_message: sql`coalesce(error_message, ${firstFailure?.error_message ?? null}::text)`,
+      error_request_id: sql`coalesce(error_request_id, ${firstFailure?.error_request_id ?? null}::text)`,
+    })
+    .where('id', '=', runId)
+    .execute();
+}
+
+/** A walk that failWalks ended: for metrics. */
+export interface EndedWalk {
+  source_id: string;
+  resource: string;
+  started_at: Date;
+}
+
+/**
+ * Ends running walks of a run with a failure (or as cancelled), records the run's first failure
+ * and finalizes the run if nothing else runs. Walks no longer running are left alone.
+ */
+export async function failWalks(
+  db: Kysely<Database>,
+  walkIds: readonly string[],
+  runId: string,
+  failure: { message: string; status: number | null; requestId: string | null },
+  status: 'failed' | 'cancelled' = 'failed',
+): Promise<EndedWalk[]> {
+  return db.transaction().execute(async (trx) => {
+    let ended: EndedWalk[] = [];
+    if (walkIds.length > 0) {
+      ended = await trx
+        .updateTable('sync_walks')
+        .set({
+          status,
+          error_status: failure.status,
+          error_message: failure.message,
+          error_request_id: failure.requestId,
+          finished_at: sql`now()`,
+          updated_at: sql`now()`,
+          waiting_until: null,
+          waiting_reason: null,
+        })
+        .where('id', 'in', [...walkIds])
+        .where('status', '=', 'running')
+        .returning(['source_id', 'resource', 'started_at'])
+        .execute();
+      await trx.deleteFrom('sync_walk_pages').where('walk_id', 'in', [...walkIds]).execute();
+    }
+    await trx
+      .updateTable('sync_runs')
+      .set({ error_status: failure.status, error_message: failure.message, error_request_id: failure.requestId })
+      .where('id', '=', runId)
+      .where('error_message', 'is', null)
+      .execute();
+    await finalizeRunIfDone(trx, runId);
+    return ended;
+  });
+}

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { VendorError, type FailureKind } from '../../src/http/errors.js';
+import { PageShapeError, PaginationLoopError } from '../../src/pagination/types.js';
+import { decideFailure, type FailureContext } from '../../src/queue/failure-policy.js';
+
+const ctx = (attempt: number, maxAttempts = 3): FailureContext => ({
+  where: 'ax/devices org 7 page 2',
+  sourceId: 'ax',
+  resource: 'devices',
+  attempt,
+  maxAttempts,
+  rateLimitBackoffMs: 60_000,
+});
+
+const vendor = (kind: FailureKind, status: number | null, extra: Partial<{ retryAfterMs: number; requestId: string }> = {}) =>
+  new VendorError({ kind, status, message: `${status ?? 'network'} boom`, requestId: extra.requestId ?? null, retryAfterMs: extra.retryAfterMs ?? null });
+
+describe('decideFailure', () => {
+  it('passes BullMQ control errors through untouched', () => {
+    for (const name of ['RateLimitError', 'DelayedError']) {
+      const e = new Error('x');
+      e.name = name;
+      expect(decideFailure(e, ctx(1))).toEqual({ action: 'pass' });
+    }
+  });
+
+  it('fails the walk at once for a page of the wrong shape or a pagination loop', () => {
+    expect(decideFailure(new PageShapeError('expected an array'), ctx(1))).toEqual({
+      action: 'fail-walk',
+      failure: { message: 'ax/devices org 7 page 2: expected an array', status: null, requestId: null },
+    });
+    expect(decideFailure(new PaginationLoopError('loop'), ctx(1)).action).toBe('fail-walk');
+  });
+
+  it('retries unknown errors (bugs, database hiccups) and gives up only on the last attempt', () => {
+    const first = decideFailure(new Error('connection terminated'), ctx(1));
+    expect(first).toMatchObject({ action: 'retry', message: 'ax/devices org 7 page 2: connection terminated', giveUp: null });
+    const last = decideFailure(new Error('connection terminated'), ctx(3));
+    expect(last).toMatchObject({ action: 'retry', giveUp: { message: 'ax/devices org 7 page 2: connection terminated', status: null } });
+    expect(decideFailure('a string', ctx(1))).toMatchObject({ action: 'retry', message: 'ax/devices org 7 page 2: a string' });
+  });
+
+  it('retries 5xx and network errors with the attempt count in the final message', () => {
+    for (const attempt of [1, 2]) expect(decideFailure(vendor('retryable', 503), ctx(attempt))).toMatchObject({ action: 'retry', giveUp: null, status: 503 });
+    expect(decideFailure(vendor('retryable', 502, { requestId: 'r-1' }), ctx(3))).toMatchObject({
+      action: 'retry',
+      giveUp: { message: 'ax/devices org 7 page 2: 502 boom (gave up after 3 attempts)', status: 502, requestId: 'r-1' },
+    });
+    expect(decideFailure(vendor('retryable', null), ctx(1, 1))).toMatchObject({ action: 'retry', giveUp: { status: null } });
+  });
+
+  it('pauses the lane for a 429, for as long as the vendor says or the backoff when it says nothing', () => {
+    expect(decideFailure(vendor('rate_limited', 429, { retryAfterMs: 3000, requestId: 'q' }), ctx(1))).toMatchObject({
+      action: 'pause-lane',
+      waitMs: 3000,
+      reason: '429 from vendor (request q)',
+    });
+    expect(decideFailure(vendor('rate_limited', 429), ctx(3))).toMatchObject({ action: 'pause-lane', waitMs: 60_000, reason: '429 from vendor' });
+    expect(decideFailure(vendor('rate_limited', 402, { retryAfterMs: 10 }), ctx(1))).toMatchObject({ reason: '402 quota exhausted' });
+  });
+
+  it('fails the whole run for refused credentials', () => {
+    expect(decideFailure(vendor('auth', 401), ctx(1))).toEqual({
+      action: 'fail-run',
+      failure: { message: 'ax/devices org 7 page 2: 401 boom: check the credentials of source ax', status: 401, requestId: null },
+    });
+    expect(decideFailure(vendor('auth', 403), ctx(2)).action).toBe('fail-run');
+  });
+
+  it('pauses the source for 402 and disables the resource for 410, saying how to undo it', () => {
+    const paid = decideFailure(vendor('payment_required', 402), ctx(1));
+    expect(paid).toMatchObject({ action: 'pause-source', failure: { status: 402 } });
+    if (paid.action === 'pause-source') expect(paid.failure.message).toContain('fleetsync resume --source ax');
+    const gone = decideFailure(vendor('gone', 410), ctx(1));
+    expect(gone).toMatchObject({ action: 'disable-resource', failure: { status: 410 } });
+    if (gone.action === 'disable-resource') expect(gone.failure.message).toContain('fleetsync enable --source ax --resource devices');
+  });
+
+  it('fails the walk with the vendor message for 400/404/422 and unsafe links, whatever the attempt', () => {
+    for (const attempt of [1, 3]) {
+      expect(decideFailure(vendor('invalid_request', 422), ctx(attempt))).toEqual({
+        action: 'fail-walk',
+        failure: { message: 'ax/devices org 7 page 2: 422 boom', status: 422, requestId: null },
+      });
+    }
+    expect(decideFailure(vendor('unsafe', null), ctx(1)).action).toBe('fail-walk');
+  });
+});
