@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineResource, type ErrorBodyReader, type VendorDefinition } from '../src/connector.js';
 import { toInt, toText, toTimestamp } from '../src/normalize.js';
 import { afterCursor } from '../src/pagination/after-cursor.js';
-import { singleObject } from '../src/pagination/single-object.js';
+import { singlePage } from '../src/pagination/single-page.js';
 
 // Izuma (formerly Pelion) Device Management (../shared/vendor-docs/003_*.txt).
 // https://developer.izumanetworks.com/docs/device-management-api/
@@ -92,7 +92,7 @@ export const izuma: VendorDefinition = {
       lane: 'api',
       docUrl: 'https://developer.izumanetworks.com/docs/device-management-api/account-management/',
       path: () => '/v3/accounts/me',
-      pagination: singleObject(),
+      pagination: singlePage({ single: true }),
       record: accountSchema,
       id: (a) => a.id,
       map: (a) => ({

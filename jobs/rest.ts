@@ -2,9 +2,7 @@ import { z } from 'zod';
 import { laneLimitSchema, type LaneLimit, type SourceConfig } from '../src/config.js';
 import type { ResourceDefinition, SessionScoping, VendorDefinition } from '../src/connector.js';
 import { toBool, toInt, toText, toTimestamp } from '../src/normalize.js';
-import { pageNumber } from '../src/pagination/page-number.js';
-import { afterCursorPages, atPath, envelopedPages, nextLinkPages, offsetPages, singlePage } from '../src/pagination/rest.js';
-import type { PageStrategy } from '../src/pagination/types.js';
+import { afterCursor, atPath, nextLink, offsetPages, pageNumber, pageTotal, singlePage, type PageStrategy } from '../src/pagination/index.js';
 import { DATA_TABLES, isDataTable, type ColumnType, type DataTableName } from '../src/warehouse/tables.js';
 
 // Declarative REST sources (`vendor: rest`): the partner API template
@@ -144,15 +142,28 @@ function idText(v: unknown): string | null {
 function strategy(p: RestResource['pagination']): PageStrategy {
   switch (p.type) {
     case 'page':
-      return envelopedPages({ pageParam: p.pageParam, sizeParam: p.limitParam, firstPage: p.firstPage, defaultPageSize: p.limit, maxPageSize: p.maxLimit, records: p.records, total: p.total });
+      return pageTotal({ pageParam: p.pageParam, sizeParam: p.limitParam, firstPage: p.firstPage, defaultPageSize: p.limit, maxPageSize: p.maxLimit, records: p.records, total: p.total });
     case 'next':
-      return nextLinkPages({ sizeParam: p.limitParam, defaultPageSize: p.limit, maxPageSize: p.maxLimit, records: p.records, next: p.next, total: p.total });
+      return nextLink({ sizeParam: p.limitParam, defaultPageSize: p.limit, maxPageSize: p.maxLimit, records: p.records, next: p.next, total: p.total ?? null, resolveLinks: true });
     case 'after':
-      return afterCursorPages({ cursorParam: p.cursorParam, sizeParam: p.limitParam, defaultPageSize: p.limit, maxPageSize: p.maxLimit, records: p.records, cursor: p.cursor, hasMore: p.hasMore, total: p.total });
+      // No fixed or first-page params and no id order: those are Izuma's, not the template's.
+      return afterCursor({
+        cursorParam: p.cursorParam,
+        sizeParam: p.limitParam,
+        defaultPageSize: p.limit,
+        maxPageSize: p.maxLimit,
+        params: {},
+        firstParams: {},
+        records: p.records,
+        cursor: p.cursor,
+        hasMore: p.hasMore ?? null,
+        total: p.total ?? null,
+        ascendingIds: false,
+      });
     case 'offset':
       return offsetPages({ offsetParam: p.offsetParam, sizeParam: p.limitParam, defaultPageSize: p.limit, maxPageSize: p.maxLimit, records: p.records, total: p.total });
     case 'short-page':
-      return pageNumber({ pageParam: p.pageParam, sizeParam: p.limitParam, firstPage: p.firstPage, defaultPageSize: p.limit, maxPageSize: p.maxLimit, records: (b) => atPath(b, p.records) });
+      return pageNumber({ pageParam: p.pageParam, sizeParam: p.limitParam, firstPage: p.firstPage, defaultPageSize: p.limit, maxPageSize: p.maxLimit, records: p.records });
     case 'none':
       return singlePage({ records: p.records });
   }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineResource, type VendorDefinition } from '../src/connector.js';
 import { toBool, toText, toTimestamp } from '../src/normalize.js';
 import { pageNumber } from '../src/pagination/page-number.js';
-import { singlePage } from '../src/pagination/rest.js';
+import { singlePage } from '../src/pagination/single-page.js';
 
 // Toggl Track API v9: https://engineering.toggl.com/docs/ (../shared/vendor-docs/002_*.txt)
 // Base URL https://api.track.toggl.com/api/v9. `/me/*` is the token's user, `/workspaces/{id}/*`

@@ -1,53 +1,98 @@
-import { describe } from './page-number.js';
+import { atPath, describe, recordsAt, totalAt, withTotal } from './body.js';
 import { PageShapeError, PaginationLoopError, type Cursor, type PageContext, type PageStrategy } from './types.js';
 
-/** Options of afterCursor(). */
+/**
+ * Options of afterCursor(). The defaults are the Izuma list convention (`limit`, `order=ASC`,
+ * `after=<last id>`, `has_more`, `include=total_count` on the first page, `total_count`).
+ */
 export interface AfterCursorOptions {
+  /** Query parameter of the cursor; default "after". */
+  cursorParam?: string;
+  /** Query parameter of the page size; default "limit". */
+  sizeParam?: string;
   defaultPageSize: number;
-  /** Smallest `limit` the vendor accepts (Izuma: 2). */
+  /** Smallest size the vendor accepts (Izuma: 2); a smaller configured one is raised to it. */
   minPageSize?: number;
   maxPageSize: number;
+  /** Parameters of every request; default `{order: 'ASC'}`. */
+  params?: Record<string, string>;
+  /** Parameters of the first request only; default `{include: 'total_count'}`. */
+  firstParams?: Record<string, string>;
+  /** Dot path of the records; default "data". */
+  records?: string;
+  /** Dot path of the next cursor in the body; default: the last record's id. */
+  cursor?: string;
+  /** Field of a record holding its id (for the last-id cursor); default "id". */
+  idField?: string;
+  /** Dot path of a "has more" flag; default "has_more"; null: no flag, see afterCursor(). */
+  hasMore?: string | null;
+  /** Dot path of the total record count; default "total_count"; null: none. */
+  total?: string | null;
+  /**
+   * True (default): the list is in ascending id order, so a last-id cursor that is not greater
+   * than the current one is a loop. Only for string ids compared as strings (Izuma).
+   */
+  ascendingIds?: boolean;
+}
+
+/** A cursor value read from a body: a non-empty string, or a number as its decimal text; else null. */
+function cursorText(v: unknown): string | null {
+  if (typeof v === 'string') return v === '' ? null : v;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return null;
 }
 
 /**
- * Keyset pagination with an `after` cursor, Izuma style: `limit`, `order=ASC`, `after=<id of the
- * last item>`, continue while `has_more` is true; `include=total_count` on the first page gives
- * the walk's size. The cursor is `{after}` (null on the first page).
+ * Keyset pagination with an `after` cursor (Izuma; YAML `after`). The cursor is `{after}`
+ * (null on the first page). The cursor comes from a body path or from the last record's id.
+ * With a has-more flag the walk continues while it is true; without one it continues while the
+ * body cursor is present (body cursor) or the page is full (last-id cursor); an empty page
+ * without a flag ends it.
  *
- * parse() throws PageShapeError for a body without a `data` array or an item without a string
- * id, and PaginationLoopError when `has_more` is true but the page's last id does not move past
- * the cursor (an empty page, or the same or an earlier id in ascending order).
+ * parse() throws PageShapeError for a body without the records array, or a flag claiming more
+ * with no cursor to continue from; PaginationLoopError when the flag claims more on an empty
+ * page, when the next cursor equals the current one, or (ascendingIds) when the last id does
+ * not move past the current cursor.
  */
 export function afterCursor(opts: AfterCursorOptions): PageStrategy {
   const min = opts.minPageSize ?? 1;
+  const cursorParam = opts.cursorParam ?? 'after';
+  const sizeParam = opts.sizeParam ?? 'limit';
+  const params = opts.params ?? { order: 'ASC' };
+  const firstParams = opts.firstParams ?? { include: 'total_count' };
+  const hasMorePath = opts.hasMore === undefined ? 'has_more' : opts.hasMore;
+  const totalPath = opts.total === undefined ? 'total_count' : opts.total;
+  const idField = opts.idField ?? 'id';
+  const ascending = opts.ascendingIds ?? true;
   return {
     kind: 'after-cursor',
     defaultPageSize: opts.defaultPageSize,
     maxPageSize: opts.maxPageSize,
     first: () => ({ after: null }),
     request: (cursor: Cursor, ctx: PageContext) => {
-      const params: Record<string, string | number> = { ...ctx.params, limit: Math.max(min, ctx.pageSize), order: 'ASC' };
-      if (typeof cursor.after === 'string') params.after = cursor.after;
-      else params.include = 'total_count';
-      return { path: ctx.path, params };
+      const after = typeof cursor.after === 'string' ? { [cursorParam]: cursor.after } : firstParams;
+      return { path: ctx.path, params: { ...ctx.params, [sizeParam]: Math.max(min, ctx.pageSize), ...params, ...after } };
     },
-    parse: (body: unknown, cursor: Cursor) => {
-      if (body === null || typeof body !== 'object' || Array.isArray(body) || !Array.isArray((body as { data?: unknown }).data)) {
-        throw new PageShapeError(`expected {object: "list", data, has_more}, got ${describe(body)}`);
+    parse: (body: unknown, cursor: Cursor, ctx: PageContext) => {
+      const records = recordsAt(body, opts.records ?? 'data');
+      const extra = withTotal(totalAt(body, totalPath));
+      const flagged = hasMorePath !== null;
+      const more = flagged ? atPath(body, hasMorePath) === true : records.length > 0 && (opts.cursor !== undefined || records.length >= ctx.pageSize);
+      if (!more) return { records, next: null, ...extra };
+      if (records.length === 0) throw new PaginationLoopError(`pagination loop: ${hasMorePath} is true on an empty page`);
+      const last: unknown = records[records.length - 1];
+      const next = cursorText(opts.cursor !== undefined ? atPath(body, opts.cursor) : atPath(last, idField));
+      if (next === null) {
+        if (!flagged) return { records, next: null, ...extra };
+        const what = opts.cursor !== undefined ? `no cursor at "${opts.cursor}" (${describe(body)})` : `no id in its last record (${describe(last)})`;
+        throw new PageShapeError(`${hasMorePath} is true but the page has ${what}`);
       }
-      const b = body as { data: unknown[]; has_more?: unknown; total_count?: unknown };
-      const total = typeof b.total_count === 'number' && Number.isInteger(b.total_count) && b.total_count >= 0 ? b.total_count : undefined;
-      const extra = total !== undefined ? { total } : {};
-      if (b.has_more !== true) return { records: b.data, next: null, ...extra };
-      const last: unknown = b.data[b.data.length - 1];
-      const lastId = last !== null && typeof last === 'object' ? (last as { id?: unknown }).id : undefined;
-      if (b.data.length === 0) throw new PaginationLoopError('pagination loop: has_more is true on an empty page');
-      if (typeof lastId !== 'string' || lastId === '') throw new PageShapeError(`the last item of a page with has_more has no string id (${describe(last)})`);
       const prev = typeof cursor.after === 'string' ? cursor.after : null;
-      if (prev !== null && lastId <= prev) {
-        throw new PaginationLoopError(`pagination loop: has_more is true but the last id ${lastId} does not advance past after=${prev}`);
+      if (prev !== null && ascending && opts.cursor === undefined && next <= prev) {
+        throw new PaginationLoopError(`pagination loop: ${flagged ? `${hasMorePath} is true` : 'the page is full'} but the last id ${next} does not advance past after=${prev}`);
       }
-      return { records: b.data, next: { after: lastId }, ...extra };
+      if (prev !== null && next === prev) throw new PaginationLoopError(`pagination loop: the next cursor repeats after=${prev}`);
+      return { records, next: { after: next }, ...extra };
     },
   };
 }

@@ -1,26 +1,27 @@
-import { PageShapeError, type Cursor, type PageContext, type PageStrategy } from './types.js';
+import { cursorInt, moreByCount, recordsAt } from './body.js';
+import type { Cursor, PageContext, PageStrategy } from './types.js';
 
 /** Options of pageNumber(). */
 export interface PageNumberOptions {
+  /** Query parameter of the page number; default "page". */
   pageParam?: string;
+  /** Query parameter of the page size; default "limit". */
   sizeParam?: string;
   /** Number of the first page (Automox: 0, most others: 1). */
   firstPage: number;
   defaultPageSize: number;
   maxPageSize: number;
-  /** Where the records are; default: the body itself is the array. */
-  records?: (body: unknown) => unknown;
-}
-
-function pageOf(cursor: Cursor): number {
-  const p = cursor.page;
-  if (typeof p !== 'number' || !Number.isInteger(p)) throw new PageShapeError(`cursor has no page number: ${JSON.stringify(cursor)}`);
-  return p;
+  /** Dot path of the records; default: the body itself is the array. */
+  records?: string;
 }
 
 /**
- * Page-number pagination for APIs that return no metadata: a page shorter than the page size
- * ends the walk, a full page means one more request (which may come back empty).
+ * Page-number pagination for APIs that return no metadata (Automox, Toggl projects, YAML
+ * `short-page`): the cursor is `{page}`; a page shorter than the page size (or empty) ends the
+ * walk, a full page means one more request (which may come back empty). Nothing in such a body
+ * can reveal a loop; a server ignoring `page` is caught by the engine only when the cursor repeats.
+ *
+ * parse() throws PageShapeError when there is no records array or the cursor has no page number.
  */
 export function pageNumber(opts: PageNumberOptions): PageStrategy {
   const pageParam = opts.pageParam ?? 'page';
@@ -32,24 +33,12 @@ export function pageNumber(opts: PageNumberOptions): PageStrategy {
     first: () => ({ page: opts.firstPage }),
     request: (cursor: Cursor, ctx: PageContext) => ({
       path: ctx.path,
-      params: { ...ctx.params, [sizeParam]: ctx.pageSize, [pageParam]: pageOf(cursor) },
+      params: { ...ctx.params, [sizeParam]: ctx.pageSize, [pageParam]: cursorInt(cursor, 'page') },
     }),
     parse: (body: unknown, cursor: Cursor, ctx: PageContext) => {
-      const records = opts.records ? opts.records(body) : body;
-      if (!Array.isArray(records)) {
-        throw new PageShapeError(`expected a JSON array of records, got ${describe(body)}`);
-      }
-      const next = records.length < ctx.pageSize ? null : { page: pageOf(cursor) + 1 };
-      return { records, next };
+      const records = recordsAt(body, opts.records);
+      const page = cursorInt(cursor, 'page');
+      return { records, next: moreByCount(records.length, 0, undefined, ctx.pageSize) ? { page: page + 1 } : null };
     },
   };
-}
-
-/** Short description of a JSON value's type for error messages (never its content, which may be large). */
-export function describe(body: unknown): string {
-  if (body === null) return 'null';
-  if (Array.isArray(body)) return `an array of ${body.length}`;
-  if (typeof body === 'object') return `an object with keys ${Object.keys(body).slice(0, 8).join(', ') || '(none)'}`;
-  if (typeof body === 'string') return `a string of ${body.length} characters`;
-  return typeof body;
 }
