@@ -12,6 +12,7 @@ import { stripNul } from '../normalize.js';
 import { PageShapeError, PaginationLoopError, type Cursor, type PageContext } from '../pagination/types.js';
 import { expandResources, type ResolvedSource } from '../sources.js';
 import type { Database, SyncRunsTable, SyncWalksTable } from '../warehouse/db.js';
+import { enableResource as enableResourceRow, pauseSource as pauseSourceRow } from '../warehouse/source-state.js';
 import { sweepDeleted, upsertRows, type RowToUpsert } from '../warehouse/upsert.js';
 import { LaneGate } from './lane-gate.js';
 
@@ -958,6 +959,17 @@ export class Engine {
     await Promise.all(this.workers.map((w) => w.close()));
     this.workers.length = 0;
     await Promise.all([...this.lanes.values()].map((l) => l.queue.close()));
+  }
+
+  /** Pauses a source in Postgres (with the reason `status` shows) and in every process's lanes until `resumeSource`. */
+  async pauseSource(sourceId: string, reason: string): Promise<void> {
+    await pauseSourceRow(this.db, sourceId, reason);
+    await this.pauseSourceQueues(sourceId);
+  }
+
+  /** Re-enables a resource a 410 Gone disabled; resolves to false when it was not disabled. */
+  async enableResource(sourceId: string, resource: string): Promise<boolean> {
+    return await enableResourceRow(this.db, sourceId, resource);
   }
 }
 
