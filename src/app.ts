@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import { VENDORS } from '../jobs/index.js';
-import { serviceUrls, type FleetsyncConfig } from './config.js';
+import type { FleetsyncConfig } from './config.js';
+import { readEnv } from './env.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { Engine } from './queue/engine.js';
@@ -36,12 +37,12 @@ export interface OpenAppOptions {
  * Throws ConfigError for sources that do not resolve; opens no connection in that case.
  */
 export async function openApp(opts: OpenAppOptions): Promise<App> {
-  const urls = serviceUrls();
+  const env = readEnv();
   const sources = resolveSources(opts.config, VENDORS);
-  const db = createDb(opts.databaseUrl ?? urls.databaseUrl);
-  const redis = new Redis(opts.redisUrl ?? urls.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+  const db = createDb(opts.databaseUrl ?? env.databaseUrl);
+  const redis = new Redis(opts.redisUrl ?? env.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
   redis.on('error', (err) => opts.logger.warn({ err: err.message }, 'redis connection error'));
-  const prefix = opts.prefix ?? urls.queuePrefix;
+  const prefix = opts.prefix ?? env.queuePrefix;
   const metrics = new Metrics();
   const engine = new Engine({ db, redis, sources, worker: opts.config.worker, prefix, logger: opts.logger, metrics });
   metrics.trackQueues(async () =>

@@ -253,12 +253,3 @@ export async function loadConfig(file?: string, env: NodeJS.ProcessEnv = process
     throw err;
   }
 }
-
-/** Connection settings from the environment, with the local services as defaults. */
-export function serviceUrls(env: NodeJS.ProcessEnv = process.env): { databaseUrl: string; redisUrl: string; queuePrefix: string } {
-  return {
-    databaseUrl: env.DATABASE_URL ?? `postgres://${encodeURIComponent(env.PGUSER ?? 'postgres')}@127.0.0.1:5432/fleetsync`,
-    redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    queuePrefix: env.FLEETSYNC_QUEUE_PREFIX ?? 'fleetsync',
-  };
-}

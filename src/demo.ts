@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { openApp } from './app.js';
-import { parseConfig, serviceUrls } from './config.js';
+import { parseConfig } from './config.js';
+import { readEnv, type FleetsyncEnv } from './env.js';
 import type { Logger } from './logger.js';
 import { AutomoxSimulator, generateAutomoxData } from './simulators/automox.js';
 import { FamocoInsightsSimulator, FamocoSimulator, generateFamocoData } from './simulators/famoco.js';
@@ -16,6 +17,8 @@ export interface DemoOptions {
   logger: Logger;
   devicesPerOrg?: number;
   out?: (line: string) => void;
+  /** Where the local services are (default: readEnv()). */
+  env?: Pick<FleetsyncEnv, 'databaseUrl' | 'redisUrl' | 'queuePrefix'>;
 }
 
 /**
@@ -25,7 +28,8 @@ export interface DemoOptions {
  */
 export async function runDemo(opts: DemoOptions): Promise<boolean> {
   const out = opts.out ?? ((l: string) => console.log(l));
-  const { databaseUrl } = serviceUrls();
+  const env = opts.env ?? readEnv();
+  const { databaseUrl } = env;
   await ensureDatabase(databaseUrl);
   const mdb = createDb(databaseUrl, { max: 1 });
   try {
@@ -103,7 +107,7 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     },
     { ...process.env, ...secrets },
   );
-  const app = await openApp({ config, logger: opts.logger, prefix: `${serviceUrls().queuePrefix}-demo` });
+  const app = await openApp({ config, logger: opts.logger, databaseUrl, redisUrl: env.redisUrl, prefix: `${env.queuePrefix}-demo` });
   let ok = true;
   try {
     app.engine.startWorkers();

@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { readEnv } from './env.js';
 
 export type { Logger };
 
@@ -100,7 +101,7 @@ export function createLogger(opts: { level?: string; name?: string; destination?
   return pino(
     {
       name: opts.name ?? 'fleetsync',
-      level: opts.level ?? process.env.FLEETSYNC_LOG_LEVEL ?? 'info',
+      level: opts.level ?? readEnv().logLevel,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       base: { pid: process.pid },
       // pino's default err serializer copies every enumerable field (an axios error's config

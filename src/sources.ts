@@ -1,5 +1,6 @@
 import { ConfigError, type FleetsyncConfig, type LaneLimit, type SourceConfig } from './config.js';
 import type { ResourceDefinition, VendorDefinition } from './connector.js';
+import { isLoopbackHost } from './http/loopback.js';
 
 /** A configured source with its vendor definition resolved and checked. Holds credentials: never log it whole. */
 export interface ResolvedSource {
@@ -12,8 +13,6 @@ export interface ResolvedSource {
   /** Lane limits: the vendor's, with the config's overrides. */
   lanes: Map<string, LaneLimit>;
 }
-
-const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
 
 /**
  * Resolves every source of a config against the vendor registry.
@@ -38,7 +37,7 @@ export function resolveSources(config: FleetsyncConfig, vendors: Readonly<Record
       vendor = built.vendor;
     }
     const url = new URL(src.baseUrl);
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.test(url.hostname))) {
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
       problems.push(`${at}.baseUrl: must be https:// (plain http is only allowed to loopback)`);
     }
     const creds = vendor.credentials.safeParse(src.credentials);

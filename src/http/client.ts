@@ -5,6 +5,7 @@ import axiosRetry from 'axios-retry';
 import type { ErrorBodyReader } from '../connector.js';
 import type { PageRequest } from '../pagination/types.js';
 import { classifyStatus, parseRateLimitReset, parseRetryAfter, VendorError } from './errors.js';
+import { isLoopbackHost } from './loopback.js';
 
 /** Options of createHttpClient(). */
 export interface HttpClientOptions {
@@ -34,8 +35,6 @@ export interface HttpPage {
 /** A request against one source (GET unless `req.method` says otherwise): resolves to the page or rejects with a VendorError, nothing else. */
 export type HttpGet = (req: PageRequest, signal?: AbortSignal) => Promise<HttpPage>;
 
-const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\]|::1)$/i;
-
 /**
  * Checks a URL may be requested for a source: same origin as its base URL, and HTTPS unless
  * the host is loopback. Throws VendorError(kind 'unsafe') otherwise, without the credentials
@@ -52,7 +51,7 @@ export function assertSafeUrl(url: string, baseUrl: string): URL {
   if (u.origin !== base.origin) {
     throw new VendorError({ kind: 'unsafe', message: `refused to follow a link to ${u.origin}, off the source's origin ${base.origin}` });
   }
-  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && LOOPBACK.test(u.hostname))) {
+  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && isLoopbackHost(u.hostname))) {
     throw new VendorError({ kind: 'unsafe', message: `refused plain ${u.protocol} to ${u.hostname}: only loopback may use http` });
   }
   return u;

@@ -1,0 +1,45 @@
+import { RunProgress } from '../progress.js';
+import { collect, CommandError, onShutdown, reportRunEnd, requireSource, withApp, type CommandContext } from './common.js';
+
+/** `fleetsync backfill`: a full re-walk of a source, worked here with live progress unless --detach. */
+export function registerBackfill(ctx: CommandContext): void {
+  ctx.program
+    .command('backfill')
+    .description(
+      'full re-walk of a source, ignoring saved cursors and high-water marks, at lower priority than scheduled syncs; ' +
+        'processes it here with live progress unless --detach',
+    )
+    .requiredOption('--source <id>', 'source id from the config')
+    .option('--resource <name>', 'only this resource (repeatable); parents it is nested under are walked too', collect, [] as string[])
+    .option('--since <date>', 'only records changed since this date, where the vendor filters by date (ISO 8601)')
+    .option('--detach', 'only start the run; the workers process it', false)
+    .action(async (opts: { source: string; resource: string[]; since?: string; detach: boolean }) => {
+      let since: Date | null = null;
+      if (opts.since !== undefined) {
+        since = new Date(opts.since);
+        if (Number.isNaN(since.getTime())) throw new CommandError(`--since: "${opts.since}" is not a date (use ISO 8601, e.g. 2026-01-31 or 2026-01-31T12:00:00Z)`);
+      }
+      await withApp(ctx, async (app) => {
+        requireSource(app, opts.source, { listConfigured: true });
+        const { runId, resumed } = await app.engine.startRun(opts.source, { resources: opts.resource, trigger: 'backfill', mode: 'full', since });
+        console.log(`${resumed ? 'joined running' : 'started'} backfill run ${runId} of ${opts.source}${since ? ` since ${since.toISOString()}` : ''}`);
+        if (opts.detach) return;
+        const signal = onShutdown(ctx.logger);
+        app.engine.startWorkers([opts.source]);
+        const progress = new RunProgress(app.db, runId, { tty: process.stdout.isTTY === true, logger: ctx.logger });
+        let last = 0;
+        const run = await app.engine.waitForRun(runId, {
+          signal,
+          pollMs: 250,
+          onPoll: async () => {
+            // Terminal redraws twice a second; the logged variant throttles itself per walk.
+            if (Date.now() - last < 500) return;
+            last = Date.now();
+            await progress.update();
+          },
+        });
+        await progress.finish();
+        await reportRunEnd(app, runId, run, 'backfill run');
+      });
+    });
+}

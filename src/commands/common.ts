@@ -1,0 +1,111 @@
+import { setFlagsFromString } from 'node:v8';
+import type { Command } from 'commander';
+import { openApp, type App } from '../app.js';
+import { loadConfig } from '../config.js';
+import type { FleetsyncEnv } from '../env.js';
+import type { Logger } from '../logger.js';
+import { resolveSchedules, Scheduler } from '../queue/schedules.js';
+import type { ResolvedSource } from '../sources.js';
+import { formatRunSummary, summarizeRun } from '../status.js';
+
+/** What every command is registered with. */
+export interface CommandContext {
+  /** The root program; its global --config is read when a command runs, after parsing. */
+  program: Command;
+  logger: Logger;
+  env: FleetsyncEnv;
+}
+
+/** Exit code for a command that failed for a reason the user can act on. */
+export class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+/** Commander accumulator for a repeatable option. */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/**
+ * Loads the config (--config, else FLEETSYNC_CONFIG, else ./fleetsync.yaml), opens the app, runs fn
+ * and closes the app whatever fn does. Throws ConfigError for a bad config before connecting.
+ */
+export async function withApp<T>(ctx: CommandContext, fn: (app: App) => Promise<T>): Promise<T> {
+  const { config: file } = ctx.program.opts<{ config?: string }>();
+  const config = await loadConfig(file ?? ctx.env.configFile);
+  const app = await openApp({ config, logger: ctx.logger, databaseUrl: ctx.env.databaseUrl, redisUrl: ctx.env.redisUrl, prefix: ctx.env.queuePrefix });
+  try {
+    return await fn(app);
+  } finally {
+    await app.close();
+  }
+}
+
+/**
+ * The configured source with this id.
+ * Throws CommandError `unknown source "id"`, followed by the configured ids when listConfigured is set.
+ */
+export function requireSource(app: App, id: string, opts: { listConfigured?: boolean } = {}): ResolvedSource {
+  const src = app.sources.get(id);
+  if (src) return src;
+  // The run-starting commands name the configured ids; the others keep their shorter, pinned text.
+  throw new CommandError(`unknown source "${id}"${opts.listConfigured ? ` (configured: ${[...app.sources.keys()].join(', ')})` : ''}`);
+}
+
+/** Aborts on the first SIGINT/SIGTERM (callers stop after the pages in hand); a second signal exits at once with 130. */
+export function onShutdown(logger: Logger): AbortSignal {
+  const ctl = new AbortController();
+  const handler = (sig: string) => {
+    if (ctl.signal.aborted) {
+      logger.warn({ signal: sig }, 'second signal: exiting without waiting');
+      process.exit(130);
+    }
+    logger.info({ signal: sig }, 'stopping after the pages in hand');
+    ctl.abort();
+  };
+  process.on('SIGINT', () => handler('SIGINT'));
+  process.on('SIGTERM', () => handler('SIGTERM'));
+  return ctl.signal;
+}
+
+/** Resolves when the signal aborts (at once if it already has). Never rejects. */
+export function untilAborted(signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+/** A scheduler over the app's configured schedules; the caller closes it. Throws ConfigError for a schedule naming an unknown source. */
+export function schedulerFor(app: App, logger: Logger): Scheduler {
+  return new Scheduler({ redis: app.redis, prefix: app.prefix, engine: app.engine, sources: app.sources, schedules: resolveSchedules(app.config.schedules, app.sources), logger });
+}
+
+/**
+ * Bounds the heap of a process that works pages. A page job allocates ~10 MB that dies within the
+ * job (response text, parsed records, the upsert payload) but lives long enough to be promoted,
+ * so V8's default old-space growth (up to 4x the live heap before a full GC) let a worker with
+ * ~30 MB live sit at 230-270 MB RSS. Growth 2x keeps it under ~190 MB; 1.5x (~165 MB) cost ~15%
+ * of throughput in GC
+ * (docs/performance.md). A --heap-growing-percent given in NODE_OPTIONS or on the command line wins.
+ */
+export function boundHeapGrowth(nodeOptions: string): void {
+  const given = [...process.execArgv, ...nodeOptions.split(/\s+/)].some((f) => f.startsWith('--heap-growing-percent'));
+  if (!given) setFlagsFromString('--heap-growing-percent=100');
+}
+
+/**
+ * Prints the summary of a run a command waited for, then throws CommandError unless it succeeded:
+ * exit 130 when the wait was interrupted (the run goes on), 1 when it ended otherwise.
+ * `label` names the run in the message ("run", "backfill run").
+ */
+export async function reportRunEnd(app: App, runId: string, run: { status: string; error_message: string | null }, label: string): Promise<void> {
+  console.log(formatRunSummary(await summarizeRun(app.db, runId)));
+  if (run.status === 'running') throw new CommandError(`interrupted; ${label} ${runId} goes on with the next worker`, 130);
+  if (run.status !== 'succeeded') throw new CommandError(`${label} ${runId} ${run.status}: ${run.error_message ?? 'see fleetsync status'}`);
+}

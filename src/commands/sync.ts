@@ -1,0 +1,26 @@
+import { Option } from 'commander';
+import { boundHeapGrowth, collect, onShutdown, reportRunEnd, requireSource, withApp, type CommandContext } from './common.js';
+
+/** `fleetsync sync`: starts (or joins) a run of a source; with --wait, works it here. */
+export function registerSync(ctx: CommandContext): void {
+  ctx.program
+    .command('sync')
+    .description('start a run of a source (or join the one already running); with --wait, process it here and print a summary')
+    .requiredOption('--source <id>', 'source id from the config')
+    .option('--resource <name>', 'only this resource (repeatable); parents it is nested under are walked too', collect, [] as string[])
+    .addOption(new Option('--mode <mode>', 'full walk, or incremental where the vendor allows').choices(['full', 'incremental']).default('full'))
+    .option('--wait', 'process the run in this process until it ends; exit non-zero unless it succeeded', false)
+    .action(async (opts: { source: string; resource: string[]; mode: 'full' | 'incremental'; wait: boolean }) => {
+      await withApp(ctx, async (app) => {
+        requireSource(app, opts.source, { listConfigured: true });
+        const { runId, resumed } = await app.engine.startRun(opts.source, { resources: opts.resource, trigger: 'sync', mode: opts.mode });
+        console.log(`${resumed ? 'joined running' : 'started'} run ${runId} of ${opts.source}`);
+        if (!opts.wait) return;
+        boundHeapGrowth(ctx.env.nodeOptions);
+        const signal = onShutdown(ctx.logger);
+        app.engine.startWorkers([opts.source]);
+        const run = await app.engine.waitForRun(runId, { signal });
+        await reportRunEnd(app, runId, run, 'run');
+      });
+    });
+}

@@ -1,0 +1,53 @@
+import { metricsPort } from '../env.js';
+import { startMetricsServer } from '../metrics.js';
+import type { Scheduler } from '../queue/schedules.js';
+import { boundHeapGrowth, collect, onShutdown, requireSource, schedulerFor, untilAborted, withApp, type CommandContext } from './common.js';
+
+/** `fleetsync worker`: works every lane and fires the schedules until SIGTERM/SIGINT. */
+export function registerWorker(ctx: CommandContext): void {
+  const { logger, env } = ctx;
+  ctx.program
+    .command('worker')
+    .description(
+      'process every lane of every configured source and fire the configured schedules until SIGTERM/SIGINT ' +
+        '(finishes and commits the pages in hand, then exits 0; exits 1 if that takes longer than worker.shutdownTimeoutMs)',
+    )
+    .option('--source <id>', 'only this source (repeatable)', collect, [] as string[])
+    .option('--no-schedules', 'do not register or fire schedules in this process')
+    .action(async (opts: { source: string[]; schedules: boolean }) => {
+      boundHeapGrowth(env.nodeOptions);
+      await withApp(ctx, async (app) => {
+        for (const id of opts.source) requireSource(app, id);
+        const signal = onShutdown(logger);
+        // The hard bound: a page stuck past it is left to its lock expiring, and another worker redoes it.
+        signal.addEventListener(
+          'abort',
+          () =>
+            setTimeout(() => {
+              logger.error({ timeoutMs: app.config.worker.shutdownTimeoutMs }, 'shutdown timed out; exiting with pages in hand (they are redelivered)');
+              process.exit(1);
+            }, app.config.worker.shutdownTimeoutMs).unref(),
+          { once: true },
+        );
+        const port = metricsPort(env, app.config.worker.metricsPort);
+        const metricsServer = port > 0 ? await startMetricsServer(app.metrics, { port, host: env.metricsHost }) : null;
+        let scheduler: Scheduler | null = null;
+        try {
+          if (opts.schedules) {
+            scheduler = schedulerFor(app, logger);
+            await scheduler.sync();
+            scheduler.start();
+          }
+          const resumed = await app.engine.resumeRunningRuns();
+          app.engine.startWorkers(opts.source.length ? opts.source : undefined);
+          logger.info({ lanes: [...app.engine.lanes.keys()], resumedRuns: resumed, schedules: app.config.schedules.map((s) => s.name), metricsPort: metricsServer?.port }, 'worker started');
+          await untilAborted(signal);
+        } finally {
+          // Firings first (they start runs), then the lanes finish their pages in app.close().
+          await scheduler?.close();
+          await metricsServer?.close();
+        }
+      });
+      logger.info('worker stopped');
+    });
+}
