@@ -4,7 +4,7 @@ import { toBool, toInt, toText, toTimestamp } from '../src/normalize.js';
 import { pageNumber } from '../src/pagination/page-number.js';
 import { staticList } from '../src/pagination/static-list.js';
 
-// Automox: https://developer.automox.com/developer-portal/ (../shared/vendor-docs/001_*.txt)
+// Automox: https://developer.automox.com/developer-portal/
 // Bare JSON arrays, `limit` 1..500 (default 500), `page` from 0, no pagination metadata.
 const automoxPages = () => pageNumber({ firstPage: 0, defaultPageSize: 500, maxPageSize: 500 });
 

@@ -4,8 +4,8 @@ import { defineResource, type ErrorBodyReader, type VendorDefinition } from '../
 import { toBool, toInt, toText, toTimestamp } from '../src/normalize.js';
 import { nextLink } from '../src/pagination/next-link.js';
 
-// Famoco MDM and Famoco Insights (../shared/vendor-docs/000_*.txt).
-// https://developers.famoco.com/ (quick start: authentication, organizations, throttling)
+// Famoco MDM and Famoco Insights: https://help.famoco.com/developers/rest-api/quick-start/
+// (authentication, organizations, throttling)
 //
 // Base URL convention: a Famoco source's `baseUrl` is the ORIGIN only
 // (`https://my.famoco.com` for the MDM, `https://insights.famoco.com` for Insights), and every

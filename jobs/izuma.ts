@@ -4,7 +4,8 @@ import { toInt, toText, toTimestamp } from '../src/normalize.js';
 import { afterCursor } from '../src/pagination/after-cursor.js';
 import { singlePage } from '../src/pagination/single-page.js';
 
-// Izuma (formerly Pelion) Device Management (../shared/vendor-docs/003_*.txt).
+// Izuma (formerly Pelion) Device Management:
+// https://developer.izumanetworks.com/docs/device-management/current/service-api-references/using-the-apis.html
 // https://developer.izumanetworks.com/docs/device-management-api/
 //
 // Base URL convention: the API origin (`https://api.us-east-1.mbedcloud.com`); paths start

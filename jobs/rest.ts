@@ -5,8 +5,8 @@ import { toBool, toInt, toText, toTimestamp } from '../src/normalize.js';
 import { afterCursor, atPath, nextLink, offsetPages, pageNumber, pageTotal, singlePage, type PageStrategy } from '../src/pagination/index.js';
 import { DATA_TABLES, isDataTable, type ColumnType, type DataTableName } from '../src/warehouse/tables.js';
 
-// Declarative REST sources (`vendor: rest`): the partner API template
-// (../shared/vendor-docs/004_*.txt) and any API of its family, defined in YAML only.
+// Declarative REST sources (`vendor: rest`): our partner API template (page/limit envelopes,
+// HTTP Basic, OU scoping) and any API of its family, defined in YAML only.
 // See docs/rest-sources.md for the configuration and the OU design.
 
 const dotPath = z.string().regex(/^$|^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, 'must be a dot path like "data" or "meta.next"');

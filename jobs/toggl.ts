@@ -4,7 +4,7 @@ import { toBool, toText, toTimestamp } from '../src/normalize.js';
 import { pageNumber } from '../src/pagination/page-number.js';
 import { singlePage } from '../src/pagination/single-page.js';
 
-// Toggl Track API v9: https://engineering.toggl.com/docs/ (../shared/vendor-docs/002_*.txt)
+// Toggl Track API v9: https://engineering.toggl.com/docs/
 // Base URL https://api.track.toggl.com/api/v9. `/me/*` is the token's user, `/workspaces/{id}/*`
 // one workspace. Most lists come whole; projects page with `page` (from 1) and `per_page`
 // (at most 200) and no metadata, so a short page ends the walk.

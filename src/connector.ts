@@ -37,7 +37,7 @@ export interface ResourceDefinition<T extends DataTableName = DataTableName, R =
   /** Query parameters always sent for a scope. */
   params?: (scope: string) => Record<string, string>;
   /**
-   * Incremental sync (DESIGN decision 7), where the vendor can filter on an update time.
+   * Incremental sync (docs/design.md, "Incremental where the vendor allows it"), where the vendor can filter on an update time.
    * An incremental walk sends `params(since)` besides the resource's own params, where `since`
    * is the high-water mark of the last succeeded walk of the same (source, resource, scope)
    * minus `overlapMs` (default 5 minutes). `updatedAt` gives each record's update time; the

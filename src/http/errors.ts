@@ -1,5 +1,5 @@
 /**
- * How a failure is handled, decided once in the HTTP layer (DESIGN decision 4):
+ * How a failure is handled, decided once in the HTTP layer (docs/design.md, "Errors are classified once"):
  * - rate_limited: pause the lane until retryAfterMs, spend no attempt;
  * - retryable: network error or 5xx after in-process retries: BullMQ attempts with backoff;
  * - invalid_request: 400/404/422 (and bad pages): fail the walk with the vendor's message;
