@@ -2,40 +2,24 @@ import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { toTimestamp } from '../src/normalize.js';
-import { summarizeRun } from '../src/status.js';
 import { AutomoxSimulator, generateAutomoxData, type AutomoxData } from '../src/simulators/automox.js';
-import { createTestEnv, TEST_WORKER, type TestEnv } from './helpers.js';
+import { createTestEnv, type TestEnv } from './helpers.js';
+import { automoxSource, FAST, testConfig } from './helpers/config.js';
+import { syncOnce } from './helpers/sync.js';
+import { liveRows, sortById } from './helpers/warehouse.js';
 
 const API_KEY = 'test-automox-key-0123456789';
+const SOURCE = 'automox-test';
 
-function config(baseUrl: string, extra: Record<string, unknown> = {}) {
-  return {
-    sources: [
-      {
-        id: 'automox-test',
-        vendor: 'automox',
-        baseUrl,
-        credentials: { apiKey: '${TEST_AUTOMOX_KEY}' },
-        pageSize: 5,
-        // The test simulator has no /servers limit; keep the suite fast.
-        rateLimits: { servers: { windows: [{ max: 1000, durationMs: 1000 }], concurrency: 2 } },
-        ...extra,
-      },
-    ],
-    worker: TEST_WORKER,
-  };
-}
-
-async function syncOnce(app: App, resources?: string[]) {
-  const { runId } = await app.engine.startRun('automox-test', { trigger: 'test', resources });
-  const run = await app.engine.waitForRun(runId);
-  return { run, summary: await summarizeRun(app.db, runId) };
+function config(baseUrl: string) {
+  // The test simulator has no /servers limit; keep the suite fast.
+  return testConfig([automoxSource(SOURCE, baseUrl, 'TEST_AUTOMOX_KEY', { rateLimits: { servers: { ...FAST, concurrency: 2 } } })]);
 }
 
 /** Asserts the warehouse holds exactly the simulator's live data, value by value. */
 async function expectExact(env: TestEnv, data: AutomoxData) {
-  const devices = await env.db.selectFrom('devices').selectAll().where('deleted_at', 'is', null).orderBy('external_id').execute();
-  const servers = [...data.servers].sort((a, b) => String(a.id).localeCompare(String(b.id)));
+  const devices = await liveRows(env, 'devices');
+  const servers = sortById(data.servers);
   expect(devices.map((d) => d.external_id)).toEqual(servers.map((s) => String(s.id)));
   for (const [i, s] of servers.entries()) {
     const d = devices[i]!;
@@ -55,7 +39,7 @@ async function expectExact(env: TestEnv, data: AutomoxData) {
   }
   const live = new Set(data.servers.map((s) => s.id));
   const pkgs = data.packages.filter((p) => live.has(p.server_id));
-  const packages = await env.db.selectFrom('packages').selectAll().where('deleted_at', 'is', null).execute();
+  const packages = await liveRows(env, 'packages');
   expect(packages.length).toBe(pkgs.length);
   const byId = new Map(packages.map((p) => [p.external_id, p]));
   for (const p of pkgs) {
@@ -68,10 +52,10 @@ async function expectExact(env: TestEnv, data: AutomoxData) {
     expect(row!.patch_category_id).toBe(p.patch_classification_category_id);
     expect(row!.raw).toEqual(p);
   }
-  const groups = await env.db.selectFrom('device_groups').selectAll().where('deleted_at', 'is', null).execute();
+  const groups = await liveRows(env, 'device_groups');
   expect(groups.length).toBe(data.groups.length);
   expect(groups.filter((g) => g.is_default).length).toBe(data.orgs.length);
-  const orgs = await env.db.selectFrom('organizations').selectAll().where('deleted_at', 'is', null).orderBy('external_id').execute();
+  const orgs = await liveRows(env, 'organizations');
   expect(orgs.map((o) => [o.external_id, o.name])).toEqual(data.orgs.map((o) => [String(o.id), o.name]));
   const cats = await env.db.selectFrom('patch_categories').select(['external_id', 'name']).orderBy(sql`external_id::int`).execute();
   expect(cats.length).toBe(13);
@@ -98,7 +82,7 @@ describe('Automox sync', () => {
   afterEach(() => sim.clearFaults());
 
   it('lands exactly the simulator data, across page boundaries, unicode and unknown fields included', async () => {
-    const { run, summary } = await syncOnce(app);
+    const { run, summary } = await syncOnce(app, SOURCE);
     expect(run.status).toBe('succeeded');
     await expectExact(env, sim.data);
     const org2 = String(sim.data.orgs[1]!.id);
@@ -114,7 +98,7 @@ describe('Automox sync', () => {
   it('re-syncing unchanged data rewrites no row; deletes and renames are detected; a returning row is revived', async () => {
     const before = await sql<{ n: string; x: string }>`select count(*) as n, string_agg(xmin::text || ':' || external_id, ',' order by external_id) as x from devices`.execute(env.db);
     const pkgBefore = await sql<{ x: string }>`select string_agg(xmin::text, ',' order by external_id) as x from packages`.execute(env.db);
-    const again = await syncOnce(app);
+    const again = await syncOnce(app, SOURCE);
     expect(again.run.status).toBe('succeeded');
     for (const r of again.summary.resources) {
       expect([r.resource, r.inserted, r.updated, r.deleted]).toEqual([r.resource, 0, 0, 0]);
@@ -129,7 +113,7 @@ describe('Automox sync', () => {
     const renamed = sim.data.servers[4]!;
     sim.data.servers = sim.data.servers.filter((s) => !removed.includes(s));
     renamed.name = 'renamed-Ωmega-📦';
-    const third = await syncOnce(app);
+    const third = await syncOnce(app, SOURCE);
     expect(third.run.status).toBe('succeeded');
     const dev = third.summary.resources.find((r) => r.resource === 'devices')!;
     expect([dev.inserted, dev.updated, dev.deleted]).toEqual([0, 1, 2]);
@@ -143,7 +127,7 @@ describe('Automox sync', () => {
     await expectExact(env, sim.data);
 
     sim.data.servers.push(removed[0]!);
-    const fourth = await syncOnce(app);
+    const fourth = await syncOnce(app, SOURCE);
     expect(fourth.summary.resources.find((r) => r.resource === 'devices')!.updated).toBe(1);
     const revived = await env.db.selectFrom('devices').select('deleted_at').where('external_id', '=', String(removed[0]!.id)).executeTakeFirstOrThrow();
     expect(revived.deleted_at).toBeNull();
@@ -154,7 +138,7 @@ describe('Automox sync', () => {
     const org = String(sim.data.orgs[0]!.id);
     sim.inject({ kind: 'status', status: 429, headers: { 'retry-after': '1' }, match: (r) => r.path === '/api/servers' && r.query.get('o') === org && r.query.get('page') === '1' });
     const mark = sim.requests.length;
-    const { run } = await syncOnce(app, ['devices']);
+    const { run } = await syncOnce(app, SOURCE, ['devices']);
     expect(run.status).toBe('succeeded');
     const reqs = sim.requests.slice(mark).filter((r) => r.path === '/api/servers' && r.query.get('o') === org);
     // page 0, page 1 (429), page 1 again, no busy retries in between
@@ -181,7 +165,7 @@ describe('Automox sync', () => {
       match: (r) => r.path === '/api/orgs',
     });
     const mark = sim.requests.length;
-    const { run } = await syncOnce(app, ['device_groups']);
+    const { run } = await syncOnce(app, SOURCE, ['device_groups']);
     expect(run.status).toBe('succeeded');
     const after = sim.requests.slice(mark);
     expect(after[0]!.path).toBe('/api/orgs');
@@ -193,7 +177,7 @@ describe('Automox sync', () => {
     sim.inject({ kind: 'status', status: 503, times: 4, match: (r) => r.path === '/api/servers' });
     sim.inject({ kind: 'drop', times: 3, match: (r) => r.path.endsWith('/packages') });
     sim.inject({ kind: 'status', status: 500, times: 2, match: (r) => r.path === '/api/orgs' });
-    const { run } = await syncOnce(app);
+    const { run } = await syncOnce(app, SOURCE);
     expect(run.status).toBe('succeeded');
     expect(sim.pendingFaults).toBe(0);
     await expectExact(env, sim.data);
@@ -203,7 +187,7 @@ describe('Automox sync', () => {
     const org = String(sim.data.orgs[1]!.id);
     sim.inject({ kind: 'status', status: 400, body: { errors: ['limit must be between 1 and 500'] }, match: (r) => r.path === '/api/servergroups' && r.query.get('o') === org });
     const mark = sim.requests.length;
-    const { run, summary } = await syncOnce(app, ['device_groups']);
+    const { run, summary } = await syncOnce(app, SOURCE, ['device_groups']);
     expect(run.status).toBe('partial');
     const tries = sim.requests.slice(mark).filter((r) => r.path === '/api/servergroups' && r.query.get('o') === org);
     expect(tries.length).toBe(1);
@@ -224,7 +208,7 @@ describe('Automox sync', () => {
     const bad = { ...sim.data.servers[2]!, id: 'not-a-number-id', name: 42 } as unknown as (typeof sim.data.servers)[number];
     sim.data.servers.splice(3, 0, bad);
     try {
-      const { run, summary } = await syncOnce(app, ['devices']);
+      const { run, summary } = await syncOnce(app, SOURCE, ['devices']);
       expect(run.status).toBe('succeeded');
       const row = await env.db.selectFrom('devices').select('name').where('external_id', '=', String(victim.id)).executeTakeFirstOrThrow();
       expect(row.name).toBe('nulbyte');
@@ -258,8 +242,7 @@ describe('Automox credentials', () => {
     const wrong = 'wrong-key-SECRET-value';
     const app = await env.open(config(`${origin}/api`), { ...process.env, TEST_AUTOMOX_KEY: wrong });
     app.engine.startWorkers();
-    const { runId } = await app.engine.startRun('automox-test', { trigger: 'test' });
-    const run = await app.engine.waitForRun(runId);
+    const { run } = await syncOnce(app, SOURCE);
     expect(run.status).toBe('failed');
     expect(run.error_status).toBe(401);
     expect(run.error_message).toContain('check the credentials of source automox-test');

@@ -1,62 +1,42 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import type { App } from '../src/app.js';
 import type { SourceStatus } from '../src/status.js';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
-import { createTestEnv, REDIS_URL, TEST_WORKER, type TestEnv } from './helpers.js';
+import { createTestEnv, type TestEnv } from './helpers.js';
+import { runCli } from './helpers/cli.js';
+import { automoxSource, FAST, tempDir, testConfig, type TempDir } from './helpers/config.js';
 
 const API_KEY = 'cli-ops-key-SECRET';
-
-/** Runs `fleetsync <args>` as a child process (tsx, no build) and collects its output. */
-function cli(args: string[], env: TestEnv, configFile: string, extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', configFile, ...args], {
-      env: { ...process.env, DATABASE_URL: env.databaseUrl, REDIS_URL, FLEETSYNC_QUEUE_PREFIX: env.prefix, FLEETSYNC_LOG_LEVEL: 'warn', OPS_KEY: API_KEY, ...extraEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('operations commands', () => {
   let env: TestEnv;
   let sim: AutomoxSimulator;
-  let dir: string;
+  let dir: TempDir;
   let configFile: string;
   let app: App;
   let cfg: Record<string, unknown>;
+  const cli = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => runCli(env, configFile, args, { OPS_KEY: API_KEY, ...extraEnv });
 
   beforeAll(async () => {
     env = await createTestEnv();
     sim = new AutomoxSimulator({ apiKey: API_KEY, data: generateAutomoxData({ seed: 41, orgs: 2, devicesPerOrg: [7, 4], packagesPerDevice: 1 }) });
     const origin = await sim.start();
-    dir = await mkdtemp(join(tmpdir(), 'fleetsync-ops-'));
-    configFile = join(dir, 'fleetsync.yaml');
-    cfg = {
-      sources: [{ id: 'automox-ops', vendor: 'automox', baseUrl: `${origin}/api`, credentials: { apiKey: '${OPS_KEY}' }, pageSize: 5, rateLimits: { servers: { windows: [{ max: 1000, durationMs: 1000 }] } } }],
-      worker: TEST_WORKER,
+    dir = await tempDir('fleetsync-ops-');
+    cfg = testConfig([automoxSource('automox-ops', `${origin}/api`, 'OPS_KEY', { rateLimits: { servers: FAST } })], {
       schedules: [{ name: 'nightly', cron: '0 2 * * *', timeZone: 'Europe/Berlin', resources: ['devices'] }],
-    };
-    await writeFile(configFile, stringify(cfg));
+    });
+    configFile = await dir.writeYaml('fleetsync.yaml', cfg);
     app = await env.open(cfg, { ...process.env, OPS_KEY: API_KEY });
     app.engine.startWorkers();
   });
   afterAll(async () => {
     await sim.stop();
     await env.cleanup();
-    await rm(dir, { recursive: true, force: true });
+    await dir.remove();
   });
 
   const status = async (): Promise<SourceStatus> => {
-    const r = await cli(['status', '--json'], env, configFile);
+    const r = await cli(['status', '--json']);
     expect(r.code, r.stderr).toBe(0);
     return (JSON.parse(r.stdout) as SourceStatus[])[0]!;
   };
@@ -83,20 +63,20 @@ describe('operations commands', () => {
     expect(packages.summary!.errors[0]!.message).toContain('410 endpoint retired');
     expect(s.disabled.map((d) => d.resource)).toEqual(['packages']);
 
-    const text = await cli(['status'], env, configFile);
+    const text = await cli(['status']);
     expect(text.stdout).toContain('disabled: packages since');
     expect(text.stdout).toMatch(/automox-ops\.servers\s+1000\/s/);
     expect(text.stdout).not.toContain(API_KEY);
 
-    const en = await cli(['enable', '--source', 'automox-ops', '--resource', 'packages'], env, configFile);
+    const en = await cli(['enable', '--source', 'automox-ops', '--resource', 'packages']);
     expect(en.stdout.trim()).toBe('enabled automox-ops/packages');
     expect((await status()).disabled).toEqual([]);
-    const again = await cli(['enable', '--source', 'automox-ops', '--resource', 'packages'], env, configFile);
+    const again = await cli(['enable', '--source', 'automox-ops', '--resource', 'packages']);
     expect(again.stdout.trim()).toBe('automox-ops/packages was not disabled');
   });
 
   it('pause stops a source (status shows it and its paused lanes), resume lets its run finish', async () => {
-    const p = await cli(['pause', '--source', 'automox-ops'], env, configFile);
+    const p = await cli(['pause', '--source', 'automox-ops']);
     expect([p.code, p.stdout.trim()]).toEqual([0, 'paused automox-ops']);
     let s = await status();
     expect(s.paused?.reason).toBe('paused by command');
@@ -111,7 +91,7 @@ describe('operations commands', () => {
     expect(orgs.summary!.cursor).toMatchObject({ scope: '-', page: 0 });
     expect(sim.requests.length).toBe(mark);
 
-    const r = await cli(['resume', '--source', 'automox-ops'], env, configFile);
+    const r = await cli(['resume', '--source', 'automox-ops']);
     expect([r.code, r.stdout.trim()]).toEqual([0, 'resumed automox-ops']);
     expect((await app.engine.waitForRun(runId)).status).toBe('succeeded');
     s = await status();
@@ -119,19 +99,19 @@ describe('operations commands', () => {
     expect(s.lanes.some((l) => l.paused)).toBe(false);
     expect(s.resources.find((x) => x.resource === 'devices')!.lastRunStatus).toBe('succeeded');
 
-    const bad = await cli(['pause', '--source', 'nope'], env, configFile);
+    const bad = await cli(['pause', '--source', 'nope']);
     expect([bad.code, bad.stderr.trim()]).toEqual([1, 'fleetsync: unknown source "nope"']);
   });
 
   it('schedules lists the configured schedules with next fire times', async () => {
-    const r = await cli(['schedules', '--json', '--count', '2'], env, configFile);
+    const r = await cli(['schedules', '--json', '--count', '2']);
     expect(r.code, r.stderr).toBe(0);
     const list = JSON.parse(r.stdout) as Array<{ name: string; registered: boolean; next: string[]; timeZone: string }>;
     expect(list).toHaveLength(1);
     expect(list[0]).toMatchObject({ name: 'nightly', registered: false, timeZone: 'Europe/Berlin' });
     expect(list[0]!.next).toHaveLength(2);
     for (const t of list[0]!.next) expect(new Date(t).getUTCHours()).toBe(new Date(t).getUTCMonth() >= 3 && new Date(t).getUTCMonth() <= 8 ? 0 : 1);
-    const text = await cli(['schedules'], env, configFile);
+    const text = await cli(['schedules']);
     expect(text.stdout).toMatch(/nightly\s+0 2 \* \* \*\s+Europe\/Berlin\s+full\s+automox-ops\s+devices/);
   });
 
@@ -139,7 +119,7 @@ describe('operations commands', () => {
     const other = await env.open(cfg, { ...process.env, OPS_KEY: API_KEY });
     await app.engine.pauseSourceQueues('automox-ops');
     const { runId: scheduled } = await other.engine.startRun('automox-ops', { trigger: 'schedule:nightly', resources: ['devices'] });
-    const beside = await cli(['backfill', '--source', 'automox-ops', '--resource', 'devices', '--detach'], env, configFile);
+    const beside = await cli(['backfill', '--source', 'automox-ops', '--resource', 'devices', '--detach']);
     expect(beside.code, beside.stderr).toBe(0);
     const backfillId = /^started backfill run (\d+) of automox-ops$/m.exec(beside.stdout)![1]!;
     expect(backfillId).not.toBe(scheduled);
@@ -149,16 +129,16 @@ describe('operations commands', () => {
       { id: backfillId, trigger: 'backfill' },
     ]);
     // A second backfill joins the running one instead of starting twice.
-    const again = await cli(['backfill', '--source', 'automox-ops', '--resource', 'devices', '--detach'], env, configFile);
+    const again = await cli(['backfill', '--source', 'automox-ops', '--resource', 'devices', '--detach']);
     expect(again.stdout).toContain(`joined running backfill run ${backfillId} of automox-ops`);
     await app.engine.resumeSource('automox-ops');
     expect((await app.engine.waitForRun(scheduled)).status).toBe('succeeded');
     expect((await app.engine.waitForRun(backfillId)).status).toBe('succeeded');
 
-    const bad = await cli(['backfill', '--source', 'automox-ops', '--since', 'yesterday-ish'], env, configFile);
+    const bad = await cli(['backfill', '--source', 'automox-ops', '--since', 'yesterday-ish']);
     expect([bad.code, bad.stderr.trim()]).toEqual([1, 'fleetsync: --since: "yesterday-ish" is not a date (use ISO 8601, e.g. 2026-01-31 or 2026-01-31T12:00:00Z)']);
 
-    const r = await cli(['backfill', '--source', 'automox-ops', '--resource', 'devices', '--since', '2026-01-01'], env, configFile, { FLEETSYNC_LOG_LEVEL: 'info' });
+    const r = await cli(['backfill', '--source', 'automox-ops', '--resource', 'devices', '--since', '2026-01-01'], { FLEETSYNC_LOG_LEVEL: 'info' });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^started backfill run (\d+) of automox-ops since 2026-01-01T00:00:00.000Z$/m);
     expect(r.stdout).toMatch(/run \d+ of automox-ops \(backfill, full\): succeeded/);

@@ -1,61 +1,44 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
-import { deleteRedisPrefix, dropDatabase, PG_ADMIN_URL, REDIS_URL, TEST_WORKER } from './helpers.js';
+import { deleteRedisPrefix, dropDatabase, PG_ADMIN_URL, REDIS_URL } from './helpers.js';
+import { runFleetsync } from './helpers/cli.js';
+import { automoxSource, tempDir, testConfig, type TempDir } from './helpers/config.js';
 
-const run = promisify(execFile);
 const KEY = 'cli-test-key';
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe('fleetsync CLI', () => {
   let sim: AutomoxSimulator;
-  let dir: string;
+  let dir: TempDir;
   let databaseUrl: string;
   let prefix: string;
   let env: NodeJS.ProcessEnv;
 
-  async function cli(...args: string[]): Promise<CliResult> {
-    try {
-      const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env, timeout: 120_000 });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  }
+  // No --config and no test env: `migrate` must create this database itself, and FLEETSYNC_CONFIG names the file.
+  const cli = (...args: string[]) => runFleetsync(args, env);
 
   beforeAll(async () => {
     sim = new AutomoxSimulator({ apiKey: KEY, data: generateAutomoxData({ seed: 9, orgs: 2, devicesPerOrg: [6, 4] }) });
     const origin = await sim.start();
-    dir = await mkdtemp(join(tmpdir(), 'fleetsync-cli-'));
+    dir = await tempDir('fleetsync-cli-');
     const id = randomBytes(4).toString('hex');
     const url = new URL(PG_ADMIN_URL);
     url.pathname = `/fleetsync_cli_${id}`;
     databaseUrl = url.toString();
     prefix = `fsc-${id}`;
-    const source = { id: 'ax', vendor: 'automox', baseUrl: `${origin}/api`, credentials: { apiKey: '${AX_KEY}' }, pageSize: 5 };
-    await writeFile(join(dir, 'fleetsync.yaml'), stringify({ sources: [source], worker: TEST_WORKER }));
-    await writeFile(join(dir, 'wrong-key.yaml'), stringify({ sources: [{ ...source, id: 'ax-wrong', credentials: { apiKey: 'not-the-key' } }], worker: TEST_WORKER }));
-    await writeFile(join(dir, 'broken.yaml'), stringify({ sources: [{ ...source, vendor: 'nokia-snake' }] }));
-    env = { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL, FLEETSYNC_QUEUE_PREFIX: prefix, FLEETSYNC_LOG_LEVEL: 'error', AX_KEY: KEY, FLEETSYNC_CONFIG: join(dir, 'fleetsync.yaml') };
+    const source = automoxSource('ax', `${origin}/api`, 'AX_KEY');
+    const configFile = await dir.writeYaml('fleetsync.yaml', testConfig([source]));
+    await dir.writeYaml('wrong-key.yaml', testConfig([{ ...source, id: 'ax-wrong', credentials: { apiKey: 'not-the-key' } }]));
+    await dir.writeYaml('broken.yaml', { sources: [{ ...source, vendor: 'nokia-snake' }] });
+    env = { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL, FLEETSYNC_QUEUE_PREFIX: prefix, FLEETSYNC_LOG_LEVEL: 'error', AX_KEY: KEY, FLEETSYNC_CONFIG: configFile };
   });
 
   afterAll(async () => {
     await sim.stop();
     await dropDatabase(databaseUrl);
     await deleteRedisPrefix(prefix);
-    await rm(dir, { recursive: true, force: true });
+    await dir.remove();
   });
 
   it('migrate creates the database, and running it again changes nothing', async () => {
@@ -101,14 +84,14 @@ describe('fleetsync CLI', () => {
   });
 
   it('exits non-zero with the reason when the vendor refuses the credentials', async () => {
-    const res = await cli('--config', join(dir, 'wrong-key.yaml'), 'sync', '--source', 'ax-wrong', '--wait');
+    const res = await cli('--config', join(dir.path, 'wrong-key.yaml'), 'sync', '--source', 'ax-wrong', '--wait');
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/fleetsync: run \d+ failed: ax-wrong\/organizations scope - page 0: 401 Unauthorized: check the credentials of source ax-wrong/);
     expect(res.stdout + res.stderr).not.toContain('not-the-key');
   });
 
   it('refuses a bad config before anything runs, naming the key path', async () => {
-    const res = await cli('--config', join(dir, 'broken.yaml'), 'sync', '--source', 'ax');
+    const res = await cli('--config', join(dir.path, 'broken.yaml'), 'sync', '--source', 'ax');
     expect(res.code).toBe(2);
     expect(res.stderr).toContain('sources[0].vendor: unknown vendor "nokia-snake"');
     const unknown = await cli('sync', '--source', 'nope');

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { chromium, type Browser } from 'playwright-core';
@@ -10,7 +9,9 @@ import { startDashboard } from '../src/dashboard.js';
 import { createLogger } from '../src/logger.js';
 import { SCHEDULES_QUEUE } from '../src/queue/schedules.js';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
-import { createTestEnv, TEST_WORKER, type TestEnv } from './helpers.js';
+import { createTestEnv, type TestEnv } from './helpers.js';
+import { automoxSource, FAST, tempDir, testConfig, type TempDir } from './helpers/config.js';
+import { syncOnce } from './helpers/sync.js';
 
 // Debian's chromium (apt-get install chromium); npm never downloads a browser for this test.
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -21,7 +22,7 @@ describe('dashboard in headless Chromium', () => {
   let sim: AutomoxSimulator;
   let app: App;
   let browser: Browser | undefined;
-  let dir: string;
+  let dir: TempDir | undefined;
   let dash: Awaited<ReturnType<typeof startDashboard>>;
   let control: Queue;
   let runId: string;
@@ -32,18 +33,14 @@ describe('dashboard in headless Chromium', () => {
       throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's package (apt-get update && apt-get install -y --no-install-recommends chromium) or set CHROMIUM_PATH`);
     }
     env = await createTestEnv();
-    dir = await mkdtemp(join(tmpdir(), 'fleetsync-dash-'));
+    dir = await tempDir('fleetsync-dash-');
     sim = new AutomoxSimulator({ apiKey: API_KEY, data: generateAutomoxData({ seed: 51, orgs: 2, devicesPerOrg: [6, 3], packagesPerDevice: 1 }) });
     const origin = await sim.start();
-    app = await env.open(
-      { sources: [{ id: 'automox-dash', vendor: 'automox', baseUrl: `${origin}/api`, credentials: { apiKey: '${DASH_KEY}' }, pageSize: 5, rateLimits: { servers: { windows: [{ max: 1000, durationMs: 1000 }] } } }], worker: TEST_WORKER },
-      { ...process.env, DASH_KEY: API_KEY },
-    );
+    app = await env.open(testConfig([automoxSource('automox-dash', `${origin}/api`, 'DASH_KEY', { rateLimits: { servers: FAST } })]), { ...process.env, DASH_KEY: API_KEY });
     app.engine.startWorkers();
     failedOrg = String(sim.data.orgs[1]!.id);
     sim.inject({ kind: 'status', status: 422, body: { errors: ['o is not a valid organization'] }, match: (r) => r.path === '/api/servergroups' && r.query.get('o') === failedOrg });
-    runId = (await app.engine.startRun('automox-dash', { trigger: 'test' })).runId;
-    await app.engine.waitForRun(runId);
+    runId = (await syncOnce(app, 'automox-dash')).runId;
     control = new Queue(SCHEDULES_QUEUE, { connection: app.redis, prefix: app.prefix });
     dash = await startDashboard({ db: app.db, queues: [...[...app.engine.lanes.values()].map((l) => l.queue), control], logger: createLogger({ level: 'silent' }), port: 0 });
     browser = await chromium.launch({
@@ -57,7 +54,7 @@ describe('dashboard in headless Chromium', () => {
     await control?.close();
     await sim?.stop();
     await env?.cleanup();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await dir?.remove();
   });
 
   it('shows the recent runs with per-resource counts and the vendor failure with its request id', async () => {
@@ -77,7 +74,7 @@ describe('dashboard in headless Chromium', () => {
     expect(run.error_request_id).toMatch(/^[0-9a-f]{32}$/);
     expect(body).toContain(run.error_request_id!);
     expect(body).not.toContain(API_KEY);
-    const shot = join(dir, 'runs.png');
+    const shot = join(dir!.path, 'runs.png');
     await page.screenshot({ path: shot, fullPage: true });
     expect((await stat(shot)).size).toBeGreaterThan(5000);
     await page.close();
@@ -93,7 +90,7 @@ describe('dashboard in headless Chromium', () => {
     const api = (await (await fetch(`http://127.0.0.1:${dash.port}/queues/api/queues`)).json()) as { queues: Array<{ name: string; counts: Record<string, number> }> };
     const servers = api.queues.find((q) => q.name === 'automox-dash.servers')!;
     expect(servers.counts.completed).toBeGreaterThan(0);
-    const shot = join(dir, 'lanes.png');
+    const shot = join(dir!.path, 'lanes.png');
     await page.screenshot({ path: shot, fullPage: true });
     expect((await stat(shot)).size).toBeGreaterThan(5000);
     if (process.env.DASHBOARD_SCREENSHOT_DIR) {

@@ -1,69 +1,43 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { readFamocoError } from '../jobs/famoco.js';
 import type { App } from '../src/app.js';
-import { nextLink } from '../src/pagination/next-link.js';
-import { PageShapeError, PaginationLoopError } from '../src/pagination/types.js';
 import { toTimestamp } from '../src/normalize.js';
 import { FamocoInsightsSimulator, FamocoSimulator, generateFamocoData, toInsightsDevice, type FamocoData } from '../src/simulators/famoco.js';
-import { summarizeRun } from '../src/status.js';
-import { finishWithNewWorker, killMidWalk } from './child-worker.js';
-import { createTestEnv, TEST_WORKER, type TestEnv } from './helpers.js';
+import { createTestEnv, type TestEnv } from './helpers.js';
+import { FAST, famocoSource, SLOW, tempDir, testConfig, type TempDir } from './helpers/config.js';
+import { syncOnce } from './helpers/sync.js';
+import { expectDevicesRaw, liveRows } from './helpers/warehouse.js';
+import { finishWithNewWorker, killAll, killMidWalk } from './helpers/worker.js';
 
 const TOKEN = 'test-famoco-token-0123456789abcdef';
-const FAST = { windows: [{ max: 1000, durationMs: 1000 }] };
 
 function config(mdmOrigin: string, insightsOrigin: string) {
-  return {
-    sources: [
-      {
-        id: 'famoco-test',
-        vendor: 'famoco',
-        baseUrl: mdmOrigin,
-        credentials: { token: '${TEST_FAMOCO_TOKEN}' },
-        pageSize: 5,
-        // The documented 100/min would make the suite wait for minutes; the windows are the lane's job, tested elsewhere.
-        rateLimits: { mdm: FAST },
-      },
-      {
-        id: 'insights-test',
-        vendor: 'famoco-insights',
-        baseUrl: insightsOrigin,
-        credentials: { token: '${TEST_FAMOCO_TOKEN}' },
-        pageSize: 5,
-        rateLimits: { insights: FAST },
-        options: { endpoints: { devices: '/api/organizations/{guid}/devices/' } },
-      },
-    ],
-    worker: TEST_WORKER,
-  };
-}
-
-async function syncOnce(app: App, sourceId: string, resources?: string[]) {
-  const { runId } = await app.engine.startRun(sourceId, { trigger: 'test', resources });
-  const run = await app.engine.waitForRun(runId);
-  return { run, summary: await summarizeRun(app.db, runId) };
+  return testConfig([
+    // The documented 100/min would make the suite wait for minutes; the windows are the lane's job, tested elsewhere.
+    famocoSource('famoco-test', mdmOrigin, 'TEST_FAMOCO_TOKEN', { rateLimits: { mdm: FAST } }),
+    famocoSource('insights-test', insightsOrigin, 'TEST_FAMOCO_TOKEN', {
+      vendor: 'famoco-insights',
+      rateLimits: { insights: FAST },
+      options: { endpoints: { devices: '/api/organizations/{guid}/devices/' } },
+    }),
+  ]);
 }
 
 /** Asserts the warehouse holds exactly the MDM simulator's data for source famoco-test, value by value. */
 async function expectExactMdm(env: TestEnv, data: FamocoData) {
-  const orgs = await env.db.selectFrom('organizations').selectAll().where('source_id', '=', 'famoco-test').where('deleted_at', 'is', null).orderBy('external_id').execute();
+  const orgs = await liveRows(env, 'organizations', 'famoco-test');
   expect(orgs.map((o) => [o.external_id, o.name, o.guid])).toEqual(data.organizations.map((o) => [String(o.id), o.name, o.guid]));
   for (const [i, o] of data.organizations.entries()) {
     expect(orgs[i]!.raw).toEqual(o);
     expect((orgs[i]!.vendor_created_at as Date).toISOString()).toBe(o.created_at);
   }
 
-  const groups = await env.db.selectFrom('device_groups').selectAll().where('source_id', '=', 'famoco-test').where('deleted_at', 'is', null).orderBy('external_id').execute();
+  const groups = await liveRows(env, 'device_groups', 'famoco-test');
   expect(groups.map((g) => [g.external_id, g.scope, g.organization_external_id, g.name, g.is_default, g.device_count])).toEqual(
     data.fleets.map((f) => [String(f.id), String(f.organization), String(f.organization), f.name, f.is_stock, f.devices_count]),
   );
 
-  const devices = await env.db.selectFrom('devices').selectAll().where('source_id', '=', 'famoco-test').where('deleted_at', 'is', null).orderBy('external_id').execute();
+  const devices = await liveRows(env, 'devices', 'famoco-test');
   expect(devices.map((d) => d.external_id)).toEqual(data.devices.map((d) => String(d.id)));
   for (const [i, s] of data.devices.entries()) {
     const d = devices[i]!;
@@ -219,46 +193,7 @@ describe('Famoco MDM and Insights sync', () => {
   });
 });
 
-describe('nextLink strategy', () => {
-  const strategy = nextLink({ sizeParam: 'page_size', defaultPageSize: 100, maxPageSize: 1000 });
-  const ctx = { scope: '7', pageSize: 5, path: '/api/organizations/7/devices/', params: {}, baseUrl: 'https://my.famoco.com', first: true };
-  const link = (page: number) => `https://my.famoco.com/api/organizations/7/devices/?page=${page}&page_size=5`;
-
-  it('builds the first request from the path, then follows next links until null, with count as total', () => {
-    expect(strategy.request(strategy.first(ctx), ctx)).toEqual({ path: '/api/organizations/7/devices/', params: { page_size: 5 } });
-    const first = strategy.parse({ count: 12, next: link(2), previous: null, results: [1, 2, 3, 4, 5] }, { url: null, n: 0 }, ctx);
-    expect(first).toEqual({ records: [1, 2, 3, 4, 5], next: { url: link(2), n: 1 }, total: 12 });
-    expect(strategy.request(first.next!, ctx)).toEqual({ url: link(2) });
-    expect(strategy.parse({ count: 12, next: null, previous: link(2), results: [11, 12] }, { url: link(3), n: 2 }, ctx).next).toBeNull();
-  });
-
-  it('detects a repeating or backwards next link as a pagination loop, and a wrong body shape', () => {
-    expect(() => strategy.parse({ count: 12, next: link(2), results: [] }, { url: link(2), n: 1 }, ctx)).toThrow(PaginationLoopError);
-    expect(() => strategy.parse({ count: 12, next: link(1), results: [] }, { url: link(2), n: 1 }, ctx)).toThrow(/goes back from page 2 to page 1/);
-    expect(() => strategy.parse({ count: 12, next: link(1), results: [] }, { url: null, n: 0 }, ctx)).toThrow(/current page 1 again/);
-    // Links without a page number (DRF cursor pagination) are only checked for repetition.
-    expect(strategy.parse({ next: 'https://my.famoco.com/x/?cursor=b', results: [] }, { url: 'https://my.famoco.com/x/?cursor=a', n: 1 }, ctx).next).toEqual({
-      url: 'https://my.famoco.com/x/?cursor=b',
-      n: 2,
-    });
-    expect(() => strategy.parse([1, 2], { url: null, n: 0 }, ctx)).toThrow(PageShapeError);
-    expect(() => strategy.parse({ results: [], next: 42 }, { url: null, n: 0 }, ctx)).toThrow(PageShapeError);
-  });
-});
-
-describe('Famoco error bodies and config', () => {
-  it('reads detail, field and non-field errors', () => {
-    expect(readFamocoError({ errors: { detail: 'Request was throttled. Expected available in 3254 seconds.' } })).toEqual({
-      message: 'Request was throttled. Expected available in 3254 seconds.',
-    });
-    expect(readFamocoError({ errors: { page_size: ['A valid integer is required.'], name: ['Too long.', 'Bad.'] } })).toEqual({
-      message: 'page_size: A valid integer is required.; name: Too long. Bad.',
-    });
-    expect(readFamocoError({ errors: { non_field_errors: ['Nope.'] } })).toEqual({ message: 'Nope.' });
-    expect(readFamocoError({ detail: 'Not found.' })).toEqual({ message: 'Not found.' });
-    expect(readFamocoError('<html>')).toEqual({});
-  });
-
+describe('Famoco config', () => {
   it('refuses an Insights source without a valid path template', async () => {
     const env = await createTestEnv();
     try {
@@ -279,7 +214,7 @@ describe('Famoco error bodies and config', () => {
 describe('Famoco: a worker killed with SIGKILL mid-walk', () => {
   let env: TestEnv;
   let sim: FamocoSimulator;
-  let dir: string;
+  let dir: TempDir;
   let configFile: string;
   let app: App;
   const children: ChildProcess[] = [];
@@ -288,30 +223,16 @@ describe('Famoco: a worker killed with SIGKILL mid-walk', () => {
     env = await createTestEnv();
     sim = new FamocoSimulator({ token: TOKEN, data: generateFamocoData({ seed: 9, orgs: 2, devicesPerOrg: [60, 45] }) });
     const origin = await sim.start();
-    dir = await mkdtemp(join(tmpdir(), 'fleetsync-famoco-crash-'));
-    configFile = join(dir, 'fleetsync.yaml');
-    const cfg = {
-      sources: [
-        {
-          id: 'famoco-crash',
-          vendor: 'famoco',
-          baseUrl: origin,
-          credentials: { token: '${CRASH_TOKEN}' },
-          pageSize: 5,
-          // Slow enough that the kill lands mid-walk, fast enough for a test.
-          rateLimits: { mdm: { windows: [{ max: 20, durationMs: 1000 }], concurrency: 2 } },
-        },
-      ],
-      worker: TEST_WORKER,
-    };
-    await writeFile(configFile, stringify(cfg));
+    dir = await tempDir('fleetsync-famoco-crash-');
+    const cfg = testConfig([famocoSource('famoco-crash', origin, 'CRASH_TOKEN', { rateLimits: { mdm: { ...SLOW, concurrency: 2 } } })]);
+    configFile = await dir.writeYaml('fleetsync.yaml', cfg);
     app = await env.open(cfg, { ...process.env, CRASH_TOKEN: TOKEN });
   });
   afterAll(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    killAll(children);
     await sim.stop();
     await env.cleanup();
-    await rm(dir, { recursive: true, force: true });
+    await dir.remove();
   });
 
   it('resumes from the stored next link in a new worker and ends exact', async () => {
@@ -322,9 +243,7 @@ describe('Famoco: a worker killed with SIGKILL mid-walk', () => {
     expect(mid.some((w) => typeof (w.cursor as { url?: unknown } | null)?.url === 'string')).toBe(true);
 
     await finishWithNewWorker(configFile, env, app, runId, atKill, { CRASH_TOKEN: TOKEN }, children);
-    const devices = await env.db.selectFrom('devices').select(['external_id', 'raw', 'deleted_at']).orderBy('external_id').execute();
-    expect(devices.map((d) => d.external_id)).toEqual(sim.data.devices.map((d) => String(d.id)));
-    for (const [i, d] of devices.entries()) expect([d.raw, d.deleted_at]).toEqual([sim.data.devices[i], null]);
+    await expectDevicesRaw(env, sim.data.devices);
     const walks = await env.db.selectFrom('sync_walks').selectAll().where('run_id', '=', runId).execute();
     for (const w of walks) expect([w.resource, w.scope, w.status, w.inserted, w.updated]).toEqual([w.resource, w.scope, 'succeeded', w.records, 0]);
   });

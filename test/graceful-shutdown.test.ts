@@ -1,16 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import type { App } from '../src/app.js';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
-import { exited, startWorker } from './child-worker.js';
 import { createTestEnv, TEST_WORKER, waitFor, type TestEnv } from './helpers.js';
+import { automoxSource, tempDir, testConfig, type TempDir } from './helpers/config.js';
+import { expectAutomoxLandedOnce } from './helpers/warehouse.js';
+import { exited, killAll, pagesOf, startWorker } from './helpers/worker.js';
 
 const API_KEY = 'shutdown-test-key';
 const SHUTDOWN_TIMEOUT_MS = 8000;
@@ -45,13 +42,11 @@ async function slowProxy(target: string, delayMs: number): Promise<{ origin: str
   };
 }
 
-
-
 describe('a worker stopped with SIGTERM mid-walk', () => {
   let env: TestEnv;
   let sim: AutomoxSimulator;
   let proxy: Awaited<ReturnType<typeof slowProxy>>;
-  let dir: string;
+  let dir: TempDir;
   let configFile: string;
   let app: App;
   const children: ChildProcess[] = [];
@@ -60,37 +55,27 @@ describe('a worker stopped with SIGTERM mid-walk', () => {
     env = await createTestEnv();
     sim = new AutomoxSimulator({ apiKey: API_KEY, data: generateAutomoxData({ seed: 61, orgs: 3, devicesPerOrg: [30, 25, 20], packagesPerDevice: 2 }) });
     proxy = await slowProxy(await sim.start(), 250);
-    dir = await mkdtemp(join(tmpdir(), 'fleetsync-term-'));
-    configFile = join(dir, 'fleetsync.yaml');
-    const cfg = {
-      sources: [
-        {
-          id: 'automox-term',
-          vendor: 'automox',
-          baseUrl: `${proxy.origin}/api`,
-          credentials: { apiKey: '${SHUT_KEY}' },
-          pageSize: 5,
-          rateLimits: { api: { windows: [{ max: 50, durationMs: 1000 }], concurrency: 3 }, servers: { windows: [{ max: 50, durationMs: 1000 }], concurrency: 2 } },
-        },
-      ],
+    dir = await tempDir('fleetsync-term-');
+    const lane = { windows: [{ max: 50, durationMs: 1000 }] };
+    const cfg = testConfig([automoxSource('automox-term', `${proxy.origin}/api`, 'SHUT_KEY', { rateLimits: { api: { ...lane, concurrency: 3 }, servers: { ...lane, concurrency: 2 } } })], {
       // Long locks: if SIGTERM abandoned a page, the second worker could not take it for 60 s and the test would time out.
       worker: { ...TEST_WORKER, lockDurationMs: 60_000, shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS },
-    };
-    await writeFile(configFile, stringify(cfg));
+    });
+    configFile = await dir.writeYaml('fleetsync.yaml', cfg);
     app = await env.open(cfg, { ...process.env, SHUT_KEY: API_KEY });
   });
 
   afterAll(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    killAll(children);
     await proxy.close();
     await sim.stop();
     await env.cleanup();
-    await rm(dir, { recursive: true, force: true });
+    await dir.remove();
   });
 
   it('commits the pages in hand, exits 0 within the bound, and a second worker finishes with exact data', async () => {
     const { runId } = await app.engine.startRun('automox-term', { trigger: 'test' });
-    const pagesAt = async () => Number((await sql<{ n: string }>`select coalesce(sum(pages), 0) as n from sync_walks where run_id = ${runId}`.execute(env.db)).rows[0]!.n);
+    const pagesAt = () => pagesOf(env, runId);
 
     const first = startWorker(configFile, env, { SHUT_KEY: API_KEY });
     children.push(first);
@@ -118,19 +103,7 @@ describe('a worker stopped with SIGTERM mid-walk', () => {
     expect((await exited(second)).code).toBe(0);
     expect(run.status).toBe('succeeded');
 
-    const devices = await env.db.selectFrom('devices').select(['external_id', 'raw', 'deleted_at']).orderBy('external_id').execute();
-    expect(devices.map((d) => d.external_id)).toEqual(sim.data.servers.map((s) => String(s.id)).sort());
-    for (const d of devices) {
-      expect(d.raw).toEqual(sim.data.servers.find((x) => String(x.id) === d.external_id));
-      expect(d.deleted_at).toBeNull();
-    }
-    const packages = await env.db.selectFrom('packages').select(sql<number>`count(*)::int`.as('n')).where('deleted_at', 'is', null).executeTakeFirstOrThrow();
-    expect(packages.n).toBe(sim.data.packages.length);
     // Nothing done twice: each walk inserted exactly what it read, and updated nothing.
-    const walks = await env.db.selectFrom('sync_walks').selectAll().where('run_id', '=', runId).execute();
-    for (const w of walks) {
-      expect(w.status).toBe('succeeded');
-      expect([w.resource, w.scope, w.inserted, w.updated]).toEqual([w.resource, w.scope, w.records, 0]);
-    }
+    await expectAutomoxLandedOnce(env, sim.data, runId);
   });
 });

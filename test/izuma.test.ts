@@ -1,49 +1,26 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { readIzumaError } from '../jobs/izuma.js';
-import { afterCursor } from '../src/pagination/after-cursor.js';
-import { PageShapeError, PaginationLoopError } from '../src/pagination/types.js';
 import type { App } from '../src/app.js';
 import { generateIzumaData, IzumaSimulator, type IzumaData } from '../src/simulators/izuma.js';
-import { summarizeRun } from '../src/status.js';
-import { finishWithNewWorker, killMidWalk } from './child-worker.js';
-import { createTestEnv, TEST_WORKER, type TestEnv } from './helpers.js';
+import { createTestEnv, type TestEnv } from './helpers.js';
+import { FAST, izumaSource, SLOW, tempDir, testConfig, type TempDir } from './helpers/config.js';
+import { syncOnce } from './helpers/sync.js';
+import { expectDevicesRaw, liveRows } from './helpers/warehouse.js';
+import { finishWithNewWorker, killAll, killMidWalk } from './helpers/worker.js';
 
 const API_KEY = 'ak_test0123456789abcdef0123456789ab';
 const SOURCE = 'izuma-test';
 
 function config(origin: string) {
-  return {
-    sources: [
-      {
-        id: SOURCE,
-        vendor: 'izuma',
-        baseUrl: origin,
-        credentials: { apiKey: '${TEST_IZUMA_KEY}' },
-        pageSize: 5,
-        rateLimits: { api: { windows: [{ max: 1000, durationMs: 1000 }], concurrency: 2 } },
-      },
-    ],
-    worker: TEST_WORKER,
-  };
-}
-
-async function syncOnce(app: App, resources?: string[], mode: 'full' | 'incremental' = 'full') {
-  const { runId } = await app.engine.startRun(SOURCE, { trigger: 'test', resources, mode });
-  const run = await app.engine.waitForRun(runId);
-  return { run, summary: await summarizeRun(app.db, runId) };
+  return testConfig([izumaSource(SOURCE, origin, 'TEST_IZUMA_KEY', { rateLimits: { api: { ...FAST, concurrency: 2 } } })]);
 }
 
 const iso = (v: unknown) => (v === null ? null : (v as Date).toISOString());
 
 /** Asserts the warehouse holds exactly the simulator's live devices, value by value. */
 async function expectExactDevices(env: TestEnv, data: IzumaData) {
-  const rows = await env.db.selectFrom('devices').selectAll().where('source_id', '=', SOURCE).where('deleted_at', 'is', null).orderBy('external_id').execute();
+  const rows = await liveRows(env, 'devices', SOURCE);
   expect(rows.map((r) => r.external_id)).toEqual(data.devices.map((d) => d.id).sort());
   const byId = new Map(data.devices.map((d) => [d.id, d]));
   for (const r of rows) {
@@ -66,9 +43,9 @@ async function expectExact(env: TestEnv, data: IzumaData) {
   const orgs = await env.db.selectFrom('organizations').selectAll().where('source_id', '=', SOURCE).execute();
   expect(orgs.map((o) => [o.external_id, o.name, iso(o.vendor_created_at)])).toEqual([[data.account.id, data.account.display_name, data.account.created_at]]);
   expect(orgs[0]!.raw).toEqual(data.account);
-  const groups = await env.db.selectFrom('device_groups').selectAll().where('source_id', '=', SOURCE).where('deleted_at', 'is', null).orderBy('external_id').execute();
+  const groups = await liveRows(env, 'device_groups', SOURCE);
   expect(groups.map((g) => [g.external_id, g.name, g.device_count])).toEqual(data.groups.map((g) => [g.id, g.name, g.devices_count]));
-  const images = await env.db.selectFrom('firmware_images').selectAll().where('source_id', '=', SOURCE).where('deleted_at', 'is', null).orderBy('external_id').execute();
+  const images = await liveRows(env, 'firmware_images', SOURCE);
   expect(images.map((f) => [f.external_id, f.name, f.description, f.datafile_url, f.datafile_checksum, f.datafile_size, iso(f.vendor_created_at)])).toEqual(
     data.firmwareImages.map((f) => [f.id, f.name, f.description, f.datafile, f.datafile_checksum, String(f.datafile_size), f.created_at]),
   );
@@ -98,7 +75,7 @@ describe('Izuma sync', () => {
 
   it('lands exactly the simulator data: account, groups, devices across pages, firmware images', async () => {
     // Asked for incremental, but with no high-water mark yet every walk runs full.
-    const { run, summary } = await syncOnce(app, undefined, 'incremental');
+    const { run, summary } = await syncOnce(app, SOURCE, undefined, 'incremental');
     expect(run.status).toBe('succeeded');
     await expectExact(env, sim.data);
     const ids = sim.data.devices.map((d) => d.id).sort();
@@ -146,7 +123,7 @@ describe('Izuma sync', () => {
     expect(returned.length).toBeLessThan(sim.data.devices.length / 2);
 
     const reqMark = sim.requests.length;
-    const { run, summary } = await syncOnce(app, ['devices'], 'incremental');
+    const { run, summary } = await syncOnce(app, SOURCE, ['devices'], 'incremental');
     expect(run.status).toBe('succeeded');
     expect(run.mode).toBe('incremental');
     const reqs = sim.requests.slice(reqMark).filter((r) => r.path === '/v3/devices');
@@ -169,21 +146,21 @@ describe('Izuma sync', () => {
     expect(fresh.name).toBe('brand-new');
 
     // ... until the next full walk, which detects it.
-    const full = await syncOnce(app, ['devices'], 'full');
+    const full = await syncOnce(app, SOURCE, ['devices'], 'full');
     expect(full.summary.resources.find((r) => r.resource === 'devices')!.deleted).toBe(1);
     await expectExactDevices(env, sim.data);
   });
 
   it('an incremental run walks fully when the last full walk is older than fullWalkEvery (default 7d), and for resources without incremental support', async () => {
     // firmware_images has no incremental support: always full.
-    const { run } = await syncOnce(app, ['devices', 'firmware_images'], 'incremental');
+    const { run } = await syncOnce(app, SOURCE, ['devices', 'firmware_images'], 'incremental');
     const walks = await env.db.selectFrom('sync_walks').select(['resource', 'mode']).where('run_id', '=', run.id).orderBy('resource').execute();
     expect(walks).toEqual([
       { resource: 'devices', mode: 'incremental' },
       { resource: 'firmware_images', mode: 'full' },
     ]);
     await sql`update sync_walks set started_at = now() - interval '8 days' where source_id = ${SOURCE} and resource = 'devices' and mode = 'full'`.execute(env.db);
-    const again = await syncOnce(app, ['devices'], 'incremental');
+    const again = await syncOnce(app, SOURCE, ['devices'], 'incremental');
     expect(again.run.status).toBe('succeeded');
     const walk = await env.db.selectFrom('sync_walks').select(['mode', 'since', 'records']).where('run_id', '=', again.run.id).executeTakeFirstOrThrow();
     expect(walk).toEqual({ mode: 'full', since: null, records: sim.data.devices.length });
@@ -195,7 +172,7 @@ describe('Izuma sync', () => {
     const ids = sim.data.devices.map((d) => d.id).sort();
     sim.inject({ kind: 'status', status: 429, headers: { 'Retry-After': '1' }, match: (r) => r.path === '/v3/devices' && r.query.get('after') === ids[9] });
     const mark = sim.requests.length;
-    const { run } = await syncOnce(app, ['devices']);
+    const { run } = await syncOnce(app, SOURCE, ['devices']);
     expect(run.status).toBe('succeeded');
     const reqs = sim.requests.slice(mark).filter((r) => r.path === '/v3/devices');
     expect(reqs.map((r) => [r.query.get('after'), r.status])).toEqual([
@@ -213,7 +190,7 @@ describe('Izuma sync', () => {
   it('has_more: true with an after that does not advance fails the walk as a pagination loop', async () => {
     sim.stuckAfter = true;
     const mark = sim.requests.length;
-    const { run } = await syncOnce(app, ['devices']);
+    const { run } = await syncOnce(app, SOURCE, ['devices']);
     expect(run.status).toBe('failed');
     const ids = sim.data.devices.map((d) => d.id).sort();
     expect(run.error_message).toBe(`${SOURCE}/devices scope - page 1: pagination loop: has_more is true but the last id ${ids[4]} does not advance past after=${ids[4]}`);
@@ -241,7 +218,7 @@ describe('Izuma sync', () => {
       match: (r) => r.path === '/v3/firmware-images',
     });
     const mark = sim.requests.length;
-    const { run } = await syncOnce(app, ['firmware_images']);
+    const { run } = await syncOnce(app, SOURCE, ['firmware_images']);
     expect(run.status).toBe('failed');
     expect(sim.requests.slice(mark).length).toBe(1);
     const message = `${SOURCE}/firmware_images scope - page 0: 400 validation_error: Validation error (limit: Limit must be an integer between 2 and 1000.; order: Order must be ASC or DESC.)`;
@@ -253,46 +230,10 @@ describe('Izuma sync', () => {
   });
 });
 
-describe('afterCursor strategy', () => {
-  const strategy = afterCursor({ defaultPageSize: 50, minPageSize: 2, maxPageSize: 1000 });
-  const ctx = { scope: '-', pageSize: 1, path: '/v3/devices', params: { updated_at__gte: '2026-01-01T00:00:00.000Z' }, baseUrl: 'https://api.example.com', first: true };
-
-  it('asks for total_count first, then after the last id; stops when has_more is false', () => {
-    expect(strategy.request(strategy.first(ctx), ctx)).toEqual({
-      path: '/v3/devices',
-      params: { updated_at__gte: '2026-01-01T00:00:00.000Z', limit: 2, order: 'ASC', include: 'total_count' },
-    });
-    expect(strategy.request({ after: 'b' }, ctx).params).toEqual({ updated_at__gte: '2026-01-01T00:00:00.000Z', limit: 2, order: 'ASC', after: 'b' });
-    expect(strategy.parse({ data: [{ id: 'a' }, { id: 'b' }], has_more: true, total_count: 3 }, { after: null }, ctx)).toEqual({
-      records: [{ id: 'a' }, { id: 'b' }],
-      next: { after: 'b' },
-      total: 3,
-    });
-    expect(strategy.parse({ data: [{ id: 'c' }], has_more: false }, { after: 'b' }, ctx).next).toBeNull();
-  });
-
-  it('throws PaginationLoopError when has_more is true but the cursor does not advance', () => {
-    expect(() => strategy.parse({ data: [{ id: 'a' }, { id: 'b' }], has_more: true }, { after: 'b' }, ctx)).toThrow(PaginationLoopError);
-    expect(() => strategy.parse({ data: [{ id: 'a' }], has_more: true }, { after: 'b' }, ctx)).toThrow(/does not advance past after=b/);
-    expect(() => strategy.parse({ data: [], has_more: true }, { after: 'b' }, ctx)).toThrow(/empty page/);
-    expect(() => strategy.parse({ object: 'error' }, { after: null }, ctx)).toThrow(PageShapeError);
-  });
-});
-
-describe('Izuma error bodies', () => {
-  it('reads type, message, fields and request_id', () => {
-    expect(
-      readIzumaError({ object: 'error', code: 401, type: 'invalid_apikey', message: 'Provided API key is invalid.', fields: [], request_id: 'abc' }),
-    ).toEqual({ message: 'invalid_apikey: Provided API key is invalid.', requestId: 'abc' });
-    expect(readIzumaError({ fields: [{ name: 'after', message: 'bad' }] })).toEqual({ message: '(after: bad)' });
-    expect(readIzumaError(null)).toEqual({});
-  });
-});
-
 describe('Izuma: a worker killed with SIGKILL mid-walk', () => {
   let env: TestEnv;
   let sim: IzumaSimulator;
-  let dir: string;
+  let dir: TempDir;
   let configFile: string;
   let app: App;
   const children: ChildProcess[] = [];
@@ -301,29 +242,16 @@ describe('Izuma: a worker killed with SIGKILL mid-walk', () => {
     env = await createTestEnv();
     sim = new IzumaSimulator({ apiKey: API_KEY, data: generateIzumaData({ seed: 13, devices: 120 }) });
     const origin = await sim.start();
-    dir = await mkdtemp(join(tmpdir(), 'fleetsync-izuma-crash-'));
-    configFile = join(dir, 'fleetsync.yaml');
-    const cfg = {
-      sources: [
-        {
-          id: 'izuma-crash',
-          vendor: 'izuma',
-          baseUrl: origin,
-          credentials: { apiKey: '${CRASH_KEY}' },
-          pageSize: 5,
-          rateLimits: { api: { windows: [{ max: 20, durationMs: 1000 }], concurrency: 2 } },
-        },
-      ],
-      worker: TEST_WORKER,
-    };
-    await writeFile(configFile, stringify(cfg));
+    dir = await tempDir('fleetsync-izuma-crash-');
+    const cfg = testConfig([izumaSource('izuma-crash', origin, 'CRASH_KEY', { rateLimits: { api: { ...SLOW, concurrency: 2 } } })]);
+    configFile = await dir.writeYaml('fleetsync.yaml', cfg);
     app = await env.open(cfg, { ...process.env, CRASH_KEY: API_KEY });
   });
   afterAll(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    killAll(children);
     await sim.stop();
     await env.cleanup();
-    await rm(dir, { recursive: true, force: true });
+    await dir.remove();
   });
 
   it('resumes from the stored after cursor in a new worker and ends exact', async () => {
@@ -332,10 +260,7 @@ describe('Izuma: a worker killed with SIGKILL mid-walk', () => {
     expect(atKill).toBeLessThan(24);
 
     await finishWithNewWorker(configFile, env, app, runId, atKill, { CRASH_KEY: API_KEY }, children);
-    const rows = await env.db.selectFrom('devices').select(['external_id', 'raw', 'deleted_at']).orderBy('external_id').execute();
-    const expected = [...sim.data.devices].sort((a, b) => (a.id < b.id ? -1 : 1));
-    expect(rows.map((r) => r.external_id)).toEqual(expected.map((d) => d.id));
-    for (const [i, r] of rows.entries()) expect([r.raw, r.deleted_at]).toEqual([expected[i], null]);
+    await expectDevicesRaw(env, [...sim.data.devices].sort((a, b) => (a.id < b.id ? -1 : 1)));
     const walk = await env.db.selectFrom('sync_walks').selectAll().where('run_id', '=', runId).executeTakeFirstOrThrow();
     expect([walk.status, walk.pages, walk.records, walk.inserted, walk.updated, walk.total]).toEqual(['succeeded', 24, 120, 120, 0, 120]);
     // Each `after` was asked for at most twice (once more only for the page in flight at the kill).

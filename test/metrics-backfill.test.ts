@@ -3,17 +3,16 @@ import type { App } from '../src/app.js';
 import { laneQueueName, BACKFILL_PRIORITY } from '../src/queue/engine.js';
 import { startMetricsServer } from '../src/metrics.js';
 import { createLogger } from '../src/logger.js';
-import { formatWalkLine, RunProgress, walkRate } from '../src/progress.js';
+import { RunProgress } from '../src/progress.js';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
-import { createTestEnv, TEST_WORKER, waitFor, type TestEnv } from './helpers.js';
+import { createTestEnv, waitFor, type TestEnv } from './helpers.js';
+import { automoxSource, FAST, testConfig } from './helpers/config.js';
+import { syncOnce } from './helpers/sync.js';
 
 const API_KEY = 'metrics-test-key';
 
 function config(baseUrl: string) {
-  return {
-    sources: [{ id: 'automox-m', vendor: 'automox', baseUrl, credentials: { apiKey: '${M_KEY}' }, pageSize: 5, rateLimits: { servers: { windows: [{ max: 1000, durationMs: 1000 }] } } }],
-    worker: TEST_WORKER,
-  };
+  return testConfig([automoxSource('automox-m', baseUrl, 'M_KEY', { rateLimits: { servers: FAST } })]);
 }
 
 /** Value of one sample line `name{labels} value` of a Prometheus text page, or null. */
@@ -48,8 +47,8 @@ describe('metrics and backfill', () => {
       app.engine.startWorkers();
       const org = String(sim.data.orgs[0]!.id);
       sim.inject({ kind: 'status', status: 429, headers: { 'retry-after': '1' }, times: 1, match: (r) => r.path === '/api/servers' && r.query.get('o') === org && r.query.get('page') === '1' });
-      const { runId } = await app.engine.startRun('automox-m', { trigger: 'test' });
-      expect((await app.engine.waitForRun(runId)).status).toBe('succeeded');
+      const { run } = await syncOnce(app, 'automox-m');
+      expect(run.status).toBe('succeeded');
       const res = await fetch(`http://127.0.0.1:${server.port}/metrics`);
       expect(res.status).toBe(200);
       const text = await res.text();
@@ -65,8 +64,7 @@ describe('metrics and backfill', () => {
       expect(sample(text, 'fleetsync_queue_jobs', { queue: laneQueueName('automox-m', 'servers'), state: 'completed' })).toBeNull();
 
       // A second sync of unchanged data counts unchanged rows, not inserts.
-      const again = await app.engine.startRun('automox-m', { trigger: 'test', resources: ['devices'] });
-      await app.engine.waitForRun(again.runId);
+      await syncOnce(app, 'automox-m', ['devices']);
       const text2 = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
       expect(sample(text2, 'fleetsync_rows_written_total', { table: 'devices', kind: 'unchanged' })).toBe(sim.data.servers.length);
       expect((await fetch(`http://127.0.0.1:${server.port}/other`)).status).toBe(404);
@@ -113,14 +111,5 @@ describe('metrics and backfill', () => {
     await tty.update();
     expect(frames[0]).toBe(`run ${runId}: ${walks.length}/${walks.length} walks done, ${walks.reduce((n, w) => n + w.records, 0)} rows in finished walks\n`);
     expect(frames[1]).toBe(`\x1b[1F\x1b[0J${frames[0]}`);
-  });
-
-  it('progress lines carry pages, rows, rate and an ETA from the total', () => {
-    const now = Date.parse('2026-01-01T00:00:10Z');
-    const w = { id: '1', resource: 'devices', scope: '42', status: 'running', pages: 3, records: 100, total: 300, startedAt: new Date(now - 10_000), updatedAt: new Date(now), finishedAt: null };
-    expect(walkRate(w, now)).toEqual({ rate: 10, etaSeconds: 20 });
-    expect(formatWalkLine(w, now, 10)).toBe('devices 42               [###-------] 100/300 rows  3 pages  10.0 rows/s  ETA 20s');
-    expect(formatWalkLine({ ...w, total: null }, now)).toBe('devices 42               100 rows  3 pages  10.0 rows/s');
-    expect(formatWalkLine({ ...w, status: 'succeeded', finishedAt: new Date(now) }, now, 10)).toContain('succeeded');
   });
 });

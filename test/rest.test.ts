@@ -4,6 +4,8 @@ import type { App } from '../src/app.js';
 import { toTimestamp } from '../src/normalize.js';
 import { generatePartnerData, PartnerSimulator, type PartnerData } from '../src/simulators/partner.js';
 import { createTestEnv, TEST_WORKER, type TestEnv } from './helpers.js';
+import { syncOnce } from './helpers/sync.js';
+import { liveRows, sortById } from './helpers/warehouse.js';
 
 const CLIENT_ID = 'partner-client';
 const CLIENT_SECRET = 'partner-secret-7d3a';
@@ -61,12 +63,12 @@ worker:
 `;
 
 async function expectExact(env: TestEnv, data: PartnerData) {
-  const sites = await env.db.selectFrom('organizations').selectAll().where('source_id', '=', SOURCE).where('deleted_at', 'is', null).orderBy('external_id').execute();
+  const sites = await liveRows(env, 'organizations', SOURCE);
   expect(sites.map((s) => [s.external_id, s.scope, s.parent_external_id, s.name])).toEqual(
-    [...data.sites].sort((a, b) => a.id.localeCompare(b.id)).map((s) => [s.id, s.ou, s.ou, s.name]),
+    sortById(data.sites).map((s) => [s.id, s.ou, s.ou, s.name]),
   );
-  const devices = await env.db.selectFrom('devices').selectAll().where('source_id', '=', SOURCE).where('deleted_at', 'is', null).orderBy('external_id').execute();
-  const simDevices = [...data.devices].sort((a, b) => a.id.localeCompare(b.id));
+  const devices = await liveRows(env, 'devices', SOURCE);
+  const simDevices = sortById(data.devices);
   expect(devices.map((d) => d.external_id)).toEqual(simDevices.map((d) => d.id));
   for (const [i, d] of simDevices.entries()) {
     const row = devices[i]!;
@@ -76,9 +78,9 @@ async function expectExact(env: TestEnv, data: PartnerData) {
     expect((row.vendor_last_seen_at as Date).toISOString()).toBe(toTimestamp(d.last_seen_at));
     expect(row.raw).toEqual(d);
   }
-  const users = await env.db.selectFrom('users').selectAll().where('source_id', '=', SOURCE).where('deleted_at', 'is', null).orderBy('external_id').execute();
+  const users = await liveRows(env, 'users', SOURCE);
   expect(users.map((u) => [u.external_id, u.scope, u.organization_external_id, u.user_external_id, u.email, u.active])).toEqual(
-    [...data.users].sort((a, b) => a.id.localeCompare(b.id)).map((u) => [u.id, u.ou, u.ou, u.id, u.email, u.active]),
+    sortById(data.users).map((u) => [u.id, u.ou, u.ou, u.id, u.email, u.active]),
   );
 }
 
@@ -112,8 +114,7 @@ describe('declarative REST source (partner API template)', () => {
 
   it('syncs exactly from YAML alone, bursting then holding the steady rate with zero 429s, one OU at a time', async () => {
     const t0 = Date.now();
-    const { runId } = await app.engine.startRun(SOURCE, { trigger: 'test' });
-    const run = await app.engine.waitForRun(runId);
+    const { runId, run } = await syncOnce(app, SOURCE);
     expect(run.status, run.error_message ?? '').toBe('succeeded');
     await expectExact(env, sim.data);
 
@@ -148,8 +149,7 @@ describe('declarative REST source (partner API template)', () => {
     sim.activations.length = 0;
     sim.served.length = 0;
     sim.reset();
-    const { runId } = await app.engine.startRun(SOURCE, { trigger: 'test' });
-    const run = await app.engine.waitForRun(runId);
+    const { run } = await syncOnce(app, SOURCE);
     expect(run.status, run.error_message ?? '').toBe('succeeded');
     expect(sim.violations).toBe(0);
     expect(sim.rateLimited).toBe(0);
@@ -163,8 +163,7 @@ describe('declarative REST source (partner API template)', () => {
   it('shows the vendor error body {error, message, details} and never repeats a 4xx', async () => {
     sim.inject({ kind: 'status', status: 422, body: { error: 'validation_failed', message: 'limit is too large', details: { field: 'limit' } }, match: (r) => r.path === '/v1/users' });
     const mark = sim.requests.length;
-    const { runId } = await app.engine.startRun(SOURCE, { trigger: 'test', resources: ['users'] });
-    const run = await app.engine.waitForRun(runId);
+    const { run } = await syncOnce(app, SOURCE, ['users']);
     expect(run.status).toBe('partial');
     expect(run.error_message).toMatch(/^partner-test\/users scope ou-(emea|apac) page 0: 422 validation_failed: limit is too large \(details: \{"field":"limit"\}\)$/);
     expect(sim.requests.slice(mark).filter((r) => r.path === '/v1/users' && r.status === 422).length).toBe(1);

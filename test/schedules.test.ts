@@ -1,22 +1,16 @@
-import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
 import type { App } from '../src/app.js';
-import { parseConfig } from '../src/config.js';
-import { nextFireTimes, resolveSchedules, Scheduler, type FiredRun } from '../src/queue/schedules.js';
+import { resolveSchedules, Scheduler, type FiredRun } from '../src/queue/schedules.js';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
 import { createLogger } from '../src/logger.js';
-import { createTestEnv, TEST_WORKER, waitFor, type TestEnv } from './helpers.js';
+import { createTestEnv, waitFor, type TestEnv } from './helpers.js';
+import { automoxSource, FAST, testConfig } from './helpers/config.js';
 
 const API_KEY = 'schedule-test-key';
 const silent = createLogger({ level: 'silent' });
 
 function config(baseUrl: string, schedules: unknown[]) {
-  return {
-    sources: [{ id: 'automox-sch', vendor: 'automox', baseUrl, credentials: { apiKey: '${SCH_KEY}' }, pageSize: 5, rateLimits: { servers: { windows: [{ max: 1000, durationMs: 1000 }] } } }],
-    worker: TEST_WORKER,
-    schedules,
-  };
+  return testConfig([automoxSource('automox-sch', baseUrl, 'SCH_KEY', { rateLimits: { servers: FAST } })], { schedules });
 }
 
 function scheduler(app: App): Scheduler {
@@ -37,21 +31,6 @@ describe('schedules', () => {
   afterAll(async () => {
     await sim.stop();
     await env.cleanup();
-  });
-
-  it('the shipped example config validates, and next fire times follow the time zone', async () => {
-    const raw = parseYaml(await readFile('jobs/schedules.example.yaml', 'utf8')) as unknown;
-    const cfg = parseConfig(raw, { AUTOMOX_API_KEY: 'x' });
-    expect(cfg.schedules.map((s) => [s.name, s.mode])).toEqual([
-      ['nightly-inventory', 'full'],
-      ['reporting-feed', 'incremental'],
-      ['weekly-full', 'full'],
-    ]);
-    // 02:00 in Berlin is 01:00 UTC in winter and 00:00 UTC in summer.
-    expect(nextFireTimes('0 2 * * *', 'Europe/Berlin', 1, new Date('2026-01-10T12:00:00Z'))[0]!.toISOString()).toBe('2026-01-11T01:00:00.000Z');
-    expect(nextFireTimes('0 2 * * *', 'Europe/Berlin', 1, new Date('2026-07-10T12:00:00Z'))[0]!.toISOString()).toBe('2026-07-11T00:00:00.000Z');
-    expect(() => parseConfig({ ...(raw as object), schedules: [{ name: 'x', cron: '0 25 * * *' }] }, { AUTOMOX_API_KEY: 'x' })).toThrow(/schedules\[0\]\.cron: invalid cron pattern/);
-    expect(() => parseConfig({ ...(raw as object), schedules: [{ name: 'x', cron: '0 2 * * *', resources: ['gizmos'] }] }, { AUTOMOX_API_KEY: 'x' })).not.toThrow();
   });
 
   it('upserts by name: restarts and several workers never duplicate a schedule; schedules that left the config are removed', async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
-import { createTestEnv, TEST_WORKER, type TestEnv } from './helpers.js';
+import { createTestEnv, type TestEnv } from './helpers.js';
+import { automoxSource, testConfig } from './helpers/config.js';
 
 const KEY = 'shared-redis-key';
 
@@ -25,7 +26,7 @@ describe('two databases sharing one Redis and queue prefix', () => {
   });
 
   it('both sync to the end with their own data', async () => {
-    const cfg = { sources: [{ id: 'ax', vendor: 'automox', baseUrl: `${origin}/api`, credentials: { apiKey: '${K}' }, pageSize: 5 }], worker: TEST_WORKER };
+    const cfg = testConfig([automoxSource('ax', `${origin}/api`, 'K')]);
     for (const env of [first, second]) {
       const app = await env.open(cfg, { ...process.env, K: KEY }, first.prefix);
       app.engine.startWorkers();

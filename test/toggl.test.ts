@@ -1,48 +1,37 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import type { App } from '../src/app.js';
 import { toTimestamp } from '../src/normalize.js';
 import { generateTogglData, TogglSimulator, type TogglData } from '../src/simulators/toggl.js';
-import { summarizeRun } from '../src/status.js';
-import { runCli } from './cli-helpers.js';
-import { createTestEnv, TEST_WORKER, waitFor, type TestEnv } from './helpers.js';
+import { createTestEnv, waitFor, type TestEnv } from './helpers.js';
+import { runCli } from './helpers/cli.js';
+import { tempDir, testConfig, type TempDir } from './helpers/config.js';
+import { syncOnce } from './helpers/sync.js';
+import { liveRows, sortById } from './helpers/warehouse.js';
 
 const TOKEN = 'toggl-test-token-5f1e';
 const SOURCE = 'toggl-test';
 
 function config(baseUrl: string) {
-  return {
-    sources: [
-      {
-        id: SOURCE,
-        vendor: 'toggl',
-        baseUrl,
-        credentials: { apiToken: '${TEST_TOGGL_TOKEN}' },
-        pageSize: 3,
-        // The real lane is 1 request/s; the simulator has no limit and the suite must stay fast.
-        rateLimits: { api: { windows: [{ max: 200, durationMs: 1000 }], concurrency: 2 } },
-        rateLimitBackoffMs: 700,
-      },
-    ],
-    worker: TEST_WORKER,
-  };
-}
-
-async function syncOnce(app: App, resources?: string[], mode: 'full' | 'incremental' = 'full') {
-  const { runId } = await app.engine.startRun(SOURCE, { trigger: 'test', resources, mode });
-  const run = await app.engine.waitForRun(runId);
-  return { run, summary: await summarizeRun(app.db, runId) };
+  return testConfig([
+    {
+      id: SOURCE,
+      vendor: 'toggl',
+      baseUrl,
+      credentials: { apiToken: '${TEST_TOGGL_TOKEN}' },
+      pageSize: 3,
+      // The real lane is 1 request/s; the simulator has no limit and the suite must stay fast.
+      rateLimits: { api: { windows: [{ max: 200, durationMs: 1000 }], concurrency: 2 } },
+      rateLimitBackoffMs: 700,
+    },
+  ]);
 }
 
 /** The warehouse holds exactly the simulator's account, value by value. */
 async function expectExact(env: TestEnv, data: TogglData) {
-  const orgRows = await env.db.selectFrom('organizations').selectAll().where('deleted_at', 'is', null).orderBy('external_id').execute();
+  const orgRows = await liveRows(env, 'organizations');
   const wsRows = orgRows.filter((r) => r.scope === '-');
   expect(wsRows.map((r) => [r.external_id, r.name, r.parent_external_id])).toEqual(
-    [...data.workspaces].sort((a, b) => String(a.id).localeCompare(String(b.id))).map((w) => [String(w.id), w.name, `org:${w.organization_id}`]),
+    sortById(data.workspaces).map((w) => [String(w.id), w.name, `org:${w.organization_id}`]),
   );
   for (const w of data.workspaces) expect(wsRows.find((r) => r.external_id === String(w.id))!.raw).toEqual(w);
   const orgs = orgRows.filter((r) => r.scope !== '-');
@@ -57,7 +46,7 @@ async function expectExact(env: TestEnv, data: TogglData) {
     .where('vendor_deleted_at', 'is', null)
     .orderBy('external_id')
     .execute();
-  const simProjects = data.projects.filter((p) => p.server_deleted_at === null).sort((a, b) => String(a.id).localeCompare(String(b.id)));
+  const simProjects = sortById(data.projects.filter((p) => p.server_deleted_at === null));
   for (const p of data.projects.filter((x) => x.server_deleted_at !== null)) {
     const row = await env.db.selectFrom('projects').selectAll().where('external_id', '=', String(p.id)).executeTakeFirstOrThrow();
     if (row.deleted_at === null) expect((row.vendor_deleted_at as Date).toISOString()).toBe(toTimestamp(p.server_deleted_at));
@@ -72,11 +61,11 @@ async function expectExact(env: TestEnv, data: TogglData) {
     expect((row.vendor_updated_at as Date).toISOString()).toBe(toTimestamp(p.at));
     expect(row.raw).toEqual(p);
   }
-  const clients = await env.db.selectFrom('clients').selectAll().where('deleted_at', 'is', null).orderBy('external_id').execute();
+  const clients = await liveRows(env, 'clients');
   expect(clients.map((c) => [c.external_id, c.organization_external_id, c.name, c.archived])).toEqual(
-    [...data.clients].sort((a, b) => String(a.id).localeCompare(String(b.id))).map((c) => [String(c.id), String(c.wid), c.name, c.archived]),
+    sortById(data.clients).map((c) => [String(c.id), String(c.wid), c.name, c.archived]),
   );
-  const users = await env.db.selectFrom('users').selectAll().where('deleted_at', 'is', null).orderBy('external_id').execute();
+  const users = await liveRows(env, 'users');
   expect(users.map((u) => [u.external_id, u.user_external_id, u.organization_external_id, u.email, u.active]).sort()).toEqual(
     data.members.map((m) => [`${m.workspaceId}:${m.user.id}`, String(m.user.id), String(m.workspaceId), m.user.email, m.user.is_active]).sort(),
   );
@@ -86,7 +75,7 @@ describe('Toggl Track sync', () => {
   let env: TestEnv;
   let sim: TogglSimulator;
   let app: App;
-  let dir: string;
+  let dir: TempDir;
   let configFile: string;
   const cli = (args: string[]) => runCli(env, configFile, args, { TEST_TOGGL_TOKEN: TOKEN });
 
@@ -96,16 +85,15 @@ describe('Toggl Track sync', () => {
     sim = new TogglSimulator({ apiToken: TOKEN, data: generateTogglData({ seed: 4, workspaces: 3, projectsPerWorkspace: [6, 7, 2] }) });
     const origin = await sim.start();
     const cfg = config(`${origin}/api/v9`);
-    dir = await mkdtemp(join(tmpdir(), 'fleetsync-toggl-'));
-    configFile = join(dir, 'fleetsync.yaml');
-    await writeFile(configFile, stringify(cfg));
+    dir = await tempDir('fleetsync-toggl-');
+    configFile = await dir.writeYaml('fleetsync.yaml', cfg);
     app = await env.open(cfg, { ...process.env, TEST_TOGGL_TOKEN: TOKEN });
     app.engine.startWorkers();
   });
   afterAll(async () => {
     await sim.stop();
     await env.cleanup();
-    await rm(dir, { recursive: true, force: true });
+    await dir.remove();
   });
   afterEach(() => {
     sim.clearFaults();
@@ -115,7 +103,7 @@ describe('Toggl Track sync', () => {
   });
 
   it('lands exactly the account: workspaces and their organizations, projects across pages, clients incl. archived, memberships', async () => {
-    const { run, summary } = await syncOnce(app);
+    const { run, summary } = await syncOnce(app, SOURCE);
     expect(run.status).toBe('succeeded');
     await expectExact(env, sim.data);
     const ws1 = String(sim.data.workspaces[0]!.id);
@@ -135,7 +123,7 @@ describe('Toggl Track sync', () => {
     const ws2 = String(sim.data.workspaces[1]!.id);
     sim.inject({ kind: 'status', status: 400, body: 'per_page is invalid for this workspace', match: (r) => r.path === `/api/v9/workspaces/${ws2}/projects` });
     const mark = sim.requests.length;
-    const { run, summary } = await syncOnce(app, ['projects']);
+    const { run, summary } = await syncOnce(app, SOURCE, ['projects']);
     expect(run.status).toBe('partial');
     const tries = sim.requests.slice(mark).filter((r) => r.path === `/api/v9/workspaces/${ws2}/projects`);
     expect(tries.map((r) => r.status)).toEqual([400]);
@@ -148,7 +136,7 @@ describe('Toggl Track sync', () => {
     const ws3 = String(sim.data.workspaces[2]!.id);
     sim.inject({ kind: 'status', status: 429, match: (r) => r.path === `/api/v9/workspaces/${ws3}/users` });
     const mark = sim.requests.length;
-    const { run } = await syncOnce(app, ['users']);
+    const { run } = await syncOnce(app, SOURCE, ['users']);
     expect(run.status).toBe('succeeded');
     const tries = sim.requests.slice(mark).filter((r) => r.path === `/api/v9/workspaces/${ws3}/users`);
     expect(tries.map((r) => r.status)).toEqual([429, 200]);
@@ -158,7 +146,7 @@ describe('Toggl Track sync', () => {
   it('pauses the lane while the hourly quota is spent (quota headers), then goes on by itself', async () => {
     sim.quota = { remaining: 2, resetAt: Date.now() + 1500 };
     const mark = sim.requests.length;
-    const { run } = await syncOnce(app, ['clients']);
+    const { run } = await syncOnce(app, SOURCE, ['clients']);
     expect(run.status).toBe('succeeded');
     const after = sim.requests.slice(mark);
     // The second answer said "0 left": the lane waited for the reset. With two pages in flight at
@@ -174,7 +162,7 @@ describe('Toggl Track sync', () => {
 
   it('410 disables one endpoint for good while the others finish; status shows it; enable brings it back', async () => {
     sim.gone.push(/\/clients$/);
-    const { run, summary } = await syncOnce(app);
+    const { run, summary } = await syncOnce(app, SOURCE);
     expect(run.status).toBe('partial');
     for (const r of ['workspaces', 'organizations', 'projects', 'users']) {
       const s = summary.resources.find((x) => x.resource === r)!;
@@ -192,14 +180,14 @@ describe('Toggl Track sync', () => {
 
     // The next run never calls the endpoint again.
     const mark = sim.requests.length;
-    const again = await syncOnce(app);
+    const again = await syncOnce(app, SOURCE);
     expect(again.run.status).toBe('succeeded');
     expect(sim.requests.slice(mark).filter((r) => r.path.endsWith('/clients'))).toEqual([]);
 
     sim.gone.length = 0;
     const enabled = await cli(['enable', '--source', SOURCE, '--resource', 'clients']);
     expect(enabled.stdout).toContain(`enabled ${SOURCE}/clients`);
-    const third = await syncOnce(app);
+    const third = await syncOnce(app, SOURCE);
     expect(third.run.status).toBe('succeeded');
     await expectExact(env, sim.data);
   });
@@ -246,7 +234,7 @@ describe('Toggl Track sync', () => {
   });
 
   it('an incremental run asks for projects `since` the mark minus the overlap in unix seconds, lands only the changes, and marks no deletes', async () => {
-    const full = await syncOnce(app);
+    const full = await syncOnce(app, SOURCE);
     expect(full.run.status).toBe('succeeded');
     // Each workspace's projects walk left its newest `at` as the high-water mark.
     const sinceOf = new Map(
@@ -266,7 +254,7 @@ describe('Toggl Track sync', () => {
     expect(returned.length).toBeLessThan(sim.data.projects.length / 2);
 
     const reqMark = sim.requests.length;
-    const { run, summary } = await syncOnce(app, undefined, 'incremental');
+    const { run, summary } = await syncOnce(app, SOURCE, undefined, 'incremental');
     expect(run.status).toBe('succeeded');
     expect(run.mode).toBe('incremental');
     const walks = await env.db.selectFrom('sync_walks').selectAll().where('run_id', '=', run.id).where('resource', '=', 'projects').orderBy('scope').execute();
@@ -304,7 +292,7 @@ describe('Toggl Track sync', () => {
     const victim = sim.deleteProject(sim.data.projects.find((p) => p.workspace_id === ws3.id)!.id)!;
     expect(victim.server_deleted_at).toBe(victim.at);
 
-    const { run, summary } = await syncOnce(app, ['projects'], 'incremental');
+    const { run, summary } = await syncOnce(app, SOURCE, ['projects'], 'incremental');
     expect(run.status).toBe('succeeded');
     const proj = summary.resources.find((r) => r.resource === 'projects')!;
     expect([proj.inserted, proj.updated, proj.deleted]).toEqual([0, 1, 0]);
@@ -315,7 +303,7 @@ describe('Toggl Track sync', () => {
     await expectExact(env, sim.data);
 
     // ... the next full walk no longer gets it from Toggl and sweeps it.
-    const full = await syncOnce(app, ['projects']);
+    const full = await syncOnce(app, SOURCE, ['projects']);
     expect(full.run.status).toBe('succeeded');
     expect(full.summary.resources.find((r) => r.resource === 'projects')!.deleted).toBe(1);
     const gone = await env.db.selectFrom('projects').selectAll().where('external_id', '=', String(victim.id)).executeTakeFirstOrThrow();

@@ -1,15 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { sql } from 'kysely';
 import { expect } from 'vitest';
-import type { App } from '../src/app.js';
-import { REDIS_URL, waitFor, type TestEnv } from './helpers.js';
+import type { App } from '../../src/app.js';
+import { waitFor, type TestEnv } from '../helpers.js';
+import { cliEnv, spawnFleetsync } from './cli.js';
 
 /** Starts `fleetsync worker` as a real child process (tsx, no build needed) over a test env. */
 export function startWorker(configFile: string, env: TestEnv, extraEnv: NodeJS.ProcessEnv = {}): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', configFile, 'worker'], {
-    env: { ...process.env, DATABASE_URL: env.databaseUrl, REDIS_URL, FLEETSYNC_QUEUE_PREFIX: env.prefix, FLEETSYNC_LOG_LEVEL: 'warn', ...extraEnv },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawnFleetsync(['--config', configFile, 'worker'], cliEnv(env, extraEnv), ['ignore', 'ignore', 'pipe']);
   child.stderr?.on('data', (d: Buffer) => process.env.TEST_LOG_LEVEL && process.stderr.write(d));
   return child;
 }
@@ -18,6 +16,11 @@ export function startWorker(configFile: string, env: TestEnv, extraEnv: NodeJS.P
 export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+/** SIGKILLs every child still running (a failed test must not leave workers behind). */
+export function killAll(children: readonly ChildProcess[]): void {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 }
 
 /** Pages committed so far by a run's walks. */
