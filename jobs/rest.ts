@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { laneLimitSchema, type LaneLimit, type SourceConfig } from '../src/config.js';
+import { formatKeyPath, laneLimitSchema, type LaneLimit, type SourceConfig } from '../src/config.js';
 import type { ResourceDefinition, SessionScoping, VendorDefinition } from '../src/connector.js';
 import { toBool, toInt, toText, toTimestamp } from '../src/normalize.js';
 import { afterCursor, atPath, nextLink, offsetPages, pageNumber, pageTotal, singlePage, type PageStrategy } from '../src/pagination/index.js';
@@ -108,12 +108,6 @@ type RestResource = z.infer<typeof resourceSchema>;
 
 /** The partner API template's limit: 100 requests/min with a burst of 200. */
 export const PARTNER_DEFAULT_LANE: LaneLimit = { tokenBucket: { capacity: 200, refillPerMinute: 100 }, concurrency: 1 };
-
-function formatPath(path: ReadonlyArray<string | number>): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? p : `.${p}`;
-  return out;
-}
 
 function convert(type: ColumnType, value: unknown): unknown {
   switch (type) {
@@ -233,7 +227,7 @@ function buildResource(r: RestResource, table: DataTableName, ous: boolean): Res
  */
 export function buildRestVendor(src: SourceConfig): { vendor?: VendorDefinition; problems: string[] } {
   const parsed = restSchema.safeParse(src.rest ?? {});
-  if (!parsed.success) return { problems: parsed.error.issues.map((i) => `${formatPath(['rest', ...i.path])}: ${i.message}`) };
+  if (!parsed.success) return { problems: parsed.error.issues.map((i) => `${formatKeyPath(['rest', ...i.path])}: ${i.message}`) };
   const cfg = parsed.data;
   const problems: string[] = [];
   const lanes: Record<string, LaneLimit> = cfg.lanes ?? { api: PARTNER_DEFAULT_LANE };

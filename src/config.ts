@@ -171,10 +171,15 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-function formatPath(path: ReadonlyArray<string | number>): string {
+/** A key path as users write it: `sources[0].credentials.apiKey`; '' for the empty path. */
+export function formatKeyPath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? p : `.${p}`;
-  return out === '' ? '(top level)' : out;
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
+  return out;
+}
+
+function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  return formatKeyPath(path) || '(top level)';
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ConfigError, type FleetsyncConfig, type LaneLimit, type SourceConfig } from './config.js';
+import { ConfigError, formatKeyPath, type FleetsyncConfig, type LaneLimit, type SourceConfig } from './config.js';
 import type { ResourceDefinition, VendorDefinition } from './connector.js';
 import { isLoopbackHost } from './http/loopback.js';
 
@@ -44,7 +44,7 @@ export function resolveSources(config: FleetsyncConfig, vendors: Readonly<Record
     if (!creds.success) {
       for (const issue of creds.error.issues) {
         // Never echo the value: it is a secret.
-        problems.push(`${at}.credentials${issue.path.length ? `.${issue.path.join('.')}` : ''}: ${issue.message}`);
+        problems.push(`${formatKeyPath(['sources', i, 'credentials', ...issue.path])}: ${issue.message}`);
       }
     }
     const known = new Map(vendor.resources.map((r) => [r.name, r]));

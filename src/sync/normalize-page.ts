@@ -1,3 +1,4 @@
+import { formatKeyPath } from '../config.js';
 import type { ResourceDefinition } from '../connector.js';
 import { stripNul } from '../normalize.js';
 import type { RowToUpsert } from '../warehouse/upsert.js';
@@ -51,7 +52,7 @@ export function normalizePage(def: ResourceDefinition, records: readonly unknown
     if (fixed) repaired++;
     const parsed = def.record.safeParse(raw);
     if (!parsed.success) {
-      hold(raw, `invalid record: ${parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`).join('; ')}`);
+      hold(raw, `invalid record: ${parsed.error.issues.slice(0, 5).map((i) => `${formatKeyPath(i.path) || '(record)'}: ${i.message}`).join('; ')}`);
       continue;
     }
     try {

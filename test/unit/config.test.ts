@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VENDORS } from '../../jobs/index.js';
-import { ConfigError, loadConfig, parseConfig } from '../../src/config.js';
+import { ConfigError, formatKeyPath, loadConfig, parseConfig } from '../../src/config.js';
 import { expandResources, resolveSources } from '../../src/sources.js';
 
 const source = { id: 'automox-prod', vendor: 'automox', baseUrl: 'https://console.automox.com/api', credentials: { apiKey: '${AUTOMOX_API_KEY}' } };
@@ -65,5 +65,13 @@ describe('config', () => {
     expect(expandResources(src)).toEqual(['organizations', 'devices', 'patch_categories']);
     expect(expandResources(src, ['packages'])).toEqual(['organizations', 'packages']);
     expect(() => expandResources(src, ['widgets'])).toThrow('unknown resource "widgets"');
+  });
+});
+
+describe('formatKeyPath', () => {
+  it('writes key paths as users write them, indexes in brackets', () => {
+    expect(formatKeyPath(['sources', 0, 'credentials', 'apiKey'])).toBe('sources[0].credentials.apiKey');
+    expect(formatKeyPath(['rest', 'resources', 1, 'map', 'foo'])).toBe('rest.resources[1].map.foo');
+    expect(formatKeyPath([])).toBe('');
   });
 });
