@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { LaneLimit, SourceConfig } from './config.js';
-import type { PageStrategy } from './pagination/types.js';
+import type { Cursor, PageStrategy } from './pagination/types.js';
 import type { DataTableName, NormalizedRow } from './warehouse/tables.js';
 
 /** What a mapping sees besides the record: where it came from. */
@@ -34,8 +34,8 @@ export interface ResourceDefinition<T extends DataTableName = DataTableName, R =
   scopeFrom?: (parent: { external_id: string; raw: unknown; scope: string }) => string | null;
   /** Endpoint path below the base URL for a scope (the source's config, for per-source endpoints). */
   path: (scope: string, source: SourceConfig) => string;
-  /** Query parameters always sent for a scope. */
-  params?: (scope: string) => Record<string, string>;
+  /** Query parameters always sent for a scope (the source's config, for per-source settings). */
+  params?: (scope: string, source: SourceConfig) => Record<string, string>;
   /**
    * Incremental sync (docs/design.md, "Incremental where the vendor allows it"), where the vendor can filter on an update time.
    * An incremental walk sends `params(since)` besides the resource's own params, where `since`
@@ -45,10 +45,23 @@ export interface ResourceDefinition<T extends DataTableName = DataTableName, R =
    */
   incremental?: IncrementalSpec<R>;
   pagination: PageStrategy;
+  /**
+   * For a list that covers only part of its scope (a date range of time entries): the rows a
+   * completed full walk may mark deleted, from its last cursor. Rows outside the range are never
+   * swept. Absent: the whole scope.
+   */
+  sweepRange?: (lastCursor: Cursor) => SweepRange | null;
   record: z.ZodType<R, z.ZodTypeDef, unknown>;
   /** External id of a validated record (ctx for ids unique only within a scope, e.g. memberships). */
   id: (rec: R, ctx: MapContext) => string;
   map: (rec: R, ctx: MapContext) => NormalizedRow<T>;
+}
+
+/** Rows whose timestamp `column` lies in [from, to) (ISO 8601 instants). */
+export interface SweepRange {
+  column: string;
+  from: string;
+  to: string;
 }
 
 /** How a resource fetches only what changed since a time. */

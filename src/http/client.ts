@@ -30,6 +30,8 @@ export interface HttpPage {
   body: unknown;
   requestId: string | null;
   throttleMs: number;
+  /** Response headers, names lower-case, first value only (pagination styles read their cursor here). */
+  headers: Record<string, string>;
 }
 
 /** A request against one source (GET unless `req.method` says otherwise): resolves to the page or rejects with a VendorError, nothing else. */
@@ -64,6 +66,17 @@ function header(res: AxiosResponse | undefined, name: string): string | null {
   return null;
 }
 
+/** A response's headers as plain strings (names lower-case, first value of a repeated one). */
+function headersOf(res: AxiosResponse): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries((res.headers ?? {}) as Record<string, unknown>)) {
+    if (typeof v === 'string') out[k.toLowerCase()] = v;
+    else if (typeof v === 'number') out[k.toLowerCase()] = String(v);
+    else if (Array.isArray(v) && typeof v[0] === 'string') out[k.toLowerCase()] = v[0];
+  }
+  return out;
+}
+
 function requestIdOf(res: AxiosResponse | undefined, fromBody?: string): string | null {
   return header(res, 'x-request-id') ?? header(res, 'request-id') ?? fromBody ?? null;
 }
@@ -78,6 +91,18 @@ function bodyRequestId(body: unknown): string | undefined {
 
 function truncate(s: string, n = 500): string {
   return s.length > n ? `${s.slice(0, n)}…` : s;
+}
+
+/**
+ * The text of an error body the vendor's reader did not recognise: a text body as it is, a JSON
+ * body of another shape (a proxy's, a framework's `{"detail": ...}`) compacted, so the message
+ * says more than the status. null for an empty body.
+ */
+function bodyText(body: unknown): string | null {
+  if (typeof body === 'string') return body.trim() === '' ? null : truncate(body.trim(), 300);
+  if (body === null || body === undefined || typeof body !== 'object') return body === null || body === undefined ? null : String(body);
+  const json = JSON.stringify(body);
+  return json === '{}' || json === '[]' ? null : truncate(json, 300);
 }
 
 /** Milliseconds until a vendor quota resets when its remaining count is spent, else null. */
@@ -107,7 +132,7 @@ function toVendorError(err: unknown, readError: ErrorBodyReader, quota?: HttpCli
       const body: unknown = res.data;
       const read = readError(body);
       const requestId = requestIdOf(res, read.requestId ?? bodyRequestId(body));
-      const vendorMessage = read.message ?? (typeof body === 'string' && body.trim() !== '' ? truncate(body.trim(), 300) : null);
+      const vendorMessage = read.message ?? bodyText(body);
       let kind = classifyStatus(res.status);
       let retryAfterMs: number | null = null;
       // A 402 with a spent quota (Toggl's hourly quota) ends when the quota resets: a lane pause,
@@ -187,7 +212,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpGet {
         ...(method === 'GET' ? {} : { data: req.body ?? {}, headers: { 'Content-Type': 'application/json' } }),
       });
       opts.onResponse?.(res.status);
-      return { status: res.status, body: res.data, requestId: requestIdOf(res, bodyRequestId(res.data)), throttleMs: throttleOf(res, opts.quotaHeaders) };
+      return { status: res.status, body: res.data, requestId: requestIdOf(res, bodyRequestId(res.data)), throttleMs: throttleOf(res, opts.quotaHeaders), headers: headersOf(res) };
     } catch (err) {
       opts.onResponse?.(err instanceof AxiosError && err.response ? err.response.status : 'network');
       throw toVendorError(err, opts.readError, opts.quotaHeaders);

@@ -20,7 +20,7 @@ export interface PageRequest {
   path?: string;
   url?: string;
   params?: Record<string, string | number>;
-  /** Default GET. Other methods are for session requests (activating an OU), never for pages. */
+  /** Default GET. POST for a read whose filter and cursor travel in a JSON body (Toggl's report search); PUT/PATCH only for session requests. */
   method?: 'GET' | 'PUT' | 'POST' | 'PATCH';
   /** JSON body of a non-GET request. */
   body?: unknown;
@@ -32,6 +32,11 @@ export interface PageResult {
   next: Cursor | null;
   /** Total number of records in the walk, when the vendor says. */
   total?: number;
+}
+
+/** What a page's response carried besides its body: header names lower-case, first value only. */
+export interface PageResponseMeta {
+  headers: Readonly<Record<string, string>>;
 }
 
 /** Thrown when a response body does not have the shape the strategy expects. */
@@ -57,6 +62,9 @@ export interface PageStrategy {
   readonly maxPageSize: number;
   first(ctx: PageContext): Cursor;
   request(cursor: Cursor, ctx: PageContext): PageRequest;
-  /** Throws PageShapeError for a body of the wrong shape, PaginationLoopError for a cursor that does not advance. */
-  parse(body: unknown, cursor: Cursor, ctx: PageContext): PageResult;
+  /**
+   * Throws PageShapeError for a body of the wrong shape, PaginationLoopError for a cursor that does not advance.
+   * `meta` holds the response headers, for styles whose cursor travels in them (empty for a static list).
+   */
+  parse(body: unknown, cursor: Cursor, ctx: PageContext, meta?: PageResponseMeta): PageResult;
 }

@@ -65,6 +65,7 @@ export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, toke
     }
     let body: unknown = null;
     let requestId: string | null = null;
+    let headers: Record<string, string> = {};
     if (def.pagination.kind !== 'static') {
       const request = def.pagination.request(cursor, pageCtx);
       releaseSession = await enterSession({ ...ctx, requestTimeoutMs: ctx.worker.requestTimeoutMs }, src, lane, walk.scope, {
@@ -82,15 +83,16 @@ export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, toke
       ctx.log.trace({ where, ms: Date.now() - t0, status: res.status, requestId: res.requestId }, 'request');
       body = res.body;
       requestId = res.requestId;
+      headers = res.headers;
       if (res.throttleMs > 0) await lane.gate.pauseUntil(Date.now() + res.throttleMs);
       await releaseSession?.();
       releaseSession = null;
     }
-    const result = def.pagination.parse(body, cursor, pageCtx);
+    const result = def.pagination.parse(body, cursor, pageCtx, { headers });
     if (result.next && JSON.stringify(result.next) === JSON.stringify(cursor)) {
       throw new PaginationLoopError(`pagination loop: the next cursor ${JSON.stringify(result.next).slice(0, 300)} does not advance`);
     }
-    const committed = await commit(ctx, src, def, walk, page, result, where, requestId, startedAt);
+    const committed = await commit(ctx, src, def, walk, page, cursor, result, where, requestId, startedAt);
     if (committed) {
       if (result.next) await queue.enqueue(walk, page + 1);
       else await queue.enqueueChildren(walk.id);
@@ -102,7 +104,7 @@ export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, toke
   }
 }
 
-async function commit(ctx: EngineContext, src: ResolvedSource, def: ResourceDefinition, walk: WalkRow, page: number, result: PageResult, where: string, requestId: string | null, startedAt: number): Promise<boolean> {
+async function commit(ctx: EngineContext, src: ResolvedSource, def: ResourceDefinition, walk: WalkRow, page: number, cursor: Cursor, result: PageResult, where: string, requestId: string | null, startedAt: number): Promise<boolean> {
   const normalized = normalizePage(def, result.records, { sourceId: src.id, scope: walk.scope, where });
   const outcome = await commitPage(
     ctx.db,
@@ -114,6 +116,8 @@ async function commit(ctx: EngineContext, src: ResolvedSource, def: ResourceDefi
       records: result.records.length,
       next: result.next === null ? null : JSON.stringify(result.next),
       total: result.total ?? null,
+      // The last page's cursor says what the whole walk covered.
+      sweepRange: result.next === null ? (def.sweepRange?.(cursor) ?? null) : null,
     },
     (trx) => startChildWalks(trx, src, def, walk),
   );

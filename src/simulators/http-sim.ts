@@ -50,6 +50,8 @@ export interface RequestLogEntry {
   status: number;
   /** Date.now() when the request arrived. */
   at: number;
+  /** Request body as text ('' for none), for POST searches whose parameters travel there. */
+  body: string;
 }
 
 export interface RateWindow {
@@ -361,7 +363,7 @@ export class HttpSimulator {
       raw,
     };
     const log = (status: number): void => {
-      this.requests.push({ method: req.method, path: req.path, query: req.query, status, at });
+      this.requests.push({ method: req.method, path: req.path, query: req.query, status, at, body: req.body });
     };
 
     const fault = this.takeFault({ method: req.method, path: req.path, query: req.query });

@@ -94,7 +94,7 @@ export function pageContext(src: ResolvedSource, def: ResourceDefinition, walk: 
     scope: walk.scope,
     pageSize: Math.min(src.config.pageSize ?? def.pagination.defaultPageSize, def.pagination.maxPageSize),
     path: def.path(walk.scope, src.config),
-    params: { ...(def.params?.(walk.scope) ?? {}), ...changedSince },
+    params: { ...(def.params?.(walk.scope, src.config) ?? {}), ...changedSince },
     baseUrl: src.config.baseUrl,
     first: page === 0,
   };

@@ -116,6 +116,9 @@ export interface Database {
   projects: DataTableBase;
   clients: DataTableBase;
   users: DataTableBase;
+  time_entries: DataTableBase;
+  tags: DataTableBase;
+  tasks: DataTableBase;
 }
 
 // bigint (int8) ids and counts arrive as strings by default; counts we return are int4 or cast.

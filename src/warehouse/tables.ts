@@ -34,6 +34,12 @@ export const DATA_TABLES = {
     vendor_created_at: 'timestamptz',
     vendor_updated_at: 'timestamptz',
     vendor_last_seen_at: 'timestamptz',
+    // Patch-report columns (migration 20261123T0400_connector_columns; Automox `/servers`).
+    compliant: 'boolean',
+    is_compatible: 'boolean',
+    pending_patches: 'integer',
+    needs_reboot: 'boolean',
+    vendor_last_disconnect_at: 'timestamptz',
   },
   packages: {
     organization_external_id: 'text',
@@ -90,8 +96,40 @@ export const DATA_TABLES = {
     role: 'text',
     is_admin: 'boolean',
     active: 'boolean',
+    /** Toggl's `inactive` membership flag (migration 20261123T0400_connector_columns). */
+    inactive: 'boolean',
     timezone: 'text',
     vendor_created_at: 'timestamptz',
+    vendor_updated_at: 'timestamptz',
+  },
+  // Toggl time entries, tags and tasks (migration 20261123T0400_connector_columns).
+  time_entries: {
+    organization_external_id: 'text',
+    project_external_id: 'text',
+    task_external_id: 'text',
+    user_external_id: 'text',
+    description: 'text',
+    started_at: 'timestamptz',
+    stopped_at: 'timestamptz',
+    duration_seconds: 'integer',
+    billable: 'boolean',
+    /** JSON array of the entry's tag names. */
+    tag_names: 'jsonb',
+    vendor_updated_at: 'timestamptz',
+  },
+  tags: {
+    organization_external_id: 'text',
+    name: 'text',
+    vendor_updated_at: 'timestamptz',
+  },
+  tasks: {
+    organization_external_id: 'text',
+    project_external_id: 'text',
+    user_external_id: 'text',
+    name: 'text',
+    active: 'boolean',
+    estimated_seconds: 'integer',
+    tracked_seconds: 'integer',
     vendor_updated_at: 'timestamptz',
   },
 } as const satisfies Record<string, Record<string, ColumnType>>;

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { SweepRange } from '../connector.js';
 import type { newWalkValues, ScopeHistory } from '../sync/walk-plan.js';
 import type { QuarantinedRecord } from '../sync/normalize-page.js';
 import type { Database, SyncRunsTable, SyncWalksTable } from './db.js';
@@ -127,6 +128,8 @@ export interface PageCommit {
   /** Serialized next cursor, null when the walk is complete. */
   next: string | null;
   total: number | null;
+  /** The rows a completing full walk may sweep (ResourceDefinition.sweepRange); absent: the whole scope. */
+  sweepRange?: SweepRange | null;
 }
 
 /** What commitPage did: nothing (another delivery won), or the page's counts and whether the walk completed. */
@@ -177,7 +180,7 @@ export async function commitPage(db: Kysely<Database>, c: PageCommit, onComplete
     // (KEY SHARE) do not deadlock with it.
     await trx.selectFrom('sync_runs').select('id').where('id', '=', walk.run_id).forNoKeyUpdate().execute();
     // Only a full walk saw everything; an incremental one never marks deletes.
-    const deleted = walk.mode === 'full' ? await sweepDeleted(trx, c.table, walk.source_id, walk.scope, walk.id) : 0;
+    const deleted = walk.mode === 'full' ? await sweepDeleted(trx, c.table, walk.source_id, walk.scope, walk.id, c.sweepRange) : 0;
     await trx.deleteFrom('sync_walk_pages').where('walk_id', '=', walk.id).execute();
     await trx.updateTable('sync_walks').set({ status: 'succeeded', deleted, finished_at: sql`now()`, updated_at: sql`now()` }).where('id', '=', walk.id).execute();
     await onComplete(trx);

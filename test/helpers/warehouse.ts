@@ -4,7 +4,7 @@ import type { AutomoxData } from '../../src/simulators/automox.js';
 import type { TestEnv } from '../helpers.js';
 
 /** The warehouse tables that hold vendor records (they share one row shape). */
-export type DataTable = 'organizations' | 'device_groups' | 'devices' | 'packages' | 'patch_categories' | 'firmware_images' | 'projects' | 'clients' | 'users';
+export type DataTable = 'organizations' | 'device_groups' | 'devices' | 'packages' | 'patch_categories' | 'firmware_images' | 'projects' | 'clients' | 'users' | 'time_entries' | 'tags' | 'tasks';
 
 /** Rows of `table` not marked deleted, of one source (or all), in external_id order. */
 export function liveRows(env: TestEnv, table: DataTable, sourceId?: string) {
@@ -12,6 +12,16 @@ export function liveRows(env: TestEnv, table: DataTable, sourceId?: string) {
   let q = env.db.selectFrom(table as 'devices').selectAll().where('deleted_at', 'is', null);
   if (sourceId !== undefined) q = q.where('source_id', '=', sourceId);
   return q.orderBy('external_id').execute();
+}
+
+/**
+ * Asserts every column in `columns` holds a value in at least one live row of `table` for the
+ * source: a sync of the simulators fills every column the docs say a vendor maps.
+ */
+export async function expectColumnsFilled(env: TestEnv, table: DataTable, sourceId: string, columns: readonly string[]): Promise<void> {
+  const counts = await sql<Record<string, number>>`select ${sql.join(columns.map((c) => sql`count(${sql.ref(c)})::int as ${sql.ref(c)}`))} from ${sql.table(table)} where source_id = ${sourceId} and deleted_at is null`.execute(env.db);
+  const row = counts.rows[0] ?? {};
+  expect(columns.filter((c) => !(Number(row[c]) > 0)), `${table} columns never filled`).toEqual([]);
 }
 
 /** A copy of vendor records sorted the way Postgres orders their external ids here (`String(id)`, locale order). */
