@@ -11,9 +11,8 @@ const automoxPages = () => pageNumber({ firstPage: 0, defaultPageSize: 500, maxP
 const id = z.union([z.number().int(), z.string().min(1)]);
 
 const orgSchema = z.object({ id, name: z.string().nullish(), parent_id: id.nullish(), create_time: z.unknown() });
-const groupSchema = z
-  .object({ id, organization_id: id.nullish(), name: z.string().nullish(), server_count: z.unknown(), create_time: z.unknown() })
-  ;
+// The published ServerGroup has no creation time: the column stays empty for Automox.
+const groupSchema = z.object({ id, organization_id: id.nullish(), name: z.string().nullish(), server_count: z.unknown() });
 const serverSchema = z
   .object({
     id,
@@ -31,6 +30,11 @@ const serverSchema = z
     connected: z.unknown(),
     status: z.unknown(),
     detail: z.unknown(),
+    compliant: z.unknown(),
+    is_compatible: z.unknown(),
+    pending_patches: z.unknown(),
+    needs_reboot: z.unknown(),
+    last_disconnect_time: z.unknown(),
   })
   ;
 const packageSchema = z
@@ -73,9 +77,17 @@ function deviceStatus(s: z.infer<typeof serverSchema>): string | null {
   return null;
 }
 
-function detailModel(detail: unknown): string | null {
-  if (detail !== null && typeof detail === 'object' && 'MODEL' in detail) return toText((detail as { MODEL: unknown }).MODEL);
-  return null;
+/** A text field of `detail` (filled only with `include_details=1`); null when absent or blank. */
+function detailText(detail: unknown, key: 'MODEL' | 'SERIAL'): string | null {
+  if (detail === null || typeof detail !== 'object' || !(key in detail)) return null;
+  const v = toText((detail as Record<string, unknown>)[key]);
+  return v === null || v.trim() === '' ? null : v;
+}
+
+/** `serial_number`, else the hardware serial the agent reported in `detail.SERIAL`. */
+function serialOf(s: z.infer<typeof serverSchema>): string | null {
+  const own = toText(s.serial_number);
+  return own !== null && own.trim() !== '' ? own : detailText(s.detail, 'SERIAL');
 }
 
 /** Automox: API key as bearer token; 100 requests/s per account; `/servers` is stricter. */
@@ -132,7 +144,6 @@ export const automox: VendorDefinition = {
         // "the group with a blank name" is the organization's Default Group.
         is_default: g.name === '' || g.name === null,
         device_count: toInt(g.server_count),
-        vendor_created_at: toTimestamp(g.create_time),
       }),
     }),
     defineResource({
@@ -142,7 +153,8 @@ export const automox: VendorDefinition = {
       parent: 'organizations',
       docUrl: 'https://developer.automox.com/openapi/axconsole/operation/getDevices/',
       path: () => '/servers',
-      params: (org) => ({ o: org }),
+      // `detail` (model, hardware serial) is empty unless asked for: include_details defaults to 0.
+      params: (org) => ({ o: org, include_details: '1' }),
       pagination: automoxPages(),
       record: serverSchema,
       id: (s) => String(s.id),
@@ -150,8 +162,8 @@ export const automox: VendorDefinition = {
         organization_external_id: s.organization_id == null ? ctx.scope : String(s.organization_id),
         device_group_external_id: s.server_group_id == null ? null : String(s.server_group_id),
         name: s.name ?? null,
-        serial_number: toText(s.serial_number),
-        model: detailModel(s.detail),
+        serial_number: serialOf(s),
+        model: detailText(s.detail, 'MODEL'),
         os_family: toText(s.os_family),
         os_name: toText(s.os_name),
         os_version: toText(s.os_version),
@@ -160,6 +172,11 @@ export const automox: VendorDefinition = {
         vendor_created_at: toTimestamp(s.create_time),
         vendor_updated_at: toTimestamp(s.last_update_time),
         vendor_last_seen_at: toTimestamp(s.last_refresh_time),
+        compliant: toBool(s.compliant),
+        is_compatible: toBool(s.is_compatible),
+        pending_patches: toInt(s.pending_patches),
+        needs_reboot: toBool(s.needs_reboot),
+        vendor_last_disconnect_at: toTimestamp(s.last_disconnect_time),
       }),
     }),
     defineResource({

@@ -6,7 +6,7 @@ import { AutomoxSimulator, generateAutomoxData, type AutomoxData } from '../src/
 import { createTestEnv, type TestEnv } from './helpers.js';
 import { automoxSource, FAST, testConfig } from './helpers/config.js';
 import { syncOnce } from './helpers/sync.js';
-import { liveRows, sortById } from './helpers/warehouse.js';
+import { expectColumnsFilled, liveRows, sortById } from './helpers/warehouse.js';
 
 const API_KEY = 'test-automox-key-0123456789';
 const SOURCE = 'automox-test';
@@ -27,7 +27,9 @@ async function expectExact(env: TestEnv, data: AutomoxData) {
     expect(d.name).toBe(s.name);
     expect(d.organization_external_id).toBe(String(s.organization_id));
     expect(d.device_group_external_id).toBe(String(s.server_group_id));
-    expect(d.serial_number).toBe(s.serial_number);
+    expect(d.serial_number).toBe(s.serial_number === '' ? s.detail.SERIAL : s.serial_number);
+    expect([d.compliant, d.is_compatible, d.pending_patches, d.needs_reboot]).toEqual([s.compliant, s.is_compatible, s.pending_patches, s.needs_reboot]);
+    expect(d.vendor_last_disconnect_at === null ? null : (d.vendor_last_disconnect_at as Date).toISOString()).toBe(toTimestamp(s.last_disconnect_time));
     expect(d.os_family).toBe(s.os_family);
     expect(d.os_name).toBe(s.os_name);
     expect(d.os_version).toBe(s.os_version);
@@ -93,6 +95,36 @@ describe('Automox sync', () => {
     const devices = summary.resources.find((r) => r.resource === 'devices')!;
     expect(devices.inserted).toBe(sim.data.servers.length);
     expect(devices.walks).toBe(3);
+  });
+
+  it('asks /servers for details (include_details=1) and fills every column docs/connectors.md maps, serial from detail.SERIAL when serial_number is empty', async () => {
+    const mark = sim.requests.length;
+    const { run } = await syncOnce(app, SOURCE);
+    expect(run.status).toBe('succeeded');
+    const servers = sim.requests.slice(mark).filter((r) => r.path === '/api/servers');
+    expect(servers.length).toBeGreaterThan(0);
+    expect(servers.every((r) => r.query.get('include_details') === '1')).toBe(true);
+    expect(sim.data.servers.some((s) => s.serial_number === '')).toBe(true);
+    for (const s of sim.data.servers.filter((x) => x.serial_number === '')) {
+      const row = await env.db.selectFrom('devices').select(['serial_number', 'model']).where('external_id', '=', String(s.id)).executeTakeFirstOrThrow();
+      expect(row).toEqual({ serial_number: s.detail.SERIAL, model: s.detail.MODEL });
+    }
+    await expectColumnsFilled(env, 'devices', SOURCE, [
+      'organization_external_id', 'device_group_external_id', 'name', 'serial_number', 'model', 'os_family', 'os_name', 'os_version', 'agent_version', 'status',
+      'vendor_created_at', 'vendor_updated_at', 'vendor_last_seen_at', 'compliant', 'is_compatible', 'pending_patches', 'needs_reboot', 'vendor_last_disconnect_at',
+    ]);
+    await expectColumnsFilled(env, 'device_groups', SOURCE, ['organization_external_id', 'name', 'is_default', 'device_count']);
+    await expectColumnsFilled(env, 'organizations', SOURCE, ['name', 'vendor_created_at']);
+    await expectColumnsFilled(env, 'packages', SOURCE, ['organization_external_id', 'device_external_id', 'name', 'display_name', 'version', 'severity', 'installed', 'patch_category_id', 'vendor_created_at']);
+  });
+
+  it('a 4xx whose body is not Automox\'s {errors: [...]} shows the body text in the message', async () => {
+    const org = String(sim.data.orgs[0]!.id);
+    sim.inject({ kind: 'status', status: 422, body: { detail: 'o: organization is being migrated' }, match: (r) => r.path === '/api/servergroups' && r.query.get('o') === org });
+    const { run } = await syncOnce(app, SOURCE, ['device_groups']);
+    expect(run.status).toBe('partial');
+    expect(run.error_status).toBe(422);
+    expect(run.error_message).toBe(`automox-test/device_groups org ${org} page 0: 422 {"detail":"o: organization is being migrated"}`);
   });
 
   it('re-syncing unchanged data rewrites no row; deletes and renames are detected; a returning row is revived', async () => {

@@ -4,7 +4,8 @@
  * Base URL for a connector: `${origin}/api` (the real one is https://console.automox.com/api).
  *   GET /api/orgs
  *   GET /api/servergroups?o=ORG
- *   GET /api/servers?o=ORG[&groupId=G]
+ *   GET /api/servers?o=ORG[&groupId=G][&include_details=0|1]   `detail` and `status` are `{}` unless
+ *       include_details=1 (default 0, "fast by default" in the published definition)
  *   GET /api/orgs/{id}/packages?o=ORG
  * All lists take `limit` (1..500, default 500) and `page` (from 0) and return a bare JSON array
  * (no pagination metadata): a full page means "maybe more". Items are in stable id order.
@@ -138,6 +139,7 @@ export interface AutomoxServer {
   needs_attention: boolean;
   is_compatible: boolean;
   last_logged_in_user: string;
+  /** Empty on some devices: the serial is then only in `detail.SERIAL`. */
   serial_number: string;
   status: AutomoxServerStatus;
   detail: AutomoxServerDetail;
@@ -389,6 +391,8 @@ function makeServer(rng: Rng, id: number, orgId: number, groupId: number, index:
       NICS: nics,
     },
   };
+  // Some agents leave `serial_number` empty; the hardware serial is still in detail.SERIAL.
+  if (index % 11 === 4) server.serial_number = '';
   if (index % 7 === 3) {
     server.x_future_field = { rollout_ring: rng.pick(['canary', 'broad']), telemetry: { v: 2, sampled: rng.bool() } };
   }
@@ -604,17 +608,19 @@ export class AutomoxSimulator extends HttpSimulator {
     this.get(/^\/api\/servergroups\/?$/, (req) =>
       this.list(req, (orgIds) => this.data.groups.filter((g) => orgIds.has(g.organization_id))),
     );
-    this.get(/^\/api\/servers\/?$/, (req) =>
-      this.generated && req.query.get('groupId') === null
-        ? this.generatedServers(req)
-        : this.list(req, (orgIds) => {
-        const groupParam = req.query.get('groupId');
-        const groupId = groupParam === null ? null : Number(groupParam);
-        return this.data.servers.filter(
-          (s) => orgIds.has(s.organization_id) && (groupId === null || s.server_group_id === groupId),
-        );
-      }),
-    );
+    this.get(/^\/api\/servers\/?$/, (req) => {
+      const include = req.query.get('include_details') ?? '0';
+      if (include !== '0' && include !== '1') return { status: 400, body: { errors: ['include_details must be 0 or 1'] } };
+      const res =
+        this.generated && req.query.get('groupId') === null
+          ? this.generatedServers(req)
+          : this.list(req, (orgIds) => {
+              const groupParam = req.query.get('groupId');
+              const groupId = groupParam === null ? null : Number(groupParam);
+              return this.data.servers.filter((s) => orgIds.has(s.organization_id) && (groupId === null || s.server_group_id === groupId));
+            });
+      return include === '1' || res.status !== 200 ? res : { ...res, body: (res.body as AutomoxServer[]).map(fastByDefault) };
+    });
     this.get(/^\/api\/orgs\/([^/]+)\/packages\/?$/, (req, [idParam]) => {
       const orgId = Number(idParam);
       if (!Number.isInteger(orgId) || !this.data.orgs.some((o) => o.id === orgId)) return forbidden();
@@ -694,6 +700,14 @@ export class AutomoxSimulator extends HttpSimulator {
   protected override errorBody(status: number): unknown {
     return { errors: [STATUS_CODES[status] ?? 'Error'] };
   }
+}
+
+/**
+ * A server as `/servers` lists it without `include_details=1` (the published definition's
+ * "server without details (default)" example): `detail` and `status` are empty objects.
+ */
+export function fastByDefault(s: AutomoxServer): AutomoxServer {
+  return { ...s, detail: {} as AutomoxServerDetail, status: {} as AutomoxServerStatus };
 }
 
 function forbidden(): SimResponse {
