@@ -1,7 +1,10 @@
 import { z } from 'zod';
+import type { SourceConfig } from '../src/config.js';
 import { defineResource, type VendorDefinition } from '../src/connector.js';
-import { toBool, toText, toTimestamp } from '../src/normalize.js';
+import { toBool, toInt, toText, toTimestamp } from '../src/normalize.js';
+import { coveredInstants, headerCursorWindows } from '../src/pagination/header-cursor-windows.js';
 import { pageNumber } from '../src/pagination/page-number.js';
+import { pageTotal } from '../src/pagination/page-total.js';
 import { singlePage } from '../src/pagination/single-page.js';
 
 // Toggl Track API v9: https://engineering.toggl.com/docs/
@@ -34,24 +37,72 @@ const projectSchema = z
     server_deleted_at: z.unknown(),
   })
   ;
-const clientSchema = z
-  .object({ id, wid: id.nullish(), name: z.string().nullish(), archived: z.unknown(), notes: z.unknown(), at: z.unknown(), created_at: z.unknown() })
-  ;
-const userSchema = z
-  .object({
-    id,
-    email: z.unknown(),
-    fullname: z.unknown(),
-    timezone: z.unknown(),
-    role: z.unknown(),
-    is_admin: z.unknown(),
-    admin: z.unknown(),
-    inactive: z.unknown(),
-    is_active: z.unknown(),
-    at: z.unknown(),
-    created_at: z.unknown(),
-  })
-  ;
+// The published client model has no creation time (id, wid, archived, name, at, notes, creator_id).
+const clientSchema = z.object({ id, wid: id.nullish(), name: z.string().nullish(), archived: z.unknown(), notes: z.unknown(), at: z.unknown() });
+// A workspace's users carry id, email, fullname, role, is_admin, is_active and inactive: no
+// timezone and no times, so those columns of `users` stay empty for Toggl.
+const userSchema = z.object({
+  id,
+  email: z.unknown(),
+  fullname: z.unknown(),
+  role: z.unknown(),
+  is_admin: z.unknown(),
+  inactive: z.unknown(),
+  is_active: z.unknown(),
+});
+
+const tagSchema = z.object({ id, workspace_id: id.nullish(), name: z.string().nullish(), at: z.unknown() });
+const taskSchema = z.object({
+  id,
+  workspace_id: id.nullish(),
+  project_id: id.nullish(),
+  user_id: id.nullish(),
+  name: z.string().nullish(),
+  active: z.unknown(),
+  estimated_seconds: z.unknown(),
+  tracked_seconds: z.unknown(),
+  at: z.unknown(),
+});
+// One time entry of a Reports API v3 detailed search: the row's fields (user, project, task,
+// description, billable, tags) with one of its `time_entries` (id, seconds, start, stop, at).
+const timeEntrySchema = z.object({
+  id,
+  user_id: id.nullish(),
+  project_id: id.nullish(),
+  task_id: id.nullish(),
+  description: z.string().nullish(),
+  billable: z.unknown(),
+  tag_names: z.array(z.string()).nullish(),
+  seconds: z.unknown(),
+  start: z.unknown(),
+  stop: z.unknown(),
+  at: z.unknown(),
+});
+
+/**
+ * The records of one detailed-search row: each of its `time_entries` with the row's own fields
+ * (a row groups entries that share them; ungrouped, it holds one). A row without the array is
+ * passed on as it is, and the record schema names what is missing.
+ */
+export function togglReportEntries(row: unknown): unknown[] {
+  if (row === null || typeof row !== 'object' || !Array.isArray((row as { time_entries?: unknown }).time_entries)) return [row];
+  const { time_entries: entries, ...shared } = row as { time_entries: unknown[] } & Record<string, unknown>;
+  return entries.map((e) => (e !== null && typeof e === 'object' ? { ...shared, ...(e as Record<string, unknown>) } : e));
+}
+
+/** Default history of a full time-entry walk, in days: a year. */
+export const TOGGL_TIME_ENTRY_HISTORY_DAYS = 365;
+
+function historyDays(source: SourceConfig): number {
+  const v = source.options?.timeEntriesHistoryDays;
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : TOGGL_TIME_ENTRY_HISTORY_DAYS;
+}
+
+function validateToggl(source: SourceConfig): string[] {
+  const v = source.options?.timeEntriesHistoryDays;
+  if (v === undefined || (typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= 36_600)) return [];
+  return [`options.timeEntriesHistoryDays: must be a whole number of days from 1 to 36600, got ${JSON.stringify(v)}`];
+}
 
 /** External id of a Toggl organization in the organizations table, apart from workspace ids. */
 export function togglOrgId(orgId: string | number): string {
@@ -68,11 +119,6 @@ function readTogglError(body: unknown): { message?: string } {
   return {};
 }
 
-function userActive(u: z.infer<typeof userSchema>): boolean | null {
-  if (typeof u.is_active === 'boolean') return u.is_active;
-  if (typeof u.inactive === 'boolean') return !u.inactive;
-  return null;
-}
 
 /**
  * Toggl Track v9: Basic auth `<api_token>:api_token`; about one request per second; 4xx never
@@ -92,6 +138,7 @@ export const toggl: VendorDefinition = {
   rateLimitBackoffMs: 3 * 60_000,
   quotaHeaders: { remaining: 'X-Toggl-Quota-Remaining', resetsInSeconds: 'X-Toggl-Quota-Resets-In' },
   readError: readTogglError,
+  validateSource: validateToggl,
   resources: [
     defineResource({
       name: 'workspaces',
@@ -133,6 +180,10 @@ export const toggl: VendorDefinition = {
       parent: 'workspaces',
       docUrl: 'https://engineering.toggl.com/docs/api/projects#get-workspaceprojects',
       path: (ws) => `/workspaces/${encodeURIComponent(ws)}/projects`,
+      // Without `active` the list holds active projects only: archived ones would never land, and
+      // a full walk would mark the ones synced earlier deleted. `sort_pinned` (default false) is
+      // not sent: pinned-first order would shift pages when someone pins a project mid-walk.
+      params: () => ({ active: 'both' }),
       pagination: pageNumber({ firstPage: 1, pageParam: 'page', sizeParam: 'per_page', defaultPageSize: 200, maxPageSize: 200 }),
       record: projectSchema,
       id: (p) => String(p.id),
@@ -173,7 +224,6 @@ export const toggl: VendorDefinition = {
         name: c.name ?? null,
         archived: toBool(c.archived),
         notes: toText(c.notes),
-        vendor_created_at: toTimestamp(c.created_at),
         vendor_updated_at: toTimestamp(c.at),
       }),
     }),
@@ -194,12 +244,105 @@ export const toggl: VendorDefinition = {
         name: toText(u.fullname),
         email: toText(u.email),
         role: toText(u.role),
-        is_admin: toBool(u.is_admin) ?? toBool(u.admin),
-        active: userActive(u),
-        timezone: toText(u.timezone),
-        vendor_created_at: toTimestamp(u.created_at),
-        vendor_updated_at: toTimestamp(u.at),
+        is_admin: toBool(u.is_admin),
+        active: toBool(u.is_active),
+        inactive: toBool(u.inactive),
       }),
+    }),
+    defineResource({
+      name: 'tags',
+      table: 'tags',
+      lane: 'api',
+      parent: 'workspaces',
+      docUrl: 'https://engineering.toggl.com/docs/api/tags#get-tags',
+      path: (ws) => `/workspaces/${encodeURIComponent(ws)}/tags`,
+      pagination: singlePage(),
+      record: tagSchema,
+      id: (t) => String(t.id),
+      map: (t, ctx) => ({
+        organization_external_id: t.workspace_id == null ? ctx.scope : String(t.workspace_id),
+        name: t.name ?? null,
+        vendor_updated_at: toTimestamp(t.at),
+      }),
+    }),
+    defineResource({
+      name: 'tasks',
+      table: 'tasks',
+      lane: 'api',
+      parent: 'workspaces',
+      docUrl: 'https://engineering.toggl.com/docs/api/tasks#get-workspacetasks',
+      path: (ws) => `/workspaces/${encodeURIComponent(ws)}/tasks`,
+      // Like projects: without `active` only active tasks come, and a done task is not deleted.
+      params: () => ({ active: 'both' }),
+      pagination: pageTotal({ pageParam: 'page', sizeParam: 'per_page', records: 'data', total: 'total_count', defaultPageSize: 200, maxPageSize: 200 }),
+      record: taskSchema,
+      id: (t) => String(t.id),
+      map: (t, ctx) => ({
+        organization_external_id: t.workspace_id == null ? ctx.scope : String(t.workspace_id),
+        project_external_id: t.project_id == null ? null : String(t.project_id),
+        user_external_id: t.user_id == null ? null : String(t.user_id),
+        name: t.name ?? null,
+        active: toBool(t.active),
+        estimated_seconds: toInt(t.estimated_seconds),
+        tracked_seconds: toInt(t.tracked_seconds),
+        vendor_updated_at: toTimestamp(t.at),
+      }),
+    }),
+    defineResource({
+      // Reports API v3 detailed search (docs/toggl.md, "Time entries"): date windows of at most
+      // 366 days, paged by X-Next-ID / X-Next-Row-Number / X-Next-Timestamp headers sent back as
+      // first_id / first_row_number / first_timestamp. Same host, path below the origin.
+      name: 'time_entries',
+      table: 'time_entries',
+      lane: 'api',
+      parent: 'workspaces',
+      docUrl: 'https://engineering.toggl.com/docs/reports/detailed_reports#post-search-time-entries',
+      path: (ws) => `/reports/api/v3/workspace/${encodeURIComponent(ws)}/search/time_entries`,
+      params: (_ws, source) => ({ history_days: String(historyDays(source)) }),
+      pagination: headerCursorWindows({
+        defaultPageSize: 50,
+        maxPageSize: 50,
+        maxWindowDays: 366,
+        cursorHeaders: { 'x-next-row-number': 'first_row_number', 'x-next-id': 'first_id', 'x-next-timestamp': 'first_timestamp' },
+        // One entry per row, tag names in the row, oldest first so a page boundary is stable.
+        body: { grouped: false, enrich_response: true, order_by: 'date', order_dir: 'ASC' },
+        defaultHistoryDays: TOGGL_TIME_ENTRY_HISTORY_DAYS,
+        flatten: (row) => togglReportEntries(row),
+        originRelative: true,
+      }),
+      // A full walk sees a year (or the configured history), not the workspace: it may only mark
+      // deleted the entries that started inside the range it covered.
+      sweepRange: (cursor) => {
+        const r = coveredInstants(cursor);
+        return r && { column: 'started_at', ...r };
+      },
+      record: timeEntrySchema,
+      id: (e) => String(e.id),
+      map: (e, ctx) => ({
+        organization_external_id: ctx.scope,
+        project_external_id: e.project_id == null ? null : String(e.project_id),
+        task_external_id: e.task_id == null ? null : String(e.task_id),
+        user_external_id: e.user_id == null ? null : String(e.user_id),
+        description: e.description ?? null,
+        started_at: toTimestamp(e.start),
+        stopped_at: toTimestamp(e.stop),
+        duration_seconds: toInt(e.seconds),
+        billable: toBool(e.billable),
+        tag_names: e.tag_names ?? null,
+        vendor_updated_at: toTimestamp(e.at),
+      }),
+      // The search filters on the start date, not on changes: an incremental walk re-reads from
+      // the latest start it saw minus a week (entries are mostly added and edited within days),
+      // and the periodic full walk catches older edits and deletes.
+      incremental: {
+        params: (since) => ({ start_date: since.toISOString().slice(0, 10) }),
+        updatedAt: (e) => {
+          const start = toTimestamp(e.start);
+          // A future-dated entry must not move the window past today.
+          return start === null ? null : new Date(Math.min(Date.parse(start), Date.now())).toISOString();
+        },
+        overlapMs: 7 * 86_400_000,
+      },
     }),
   ],
 };

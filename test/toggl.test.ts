@@ -6,9 +6,13 @@ import { createTestEnv, waitFor, type TestEnv } from './helpers.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir, testConfig, type TempDir } from './helpers/config.js';
 import { syncOnce } from './helpers/sync.js';
-import { liveRows, sortById } from './helpers/warehouse.js';
+import { expectColumnsFilled, liveRows, sortById } from './helpers/warehouse.js';
 
 const TOKEN = 'toggl-test-token-5f1e';
+const DAY = 86_400_000;
+const utcDate = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+/** First date of the default history (a year) of a time-entry walk started today. */
+const historyFrom = () => utcDate(Date.now() - 365 * DAY);
 const SOURCE = 'toggl-test';
 
 function config(baseUrl: string) {
@@ -66,9 +70,50 @@ async function expectExact(env: TestEnv, data: TogglData) {
     sortById(data.clients).map((c) => [String(c.id), String(c.wid), c.name, c.archived]),
   );
   const users = await liveRows(env, 'users');
-  expect(users.map((u) => [u.external_id, u.user_external_id, u.organization_external_id, u.email, u.active]).sort()).toEqual(
-    data.members.map((m) => [`${m.workspaceId}:${m.user.id}`, String(m.user.id), String(m.workspaceId), m.user.email, m.user.is_active]).sort(),
+  expect(users.map((u) => [u.external_id, u.user_external_id, u.organization_external_id, u.email, u.name, u.role, u.is_admin, u.active, u.inactive]).sort()).toEqual(
+    data.members.map((m) => [`${m.workspaceId}:${m.user.id}`, String(m.user.id), String(m.workspaceId), m.user.email, m.user.fullname, m.user.role, m.user.is_admin, m.user.is_active, m.user.inactive]).sort(),
   );
+  const tags = await liveRows(env, 'tags');
+  expect(tags.map((t) => [t.external_id, t.organization_external_id, t.name, iso(t.vendor_updated_at)])).toEqual(
+    sortById(data.tags).map((t) => [String(t.id), String(t.workspace_id), t.name, toTimestamp(t.at)]),
+  );
+  const tasks = await liveRows(env, 'tasks');
+  expect(tasks.map((t) => [t.external_id, t.organization_external_id, t.project_external_id, t.user_external_id, t.name, t.active, t.estimated_seconds, t.tracked_seconds])).toEqual(
+    sortById(data.tasks).map((t) => [String(t.id), String(t.workspace_id), String(t.project_id), t.user_id === null ? null : String(t.user_id), t.name, t.active, t.estimated_seconds, t.tracked_seconds]),
+  );
+  // Time entries of the history (a year by default): every one, value by value.
+  const entries = await env.db.selectFrom('time_entries').selectAll().where('deleted_at', 'is', null).where('started_at', '>=', new Date(`${historyFrom()}T00:00:00Z`)).orderBy('external_id').execute();
+  const simEntries = sortById(data.timeEntries.filter((e) => e.start.slice(0, 10) >= historyFrom()));
+  expect(simEntries.length).toBeGreaterThan(10);
+  expect(entries.map((e) => [e.external_id, e.scope, e.organization_external_id, e.project_external_id, e.task_external_id, e.user_external_id, e.description, iso(e.started_at), iso(e.stopped_at), e.duration_seconds, e.billable, e.tag_names, iso(e.vendor_updated_at)])).toEqual(
+    simEntries.map((e) => [
+      String(e.id),
+      String(e.workspace_id),
+      String(e.workspace_id),
+      e.project_id === null ? null : String(e.project_id),
+      e.task_id === null ? null : String(e.task_id),
+      String(e.user_id),
+      e.description,
+      toTimestamp(e.start),
+      toTimestamp(e.stop),
+      e.duration,
+      e.billable,
+      e.tag_ids.map((id) => data.tags.find((t) => t.id === id)!.name),
+      toTimestamp(e.at),
+    ]),
+  );
+}
+
+function iso(v: unknown): string | null {
+  return v instanceof Date ? v.toISOString() : v === null ? null : String(v);
+}
+
+/** The Reports searches of one workspace since request `mark`, with their parsed bodies. */
+function searches(sim: TogglSimulator, ws: number | string, mark = 0) {
+  return sim.requests
+    .slice(mark)
+    .filter((r) => r.method === 'POST' && r.path === `/reports/api/v3/workspace/${ws}/search/time_entries`)
+    .map((r) => ({ status: r.status, body: JSON.parse(r.body) as Record<string, unknown> }));
 }
 
 describe('Toggl Track sync', () => {
@@ -82,7 +127,12 @@ describe('Toggl Track sync', () => {
   beforeAll(async () => {
     env = await createTestEnv();
     // Workspace 1 holds exactly two pages of 3 projects: the walk must ask for a third, empty page.
-    sim = new TogglSimulator({ apiToken: TOKEN, data: generateTogglData({ seed: 4, workspaces: 3, projectsPerWorkspace: [6, 7, 2] }) });
+    const data = generateTogglData({ seed: 4, workspaces: 3, projectsPerWorkspace: [6, 7, 2], timeEntriesPerWorkspace: [40, 9, 0] });
+    // No entry within two days of the history's first date: a test running across midnight UTC
+    // must not see one move in or out of the range.
+    const edge = Date.parse(`${historyFrom()}T00:00:00Z`);
+    data.timeEntries = data.timeEntries.filter((e) => Math.abs(Date.parse(e.start) - edge) > 2 * DAY);
+    sim = new TogglSimulator({ apiToken: TOKEN, data });
     const origin = await sim.start();
     const cfg = config(`${origin}/api/v9`);
     dir = await tempDir('fleetsync-toggl-');
@@ -117,6 +167,115 @@ describe('Toggl Track sync', () => {
     expect(summary.resources.find((r) => r.resource === 'projects')!.inserted).toBe(sim.data.projects.length);
     // The shared user is one row per workspace membership.
     expect(sim.data.members.filter((m) => m.user.id === 9_000_001).length).toBe(3);
+  });
+
+  it('lists projects with active=both: archived ones land and a later full walk does not mark them deleted', async () => {
+    const archived = sim.data.projects.filter((p) => !p.active);
+    expect(archived.length).toBeGreaterThan(0);
+    const mark = sim.requests.length;
+    const { run, summary } = await syncOnce(app, SOURCE, ['projects']);
+    expect(run.status).toBe('succeeded');
+    const reqs = sim.requests.slice(mark).filter((r) => r.path.endsWith('/projects'));
+    expect(reqs.every((r) => r.query.get('active') === 'both' && !r.query.has('sort_pinned'))).toBe(true);
+    expect(summary.resources.find((r) => r.resource === 'projects')!.deleted).toBe(0);
+    const rows = await env.db.selectFrom('projects').select(['external_id', 'active', 'deleted_at']).where('external_id', 'in', archived.map((p) => String(p.id))).execute();
+    expect(rows.map((r) => [r.active, r.deleted_at])).toEqual(archived.map(() => [false, null]));
+  });
+
+  it('fills every column docs/connectors.md maps for Toggl', async () => {
+    const { run } = await syncOnce(app, SOURCE);
+    expect(run.status).toBe('succeeded');
+    await expectColumnsFilled(env, 'organizations', SOURCE, ['name', 'parent_external_id', 'vendor_created_at', 'vendor_updated_at']);
+    await expectColumnsFilled(env, 'projects', SOURCE, ['organization_external_id', 'client_external_id', 'name', 'active', 'is_private', 'billable', 'color', 'status', 'vendor_created_at', 'vendor_updated_at']);
+    await expectColumnsFilled(env, 'clients', SOURCE, ['organization_external_id', 'name', 'archived', 'notes', 'vendor_updated_at']);
+    await expectColumnsFilled(env, 'users', SOURCE, ['organization_external_id', 'user_external_id', 'name', 'email', 'role', 'is_admin', 'active', 'inactive']);
+    await expectColumnsFilled(env, 'tags', SOURCE, ['organization_external_id', 'name', 'vendor_updated_at']);
+    await expectColumnsFilled(env, 'tasks', SOURCE, ['organization_external_id', 'project_external_id', 'user_external_id', 'name', 'active', 'estimated_seconds', 'tracked_seconds', 'vendor_updated_at']);
+    await expectColumnsFilled(env, 'time_entries', SOURCE, [
+      'organization_external_id', 'project_external_id', 'task_external_id', 'user_external_id', 'description', 'started_at', 'stopped_at', 'duration_seconds', 'billable', 'tag_names', 'vendor_updated_at',
+    ]);
+    // Some archived (inactive) and some left (inactive membership) users exist, with both values.
+    const flags = await env.db.selectFrom('users').select(['active', 'inactive']).distinct().execute();
+    expect(flags.length).toBeGreaterThan(1);
+  });
+
+  it('time entries: one Reports search per page, windows of at most 366 days, pages by X-Next-* headers, and a full walk sweeps only inside its history', async () => {
+    expect((await syncOnce(app, SOURCE)).run.status).toBe('succeeded');
+    const ws1 = sim.data.workspaces[0]!.id;
+    // A row of an entry that started before the history (synced when the history was longer).
+    await env.db
+      .insertInto('time_entries')
+      .values({ source_id: SOURCE, external_id: '3999999999', scope: String(ws1), organization_external_id: String(ws1), started_at: new Date(Date.now() - 700 * DAY), raw: JSON.stringify({ id: 3999999999 }) })
+      .execute();
+    const inHistory = sim.data.timeEntries.filter((e) => e.workspace_id === ws1 && e.start.slice(0, 10) >= historyFrom());
+    const victim = sim.deleteTimeEntry(inHistory[0]!.id)!;
+    const mark = sim.requests.length;
+    const { run, summary } = await syncOnce(app, SOURCE, ['time_entries']);
+    expect(run.status).toBe('succeeded');
+    expect(summary.resources.find((r) => r.resource === 'time_entries')!.deleted).toBe(1);
+    const gone = await env.db.selectFrom('time_entries').select('deleted_at').where('external_id', '=', String(victim.id)).executeTakeFirstOrThrow();
+    expect(gone.deleted_at).not.toBeNull();
+    const old = await env.db.selectFrom('time_entries').select('deleted_at').where('external_id', '=', '3999999999').executeTakeFirstOrThrow();
+    expect(old.deleted_at).toBeNull();
+
+    const reqs = searches(sim, ws1, mark);
+    expect(reqs.every((r) => r.status === 200)).toBe(true);
+    for (const { body } of reqs) {
+      const days = (Date.parse(body.end_date as string) - Date.parse(body.start_date as string)) / DAY + 1;
+      expect(days).toBeGreaterThan(0);
+      expect(days).toBeLessThanOrEqual(366);
+      expect([body.page_size, body.grouped, body.enrich_response]).toEqual([3, false, true]);
+    }
+    // Two windows cover the year and two days ahead; inside a window each page starts at the row
+    // the previous response named, with the id and timestamp it named.
+    const windows = [...new Set(reqs.map((r) => `${r.body.start_date as string}..${r.body.end_date as string}`))];
+    expect(windows[0]!.startsWith(historyFrom())).toBe(true);
+    expect(windows.length).toBe(2);
+    const remaining = sim.data.timeEntries.filter((e) => e.workspace_id === ws1).sort((a, b) => Date.parse(a.start) - Date.parse(b.start) || a.id - b.id);
+    for (const w of windows) {
+      const pages = reqs.filter((r) => `${r.body.start_date as string}..${r.body.end_date as string}` === w).map((r) => r.body);
+      const [start, end] = w.split('..') as [string, string];
+      const inWindow = remaining.filter((e) => e.start.slice(0, 10) >= start && e.start.slice(0, 10) <= end);
+      expect(pages.length).toBe(Math.max(1, Math.ceil(inWindow.length / 3)));
+      expect(pages[0]!.first_row_number).toBeUndefined();
+      for (const [i, p] of pages.slice(1).entries()) {
+        const next = inWindow[(i + 1) * 3]!;
+        expect([p.first_row_number, p.first_id, p.first_timestamp]).toEqual([(i + 1) * 3 + 1, next.id, Math.floor(Date.parse(next.start) / 1000)]);
+      }
+    }
+    await expectExact(env, sim.data);
+  });
+
+  it('the Reports search refuses more than 366 days with a 400', async () => {
+    const ws1 = sim.data.workspaces[0]!.id;
+    const auth = `Basic ${Buffer.from(`${TOKEN}:api_token`).toString('base64')}`;
+    const post = (start_date: string, end_date: string) =>
+      fetch(`${sim.origin}/reports/api/v3/workspace/${ws1}/search/time_entries`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify({ start_date, end_date }) });
+    expect((await post('2025-01-01', '2026-01-01')).status).toBe(200); // 366 days, both counted
+    const refused = await post('2025-01-01', '2026-01-02');
+    expect([refused.status, await refused.text()]).toEqual([400, 'Maximum allowed date range is 366 days']);
+  });
+
+  it('an incremental time-entry walk searches from its newest start minus a week, lands new entries and marks nothing deleted', async () => {
+    const full = await syncOnce(app, SOURCE, ['time_entries']);
+    expect(full.run.status).toBe('succeeded');
+    const ws2 = sim.data.workspaces[1]!;
+    const newest = Math.max(...sim.data.timeEntries.filter((e) => e.workspace_id === ws2.id).map((e) => Date.parse(e.start)));
+    const template = sim.data.timeEntries.find((e) => e.workspace_id === ws2.id)!;
+    const start = Math.floor((Date.now() - 2 * 3_600_000) / 1000) * 1000;
+    const added = { ...template, id: 4_100_000_001, description: 'nachgetragen ✓', start: new Date(start).toISOString(), stop: new Date(start + 600_000).toISOString(), duration: 600, at: new Date(start + 600_000).toISOString() };
+    sim.data.timeEntries.push(added);
+    const mark = sim.requests.length;
+    const { run, summary } = await syncOnce(app, SOURCE, ['time_entries'], 'incremental');
+    expect(run.status).toBe('succeeded');
+    const walk = await env.db.selectFrom('sync_walks').select(['mode']).where('run_id', '=', run.id).where('scope', '=', String(ws2.id)).executeTakeFirstOrThrow();
+    expect(walk.mode).toBe('incremental');
+    const reqs = searches(sim, ws2.id, mark);
+    expect(reqs[0]!.body.start_date).toBe(utcDate(newest - 7 * DAY));
+    expect(summary.resources.find((r) => r.resource === 'time_entries')!.deleted).toBe(0);
+    const row = await env.db.selectFrom('time_entries').selectAll().where('external_id', '=', String(added.id)).executeTakeFirstOrThrow();
+    expect([row.description, row.duration_seconds, row.deleted_at]).toEqual(['nachgetragen ✓', 600, null]);
+    await expectExact(env, sim.data);
   });
 
   it('a 400 with a text body fails that walk with the message and is never repeated', async () => {
@@ -273,7 +432,7 @@ describe('Toggl Track sync', () => {
     expect(projectReqs.length).toBe([...sinceOf.keys()].reduce((k, ws) => k + Math.floor(returned.filter((p) => String(p.workspace_id) === ws).length / 3) + 1, 0));
     // Clients and users have no `since` at Toggl: their walks stay full and send none.
     for (const r of sim.requests.slice(reqMark)) if (!projectReqs.includes(r)) expect(r.query.has('since')).toBe(false);
-    const other = await env.db.selectFrom('sync_walks').select(['resource', 'mode']).where('run_id', '=', run.id).where('resource', '!=', 'projects').execute();
+    const other = await env.db.selectFrom('sync_walks').select(['resource', 'mode']).where('run_id', '=', run.id).where('resource', 'not in', ['projects', 'time_entries']).execute();
     expect(other.every((w) => w.mode === 'full')).toBe(true);
 
     const proj = summary.resources.find((r) => r.resource === 'projects')!;

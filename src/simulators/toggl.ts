@@ -4,11 +4,18 @@
  * Base URL for a connector: `${origin}/api/v9` (the real one is https://api.track.toggl.com/api/v9).
  *   GET /api/v9/me/workspaces                       whole list, bare array
  *   GET /api/v9/organizations/{id}                  one object
- *   GET /api/v9/workspaces/{id}/projects?page&per_page&since   page from 1, per_page <= 200 (default 151),
- *       bare array; without `since` live projects only, with `since` (unix seconds) every project
- *       whose `at` is at or after it, deleted ones (`server_deleted_at` set) included
+ *   GET /api/v9/workspaces/{id}/projects?page&per_page&since&active&sort_pinned   page from 1,
+ *       per_page <= 200 (default 151), bare array; `active` true (default: active projects only),
+ *       false or both; `sort_pinned=true` puts pinned ones first; without `since` live projects
+ *       only, with `since` (unix seconds) every project whose `at` is at or after it, deleted ones
+ *       (`server_deleted_at` set) included
  *   GET /api/v9/workspaces/{id}/clients?status=active|archived|both (default active)
  *   GET /api/v9/workspaces/{id}/users
+ *   GET /api/v9/workspaces/{id}/tags                 whole list, bare array
+ *   GET /api/v9/workspaces/{id}/tasks?active&page&per_page   {data, page, per_page, sort_field,
+ *       sort_order, total_count}; `active` true (default), false or both
+ *   POST /reports/api/v3/workspace/{id}/search/time_entries   detailed report search, paged by
+ *       response headers, at most 366 days per request (see searchTimeEntries)
  * Auth: Basic base64("<api_token>:api_token"), else 403 with a plain-text body (Toggl's error
  * bodies are text or a JSON string, never an object).
  * Injectable behaviours: `inject()` faults (text bodies by default), `gone` (paths answering
@@ -92,15 +99,52 @@ export interface TogglClient {
   creator_id: number;
 }
 
+/** A workspace's user as the published v9 definition lists it: no timezone, no times. */
 export interface TogglUser {
   id: number;
   email: string;
   fullname: string;
-  timezone: string;
   inactive: boolean;
   is_active: boolean;
   is_admin: boolean;
   role: string;
+}
+
+export interface TogglTag {
+  id: number;
+  workspace_id: number;
+  name: string;
+  at: string;
+  creator_id: number;
+}
+
+export interface TogglTask {
+  id: number;
+  name: string;
+  workspace_id: number;
+  project_id: number;
+  user_id: number | null;
+  recurring: boolean;
+  active: boolean;
+  at: string;
+  estimated_seconds: number | null;
+  tracked_seconds: number;
+}
+
+/** A time entry as Toggl stores it; the report search answers it in its own row shape. */
+export interface TogglTimeEntry {
+  id: number;
+  workspace_id: number;
+  project_id: number | null;
+  task_id: number | null;
+  user_id: number;
+  description: string;
+  billable: boolean;
+  tag_ids: number[];
+  start: string;
+  stop: string;
+  /** Seconds. */
+  duration: number;
   at: string;
 }
 
@@ -111,6 +155,9 @@ export interface TogglData {
   clients: TogglClient[];
   /** Memberships: a user may appear in several workspaces. */
   members: Array<{ workspaceId: number; user: TogglUser }>;
+  tags: TogglTag[];
+  tasks: TogglTask[];
+  timeEntries: TogglTimeEntry[];
 }
 
 export interface GenerateTogglOptions {
@@ -119,6 +166,15 @@ export interface GenerateTogglOptions {
   projectsPerWorkspace: number | number[];
   clientsPerWorkspace?: number;
   usersPerWorkspace?: number;
+  /** Default 3. */
+  tagsPerWorkspace?: number;
+  /** Tasks of each of a workspace's first two projects; default 2. */
+  tasksPerProject?: number;
+  /** Default 0 (time entries relate to the clock: see `now`). */
+  timeEntriesPerWorkspace?: number | number[];
+  /** Entries start between `timeEntryDays` days before `now` and now; default 500 and Date.now(). */
+  timeEntryDays?: number;
+  now?: number;
 }
 
 const BASE = Date.UTC(2024, 2, 1, 8, 0, 0);
@@ -130,19 +186,21 @@ const NAMES = ['Website relaunch', 'Mobile app', 'Intern training', 'Büro-Umzug
 /** Deterministic fake account: workspaces 1 and 2 share an organization, the rest have their own. */
 export function generateTogglData(opts: GenerateTogglOptions): TogglData {
   const rng = createRng(opts.seed ?? 1);
-  const data: TogglData = { workspaces: [], organizations: [], projects: [], clients: [], members: [] };
+  const data: TogglData = { workspaces: [], organizations: [], projects: [], clients: [], members: [], tags: [], tasks: [], timeEntries: [] };
+  let tagId = 20_000_000;
+  let taskId = 30_000_000;
+  let entryId = 4_000_000_000;
+  const now = opts.now ?? Date.now();
   let projectId = 190_000_000;
   let clientId = 60_000_000;
   const sharedUser: TogglUser = {
     id: 9_000_001,
     email: 'owner@example.com',
     fullname: 'Olga Owner',
-    timezone: 'Europe/Berlin',
     inactive: false,
     is_active: true,
     is_admin: true,
     role: 'admin',
-    at: togglTime(BASE),
   };
   let userId = 9_000_100;
   for (let w = 0; w < opts.workspaces; w++) {
@@ -221,12 +279,46 @@ export function generateTogglData(opts: GenerateTogglOptions): TogglData {
         pinned: rng.bool(0.1),
       });
     }
+    for (let t = 0; t < (opts.tagsPerWorkspace ?? 3); t++) {
+      data.tags.push({ id: ++tagId, workspace_id: wsId, name: ['billable-review', 'meeting', 'Überstunden', 'bug 🐛'][t % 4]! + (t >= 4 ? ` ${t}` : ''), at: togglTime(BASE + t * DAY), creator_id: sharedUser.id });
+    }
+    const wsProjects = data.projects.filter((p) => p.workspace_id === wsId);
+    for (const p of wsProjects.slice(0, 2)) {
+      for (let k = 0; k < (opts.tasksPerProject ?? 2); k++) {
+        data.tasks.push({ id: ++taskId, name: `Task ${k + 1} of ${p.id}`, workspace_id: wsId, project_id: p.id, user_id: k === 0 ? sharedUser.id : null, recurring: false, active: k === 0, at: togglTime(BASE + k * DAY), estimated_seconds: k === 0 ? 36_000 : null, tracked_seconds: rng.int(0, 90_000) });
+      }
+    }
+    const wsTags = data.tags.filter((t) => t.workspace_id === wsId).map((t) => t.id);
+    const wsTasks = data.tasks.filter((t) => t.workspace_id === wsId);
+    const nEntries = Array.isArray(opts.timeEntriesPerWorkspace) ? (opts.timeEntriesPerWorkspace[w] ?? 0) : (opts.timeEntriesPerWorkspace ?? 0);
+    const days = opts.timeEntryDays ?? 500;
+    for (let e = 0; e < nEntries; e++) {
+      // Whole seconds, like Toggl's; the newest entry starts yesterday.
+      const start = Math.floor((now - DAY - rng.int(0, (days - 1) * 24) * 3_600_000 - rng.int(0, 3599) * 1000) / 1000) * 1000;
+      const duration = rng.int(300, 4 * 3600);
+      const task = e % 5 === 1 ? wsTasks[0] : undefined;
+      data.timeEntries.push({
+        id: ++entryId,
+        workspace_id: wsId,
+        project_id: task ? task.project_id : e % 4 === 3 || wsProjects.length === 0 ? null : rng.pick(wsProjects).id,
+        task_id: task ? task.id : null,
+        user_id: sharedUser.id,
+        description: e % 7 === 6 ? '' : `${rng.pick(['Standup', 'Code review', 'Kundentermin', '設計', 'Support 😀'])} #${e + 1}`,
+        billable: rng.bool(0.4),
+        tag_ids: wsTags.length > 0 && e % 3 !== 0 ? [rng.pick(wsTags)] : [],
+        start: togglTime(start),
+        stop: togglTime(start + duration * 1000),
+        duration,
+        at: togglTime(start + duration * 1000 + rng.int(0, 48) * 3_600_000),
+      });
+    }
     data.members.push({ workspaceId: wsId, user: sharedUser });
     for (let u = 1; u < (opts.usersPerWorkspace ?? 3); u++) {
       const id = ++userId;
       data.members.push({
         workspaceId: wsId,
-        user: { id, email: `user${id}@example.com`, fullname: `User ${id}`, timezone: rng.pick(['UTC', 'Asia/Tokyo', 'America/New_York']), inactive: u === 2, is_active: u !== 2, is_admin: false, role: 'user', at: togglTime(BASE + u * DAY) },
+        // User 2 of each workspace has left it (inactive membership); user 3 is a deactivated account.
+        user: { id, email: `user${id}@example.com`, fullname: `User ${id}`, inactive: u === 2, is_active: u !== 3, is_admin: false, role: 'user' },
       });
     }
   }
@@ -268,11 +360,17 @@ export class TogglSimulator extends HttpSimulator {
         if (!Number.isInteger(page) || page < 1) return { status: 400, body: 'page must be a positive integer' };
         const since = parseIntParam(req.query.get('since'));
         if (since !== null && !Number.isInteger(since)) return { status: 400, body: 'since must be a UNIX timestamp' };
+        const active = req.query.get('active') ?? 'true';
+        if (!['true', 'false', 'both'].includes(active)) return { status: 400, body: 'active must be true, false or both' };
+        const sortPinned = req.query.get('sort_pinned') ?? 'false';
+        if (!['true', 'false'].includes(sortPinned)) return { status: 400, body: 'sort_pinned must be true or false' };
         const all = this.data.projects
           .filter((p) => p.workspace_id === ws)
+          // Default `active=true`: archived (inactive) projects only with active=false or both.
+          .filter((p) => active === 'both' || p.active === (active === 'true'))
           // The full list has live projects only; `since` also brings the ones deleted since then.
           .filter((p) => (since === null ? p.server_deleted_at === null : Date.parse(p.at) >= since * 1000))
-          .sort((a, b) => a.id - b.id);
+          .sort((a, b) => (sortPinned === 'true' ? Number(b.pinned) - Number(a.pinned) : 0) || a.id - b.id);
         return { status: 200, body: all.slice((page - 1) * perPage, page * perPage) };
       }),
     );
@@ -284,6 +382,22 @@ export class TogglSimulator extends HttpSimulator {
         return { status: 200, body: all };
       }),
     );
+    this.get(/^\/api\/v9\/workspaces\/([^/]+)\/tags\/?$/, (_req, [id]) =>
+      this.inWorkspace(id, (ws) => ({ status: 200, body: this.data.tags.filter((t) => t.workspace_id === ws) })),
+    );
+    this.get(/^\/api\/v9\/workspaces\/([^/]+)\/tasks\/?$/, (req, [id]) =>
+      this.inWorkspace(id, (ws) => {
+        const active = req.query.get('active') ?? 'true';
+        if (!['true', 'false', 'both'].includes(active)) return { status: 400, body: 'active must be true, false or both' };
+        const perPage = parseIntParam(req.query.get('per_page')) ?? 50;
+        const page = parseIntParam(req.query.get('page')) ?? 1;
+        if (!Number.isInteger(perPage) || perPage < 1 || perPage > 200) return { status: 400, body: 'per_page must be between 1 and 200' };
+        if (!Number.isInteger(page) || page < 1) return { status: 400, body: 'page must be a positive integer' };
+        const all = this.data.tasks.filter((t) => t.workspace_id === ws && (active === 'both' || t.active === (active === 'true'))).sort((a, b) => a.id - b.id);
+        return { status: 200, body: { data: all.slice((page - 1) * perPage, page * perPage), page, per_page: perPage, sort_field: 'name', sort_order: 'ASC', total_count: all.length } };
+      }),
+    );
+    this.route('POST', /^\/reports\/api\/v3\/workspace\/([^/]+)\/search\/time_entries\/?$/, (req, [id]) => this.inWorkspace(id, (ws) => this.searchTimeEntries(req, ws)));
     this.get(/^\/api\/v9\/workspaces\/([^/]+)\/users\/?$/, (_req, [id]) =>
       this.inWorkspace(id, (ws) => ({ status: 200, body: this.data.members.filter((m) => m.workspaceId === ws).map((m) => m.user) })),
     );
@@ -307,6 +421,78 @@ export class TogglSimulator extends HttpSimulator {
     const p = this.updateProject(id, {});
     if (p) p.server_deleted_at = p.at;
     return p;
+  }
+
+  /** Deletes a time entry at Toggl: it leaves every report. */
+  deleteTimeEntry(id: number): TogglTimeEntry | undefined {
+    const i = this.data.timeEntries.findIndex((e) => e.id === id);
+    return i < 0 ? undefined : this.data.timeEntries.splice(i, 1)[0];
+  }
+
+  /**
+   * Reports API v3 detailed search. Body: `start_date`/`end_date` (YYYY-MM-DD, both counted, at
+   * most 366 days: 400 beyond), `page_size` (1..50, default 50), `first_row_number` /
+   * `first_id` / `first_timestamp` from the previous response's X-Next-Row-Number / X-Next-ID /
+   * X-Next-Timestamp headers (sent only while more rows follow), `grouped`, `enrich_response`
+   * (adds names). Entries are filtered by the UTC date of their start (Toggl uses each user's
+   * time zone) and ordered by start, then id. Answers a bare array of rows, one entry each.
+   */
+  private searchTimeEntries(req: SimRequest, ws: number): SimResponse {
+    let q: Record<string, unknown>;
+    try {
+      const parsed: unknown = JSON.parse(req.body === '' ? '{}' : req.body);
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return { status: 400, body: 'JSON object expected' };
+      q = parsed as Record<string, unknown>;
+    } catch {
+      return { status: 400, body: 'Invalid JSON' };
+    }
+    const date = (k: string): number | null => (typeof q[k] === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(q[k] as string) ? Date.parse(`${q[k] as string}T00:00:00Z`) : null);
+    const from = date('start_date');
+    const to = date('end_date');
+    if (from === null || Number.isNaN(from) || to === null || Number.isNaN(to)) return { status: 400, body: 'start_date and end_date must be dates (YYYY-MM-DD)' };
+    if (to < from) return { status: 400, body: 'end_date must not be earlier than start_date' };
+    if ((to - from) / DAY + 1 > 366) return { status: 400, body: 'Maximum allowed date range is 366 days' };
+    const pageSize = q.page_size === undefined ? 50 : q.page_size;
+    if (typeof pageSize !== 'number' || !Number.isInteger(pageSize) || pageSize < 1 || pageSize > 50) return { status: 400, body: 'page_size must be between 1 and 50' };
+    const firstRow = q.first_row_number === undefined ? 1 : q.first_row_number;
+    if (typeof firstRow !== 'number' || !Number.isInteger(firstRow) || firstRow < 1) return { status: 400, body: 'first_row_number must be a positive integer' };
+    const enrich = q.enrich_response === true;
+    const all = this.data.timeEntries
+      .filter((e) => e.workspace_id === ws)
+      .filter((e) => {
+        const day = Date.parse(`${e.start.slice(0, 10)}T00:00:00Z`);
+        return day >= from && day <= to;
+      })
+      .sort((a, b) => Date.parse(a.start) - Date.parse(b.start) || a.id - b.id);
+    const page = all.slice(firstRow - 1, firstRow - 1 + pageSize);
+    const user = (uid: number) => this.data.members.find((m) => m.user.id === uid)?.user;
+    const rows = page.map((e, i) => ({
+      user_id: e.user_id,
+      username: user(e.user_id)?.fullname ?? '',
+      project_id: e.project_id,
+      task_id: e.task_id,
+      billable: e.billable,
+      description: e.description,
+      tag_ids: e.tag_ids,
+      billable_amount_in_cents: null,
+      hourly_rate_in_cents: null,
+      currency: 'USD',
+      time_entries: [{ id: e.id, seconds: e.duration, start: e.start, stop: e.stop, at: e.at, at_tz: e.at }],
+      row_number: firstRow + i,
+      ...(enrich
+        ? {
+            project_name: this.data.projects.find((p) => p.id === e.project_id)?.name ?? null,
+            task_name: this.data.tasks.find((t) => t.id === e.task_id)?.name ?? null,
+            tag_names: e.tag_ids.map((t) => this.data.tags.find((x) => x.id === t)?.name ?? ''),
+            email: user(e.user_id)?.email ?? null,
+          }
+        : {}),
+    }));
+    const next = all[firstRow - 1 + pageSize];
+    const headers: Record<string, string> = next
+      ? { 'x-next-row-number': String(firstRow + pageSize), 'x-next-id': String(next.id), 'x-next-timestamp': String(Math.floor(Date.parse(next.start) / 1000)) }
+      : {};
+    return { status: 200, body: rows, headers };
   }
 
   private inWorkspace(id: string | undefined, fn: (ws: number) => SimResponse): SimResponse {
