@@ -17,7 +17,10 @@ import { nextLink } from '../src/pagination/next-link.js';
 // (default 100); the first request carries `page_size`, the rest follow `next`.
 // Famoco documents no page size; DRF servers commonly cap `page_size` at 100 (some refuse more
 // rather than clamp), so ask for 100 unless the source's `pageSize` says otherwise.
-const famocoPages = () => nextLink({ sizeParam: 'page_size', defaultPageSize: 100, maxPageSize: 1000 });
+// Famoco publishes no definition; third-party clients list with `?limit=10`, which suggests DRF
+// limit/offset links. The first request sends the size both ways (DRF ignores the parameter of
+// the other style) and the walk follows `page=` and `offset=` links alike.
+const famocoPages = () => nextLink({ sizeParam: ['page_size', 'limit'], defaultPageSize: 100, maxPageSize: 1000 });
 
 const id = z.union([z.number().int(), z.string().min(1)]);
 // References arrive as an id or as a nested object with one, depending on endpoint and version:

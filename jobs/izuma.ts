@@ -46,6 +46,16 @@ const firmwareSchema = z
   ;
 
 /**
+ * A bigint column value from an int64 field (firmware `datafile_size`): a whole number or a
+ * string of digits within JavaScript's exact integer range (2^53, 8 PiB), else null. Unlike
+ * toInt it has no 32-bit bound, so an image of 2 GiB or more keeps its size.
+ */
+export function toInt64(value: unknown): number | null {
+  const n = typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+  return typeof n === 'number' && Number.isSafeInteger(n) ? n : null;
+}
+
+/**
  * Reads Izuma's error model `{object, code, type, message, fields: [{name, message}], request_id}`
  * into "validation_error: Validation error (limit: must be 2..1000)" and the request id.
  * Never throws.
@@ -158,7 +168,7 @@ export const izuma: VendorDefinition = {
         description: f.description ?? null,
         datafile_url: f.datafile ?? null,
         datafile_checksum: f.datafile_checksum ?? null,
-        datafile_size: toInt(f.datafile_size),
+        datafile_size: toInt64(f.datafile_size),
         vendor_created_at: toTimestamp(f.created_at),
         vendor_updated_at: toTimestamp(f.updated_at),
       }),

@@ -6,7 +6,7 @@ import { FamocoInsightsSimulator, FamocoSimulator, generateFamocoData, toInsight
 import { createTestEnv, type TestEnv } from './helpers.js';
 import { FAST, famocoSource, SLOW, tempDir, testConfig, type TempDir } from './helpers/config.js';
 import { syncOnce } from './helpers/sync.js';
-import { expectDevicesRaw, liveRows } from './helpers/warehouse.js';
+import { expectColumnsFilled, expectDevicesRaw, liveRows } from './helpers/warehouse.js';
 import { finishWithNewWorker, killAll, killMidWalk } from './helpers/worker.js';
 
 const TOKEN = 'test-famoco-token-0123456789abcdef';
@@ -23,21 +23,21 @@ function config(mdmOrigin: string, insightsOrigin: string) {
   ]);
 }
 
-/** Asserts the warehouse holds exactly the MDM simulator's data for source famoco-test, value by value. */
-async function expectExactMdm(env: TestEnv, data: FamocoData) {
-  const orgs = await liveRows(env, 'organizations', 'famoco-test');
+/** Asserts the warehouse holds exactly the MDM simulator's data for a source (default famoco-test), value by value. */
+async function expectExactMdm(env: TestEnv, data: FamocoData, source = 'famoco-test') {
+  const orgs = await liveRows(env, 'organizations', source);
   expect(orgs.map((o) => [o.external_id, o.name, o.guid])).toEqual(data.organizations.map((o) => [String(o.id), o.name, o.guid]));
   for (const [i, o] of data.organizations.entries()) {
     expect(orgs[i]!.raw).toEqual(o);
     expect((orgs[i]!.vendor_created_at as Date).toISOString()).toBe(o.created_at);
   }
 
-  const groups = await liveRows(env, 'device_groups', 'famoco-test');
+  const groups = await liveRows(env, 'device_groups', source);
   expect(groups.map((g) => [g.external_id, g.scope, g.organization_external_id, g.name, g.is_default, g.device_count])).toEqual(
     data.fleets.map((f) => [String(f.id), String(f.organization), String(f.organization), f.name, f.is_stock, f.devices_count]),
   );
 
-  const devices = await liveRows(env, 'devices', 'famoco-test');
+  const devices = await liveRows(env, 'devices', source);
   expect(devices.map((d) => d.external_id)).toEqual(data.devices.map((d) => String(d.id)));
   for (const [i, s] of data.devices.entries()) {
     const d = devices[i]!;
@@ -190,6 +190,56 @@ describe('Famoco MDM and Insights sync', () => {
     expect(sim.requests.slice(mark).filter((r) => r.path === path).length).toBe(1);
     expect(run.error_status).toBe(400);
     expect(run.error_message).toBe(`famoco-test/device_groups org ${org} page 0: 400 page_size: Ensure this value is less than or equal to 1000.`);
+  });
+});
+
+describe('Famoco with DRF limit/offset links', () => {
+  let env: TestEnv;
+  let sim: FamocoSimulator;
+  let app: App;
+
+  beforeAll(async () => {
+    env = await createTestEnv();
+    sim = new FamocoSimulator({ token: TOKEN, data: generateFamocoData({ seed: 8, orgs: 2, devicesPerOrg: [12, 3], fleetsPerOrg: 2 }), pagination: 'limit-offset' });
+    const origin = await sim.start();
+    app = await env.open(testConfig([famocoSource('famoco-lo', origin, 'TEST_FAMOCO_TOKEN', { rateLimits: { mdm: FAST } })]), { ...process.env, TEST_FAMOCO_TOKEN: TOKEN });
+    app.engine.startWorkers();
+  });
+  afterAll(async () => {
+    await sim.stop();
+    await env.cleanup();
+  });
+  afterEach(() => {
+    sim.repeatNext = false;
+  });
+
+  it('walks an offset= link chain to its end: exact data, every documented column filled', async () => {
+    const { run } = await syncOnce(app, 'famoco-lo');
+    expect(run.status).toBe('succeeded');
+    await expectExactMdm(env, sim.data, 'famoco-lo');
+    const org1 = sim.data.organizations[0]!.id;
+    const reqs = sim.requests.filter((r) => r.path === `/api/organizations/${org1}/devices/`);
+    // The first request asks for the page size both ways; the server answers limit/offset links.
+    expect(reqs.map((r) => [r.query.get('limit'), r.query.get('offset'), r.status])).toEqual([
+      ['5', null, 200],
+      ['5', '5', 200],
+      ['5', '10', 200],
+    ]);
+    await expectColumnsFilled(env, 'devices', 'famoco-lo', [
+      'organization_external_id', 'device_group_external_id', 'name', 'serial_number', 'model', 'os_family', 'os_name', 'os_version', 'agent_version', 'status',
+      'vendor_created_at', 'vendor_updated_at', 'vendor_last_seen_at',
+    ]);
+    await expectColumnsFilled(env, 'device_groups', 'famoco-lo', ['organization_external_id', 'name', 'is_default', 'device_count', 'vendor_created_at', 'vendor_updated_at']);
+    await expectColumnsFilled(env, 'organizations', 'famoco-lo', ['name', 'guid', 'vendor_created_at', 'vendor_updated_at']);
+  });
+
+  it('an offset= link that does not advance fails the walk as a pagination loop after one request', async () => {
+    sim.repeatNext = true;
+    const mark = sim.requests.length;
+    const { run } = await syncOnce(app, 'famoco-lo', ['organizations']);
+    expect(run.status).toBe('failed');
+    expect(run.error_message).toMatch(/^famoco-lo\/organizations scope - page 0: pagination loop: "next" points at the current offset 0 again/);
+    expect(sim.requests.length - mark).toBe(1);
   });
 });
 

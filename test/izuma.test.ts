@@ -6,7 +6,7 @@ import { generateIzumaData, IzumaSimulator, type IzumaData } from '../src/simula
 import { createTestEnv, type TestEnv } from './helpers.js';
 import { FAST, izumaSource, SLOW, tempDir, testConfig, type TempDir } from './helpers/config.js';
 import { syncOnce } from './helpers/sync.js';
-import { expectDevicesRaw, liveRows } from './helpers/warehouse.js';
+import { expectColumnsFilled, expectDevicesRaw, liveRows } from './helpers/warehouse.js';
 import { finishWithNewWorker, killAll, killMidWalk } from './helpers/worker.js';
 
 const API_KEY = 'ak_test0123456789abcdef0123456789ab';
@@ -103,6 +103,21 @@ describe('Izuma sync', () => {
     ]);
     // The key only ever travels in the Authorization header.
     for (const r of sim.requests) expect(r.query.toString()).not.toContain(API_KEY);
+  });
+
+  it('keeps int64 firmware sizes of 2 GiB and more, and fills every column docs/connectors.md maps', async () => {
+    const { run } = await syncOnce(app, SOURCE);
+    expect(run.status).toBe('succeeded');
+    const big = sim.data.firmwareImages.filter((f) => f.datafile_size >= 2 ** 31);
+    expect(big.length).toBeGreaterThan(0);
+    for (const f of big) {
+      const row = await env.db.selectFrom('firmware_images').select('datafile_size').where('external_id', '=', f.id).executeTakeFirstOrThrow();
+      expect(row.datafile_size).toBe(String(f.datafile_size)); // bigint arrives as text, exact
+    }
+    await expectColumnsFilled(env, 'firmware_images', SOURCE, ['name', 'description', 'datafile_url', 'datafile_checksum', 'datafile_size', 'vendor_created_at', 'vendor_updated_at']);
+    await expectColumnsFilled(env, 'devices', SOURCE, ['organization_external_id', 'device_group_external_id', 'name', 'serial_number', 'model', 'status', 'vendor_created_at', 'vendor_updated_at']);
+    await expectColumnsFilled(env, 'device_groups', SOURCE, ['name', 'device_count', 'vendor_created_at', 'vendor_updated_at']);
+    await expectColumnsFilled(env, 'organizations', SOURCE, ['name', 'vendor_created_at', 'vendor_updated_at']);
   });
 
   it('an incremental run fetches only changed devices since the mark minus the overlap, lands them, and never marks deletes', async () => {

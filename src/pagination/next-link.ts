@@ -3,8 +3,12 @@ import { PageShapeError, PaginationLoopError, type Cursor, type PageContext, typ
 
 /** Options of nextLink(). Defaults are Django REST Framework's `{count, next, previous, results}`. */
 export interface NextLinkOptions {
-  /** Query parameter of the page size on the first request; default "page_size". */
-  sizeParam?: string;
+  /**
+   * Query parameter(s) of the page size on the first request; default "page_size". Several when
+   * the server's style is unknown (DRF reads `page_size` for page numbers, `limit` for
+   * limit/offset, and ignores the other).
+   */
+  sizeParam?: string | readonly string[];
   defaultPageSize: number;
   maxPageSize: number;
   /** Dot path of the records; default "results". */
@@ -73,7 +77,7 @@ function assertAdvances(next: string, current: string | null, empty: boolean, ba
  * one, or a numbered one after an empty page.
  */
 export function nextLink(opts: NextLinkOptions): PageStrategy {
-  const sizeParam = opts.sizeParam ?? 'page_size';
+  const sizeParams = typeof opts.sizeParam === 'string' ? [opts.sizeParam] : (opts.sizeParam ?? ['page_size']);
   const nextPath = opts.next ?? 'next';
   const totalPath = opts.total === undefined ? 'count' : opts.total;
   return {
@@ -84,7 +88,7 @@ export function nextLink(opts: NextLinkOptions): PageStrategy {
     request: (cursor: Cursor, ctx: PageContext) => {
       const url = cursor.url;
       if (typeof url === 'string') return { url };
-      return { path: ctx.path, params: { ...ctx.params, [sizeParam]: ctx.pageSize } };
+      return { path: ctx.path, params: { ...ctx.params, ...Object.fromEntries(sizeParams.map((p) => [p, ctx.pageSize])) } };
     },
     parse: (body: unknown, cursor: Cursor, ctx: PageContext) => {
       const records = recordsAt(body, opts.records ?? 'results');

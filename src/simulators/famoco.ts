@@ -18,7 +18,8 @@
  *   GET /api/organizations/{guid}/devices/        device health snapshots
  *
  * Both: `Authorization: Bearer <token>`; DRF page-number pagination `?page=N&page_size=M`
- * (page from 1 or "last", default page_size 100, max 1000) answering
+ * (page from 1 or "last", default page_size 100, max 1000), or with `pagination: 'limit-offset'`
+ * DRF limit/offset pagination `?limit=N&offset=M` (default limit 10), answering
  * {count, next, previous, results} with absolute next/previous URLs on the simulator origin.
  * Errors are DRF bodies wrapped in {"errors": ...}. Limiter 429: Retry-After seconds and
  * {"errors":{"detail":"Request was throttled. Expected available in N seconds."}}.
@@ -303,6 +304,11 @@ export interface FamocoSimulatorOptions {
   nextOriginOverride?: string;
   /** `next` always points at the current page again (never null): a pagination-loop trap. */
   repeatNext?: boolean;
+  /**
+   * DRF pagination class: `page` (PageNumberPagination, default) or `limit-offset`
+   * (LimitOffsetPagination: `?limit=N&offset=M`, default limit 10, as third-party clients call it).
+   */
+  pagination?: 'page' | 'limit-offset';
 }
 
 abstract class FamocoBase extends HttpSimulator {
@@ -311,6 +317,7 @@ abstract class FamocoBase extends HttpSimulator {
   data: FamocoData;
   nextOriginOverride: string | undefined;
   repeatNext: boolean;
+  pagination: 'page' | 'limit-offset';
 
   constructor(opts: FamocoSimulatorOptions) {
     super({ rateLimit: opts.rateLimit });
@@ -318,10 +325,39 @@ abstract class FamocoBase extends HttpSimulator {
     this.data = opts.data;
     this.nextOriginOverride = opts.nextOriginOverride;
     this.repeatNext = opts.repeatNext ?? false;
+    this.pagination = opts.pagination ?? 'page';
+  }
+
+  /** DRF LimitOffsetPagination (default_limit 10, no max): ignores `page`/`page_size`. */
+  protected limitOffset<T>(req: SimRequest, items: readonly T[]): SimResponse {
+    const int = (name: string, dflt: number, min: number): number | SimResponse => {
+      const raw = req.query.get(name);
+      if (raw === null) return dflt;
+      if (!/^\d+$/.test(raw.trim())) return fieldError(name, 'A valid integer is required.');
+      return Math.max(min, Number(raw.trim()));
+    };
+    const limit = int('limit', 10, 1);
+    if (typeof limit !== 'number') return limit;
+    const offset = int('offset', 0, 0);
+    if (typeof offset !== 'number') return offset;
+    const count = items.length;
+    const link = (o: number | null): string => {
+      const u = new URL(req.path, this.nextOriginOverride ?? req.origin);
+      for (const [k, v] of req.query) u.searchParams.append(k, v);
+      u.searchParams.set('limit', String(limit));
+      if (o === null) u.searchParams.delete('offset');
+      else u.searchParams.set('offset', String(o));
+      return u.toString();
+    };
+    let next: string | null = offset + limit < count ? link(offset + limit) : null;
+    const previous = offset > 0 ? link(offset - limit > 0 ? offset - limit : null) : null;
+    if (this.repeatNext) next = link(offset);
+    return { status: 200, body: { count, next, previous, results: items.slice(offset, offset + limit) } };
   }
 
   /** DRF PageNumberPagination (page_size_query_param='page_size', max_page_size=1000). */
   protected paginate<T>(req: SimRequest, items: readonly T[]): SimResponse {
+    if (this.pagination === 'limit-offset') return this.limitOffset(req, items);
     const psRaw = req.query.get('page_size');
     let pageSize = 100;
     if (psRaw !== null) {

@@ -248,7 +248,8 @@ export function generateIzumaData(opts: GenerateIzumaOptions): IzumaData {
       description: f === 0 ? 'Initial production image' : '',
       datafile: `https://firmware-catalog-media.example.com/${checksum.slice(0, 12)}.bin`,
       datafile_checksum: checksum,
-      datafile_size: rng.int(200_000, 900_000),
+      // int64 in the published definition: every second image is a full-system image of 2 GiB or more.
+      datafile_size: f % 2 === 1 ? 2 ** 31 + rng.int(200_000, 900_000) * 4096 : rng.int(200_000, 900_000),
       short_datafile_checksum: checksum.slice(0, 7),
       created_at: iso(created),
       updated_at: iso(created),
