@@ -99,6 +99,14 @@ describe('Toggl Track (API v9 and Reports API v3)', () => {
     expectFilled('tasks', mapped(toggl, 'tasks', task).columns);
   });
 
+  it('time entries: the history of a full walk is a whole number of days in options, sent to the search strategy', () => {
+    const def = toggl.resources.find((r) => r.name === 'time_entries')!;
+    expect(def.params?.('42', source)).toEqual({ history_days: '365' });
+    expect(def.params?.('42', { ...source, options: { timeEntriesHistoryDays: 800 } })).toEqual({ history_days: '800' });
+    expect(toggl.validateSource?.({ ...source, options: { timeEntriesHistoryDays: 800 } })).toEqual([]);
+    expect(toggl.validateSource?.({ ...source, options: { timeEntriesHistoryDays: '1y' } })).toEqual(['options.timeEntriesHistoryDays: must be a whole number of days from 1 to 36600, got "1y"']);
+  });
+
   it('time entries: a detailed-search row (enriched, ungrouped) gives every column', () => {
     const row = {
       user_id: 9, username: 'Olga Owner', project_id: 190000001, task_id: 30000001, billable: true, description: 'Standup', tag_ids: [20000001], tag_names: ['meeting'],
