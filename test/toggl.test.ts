@@ -246,6 +246,20 @@ describe('Toggl Track sync', () => {
     await expectExact(env, sim.data);
   });
 
+  it('a 429 on the Reports search pauses the lane and the same page is asked again; the walk ends exact', async () => {
+    expect((await syncOnce(app, SOURCE)).run.status).toBe('succeeded');
+    const ws2 = sim.data.workspaces[1]!.id;
+    sim.inject({ kind: 'status', status: 429, match: (r) => r.method === 'POST' && r.path === `/reports/api/v3/workspace/${ws2}/search/time_entries` });
+    const mark = sim.requests.length;
+    const { run } = await syncOnce(app, SOURCE, ['time_entries']);
+    expect(run.status).toBe('succeeded');
+    const reqs = searches(sim, ws2, mark);
+    expect(reqs[0]!.status).toBe(429);
+    expect(reqs[1]!.body).toEqual(reqs[0]!.body);
+    expect(reqs.slice(1).every((r) => r.status === 200)).toBe(true);
+    await expectExact(env, sim.data);
+  });
+
   it('the Reports search refuses more than 366 days with a 400', async () => {
     const ws1 = sim.data.workspaces[0]!.id;
     const auth = `Basic ${Buffer.from(`${TOKEN}:api_token`).toString('base64')}`;
