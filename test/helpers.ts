@@ -16,7 +16,7 @@ export interface TestEnv {
   prefix: string;
   db: Kysely<Database>;
   /** Opens an app (engine, db, redis) over this env for a config object; closed by cleanup(). */
-  open(config: unknown, env?: NodeJS.ProcessEnv, prefix?: string): Promise<App>;
+  open(config: unknown, env?: NodeJS.ProcessEnv, prefix?: string, redisUrl?: string): Promise<App>;
   cleanup(): Promise<void>;
 }
 
@@ -35,12 +35,12 @@ export async function createTestEnv(): Promise<TestEnv> {
     databaseUrl,
     prefix,
     db,
-    open: async (config, env = process.env, prefixOverride) => {
+    open: async (config, env = process.env, prefixOverride, redisUrl = REDIS_URL) => {
       const app = await openApp({
         config: parseConfig(config, env),
         logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
         databaseUrl,
-        redisUrl: REDIS_URL,
+        redisUrl,
         prefix: prefixOverride ?? prefix,
       });
       apps.push(app);

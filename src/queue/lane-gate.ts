@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import type { RateWindow, TokenBucket } from '../config.js';
 
 // Sliding-log check of every window at once, plus an optional token bucket (last key): either
@@ -73,7 +73,7 @@ export class LaneGate {
   private readonly pauseKey: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyBase: string,
     private readonly windows: readonly RateWindow[],
     private readonly bucket?: TokenBucket,
