@@ -20,10 +20,14 @@ export interface TestEnv {
   cleanup(): Promise<void>;
 }
 
-/** Creates a fresh, migrated database `fleetsync_t_<random>` and a unique BullMQ prefix. */
-export async function createTestEnv(): Promise<TestEnv> {
+/**
+ * Creates a fresh, migrated database `fleetsync_t_<random>` and a unique BullMQ prefix, on the
+ * shared Postgres or on the server of `adminUrl` (a test's own).
+ */
+export async function createTestEnv(opts: { adminUrl?: string } = {}): Promise<TestEnv> {
   const id = randomBytes(5).toString('hex');
-  const url = new URL(PG_ADMIN_URL);
+  const adminUrl = opts.adminUrl ?? PG_ADMIN_URL;
+  const url = new URL(adminUrl);
   url.pathname = `/fleetsync_t_${id}`;
   const databaseUrl = url.toString();
   await ensureDatabase(databaseUrl);
@@ -49,16 +53,16 @@ export async function createTestEnv(): Promise<TestEnv> {
     cleanup: async () => {
       for (const a of apps) await a.close().catch(() => undefined);
       await db.destroy();
-      await dropDatabase(databaseUrl);
+      await dropDatabase(databaseUrl, adminUrl);
       await deleteRedisPrefix(prefix);
     },
   };
 }
 
 /** Drops a test database, disconnecting leftovers (a killed child process) first. */
-export async function dropDatabase(databaseUrl: string): Promise<void> {
+export async function dropDatabase(databaseUrl: string, adminUrl = PG_ADMIN_URL): Promise<void> {
   const name = new URL(databaseUrl).pathname.slice(1);
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
     await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
