@@ -1,10 +1,10 @@
-import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import { VENDORS } from '../jobs/index.js';
 import type { FleetsyncConfig } from './config.js';
 import { readEnv } from './env.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
+import { createRedis, parseRedisUrl, prefixFor, type RedisClient } from './redis.js';
 import { Engine } from './queue/engine.js';
 import { resolveSources, type ResolvedSource } from './sources.js';
 import { createDb, type Database } from './warehouse/db.js';
@@ -14,7 +14,7 @@ export interface App {
   config: FleetsyncConfig;
   sources: Map<string, ResolvedSource>;
   db: Kysely<Database>;
-  redis: Redis;
+  redis: RedisClient;
   engine: Engine;
   logger: Logger;
   prefix: string;
@@ -39,10 +39,11 @@ export interface OpenAppOptions {
 export async function openApp(opts: OpenAppOptions): Promise<App> {
   const env = readEnv();
   const sources = resolveSources(opts.config, VENDORS);
+  const target = parseRedisUrl(opts.redisUrl ?? env.redisUrl);
   const db = createDb(opts.databaseUrl ?? env.databaseUrl);
-  const redis = new Redis(opts.redisUrl ?? env.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
-  redis.on('error', (err) => opts.logger.warn({ err: err.message }, 'redis connection error'));
-  const prefix = opts.prefix ?? env.queuePrefix;
+  const redis = createRedis(target, { maxRetriesPerRequest: null, lazyConnect: false });
+  redis.on('error', (err: Error) => opts.logger.warn({ err: err.message }, 'redis connection error'));
+  const prefix = prefixFor(target, opts.prefix ?? env.queuePrefix);
   const metrics = new Metrics();
   const engine = new Engine({ db, redis, sources, worker: opts.config.worker, prefix, logger: opts.logger, metrics });
   metrics.trackQueues(async () =>

@@ -16,14 +16,18 @@ export interface TestEnv {
   prefix: string;
   db: Kysely<Database>;
   /** Opens an app (engine, db, redis) over this env for a config object; closed by cleanup(). */
-  open(config: unknown, env?: NodeJS.ProcessEnv, prefix?: string): Promise<App>;
+  open(config: unknown, env?: NodeJS.ProcessEnv, prefix?: string, redisUrl?: string): Promise<App>;
   cleanup(): Promise<void>;
 }
 
-/** Creates a fresh, migrated database `fleetsync_t_<random>` and a unique BullMQ prefix. */
-export async function createTestEnv(): Promise<TestEnv> {
+/**
+ * Creates a fresh, migrated database `fleetsync_t_<random>` and a unique BullMQ prefix, on the
+ * shared Postgres or on the server of `adminUrl` (a test's own).
+ */
+export async function createTestEnv(opts: { adminUrl?: string } = {}): Promise<TestEnv> {
   const id = randomBytes(5).toString('hex');
-  const url = new URL(PG_ADMIN_URL);
+  const adminUrl = opts.adminUrl ?? PG_ADMIN_URL;
+  const url = new URL(adminUrl);
   url.pathname = `/fleetsync_t_${id}`;
   const databaseUrl = url.toString();
   await ensureDatabase(databaseUrl);
@@ -35,12 +39,12 @@ export async function createTestEnv(): Promise<TestEnv> {
     databaseUrl,
     prefix,
     db,
-    open: async (config, env = process.env, prefixOverride) => {
+    open: async (config, env = process.env, prefixOverride, redisUrl = REDIS_URL) => {
       const app = await openApp({
         config: parseConfig(config, env),
         logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
         databaseUrl,
-        redisUrl: REDIS_URL,
+        redisUrl,
         prefix: prefixOverride ?? prefix,
       });
       apps.push(app);
@@ -49,16 +53,16 @@ export async function createTestEnv(): Promise<TestEnv> {
     cleanup: async () => {
       for (const a of apps) await a.close().catch(() => undefined);
       await db.destroy();
-      await dropDatabase(databaseUrl);
+      await dropDatabase(databaseUrl, adminUrl);
       await deleteRedisPrefix(prefix);
     },
   };
 }
 
 /** Drops a test database, disconnecting leftovers (a killed child process) first. */
-export async function dropDatabase(databaseUrl: string): Promise<void> {
+export async function dropDatabase(databaseUrl: string, adminUrl = PG_ADMIN_URL): Promise<void> {
   const name = new URL(databaseUrl).pathname.slice(1);
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
     await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);

@@ -113,7 +113,6 @@ describe('declarative REST source (partner API template)', () => {
   });
 
   it('syncs exactly from YAML alone, bursting then holding the steady rate with zero 429s, one OU at a time', async () => {
-    const t0 = Date.now();
     const { runId, run } = await syncOnce(app, SOURCE);
     expect(run.status, run.error_message ?? '').toBe('succeeded');
     await expectExact(env, sim.data);
@@ -126,9 +125,7 @@ describe('declarative REST source (partner API template)', () => {
     const perMs = BUCKET.refillPerMinute / 60_000;
     const first = sim.requests[0]!.at;
     sim.requests.forEach((r, i) => expect(i + 1).toBeLessThanOrEqual(BUCKET.capacity + (r.at - first) * perMs + 1));
-    // The burst was used: the first `capacity` requests did not wait for refills.
-    expect(sim.requests[BUCKET.capacity - 1]!.at - first).toBeLessThan(1500);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(((n - BUCKET.capacity) / perMs) * 0.9);
+    // That the burst goes at once is shown without a clock in test/lane-gate.test.ts.
 
     // OUs: each activated once, every list answered under the OU its walk belongs to.
     expect([...sim.activations].sort()).toEqual(['ou-apac', 'ou-emea']);

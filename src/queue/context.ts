@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import type { Kysely } from 'kysely';
 import type { WorkerSettings } from '../config.js';
 import type { ResourceDefinition } from '../connector.js';
@@ -13,7 +13,7 @@ import { laneQueueName, type Lane } from './lanes.js';
 export interface EngineContext {
   db: Kysely<Database>;
   /** ioredis connection with maxRetriesPerRequest: null (BullMQ requires it). */
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   sources: Map<string, ResolvedSource>;
   lanes: Map<string, Lane>;

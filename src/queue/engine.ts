@@ -1,5 +1,5 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import type { Kysely } from 'kysely';
 import type { WorkerSettings } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -22,7 +22,7 @@ export type { RunRow, WalkRow } from '../warehouse/walks.js';
 export interface EngineOptions {
   db: Kysely<Database>;
   /** ioredis connection with maxRetriesPerRequest: null (BullMQ requires it). */
-  redis: Redis;
+  redis: RedisClient;
   sources: Map<string, ResolvedSource>;
   worker: WorkerSettings;
   /** BullMQ key prefix; tests use their own. */

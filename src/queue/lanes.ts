@@ -1,5 +1,5 @@
 import { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import type { Kysely } from 'kysely';
 import type { TokenBucket, WorkerSettings } from '../config.js';
 import { createHttpClient, type HttpGet } from '../http/client.js';
@@ -39,7 +39,7 @@ export function laneQueueName(sourceId: string, laneClass: string): string {
 
 /** What building lanes needs; nothing here is owned by the lanes. */
 export interface LaneOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   worker: WorkerSettings;
   metrics?: EngineMetrics;

@@ -1,6 +1,6 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import { CronExpressionParser } from 'cron-parser';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import { ConfigError, type ScheduleConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { ResolvedSource } from '../sources.js';
@@ -74,7 +74,7 @@ export function nextFireTimes(cron: string, timeZone: string, n: number, from = 
 
 /** Options of Scheduler. */
 export interface SchedulerOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   engine: Engine;
   sources: Map<string, ResolvedSource>;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import type { Kysely } from 'kysely';
 import type { Logger } from '../logger.js';
 import type { ResolvedSource } from '../sources.js';
@@ -15,7 +15,7 @@ const ACTIVE_TTL_MS = 5 * 60_000;
 /** What the session lock needs. */
 export interface SessionDeps {
   db: Kysely<Database>;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   log: Logger;
   /** Longest a request may take; the lock outlives it so a killed holder's lock frees itself. */

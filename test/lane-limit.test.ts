@@ -1,0 +1,72 @@
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../src/app.js';
+import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
+import { createTestEnv, waitFor, type TestEnv } from './helpers.js';
+import { automoxSource, tempDir, testConfig, type TempDir } from './helpers/config.js';
+import { expectAutomoxLandedOnce } from './helpers/warehouse.js';
+import { exited, killAll, startWorker } from './helpers/worker.js';
+
+const API_KEY = 'lane-limit-key';
+const LIMIT = { max: 20, durationMs: 1000 };
+
+/** The most requests the vendor saw in any window of `durationMs` (a sliding log over arrival times). */
+function busiestWindow(arrivals: readonly number[], durationMs: number): number {
+  const at = [...arrivals].sort((a, b) => a - b);
+  let best = 0;
+  let lo = 0;
+  for (let hi = 0; hi < at.length; hi++) {
+    while (at[hi]! - at[lo]! >= durationMs) lo++;
+    best = Math.max(best, hi - lo + 1);
+  }
+  return best;
+}
+
+describe('three worker processes on one source', () => {
+  let env: TestEnv;
+  let sim: AutomoxSimulator;
+  let dir: TempDir;
+  let app: App;
+  const children: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    env = await createTestEnv();
+    sim = new AutomoxSimulator({ apiKey: API_KEY, data: generateAutomoxData({ seed: 21, orgs: 2, devicesPerOrg: [150, 120], packagesPerDevice: 1, groupsPerOrg: 2 }) });
+    const origin = await sim.start();
+    dir = await tempDir('fleetsync-lanes-');
+    // Each lane at exactly the vendor's documented limit, with every worker taking 3 jobs at once.
+    const cfg = testConfig([automoxSource('automox-lanes', `${origin}/api`, 'LANES_KEY', { rateLimits: { api: { windows: [LIMIT], concurrency: 3 }, servers: { windows: [LIMIT], concurrency: 3 } } })]);
+    const file = await dir.writeYaml('fleetsync.yaml', cfg);
+    app = await env.open(cfg, { ...process.env, LANES_KEY: API_KEY });
+    for (let i = 0; i < 3; i++) children.push(startWorker(file, env, { LANES_KEY: API_KEY }));
+  });
+
+  afterAll(async () => {
+    killAll(children);
+    await sim.stop();
+    await env.cleanup();
+    await dir.remove();
+  });
+
+  it('never puts more requests into any vendor window of a lane than the lane allows', async () => {
+    const { runId } = await app.engine.startRun('automox-lanes', { trigger: 'test' });
+    const run = await app.engine.waitForRun(runId, { pollMs: 100 });
+    expect(run.status).toBe('succeeded');
+    await expectAutomoxLandedOnce(env, sim.data, runId);
+    const servers = sim.requests.filter((r) => r.path.startsWith('/api/servers')).map((r) => r.at);
+    const others = sim.requests.filter((r) => !r.path.startsWith('/api/servers')).map((r) => r.at);
+    // Enough traffic that the limit was reached, not merely respected by an idle lane.
+    expect(servers.length + others.length).toBeGreaterThan(3 * LIMIT.max);
+    expect(busiestWindow(servers, LIMIT.durationMs)).toBeLessThanOrEqual(LIMIT.max);
+    expect(busiestWindow(others, LIMIT.durationMs)).toBeLessThanOrEqual(LIMIT.max);
+    expect(sim.requests.filter((r) => r.status === 429)).toEqual([]);
+    for (const c of children) c.kill('SIGTERM');
+    for (const c of children) expect((await exited(c)).code).toBe(0);
+  });
+
+  it('counts windows as a sliding log', () => {
+    expect(busiestWindow([0, 500, 999, 1000, 2100], 1000)).toBe(3);
+    expect(busiestWindow([0, 999, 1000, 1001, 1998], 1000)).toBe(4);
+    expect(busiestWindow([], 1000)).toBe(0);
+  });
+});

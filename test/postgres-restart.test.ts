@@ -1,0 +1,72 @@
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../src/app.js';
+import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
+import { createTestEnv, waitFor, type TestEnv } from './helpers.js';
+import { automoxSource, SLOW, tempDir, testConfig, type TempDir } from './helpers/config.js';
+import { startPostgres, type OwnedPostgres } from './helpers/servers.js';
+import { expectAutomoxLandedOnce } from './helpers/warehouse.js';
+import { exited, killAll, pagesOf, startWorker } from './helpers/worker.js';
+
+// Postgres stopped (immediate shutdown, as a crash or failover) and started again mid-run, on a
+// server the test creates: the worker process stays up, and the run ends exact.
+
+const API_KEY = 'pg-restart-key';
+
+describe('Postgres stopped and started mid-run', () => {
+  let server: OwnedPostgres;
+  let env: TestEnv;
+  let sim: AutomoxSimulator;
+  let dir: TempDir;
+  let configFile: string;
+  let app: App;
+  const children: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    server = await startPostgres();
+    env = await createTestEnv({ adminUrl: server.adminUrl });
+    sim = new AutomoxSimulator({ apiKey: API_KEY, data: generateAutomoxData({ seed: 3, orgs: 2, devicesPerOrg: [60, 40], packagesPerDevice: 1, groupsPerOrg: 2 }) });
+    const origin = await sim.start();
+    dir = await tempDir('fleetsync-pgrestart-');
+    const cfg = testConfig([automoxSource('automox-pg', `${origin}/api`, 'PG_KEY', { rateLimits: { api: { ...SLOW, concurrency: 2 }, servers: { ...SLOW, concurrency: 2 } } })], {
+      // A reconciler that looks often, so a job that gave up while Postgres was away comes back soon.
+      worker: { lockDurationMs: 2000, backoffMs: 50, attempts: 6, maxInProcessWaitMs: 200, reconcileEveryMs: 1000 },
+    });
+    configFile = await dir.writeYaml('fleetsync.yaml', cfg);
+    app = await env.open(cfg, { ...process.env, PG_KEY: API_KEY });
+  });
+
+  afterAll(async () => {
+    killAll(children);
+    await sim.stop();
+    await env.cleanup().catch(() => undefined);
+    await dir.remove();
+    await server.remove();
+  });
+
+  it('keeps the worker up through the outage and ends with exactly the vendor data', async () => {
+    const { runId } = await app.engine.startRun('automox-pg', { trigger: 'test' });
+    const worker = startWorker(configFile, env, { PG_KEY: API_KEY, FLEETSYNC_LOG_LEVEL: 'info' });
+    children.push(worker);
+    let log = '';
+    worker.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+    await waitFor(async () => (await pagesOf(env, runId)) >= 6, 'six committed pages', 60_000, 20);
+
+    const before = log.length;
+    await server.stop();
+    // The worker has met the outage once it logs that Postgres went away.
+    await waitFor(() => /Postgres/.test(log.slice(before)), 'the worker to log the Postgres outage', 60_000, 50);
+    expect(worker.exitCode).toBeNull();
+    await server.start();
+
+    const run = await app.engine.waitForRun(runId, { pollMs: 200 });
+    expect(run.status, run.error_message ?? '').toBe('succeeded');
+    expect(worker.exitCode).toBeNull();
+    await expectAutomoxLandedOnce(env, sim.data, runId);
+    // One line when Postgres went, one when it came back: no line per failed query.
+    const lines = log.slice(before).split('\n').filter((l) => /Postgres/.test(l));
+    expect(lines.length, lines.join('\n')).toBeLessThanOrEqual(4);
+    worker.kill('SIGTERM');
+    expect((await exited(worker)).code).toBe(0);
+  });
+});
