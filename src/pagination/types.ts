@@ -55,6 +55,11 @@ export interface PageStrategy {
   readonly defaultPageSize: number;
   /** Largest page size the vendor accepts. */
   readonly maxPageSize: number;
+  /**
+   * Most records a page may hold (default: the page size asked for). A page with more is refused:
+   * the vendor ignored the limit, and such a page is no page of this walk.
+   */
+  maxRecords?(ctx: PageContext): number;
   first(ctx: PageContext): Cursor;
   request(cursor: Cursor, ctx: PageContext): PageRequest;
   /** Throws PageShapeError for a body of the wrong shape, PaginationLoopError for a cursor that does not advance. */
