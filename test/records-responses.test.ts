@@ -1,10 +1,11 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
+import { FamocoSimulator, generateFamocoData } from '../src/simulators/famoco.js';
 import { createRng } from '../src/simulators/http-sim.js';
 import { generateIzumaData, IzumaSimulator, type IzumaData } from '../src/simulators/izuma.js';
 import { createTestEnv, TEST_WORKER, type TestEnv } from './helpers.js';
-import { FAST, izumaSource, testConfig } from './helpers/config.js';
+import { FAST, famocoSource, izumaSource, testConfig } from './helpers/config.js';
 import { syncOnce } from './helpers/sync.js';
 import { liveRows } from './helpers/warehouse.js';
 
@@ -38,27 +39,32 @@ describe('records and responses', () => {
   const sim = new IzumaSimulator({ apiKey: API_KEY, data: generateIzumaData({ seed: 21, devices: 23, groups: 2, firmwareImages: 2 }) });
   const big = new IzumaSimulator({ apiKey: API_KEY, data: generateIzumaData({ seed: 22, devices: 0, groups: 0, firmwareImages: 50_000 }) });
   const ordered = new IzumaSimulator({ apiKey: API_KEY, data: generateIzumaData({ seed: 23, devices: 37, groups: 0, firmwareImages: 0 }) });
+  // DRF cursor links: nothing in a link tells where it stands, only that the walk used it before.
+  const famoco = new FamocoSimulator({ token: 'famoco-token', data: generateFamocoData({ seed: 24, orgs: 1, devicesPerOrg: [17], fleetsPerOrg: 1 }) });
   const ids = () => sim.data.devices.map((d) => d.id).sort();
 
   beforeAll(async () => {
     env = await createTestEnv();
     scrambleIds(ordered.data, 5);
     ordered.listOrder = 'created';
+    famoco.cursorLinks = true;
     const config = testConfig([
       izumaSource('izuma-rr', await sim.start(), 'RR_KEY', lane),
       izumaSource('izuma-big', await big.start(), 'RR_KEY', { ...lane, pageSize: 500 }),
       izumaSource('izuma-order', await ordered.start(), 'RR_KEY', lane),
+      famocoSource('famoco-rr', await famoco.start(), 'RR_FAMOCO', { rateLimits: { mdm: FAST } }),
     ]);
-    app = await env.open(config, { ...process.env, RR_KEY: API_KEY });
+    app = await env.open(config, { ...process.env, RR_KEY: API_KEY, RR_FAMOCO: 'famoco-token' });
     app.engine.startWorkers();
   });
   afterAll(async () => {
-    await Promise.all([sim.stop(), big.stop(), ordered.stop()]);
+    await Promise.all([sim.stop(), big.stop(), ordered.stop(), famoco.stop()]);
     await env.cleanup();
   });
   afterEach(() => {
     for (const s of [sim, big, ordered]) s.clearFaults();
     ordered.afterGlitch.clear();
+    famoco.linkGlitch = null;
   });
 
   it('a lone surrogate and a 5,000-deep record cost only themselves: the others land, the walk succeeds, nothing is retried', async () => {
@@ -161,6 +167,27 @@ describe('records and responses', () => {
     expect(listRequests(ordered, mark)).toEqual([null, byCreation[4], byCreation[9]].map((after) => [after, 200]));
     const walk = await env.db.selectFrom('sync_walks').select(['pages', 'records']).where('run_id', '=', run.id).executeTakeFirstOrThrow();
     expect(walk).toEqual({ pages: 2, records: 10 });
+  });
+
+  it('a next link back to a page the walk already read is a loop, also when links carry no page number', async () => {
+    const org = famoco.data.organizations[0]!.id;
+    const path = `/api/organizations/${org}/devices/`;
+    const first = await syncOnce(app, 'famoco-rr');
+    expect([first.run.status, first.run.error_message]).toEqual(['succeeded', null]);
+    expect((await liveRows(env, 'devices', 'famoco-rr')).length).toBe(17);
+    // The third page links back to the second.
+    famoco.linkGlitch = { from: 3, to: 2 };
+    const mark = famoco.requests.length;
+    const { run } = await syncOnce(app, 'famoco-rr');
+    // Organizations and fleets (one page each) succeed; the devices walk fails.
+    expect(run.status).toBe('partial');
+    const cursors = famoco.requests.slice(mark).filter((r) => r.path === path).map((r) => r.query.get('cursor'));
+    expect(cursors).toEqual([null, Buffer.from('o=5').toString('base64url'), Buffer.from('o=10').toString('base64url')]);
+    expect(run.error_message).toBe(
+      `famoco-rr/devices org ${org} page 2: pagination loop: the next request ${famoco.origin}${path}?page_size=5&cursor=${cursors[1]} repeats the request of page 1 of this walk`,
+    );
+    // The failed walk marked nothing deleted.
+    expect((await liveRows(env, 'devices', 'famoco-rr')).length).toBe(17);
   });
 });
 
