@@ -85,16 +85,56 @@ export interface JsonRepair {
 }
 
 type WellFormed = { isWellFormed(): boolean; toWellFormed(): string };
-// Any surrogate code unit at all: a cheap pre-check before the exact (well-formedness) one.
-const SURROGATE = /[\uD800-\uDFFF]/;
 
 /** True when a string holds something Postgres text or jsonb refuses: NUL, or a lone surrogate. */
 function needsRepair(s: string): boolean {
-  return s.includes('\u0000') || (SURROGATE.test(s) && !(s as unknown as WellFormed).isWellFormed());
+  // isWellFormed (Node 20) is native and allocates nothing; ES2023's lib does not declare it yet.
+  return s.includes('\u0000') || !(s as unknown as WellFormed).isWellFormed();
 }
 
 function repairString(s: string): string {
   return (s.replaceAll('\u0000', '') as unknown as WellFormed).toWellFormed();
+}
+
+const DIRTY = 1;
+const TOO_DEEP = 2;
+
+/**
+ * What a value needs: DIRTY (a string or key to repair), TOO_DEEP (an object or array below
+ * `maxDepth`), or 0. Recurses at most `maxDepth` + 1 frames; allocates nothing.
+ */
+function inspect(v: unknown, depth: number, maxDepth: number): number {
+  if (typeof v === 'string') return needsRepair(v) ? DIRTY : 0;
+  if (v === null || typeof v !== 'object') return 0;
+  if (depth > maxDepth) return TOO_DEEP;
+  let found = 0;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      found |= inspect(v[i], depth + 1, maxDepth);
+      if (found & TOO_DEEP) return found;
+    }
+    return found;
+  }
+  for (const k in v) {
+    if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+    if (needsRepair(k)) found |= DIRTY;
+    found |= inspect((v as Record<string, unknown>)[k], depth + 1, maxDepth);
+    if (found & TOO_DEEP) return found;
+  }
+  return found;
+}
+
+/** Key path of the first object or array deeper than `maxDepth` (the value is known to have one). */
+function deepPath(v: unknown, depth: number, maxDepth: number, path: Array<string | number>): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  if (depth > maxDepth) return true;
+  const entries: Array<[string | number, unknown]> = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v);
+  for (const [k, x] of entries) {
+    path.push(k);
+    if (deepPath(x, depth + 1, maxDepth, path)) return true;
+    path.pop();
+  }
+  return false;
 }
 
 /**
@@ -105,40 +145,15 @@ function repairString(s: string): string {
  * value from JSON.parse.
  */
 export function repairJson(value: unknown, maxDepth = MAX_RECORD_DEPTH): JsonRepair {
-  const path: Array<string | number> = [];
-  let tooDeep: Array<string | number> | null = null;
-  let dirty = false;
-  // Pass 1 (nearly every record is clean): look without copying; stop at the first depth fault.
-  const scan = (v: unknown, depth: number): void => {
-    if (typeof v === 'string') {
-      if (!dirty && needsRepair(v)) dirty = true;
-      return;
-    }
-    if (v === null || typeof v !== 'object') return;
-    if (depth > maxDepth) {
-      tooDeep = [...path];
-      return;
-    }
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length && tooDeep === null; i++) {
-        path.push(i);
-        scan(v[i], depth + 1);
-        path.pop();
-      }
-      return;
-    }
-    for (const k in v) {
-      if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
-      if (!dirty && needsRepair(k)) dirty = true;
-      path.push(k);
-      scan((v as Record<string, unknown>)[k], depth + 1);
-      path.pop();
-      if (tooDeep !== null) return;
-    }
-  };
-  scan(value, 1);
-  if (tooDeep !== null || !dirty) return { value, repairs: 0, tooDeep };
-  // Pass 2: copy with repairs; the depth is known to be within the limit here.
+  // Nearly every record is clean: look first without copying (a copying walk was ~8% of a
+  // worker's CPU in the 1M-device bench), copy only a record that needs a repair.
+  const found = inspect(value, 1, maxDepth);
+  if (found & TOO_DEEP) {
+    const path: Array<string | number> = [];
+    deepPath(value, 1, maxDepth, path);
+    return { value, repairs: 0, tooDeep: path };
+  }
+  if (found === 0) return { value, repairs: 0, tooDeep: null };
   let repairs = 0;
   const fix = (s: string): string => {
     if (!needsRepair(s)) return s;
