@@ -129,6 +129,21 @@ describe('records and responses', () => {
     expect(deleted).toEqual([]);
   });
 
+  it('duplicate ids within a page are counted on the walk and in the run summary, the last one landing', async () => {
+    const dup = sim.data.devices.find((d) => d.id === ids()[1])!;
+    sim.data.devices.push({ ...dup, name: 'second copy' });
+    try {
+      const { run, summary } = await syncOnce(app, 'izuma-rr', ['devices']);
+      expect(run.status).toBe('succeeded');
+      const walk = await env.db.selectFrom('sync_walks').select(['duplicates', 'records']).where('run_id', '=', run.id).executeTakeFirstOrThrow();
+      expect(walk).toEqual({ duplicates: 1, records: 24 });
+      expect(summary.resources[0]!.duplicates).toBe(1);
+      expect((await liveRows(env, 'devices', 'izuma-rr')).find((r) => r.external_id === dup.id)!.name).toBe('second copy');
+    } finally {
+      sim.data.devices.pop();
+    }
+  });
+
   it('a page of 50,000 records when 500 were asked for is refused, naming the page, and nothing of it lands', async () => {
     big.ignoreLimit = true;
     const mark = big.requests.length;
