@@ -1,3 +1,4 @@
+import { describeRequest, requestHash, requestKey } from '../../src/pagination/request-key.js';
 import { describe, expect, it } from 'vitest';
 import {
   afterCursor,
@@ -232,5 +233,19 @@ describe('staticList', () => {
     expect(s.kind).toBe('static');
     expect(s.request(s.first(ctx()), ctx())).toEqual({});
     expect(s.parse(null, { page: 0 }, ctx())).toEqual({ records: [{ id: 1 }], next: null });
+  });
+});
+
+describe('requestKey / requestHash / describeRequest', () => {
+  it('are the same for the same request whatever the param order, and differ when anything asked for differs', () => {
+    const a = { path: '/v3/devices', params: { limit: 5, order: 'ASC', after: 'x' } };
+    const b = { path: '/v3/devices', params: { after: 'x', order: 'ASC', limit: '5' } };
+    expect(requestKey(a)).toBe(requestKey(b));
+    expect(requestHash(a)).toMatch(/^[0-9a-f]{32}$/);
+    expect(requestHash(a)).toBe(requestHash(b));
+    expect(requestHash({ ...a, params: { ...a.params, after: 'y' } })).not.toBe(requestHash(a));
+    expect(requestHash({ url: 'https://x.test/a?cursor=1' })).not.toBe(requestHash({ url: 'https://x.test/a?cursor=2' }));
+    expect(describeRequest(a)).toBe('/v3/devices?after=x&limit=5&order=ASC');
+    expect(describeRequest({ url: 'https://x.test/a?cursor=1' })).toBe('https://x.test/a?cursor=1');
   });
 });
