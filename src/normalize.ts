@@ -96,6 +96,11 @@ function repairString(s: string): string {
   return (s.replaceAll('\u0000', '') as unknown as WellFormed).toWellFormed();
 }
 
+/** A string Postgres text accepts: NUL stripped, lone surrogates replaced by U+FFFD (the string itself when clean). */
+export function storableText(s: string): string {
+  return needsRepair(s) ? repairString(s) : s;
+}
+
 const DIRTY = 1;
 const TOO_DEEP = 2;
 

@@ -1,6 +1,6 @@
 import { formatKeyPath } from '../config.js';
 import type { ResourceDefinition } from '../connector.js';
-import { boundedJson, MAX_RECORD_DEPTH, repairJson } from '../normalize.js';
+import { boundedJson, MAX_RECORD_DEPTH, repairJson, storableText } from '../normalize.js';
 import { atPath } from '../pagination/body.js';
 import type { RowToUpsert } from '../warehouse/upsert.js';
 
@@ -86,14 +86,15 @@ export function normalizePage(def: ResourceDefinition, records: readonly unknown
     if (looseId !== null) seen.push(looseId);
     else unidentified++;
     const { text, cut } = boundedJson(raw ?? null, MAX_QUARANTINE_TEXT);
-    quarantine.push({ external_id: looseId, reason: `${ctx.where}: ${reason}`, field, raw: storable && !cut ? text : null, raw_text: text });
+    // A too-deep record is not repaired, so a key in its field path may still hold what text refuses.
+    quarantine.push({ external_id: looseId, reason: storableText(`${ctx.where}: ${reason}`), field: field === null ? null : storableText(field), raw: storable && !cut ? text : null, raw_text: text });
   };
   for (const original of records) {
     const { value: raw, repairs, tooDeep } = repairJson(original);
     let looseId = idOf(raw, idField);
     if (tooDeep !== null) {
       // The record was left as it came: its id still needs the repair the others got.
-      if (looseId !== null) looseId = repairJson(looseId).value as string;
+      if (looseId !== null) looseId = storableText(looseId);
       // Not storable as jsonb either (and JSON.stringify would overflow the stack on it).
       hold(raw, looseId, fieldName(tooDeep), `nested deeper than ${MAX_RECORD_DEPTH} levels at ${fieldName(tooDeep)}`, false);
       continue;

@@ -24,6 +24,12 @@ const devices = defineResource({
 
 const ctx = { sourceId: 's', scope: '42', where: 's/devices org 42 page 3' };
 
+function deepObject(levels: number): unknown {
+  let v: unknown = 'bottom';
+  for (let i = 0; i < levels; i++) v = { a: v };
+  return v;
+}
+
 describe('normalizePage', () => {
   it('maps valid records to rows with their scope and raw object, and sees their ids', () => {
     const page = normalizePage(devices, [{ id: 1, name: 'a', extra: { x: 1 } }, { id: 'b', name: null }], ctx);
@@ -91,6 +97,15 @@ describe('normalizePage', () => {
     // Its id still counts as seen: a present record must not look deleted.
     expect(page.seen).toEqual(['1', '7', '2']);
     expect(page.unidentified).toBe(0);
+  });
+
+  it('keeps the field and reason of a too-deep record storable when a key on its path holds NUL or a lone surrogate', () => {
+    const page = normalizePage(devices, [{ id: 'd\u0000', ['k\ud800\u0000']: deepObject(70) }], ctx);
+    const q = page.quarantine[0]!;
+    expect(q.external_id).toBe('d');
+    expect(q.field?.startsWith('k\ufffd.a.a')).toBe(true);
+    expect(q.reason).not.toMatch(/[\u0000\ud800]/);
+    expect(page.seen).toEqual(['d']);
   });
 
   it('quarantines a record whose id is an object, an array, a boolean or missing as unidentified, naming the field', () => {
