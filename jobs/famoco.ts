@@ -268,6 +268,7 @@ export const famocoInsights: VendorDefinition = {
       path: (guid, source) => insightsEndpoint(source, 'devices').replaceAll('{guid}', encodeURIComponent(guid)),
       pagination: famocoPages(),
       record: insightsDeviceSchema,
+      idField: 'famoco_id',
       id: (d) => d.famoco_id,
       map: (d, ctx) => ({
         organization_external_id: d.organization_guid ?? ctx.scope,

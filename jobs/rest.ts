@@ -140,7 +140,7 @@ function strategy(p: RestResource['pagination']): PageStrategy {
     case 'next':
       return nextLink({ sizeParam: p.limitParam, defaultPageSize: p.limit, maxPageSize: p.maxLimit, records: p.records, next: p.next, total: p.total ?? null, resolveLinks: true });
     case 'after':
-      // No fixed or first-page params and no id order: those are Izuma's, not the template's.
+      // No fixed or first-page params: those are Izuma's, not the template's.
       return afterCursor({
         cursorParam: p.cursorParam,
         sizeParam: p.limitParam,
@@ -152,7 +152,6 @@ function strategy(p: RestResource['pagination']): PageStrategy {
         cursor: p.cursor,
         hasMore: p.hasMore ?? null,
         total: p.total ?? null,
-        ascendingIds: false,
       });
     case 'offset':
       return offsetPages({ offsetParam: p.offsetParam, sizeParam: p.limitParam, defaultPageSize: p.limit, maxPageSize: p.maxLimit, records: p.records, total: p.total });
@@ -207,6 +206,7 @@ function buildResource(r: RestResource, table: DataTableName, ous: boolean): Res
     params: () => ({ ...(r.params ?? {}) }),
     pagination: strategy(r.pagination),
     record,
+    idField: r.id,
     id: (rec) => idText(atPath(rec, r.id))!,
     map: (rec, ctx) => {
       const out: Record<string, unknown> = {};

@@ -99,6 +99,8 @@ const workerSchema = z
     /** Longest wait axios-retry may spend in-process on one request; longer waits go to the lane. */
     maxInProcessWaitMs: z.number().int().min(0).default(30_000),
     requestTimeoutMs: z.number().int().min(100).default(60_000),
+    /** Largest response body read (after decompression); a bigger one is refused and fails its walk. */
+    maxResponseBytes: z.number().int().min(1024).default(32 * 1024 * 1024),
     /** Port of the Prometheus /metrics endpoint of `fleetsync worker`; 0 = off (FLEETSYNC_METRICS_PORT overrides). */
     metricsPort: z.number().int().min(0).max(65535).default(0),
     /** Longest a SIGTERM may wait for the pages in hand before the worker exits anyway (non-zero). */

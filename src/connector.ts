@@ -52,6 +52,12 @@ export interface ResourceDefinition<T extends DataTableName = DataTableName, R =
    */
   sweepRange?: (lastCursor: Cursor) => SweepRange | null;
   record: z.ZodType<R, z.ZodTypeDef, unknown>;
+  /**
+   * Dot path of the field the external id comes from; default "id". A record whose value there
+   * is missing, empty or not a string or number is quarantined as unidentified before `record`
+   * runs (docs/design.md, "Bad data is quarantined, not fatal").
+   */
+  idField?: string;
   /** External id of a validated record (ctx for ids unique only within a scope, e.g. memberships). */
   id: (rec: R, ctx: MapContext) => string;
   map: (rec: R, ctx: MapContext) => NormalizedRow<T>;

@@ -71,49 +71,185 @@ export function toBool(value: unknown): boolean | null {
   return null;
 }
 
+/** How deep a record may nest (objects and arrays, the record itself is level 1) before it is refused. */
+export const MAX_RECORD_DEPTH = 64;
+
+/** What repairJson() made of a JSON value. */
+export interface JsonRepair {
+  /** The repaired value (the input itself when nothing needed a repair, or when it is too deep). */
+  value: unknown;
+  /** Strings and keys changed: NUL stripped, lone UTF-16 surrogates replaced by U+FFFD. */
+  repairs: number;
+  /** Key path of the first object or array nested deeper than the limit; null when within it. */
+  tooDeep: Array<string | number> | null;
+}
+
+type WellFormed = { isWellFormed(): boolean; toWellFormed(): string };
+
+/** True when a string holds something Postgres text or jsonb refuses: NUL, or a lone surrogate. */
+function needsRepair(s: string): boolean {
+  // isWellFormed (Node 20) is native and allocates nothing; ES2023's lib does not declare it yet.
+  return s.includes('\u0000') || !(s as unknown as WellFormed).isWellFormed();
+}
+
+function repairString(s: string): string {
+  return (s.replaceAll('\u0000', '') as unknown as WellFormed).toWellFormed();
+}
+
+/** A string Postgres text accepts: NUL stripped, lone surrogates replaced by U+FFFD (the string itself when clean). */
+export function storableText(s: string): string {
+  return needsRepair(s) ? repairString(s) : s;
+}
+
+const DIRTY = 1;
+const TOO_DEEP = 2;
+
 /**
- * Removes what Postgres text and jsonb refuse (the NUL character) from every string of a JSON value.
- * Returns the repaired value and whether anything was changed, so the caller can record why.
+ * What a value needs: DIRTY (a string or key to repair), TOO_DEEP (an object or array below
+ * `maxDepth`), or 0. Recurses at most `maxDepth` + 1 frames; allocates nothing.
  */
-export function stripNul(value: unknown): { value: unknown; repaired: boolean } {
-  // Nearly every record is clean: look first without copying (the copying walk below was ~8% of
-  // a worker's CPU in the 1M-device bench), copy only a record that needs repair.
-  if (!hasNul(value)) return { value, repaired: false };
-  let repaired = false;
-  const walk = (v: unknown): unknown => {
-    if (typeof v === 'string') {
-      if (v.includes('\u0000')) {
-        repaired = true;
-        return v.replaceAll('\u0000', '');
-      }
-      return v;
+function inspect(v: unknown, depth: number, maxDepth: number): number {
+  if (typeof v === 'string') return needsRepair(v) ? DIRTY : 0;
+  if (v === null || typeof v !== 'object') return 0;
+  if (depth > maxDepth) return TOO_DEEP;
+  let found = 0;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      found |= inspect(v[i], depth + 1, maxDepth);
+      if (found & TOO_DEEP) return found;
     }
+    return found;
+  }
+  for (const k in v) {
+    if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+    if (needsRepair(k)) found |= DIRTY;
+    found |= inspect((v as Record<string, unknown>)[k], depth + 1, maxDepth);
+    if (found & TOO_DEEP) return found;
+  }
+  return found;
+}
+
+/** Key path of the first object or array deeper than `maxDepth` (the value is known to have one). */
+function deepPath(v: unknown, depth: number, maxDepth: number, path: Array<string | number>): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  if (depth > maxDepth) return true;
+  const entries: Array<[string | number, unknown]> = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v);
+  for (const [k, x] of entries) {
+    path.push(k);
+    if (deepPath(x, depth + 1, maxDepth, path)) return true;
+    path.pop();
+  }
+  return false;
+}
+
+/**
+ * Makes a JSON value storable: strips NUL and replaces lone UTF-16 surrogates by U+FFFD in
+ * every string and key, and finds the first place it nests deeper than `maxDepth`. Never
+ * recurses deeper than `maxDepth` + 1 frames, so a 5,000-deep value costs only its own check
+ * (it is reported, not repaired). Copies only a value that needs a repair. Never throws for a
+ * value from JSON.parse.
+ */
+export function repairJson(value: unknown, maxDepth = MAX_RECORD_DEPTH): JsonRepair {
+  // Nearly every record is clean: look first without copying (a copying walk was ~8% of a
+  // worker's CPU in the 1M-device bench), copy only a record that needs a repair.
+  const found = inspect(value, 1, maxDepth);
+  if (found & TOO_DEEP) {
+    const path: Array<string | number> = [];
+    deepPath(value, 1, maxDepth, path);
+    return { value, repairs: 0, tooDeep: path };
+  }
+  if (found === 0) return { value, repairs: 0, tooDeep: null };
+  let repairs = 0;
+  const fix = (s: string): string => {
+    if (!needsRepair(s)) return s;
+    repairs++;
+    return repairString(s);
+  };
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return fix(v);
     if (Array.isArray(v)) return v.map(walk);
     if (v !== null && typeof v === 'object') {
       const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) {
-        const key = k.includes('\u0000') ? ((repaired = true), k.replaceAll('\u0000', '')) : k;
-        out[key] = walk(x);
-      }
+      for (const [k, x] of Object.entries(v)) out[fix(k)] = walk(x);
       return out;
     }
     return v;
   };
   const out = walk(value);
-  return { value: repaired ? out : value, repaired };
+  return { value: out, repairs, tooDeep: null };
 }
 
-/** True when any string or key of a JSON value contains a NUL character. Allocates nothing. */
-function hasNul(v: unknown): boolean {
-  if (typeof v === 'string') return v.includes('\u0000');
-  if (v === null || typeof v !== 'object') return false;
-  if (Array.isArray(v)) {
-    for (const x of v) if (hasNul(x)) return true;
-    return false;
+/**
+ * Removes what Postgres text and jsonb refuse (NUL, lone UTF-16 surrogates) from every string and
+ * key of a JSON value. Returns the repaired value and whether anything was changed. A value
+ * nested deeper than MAX_RECORD_DEPTH is returned as it is (see repairJson for the depth check).
+ */
+export function stripNul(value: unknown): { value: unknown; repaired: boolean } {
+  const r = repairJson(value);
+  return { value: r.value, repaired: r.repairs > 0 };
+}
+
+/**
+ * JSON text of a value, at most `maxChars` characters (cut mid-value when longer), without
+ * recursion: a value too deep for JSON.stringify still gets its text. Strings are escaped as
+ * JSON.stringify escapes them; `undefined`, functions and symbols behave as in JSON.stringify
+ * (dropped from objects, null in arrays). Never throws for a value from JSON.parse.
+ */
+export function boundedJson(value: unknown, maxChars = Number.POSITIVE_INFINITY): { text: string; cut: boolean } {
+  const parts: string[] = [];
+  let size = 0;
+  const emit = (s: string): boolean => {
+    parts.push(s);
+    size += s.length;
+    return size < maxChars;
+  };
+  const scalar = (v: unknown): string | undefined => {
+    if (v === null) return 'null';
+    if (typeof v === 'string') return JSON.stringify(v);
+    if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'null';
+    if (typeof v === 'boolean') return v ? 'true' : 'false';
+    if (typeof v === 'bigint') return v.toString();
+    return undefined;
+  };
+  // A frame is an open object or array with its remaining entries; text pieces are pushed as the
+  // stack unwinds, so the output order is JSON.stringify's.
+  type Frame = { close: string; entries: Array<[string | null, unknown]>; i: number };
+  const open = (v: object): Frame | string => {
+    if (Array.isArray(v)) return { close: ']', entries: v.map((x) => [null, x] as [null, unknown]), i: 0 };
+    const entries: Array<[string, unknown]> = [];
+    for (const k of Object.keys(v)) {
+      const x = (v as Record<string, unknown>)[k];
+      if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+      entries.push([k, x]);
+    }
+    return { close: '}', entries, i: 0 };
+  };
+  const start = (v: unknown, stack: Frame[]): boolean => {
+    const s = scalar(v);
+    if (s !== undefined) return emit(s);
+    if (v !== null && typeof v === 'object') {
+      const f = open(v) as Frame;
+      stack.push(f);
+      return emit(f.close === ']' ? '[' : '{');
+    }
+    return emit('null');
+  };
+  const stack: Frame[] = [];
+  let going = start(value, stack);
+  while (going && stack.length > 0) {
+    const f = stack[stack.length - 1]!;
+    if (f.i >= f.entries.length) {
+      stack.pop();
+      going = emit(f.close);
+      continue;
+    }
+    const [k, x] = f.entries[f.i]!;
+    if (f.i > 0) going = emit(',');
+    f.i++;
+    if (going && k !== null) going = emit(`${JSON.stringify(k)}:`);
+    if (going) going = start(x, stack);
   }
-  for (const k in v) {
-    if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
-    if (k.includes('\u0000') || hasNul((v as Record<string, unknown>)[k])) return true;
-  }
-  return false;
+  const text = parts.join('');
+  const cut = text.length > maxChars || stack.length > 0;
+  return { text: text.length > maxChars ? text.slice(0, maxChars) : text, cut };
 }

@@ -15,6 +15,12 @@ export interface ResourceSummary {
   unchanged: number;
   deleted: number;
   quarantined: number;
+  /** Quarantined records without a usable id. */
+  unidentified: number;
+  /** Records repaired (NUL stripped, lone surrogates replaced). */
+  repaired: number;
+  /** Records whose id an earlier record of the same page already had. */
+  duplicates: number;
   total: number | null;
   waitingUntil: string | null;
   waitingReason: string | null;
@@ -54,6 +60,9 @@ export async function summarizeRun(db: Kysely<Database>, runId: string): Promise
       unchanged: 0,
       deleted: 0,
       quarantined: 0,
+      unidentified: 0,
+      repaired: 0,
+      duplicates: 0,
       total: null,
       waitingUntil: null,
       waitingReason: null,
@@ -72,6 +81,9 @@ export async function summarizeRun(db: Kysely<Database>, runId: string): Promise
     s.unchanged += w.unchanged;
     s.deleted += w.deleted;
     s.quarantined += w.quarantined;
+    s.unidentified += w.unidentified;
+    s.repaired += w.repaired;
+    s.duplicates += w.duplicates;
     if (w.total !== null) s.total = (s.total ?? 0) + w.total;
     if (w.status === 'running') {
       s.running++;

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import axios, { AxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
+import axios, { AxiosError, type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import axiosRetry from 'axios-retry';
 import type { ErrorBodyReader } from '../connector.js';
 import type { PageRequest } from '../pagination/types.js';
@@ -14,6 +14,11 @@ export interface HttpClientOptions {
   authHeaders: Record<string, string>;
   readError: ErrorBodyReader;
   timeoutMs: number;
+  /**
+   * Largest response body read, counted after decompression; default 32 MiB. A bigger body is
+   * refused as soon as it passes the limit (never read whole) and fails the walk.
+   */
+  maxResponseBytes?: number;
   /** In-process retries of network errors and 5xx before the job's own attempts take over. */
   retries?: number;
   /** Cap of any single in-process retry wait; a longer Retry-After goes to the lane. */
@@ -123,9 +128,42 @@ function throttleOf(res: AxiosResponse, q?: HttpClientOptions['quotaHeaders']): 
   return Math.max(wait, quotaWait(res, q) ?? 0);
 }
 
+/** axios error code of a 2xx page whose body is not JSON: a transport fault, retried like a 5xx. */
+const NOT_JSON = 'ERR_FLEETSYNC_NOT_JSON';
+
+/** True for axios' refusal of a body over maxContentLength. */
+function isTooLarge(err: AxiosError): boolean {
+  return err.code === AxiosError.ERR_BAD_RESPONSE && err.response === undefined && err.message.startsWith('maxContentLength');
+}
+
+/**
+ * Parses a response body read as text. A 2xx answer to a GET must be JSON: a cut-off, HTML or
+ * empty body is a transport fault (a proxy's error page, a connection cut mid-body) and throws
+ * an AxiosError that the retries see; any other body that is not JSON stays text (error bodies,
+ * session requests without a body). Bound to axios' config as transformResponse.
+ */
+function parseBody(this: InternalAxiosRequestConfig & { response?: AxiosResponse }, data: unknown, _headers: unknown, status?: number): unknown {
+  if (typeof data !== 'string') return data;
+  try {
+    return JSON.parse(data);
+  } catch {
+    const page = status !== undefined && status >= 200 && status < 300 && (this.method ?? 'get').toLowerCase() === 'get';
+    if (!page) return data;
+    const shown = data.length === 0 ? '(empty body)' : data.slice(0, 200);
+    // The config lets axios-retry repeat the request; the response carries the status and request id.
+    throw new AxiosError(`${status} but the body was not JSON: ${shown}`, NOT_JSON, this, null, this.response);
+  }
+}
+
 /** Converts anything axios threw into a VendorError, dropping the request config (it holds the secret). */
-function toVendorError(err: unknown, readError: ErrorBodyReader, quota?: HttpClientOptions['quotaHeaders']): VendorError {
+function toVendorError(err: unknown, readError: ErrorBodyReader, quota?: HttpClientOptions['quotaHeaders'], maxBytes?: number): VendorError {
   if (err instanceof VendorError) return err;
+  if (err instanceof AxiosError && err.code === NOT_JSON) {
+    return new VendorError({ kind: 'retryable', status: err.response?.status ?? null, requestId: requestIdOf(err.response), message: err.message });
+  }
+  if (err instanceof AxiosError && isTooLarge(err)) {
+    return new VendorError({ kind: 'invalid_request', message: `the response body is larger than maxResponseBytes (${maxBytes} bytes): refused without reading the rest` });
+  }
   if (err instanceof AxiosError) {
     const res = err.response;
     if (res) {
@@ -161,11 +199,13 @@ function toVendorError(err: unknown, readError: ErrorBodyReader, quota?: HttpCli
 }
 
 /**
- * Builds the HTTP client of one source: keep-alive, gzip, auth headers, and in-process retries of
- * network errors and 5xx with exponential backoff and full jitter (axios-retry). 429 is never
- * retried here: it is handed to the lane. Every failure comes out as a VendorError.
+ * Builds the HTTP client of one source: keep-alive, gzip, auth headers, a bounded body
+ * (maxResponseBytes), and in-process retries of network errors, 5xx and 2xx bodies that are not
+ * JSON, with exponential backoff and full jitter (axios-retry). 429 is never retried here: it is
+ * handed to the lane. Every failure comes out as a VendorError.
  */
 export function createHttpClient(opts: HttpClientOptions): HttpGet {
+  const maxBytes = opts.maxResponseBytes ?? 32 * 1024 * 1024;
   const instance: AxiosInstance = axios.create({
     baseURL: opts.baseUrl.replace(/\/+$/, ''),
     timeout: opts.timeoutMs,
@@ -173,14 +213,19 @@ export function createHttpClient(opts: HttpClientOptions): HttpGet {
     httpAgent: new http.Agent({ keepAlive: true, maxSockets: 16 }),
     httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 16 }),
     maxRedirects: 0,
-    responseType: 'json',
-    transitional: { silentJSONParsing: true, forcedJSONParsing: true, clarifyTimeoutError: false },
+    // Text, parsed by parseBody: axios' own JSON parsing hands a broken body over as a string.
+    responseType: 'text',
+    transformResponse: [parseBody],
+    maxContentLength: maxBytes,
+    transitional: { silentJSONParsing: true, forcedJSONParsing: false, clarifyTimeoutError: false },
   });
   const retries = opts.retries ?? 3;
   axiosRetry(instance, {
     retries,
     shouldResetTimeout: true,
     retryCondition: (err) => {
+      if (err.code === NOT_JSON) return true;
+      if (isTooLarge(err)) return false;
       const status = err.response?.status;
       if (status === undefined) return err.code !== 'ERR_CANCELED';
       return status >= 500 && status !== 501;
@@ -215,7 +260,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpGet {
       return { status: res.status, body: res.data, requestId: requestIdOf(res, bodyRequestId(res.data)), throttleMs: throttleOf(res, opts.quotaHeaders), headers: headersOf(res) };
     } catch (err) {
       opts.onResponse?.(err instanceof AxiosError && err.response ? err.response.status : 'network');
-      throw toVendorError(err, opts.readError, opts.quotaHeaders);
+      throw toVendorError(err, opts.readError, opts.quotaHeaders, maxBytes);
     }
   };
 }

@@ -28,11 +28,6 @@ export interface AfterCursorOptions {
   hasMore?: string | null;
   /** Dot path of the total record count; default "total_count"; null: none. */
   total?: string | null;
-  /**
-   * True (default): the list is in ascending id order, so a last-id cursor that is not greater
-   * than the current one is a loop. Only for string ids compared as strings (Izuma).
-   */
-  ascendingIds?: boolean;
 }
 
 /** A cursor value read from a body: a non-empty string, or a number as its decimal text; else null. */
@@ -49,10 +44,12 @@ function cursorText(v: unknown): string | null {
  * body cursor is present (body cursor) or the page is full (last-id cursor); an empty page
  * without a flag ends it.
  *
+ * No id order is assumed (Izuma documents none): a cursor this walk already used is caught by
+ * the page frame (docs/reliability.md, "Records and responses").
+ *
  * parse() throws PageShapeError for a body without the records array, or a flag claiming more
  * with no cursor to continue from; PaginationLoopError when the flag claims more on an empty
- * page, when the next cursor equals the current one, or (ascendingIds) when the last id does
- * not move past the current cursor.
+ * page or when the next cursor equals the current one.
  */
 export function afterCursor(opts: AfterCursorOptions): PageStrategy {
   const min = opts.minPageSize ?? 1;
@@ -63,11 +60,11 @@ export function afterCursor(opts: AfterCursorOptions): PageStrategy {
   const hasMorePath = opts.hasMore === undefined ? 'has_more' : opts.hasMore;
   const totalPath = opts.total === undefined ? 'total_count' : opts.total;
   const idField = opts.idField ?? 'id';
-  const ascending = opts.ascendingIds ?? true;
   return {
     kind: 'after-cursor',
     defaultPageSize: opts.defaultPageSize,
     maxPageSize: opts.maxPageSize,
+    maxRecords: (ctx: PageContext) => Math.max(min, ctx.pageSize),
     first: () => ({ after: null }),
     request: (cursor: Cursor, ctx: PageContext) => {
       const after = typeof cursor.after === 'string' ? { [cursorParam]: cursor.after } : firstParams;
@@ -88,9 +85,6 @@ export function afterCursor(opts: AfterCursorOptions): PageStrategy {
         throw new PageShapeError(`${hasMorePath} is true but the page has ${what}`);
       }
       const prev = typeof cursor.after === 'string' ? cursor.after : null;
-      if (prev !== null && ascending && opts.cursor === undefined && next <= prev) {
-        throw new PaginationLoopError(`pagination loop: ${flagged ? `${hasMorePath} is true` : 'the page is full'} but the last id ${next} does not advance past after=${prev}`);
-      }
       if (prev !== null && next === prev) throw new PaginationLoopError(`pagination loop: the next cursor repeats after=${prev}`);
       return { records, next: { after: next }, ...extra };
     },

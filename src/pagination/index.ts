@@ -9,3 +9,4 @@ export { pageTotal, type PageTotalOptions } from './page-total.js';
 export { singlePage, type SinglePageOptions } from './single-page.js';
 export { staticList } from './static-list.js';
 export * from './types.js';
+export { describeRequest, requestHash, requestKey } from './request-key.js';

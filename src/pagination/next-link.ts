@@ -57,8 +57,8 @@ function assertAdvances(next: string, current: string | null, empty: boolean, ba
     const what = b === a ? `points at the current ${key} ${a} again` : `goes back from ${key} ${a} to ${key} ${b}`;
     throw new PaginationLoopError(`pagination loop: "next" ${what} (${shown})`);
   }
-  // A numbered page after an empty one cannot hold records. A cursor link may (a server filtering
-  // a keyset scan can answer an empty page and a continuation), so only repetition catches those.
+  // A numbered page after an empty one cannot hold records. (The page frame refuses any empty
+  // page that claims more, and any link the walk already requested, for every style.)
   if (empty && (there.page !== null || there.offset !== null)) {
     throw new PaginationLoopError(`pagination loop: "next" claims more after an empty page (${shown})`);
   }

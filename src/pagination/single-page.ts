@@ -22,6 +22,8 @@ export function singlePage(opts: SinglePageOptions = {}): PageStrategy {
     defaultPageSize: 1,
     // No page size is sent: any configured one is fine.
     maxPageSize: Number.MAX_SAFE_INTEGER,
+    // The whole list in one response: no limit was asked for.
+    maxRecords: () => Number.POSITIVE_INFINITY,
     first: () => ({ page: 0 }),
     request: (_cursor: Cursor, ctx: PageContext) => ({ path: ctx.path, params: { ...ctx.params } }),
     parse: (body: unknown) => {

@@ -9,6 +9,7 @@ export function staticList(records: () => unknown[]): PageStrategy & { readonly 
     kind: 'static',
     defaultPageSize: 1,
     maxPageSize: 1,
+    maxRecords: () => Number.POSITIVE_INFINITY,
     records,
     first: () => ({ page: 0 }),
     request: () => ({}),

@@ -60,6 +60,11 @@ export interface PageStrategy {
   readonly defaultPageSize: number;
   /** Largest page size the vendor accepts. */
   readonly maxPageSize: number;
+  /**
+   * Most records a page may hold (default: the page size asked for). A page with more is refused:
+   * the vendor ignored the limit, and such a page is no page of this walk.
+   */
+  maxRecords?(ctx: PageContext): number;
   first(ctx: PageContext): Cursor;
   request(cursor: Cursor, ctx: PageContext): PageRequest;
   /**

@@ -64,6 +64,7 @@ export function buildLanes(sources: Iterable<ResolvedSource>, opts: LaneOptions)
           authHeaders: src.vendor.authHeaders(src.credentials),
           readError: src.vendor.readError,
           timeoutMs: opts.worker.requestTimeoutMs,
+          maxResponseBytes: opts.worker.maxResponseBytes,
           maxInProcessWaitMs: opts.worker.maxInProcessWaitMs,
           quotaHeaders: src.vendor.quotaHeaders,
           onResponse: (status) => opts.metrics?.request(src.id, laneClass, status),

@@ -1,6 +1,7 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { ResourceDefinition } from '../connector.js';
-import { PaginationLoopError, type Cursor, type PageResult } from '../pagination/types.js';
+import { describeRequest, requestHash } from '../pagination/request-key.js';
+import { PageShapeError, PaginationLoopError, type Cursor, type PageContext, type PageResult } from '../pagination/types.js';
 import type { ResolvedSource } from '../sources.js';
 import { normalizePage } from '../sync/normalize-page.js';
 import { pageContext } from '../sync/walk-plan.js';
@@ -89,10 +90,11 @@ export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, toke
       releaseSession = null;
     }
     const result = def.pagination.parse(body, cursor, pageCtx, { headers });
-    if (result.next && JSON.stringify(result.next) === JSON.stringify(cursor)) {
-      throw new PaginationLoopError(`pagination loop: the next cursor ${JSON.stringify(result.next).slice(0, 300)} does not advance`);
-    }
-    const committed = await commit(ctx, src, def, walk, page, cursor, result, where, requestId, startedAt);
+    checkPage(def, result, cursor, pageCtx);
+    const committed = await commit(ctx, src, def, walk, page, cursor, result, where, requestId, startedAt, {
+      requestHash: requestHash(def.pagination.request(cursor, pageCtx)),
+      ...(result.next ? nextRequest(def, result.next, pageContext(src, def, walk, page + 1)) : { nextRequestHash: null }),
+    });
     if (committed) {
       if (result.next) await queue.enqueue(walk, page + 1);
       else await queue.enqueueChildren(walk.id);
@@ -104,7 +106,43 @@ export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, toke
   }
 }
 
-async function commit(ctx: EngineContext, src: ResolvedSource, def: ResourceDefinition, walk: WalkRow, page: number, cursor: Cursor, result: PageResult, where: string, requestId: string | null, startedAt: number): Promise<boolean> {
+/**
+ * The page frame's own checks, the same for every style and free of any id order: a page with
+ * more records than it asked for is refused (the vendor ignored the limit: committing it, and a
+ * sweep after it, would be unsafe); a page that is empty but claims more is a loop; so is a next
+ * cursor equal to this one (the commit then checks every request the walk made before).
+ */
+function checkPage(def: ResourceDefinition, result: PageResult, cursor: Cursor, pageCtx: PageContext): void {
+  const limit = def.pagination.maxRecords ? def.pagination.maxRecords(pageCtx) : pageCtx.pageSize;
+  if (result.records.length > limit) {
+    throw new PageShapeError(`the vendor sent ${result.records.length} records where at most ${limit} were asked for (it ignored the page size); page refused, committing it would be unsafe`);
+  }
+  if (result.next === null) return;
+  if (result.records.length === 0) throw new PaginationLoopError(`pagination loop: an empty page claims more (next ${JSON.stringify(result.next).slice(0, 300)})`);
+  if (JSON.stringify(result.next) === JSON.stringify(cursor)) {
+    throw new PaginationLoopError(`pagination loop: the next cursor ${JSON.stringify(result.next).slice(0, 300)} does not advance`);
+  }
+}
+
+/** The next page's request hash and text, for the loop check in commitPage. */
+function nextRequest(def: ResourceDefinition, next: Cursor, nextCtx: PageContext): { nextRequestHash: string; nextRequestText: string } {
+  const req = def.pagination.request(next, nextCtx);
+  return { nextRequestHash: requestHash(req), nextRequestText: describeRequest(req) };
+}
+
+async function commit(
+  ctx: EngineContext,
+  src: ResolvedSource,
+  def: ResourceDefinition,
+  walk: WalkRow,
+  page: number,
+  cursor: Cursor,
+  result: PageResult,
+  where: string,
+  requestId: string | null,
+  startedAt: number,
+  requests: { requestHash: string; nextRequestHash: string | null; nextRequestText?: string },
+): Promise<boolean> {
   const normalized = normalizePage(def, result.records, { sourceId: src.id, scope: walk.scope, where });
   const outcome = await commitPage(
     ctx.db,
@@ -113,6 +151,7 @@ async function commit(ctx: EngineContext, src: ResolvedSource, def: ResourceDefi
       page,
       table: def.table,
       ...normalized,
+      ...requests,
       records: result.records.length,
       next: result.next === null ? null : JSON.stringify(result.next),
       total: result.total ?? null,
@@ -124,6 +163,12 @@ async function commit(ctx: EngineContext, src: ResolvedSource, def: ResourceDefi
   if (!outcome.committed) return false;
   ctx.metrics?.rows(def.table, outcome.counts);
   ctx.log.debug({ source: src.id, resource: def.name, scope: walk.scope, page, rows: result.records.length, ...outcome.counts, requestId, ms: Date.now() - startedAt }, 'page committed');
+  if (normalized.duplicates > 0 || normalized.quarantine.length > 0) {
+    ctx.log.warn(
+      { source: src.id, resource: def.name, scope: walk.scope, page, duplicates: normalized.duplicates, quarantined: normalized.quarantine.length, unidentified: normalized.unidentified, repaired: normalized.repaired },
+      `${where}: ${normalized.duplicates} duplicate ids, ${normalized.quarantine.length} records quarantined (${normalized.unidentified} without a usable id)`,
+    );
+  }
   if (outcome.completed) await reportWalkComplete(ctx, src, def, walk);
   return true;
 }
@@ -143,6 +188,9 @@ async function reportWalkComplete(ctx: EngineContext, src: ResolvedSource, def: 
       unchanged: w?.unchanged,
       deleted: w?.deleted,
       quarantined: w?.quarantined,
+      unidentified: w?.unidentified,
+      repaired: w?.repaired,
+      duplicates: w?.duplicates,
       rows: w?.records,
       ms,
     },

@@ -311,6 +311,12 @@ export interface FamocoSimulatorOptions {
   pagination?: 'page' | 'limit-offset';
 }
 
+/** Fault: the next link of page `from` (1-based) points at page `to` instead, a page the walk already read. */
+export interface FamocoLinkGlitch {
+  from: number;
+  to: number;
+}
+
 abstract class FamocoBase extends HttpSimulator {
   readonly token: string;
   /** Public and mutable. */
@@ -318,6 +324,13 @@ abstract class FamocoBase extends HttpSimulator {
   nextOriginOverride: string | undefined;
   repeatNext: boolean;
   pagination: 'page' | 'limit-offset';
+  /**
+   * DRF CursorPagination instead of page numbers: links carry an opaque `cursor` (base64 of the
+   * position) and the body has no count, so a link says nothing about where it stands.
+   */
+  cursorLinks = false;
+  /** See FamocoLinkGlitch; null: none. */
+  linkGlitch: FamocoLinkGlitch | null = null;
 
   constructor(opts: FamocoSimulatorOptions) {
     super({ rateLimit: opts.rateLimit });
@@ -370,7 +383,12 @@ abstract class FamocoBase extends HttpSimulator {
     const numPages = Math.max(1, Math.ceil(count / pageSize));
     const pageRaw = req.query.get('page');
     let page = 1;
-    if (pageRaw !== null) {
+    const cursorRaw = this.cursorLinks ? req.query.get('cursor') : null;
+    if (cursorRaw !== null) {
+      const m = /^o=(\d+)$/.exec(Buffer.from(cursorRaw, 'base64url').toString('utf8'));
+      if (!m) return { status: 404, body: { detail: 'Invalid cursor' } };
+      page = Math.floor(Number(m[1]) / pageSize) + 1;
+    } else if (pageRaw !== null) {
       if (pageRaw === 'last') page = numPages;
       else if (/^\d+$/.test(pageRaw)) page = Number(pageRaw);
       else return invalidPage();
@@ -381,14 +399,18 @@ abstract class FamocoBase extends HttpSimulator {
     const link = (p: number | null): string => {
       const u = new URL(req.path, linkOrigin);
       for (const [k, v] of req.query) u.searchParams.append(k, v);
-      if (p === null) u.searchParams.delete('page');
+      if (this.cursorLinks) {
+        u.searchParams.delete('cursor');
+        if (p !== null) u.searchParams.set('cursor', Buffer.from(`o=${(p - 1) * pageSize}`).toString('base64url'));
+      } else if (p === null) u.searchParams.delete('page');
       else u.searchParams.set('page', String(p));
       return u.toString();
     };
     let next: string | null = page < numPages ? link(page + 1) : null;
     const previous: string | null = page > 1 ? link(page === 2 ? null : page - 1) : null;
     if (this.repeatNext) next = link(page);
-    return { status: 200, body: { count, next, previous, results } };
+    if (this.linkGlitch?.from === page) next = link(this.linkGlitch.to === 1 ? null : this.linkGlitch.to);
+    return { status: 200, body: this.cursorLinks ? { next, previous, results } : { count, next, previous, results } };
   }
 
   protected orgById(idParam: string): FamocoOrganization | undefined {

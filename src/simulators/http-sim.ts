@@ -9,12 +9,13 @@
  * Every response is JSON (unless a fault supplies a string body), carries content-type and a
  * request-id header (random 32 hex), plus whatever commonHeaders() adds.
  *
- * Only node built-ins are used.
+ * Only node built-ins (and the repo's own JSON writer, for bodies too deep for JSON.stringify) are used.
  */
 import { createServer, STATUS_CODES } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { boundedJson } from '../normalize.js';
 
 export interface FaultMatchInput {
   method: string;
@@ -35,7 +36,8 @@ export type Fault =
   | (FaultCommon & {
       kind: 'status';
       status: number;
-      /** JSON-serialised unless a string (sent verbatim, text/plain unless headers say otherwise).
+      /** JSON-serialised unless a string (sent verbatim, text/plain unless headers say otherwise)
+       *  or a Buffer (sent as bytes, e.g. gzip with `content-encoding` in headers).
        *  When omitted the simulator's vendor-style error body for that status is used. */
       body?: unknown;
       headers?: Record<string, string>;
@@ -409,15 +411,17 @@ export class HttpSimulator {
 
   private send(req: SimRequest, res: ServerResponse, out: SimResponse, log: (status: number) => void): void {
     if (res.destroyed || res.headersSent) return;
-    let payload: string;
+    let payload: string | Buffer;
     let contentType = 'application/json';
-    if (typeof out.body === 'string') {
+    if (Buffer.isBuffer(out.body)) {
+      payload = out.body;
+    } else if (typeof out.body === 'string') {
       payload = out.body;
       contentType = 'text/plain; charset=utf-8';
     } else if (out.body === undefined) {
       payload = '';
     } else {
-      payload = JSON.stringify(out.body);
+      payload = jsonText(out.body);
     }
     const headers: Record<string, string> = {
       'content-type': contentType,
@@ -430,6 +434,19 @@ export class HttpSimulator {
     res.setHeader('content-length', Buffer.byteLength(payload));
     log(out.status);
     res.end(payload);
+  }
+}
+
+/**
+ * JSON text of a response body. A record nested deeper than JSON.stringify can go (a vendor's
+ * stored blob thousands of levels deep) is still sent, as a vendor's serializer would send it.
+ */
+function jsonText(body: unknown): string {
+  try {
+    return JSON.stringify(body);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    return boundedJson(body).text;
   }
 }
 

@@ -282,6 +282,13 @@ export interface IzumaSimulatorOptions {
   stuckAfter?: boolean;
 }
 
+/**
+ * What a list is ordered by: entity id (the simulator's default, its ids sort like creation
+ * time) or creation time with ids of any form: Izuma documents `order` but no id order, so a
+ * client may not assume ids grow along a list.
+ */
+export type IzumaListOrder = 'id' | 'created';
+
 type Entity = { id: string } & object;
 
 const ERROR_TYPES: Record<number, string> = {
@@ -314,6 +321,15 @@ export class IzumaSimulator extends HttpSimulator {
   /** Public and mutable. */
   data: IzumaData;
   stuckAfter: boolean;
+  /** Order of every list; default 'id'. With 'created', `after` must name a listed entity (else 400). */
+  listOrder: IzumaListOrder = 'id';
+  /** Fault: lists answer every remaining entity, whatever `limit` says (a vendor ignoring the page size). */
+  ignoreLimit = false;
+  /**
+   * Fault: `after=K` is answered as if it were `after=V` (null: the first page), the way a vendor
+   * whose keyset index went stale sends a walk back to a page it already read.
+   */
+  readonly afterGlitch = new Map<string, string | null>();
   protected override readonly requestIdHeader = 'X-Request-ID';
 
   constructor(opts: IzumaSimulatorOptions) {
@@ -411,7 +427,8 @@ export class IzumaSimulator extends HttpSimulator {
         { name: 'order', message: 'Order must be ASC or DESC.' },
       ]);
     }
-    const after = q.get('after');
+    const asked = q.get('after');
+    const after = asked !== null && this.afterGlitch.has(asked) ? (this.afterGlitch.get(asked) ?? null) : asked;
     if (after !== null && !/^[0-9a-f]{32}$/i.test(after)) {
       return this.error(req, 400, 'Validation error', 'validation_error', [
         { name: 'after', message: 'after must be a valid entity id (32 hex characters).' },
@@ -421,20 +438,28 @@ export class IzumaSimulator extends HttpSimulator {
     const filtered = this.applyFilters(req, items);
     if (!Array.isArray(filtered)) return filtered;
 
-    const sorted = [...filtered].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const byId = (a: T, b: T) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+    const created = (x: T) => String((x as { created_at?: unknown }).created_at ?? '');
+    const sorted = [...filtered].sort(this.listOrder === 'id' ? byId : (a, b) => (created(a) < created(b) ? -1 : created(a) > created(b) ? 1 : byId(a, b)));
     if (order === 'DESC') sorted.reverse();
     let rest = sorted;
     if (after !== null && !this.stuckAfter) {
       const a = after.toLowerCase();
-      rest = sorted.filter((x) => (order === 'ASC' ? x.id > a : x.id < a));
+      if (this.listOrder === 'id') {
+        rest = sorted.filter((x) => (order === 'ASC' ? x.id > a : x.id < a));
+      } else {
+        const at = sorted.findIndex((x) => x.id === a);
+        if (at < 0) return this.error(req, 400, 'Validation error', 'validation_error', [{ name: 'after', message: 'after must name an entity of this list.' }]);
+        rest = sorted.slice(at + 1);
+      }
     }
-    const data = rest.slice(0, limit);
+    const data = this.ignoreLimit ? rest : rest.slice(0, limit);
     const body: Record<string, unknown> = {
       object: 'list',
       limit,
-      after,
+      after: asked,
       order,
-      has_more: this.stuckAfter ? true : rest.length > limit,
+      has_more: this.stuckAfter ? true : rest.length > data.length,
       data,
     };
     const include = (q.get('include') ?? '').split(',').map((s) => s.trim());

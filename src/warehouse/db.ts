@@ -40,6 +40,10 @@ export interface SyncWalksTable {
   deleted: Generated<number>;
   quarantined: Generated<number>;
   repaired: Generated<number>;
+  /** Quarantined records without a usable id. */
+  unidentified: Generated<number>;
+  /** Records whose id an earlier record of the same page already had. */
+  duplicates: Generated<number>;
   total: number | null;
   since: Timestamp | null;
   high_water_mark: Timestamp | null;
@@ -59,6 +63,13 @@ export interface SyncWalkPagesTable {
   ids: string[];
 }
 
+/** One hash per page of a running walk: the request that page made (its loop check). */
+export interface SyncWalkCursorsTable {
+  walk_id: string;
+  request_hash: string;
+  page: number;
+}
+
 export interface SyncQuarantineTable {
   id: Generated<string>;
   source_id: string;
@@ -69,7 +80,11 @@ export interface SyncQuarantineTable {
   page: number;
   external_id: string | null;
   reason: string;
+  /** Key path of the field at fault, when one is. */
+  field: string | null;
   raw: unknown;
+  /** The record's JSON text cut to a limit (raw is null when the record is cut or too deep). */
+  raw_text: string | null;
   created_at: Generated<Date>;
 }
 
@@ -104,6 +119,7 @@ export interface Database {
   sync_runs: SyncRunsTable;
   sync_walks: SyncWalksTable;
   sync_walk_pages: SyncWalkPagesTable;
+  sync_walk_cursors: SyncWalkCursorsTable;
   sync_quarantine: SyncQuarantineTable;
   sync_sources: SyncSourcesTable;
   sync_disabled_resources: SyncDisabledResourcesTable;

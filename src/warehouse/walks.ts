@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { SweepRange } from '../connector.js';
 import type { newWalkValues, ScopeHistory } from '../sync/walk-plan.js';
+import { PaginationLoopError } from '../pagination/types.js';
 import type { QuarantinedRecord } from '../sync/normalize-page.js';
 import type { Database, SyncRunsTable, SyncWalksTable } from './db.js';
 import type { DataTableName } from './tables.js';
@@ -122,6 +123,10 @@ export interface PageCommit {
   seen: string[];
   quarantine: QuarantinedRecord[];
   repaired: number;
+  /** Quarantined records without a usable id. */
+  unidentified: number;
+  /** Records whose id an earlier record of the page already had. */
+  duplicates: number;
   /** Records on the page as the vendor sent them. */
   records: number;
   markMs: number | null;
@@ -130,6 +135,12 @@ export interface PageCommit {
   total: number | null;
   /** The rows a completing full walk may sweep (ResourceDefinition.sweepRange); absent: the whole scope. */
   sweepRange?: SweepRange | null;
+  /** requestHash() of the request this page made. */
+  requestHash: string;
+  /** requestHash() of the next page's request; null when the walk is complete. */
+  nextRequestHash: string | null;
+  /** The next request as text for a loop message (it names no secret: credentials are headers). */
+  nextRequestText?: string;
 }
 
 /** What commitPage did: nothing (another delivery won), or the page's counts and whether the walk completed. */
@@ -146,6 +157,16 @@ export async function commitPage(db: Kysely<Database>, c: PageCommit, onComplete
   return db.transaction().execute(async (trx): Promise<CommitOutcome> => {
     const locked = await trx.selectFrom('sync_walks').select(['pages', 'status']).where('id', '=', walk.id).forUpdate().executeTakeFirst();
     if (!locked || locked.status !== 'running' || locked.pages !== page) return { committed: false };
+    // The loop check, order-free and for every style: the next page must not ask for what a page
+    // of this walk already asked for. The hashes live with the walk, so a resumed walk knows them.
+    await trx.insertInto('sync_walk_cursors').values({ walk_id: walk.id, request_hash: c.requestHash, page }).onConflict((oc) => oc.doNothing()).execute();
+    if (c.nextRequestHash !== null) {
+      const used = await trx.selectFrom('sync_walk_cursors').select('page').where('walk_id', '=', walk.id).where('request_hash', '=', c.nextRequestHash).executeTakeFirst();
+      if (used) {
+        const shown = c.nextRequestText ? ` ${c.nextRequestText.slice(0, 300)}` : '';
+        throw new PaginationLoopError(`pagination loop: the next request${shown} repeats the request of page ${used.page} of this walk`);
+      }
+    }
     const counts = await upsertRows(trx, c.table, walk.source_id, c.rows);
     if (walk.mode === 'full' && c.seen.length > 0) {
       await trx.insertInto('sync_walk_pages').values({ walk_id: walk.id, page, ids: c.seen }).onConflict((oc) => oc.doNothing()).execute();
@@ -167,6 +188,8 @@ export async function commitPage(db: Kysely<Database>, c: PageCommit, onComplete
         unchanged: eb('unchanged', '+', counts.unchanged),
         quarantined: eb('quarantined', '+', c.quarantine.length),
         repaired: eb('repaired', '+', c.repaired),
+        unidentified: eb('unidentified', '+', c.unidentified),
+        duplicates: eb('duplicates', '+', c.duplicates),
         total: c.total ?? walk.total,
         ...(c.markMs !== null ? { high_water_mark: sql<Date>`greatest(high_water_mark, ${new Date(c.markMs).toISOString()}::timestamptz)` } : {}),
         waiting_until: null,
@@ -182,6 +205,7 @@ export async function commitPage(db: Kysely<Database>, c: PageCommit, onComplete
     // Only a full walk saw everything; an incremental one never marks deletes.
     const deleted = walk.mode === 'full' ? await sweepDeleted(trx, c.table, walk.source_id, walk.scope, walk.id, c.sweepRange) : 0;
     await trx.deleteFrom('sync_walk_pages').where('walk_id', '=', walk.id).execute();
+    await trx.deleteFrom('sync_walk_cursors').where('walk_id', '=', walk.id).execute();
     await trx.updateTable('sync_walks').set({ status: 'succeeded', deleted, finished_at: sql`now()`, updated_at: sql`now()` }).where('id', '=', walk.id).execute();
     await onComplete(trx);
     return { committed: true, counts, completed: true };
@@ -270,6 +294,7 @@ export async function failWalks(
         .returning(['source_id', 'resource', 'started_at'])
         .execute();
       await trx.deleteFrom('sync_walk_pages').where('walk_id', 'in', [...walkIds]).execute();
+      await trx.deleteFrom('sync_walk_cursors').where('walk_id', 'in', [...walkIds]).execute();
     }
     await trx
       .updateTable('sync_runs')

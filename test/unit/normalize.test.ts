@@ -19,3 +19,17 @@ describe('normalize', () => {
     expect(stripNul(clean)).toEqual({ value: clean, repaired: false });
   });
 });
+
+describe('boundedJson', () => {
+  it('writes what JSON.stringify writes, without recursion, and cuts at the limit', async () => {
+    const { boundedJson } = await import('../../src/normalize.js');
+    const v = { a: [1, 'x"\ud800', null, undefined, { b: true, c: undefined }], 'k\n': -0.5, e: {}, f: [], g: Number.NaN };
+    expect(boundedJson(v)).toEqual({ text: JSON.stringify(v), cut: false });
+    expect(boundedJson(v, 10)).toEqual({ text: JSON.stringify(v).slice(0, 10), cut: true });
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(() => JSON.stringify(deep)).toThrow(RangeError);
+    const { text, cut } = boundedJson(deep, 1000);
+    expect([text, cut]).toEqual(['['.repeat(1000), true]);
+  });
+});

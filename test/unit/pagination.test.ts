@@ -1,3 +1,4 @@
+import { describeRequest, requestHash, requestKey } from '../../src/pagination/request-key.js';
 import { describe, expect, it } from 'vitest';
 import {
   afterCursor,
@@ -167,10 +168,11 @@ describe('afterCursor (Izuma defaults)', () => {
     expect(s.parse({ data: [{ id: 'c' }], has_more: false }, { after: 'b' }, c)).toEqual({ records: [{ id: 'c' }], next: null });
     expect(s.parse({ data: [] }, { after: 'b' }, c).next).toBeNull();
   });
-  it('treats has_more on an empty page and a last id not past the cursor as loops', () => {
+  it('treats has_more on an empty page and a repeated cursor as loops, and assumes no id order', () => {
     expect(() => s.parse({ data: [], has_more: true }, { after: 'b' }, c)).toThrow(/has_more is true on an empty page/);
-    expect(() => s.parse({ data: [{ id: 'b' }], has_more: true }, { after: 'b' }, c)).toThrow('pagination loop: has_more is true but the last id b does not advance past after=b');
-    expect(() => s.parse({ data: [{ id: 'a' }], has_more: true }, { after: 'b' }, c)).toThrow(PaginationLoopError);
+    expect(() => s.parse({ data: [{ id: 'b' }], has_more: true }, { after: 'b' }, c)).toThrow('pagination loop: the next cursor repeats after=b');
+    // Izuma documents no id order: an id that sorts before the cursor is a next cursor like any other.
+    expect(s.parse({ data: [{ id: 'c' }, { id: 'a' }], has_more: true }, { after: 'b' }, c).next).toEqual({ after: 'a' });
   });
   it('refuses a body without data and has_more with no last id', () => {
     expect(() => s.parse({ object: 'error' }, { after: null }, c)).toThrow(PageShapeError);
@@ -179,7 +181,7 @@ describe('afterCursor (Izuma defaults)', () => {
 });
 
 describe('afterCursor (YAML options)', () => {
-  const base = { cursorParam: 'cursor', defaultPageSize: 100, maxPageSize: 100, params: {}, firstParams: {}, records: 'items', hasMore: null, total: null, ascendingIds: false };
+  const base = { cursorParam: 'cursor', defaultPageSize: 100, maxPageSize: 100, params: {}, firstParams: {}, records: 'items', hasMore: null, total: null };
 
   it('sends only the size and, after the first page, the cursor', () => {
     const s = afterCursor(base);
@@ -231,5 +233,19 @@ describe('staticList', () => {
     expect(s.kind).toBe('static');
     expect(s.request(s.first(ctx()), ctx())).toEqual({});
     expect(s.parse(null, { page: 0 }, ctx())).toEqual({ records: [{ id: 1 }], next: null });
+  });
+});
+
+describe('requestKey / requestHash / describeRequest', () => {
+  it('are the same for the same request whatever the param order, and differ when anything asked for differs', () => {
+    const a = { path: '/v3/devices', params: { limit: 5, order: 'ASC', after: 'x' } };
+    const b = { path: '/v3/devices', params: { after: 'x', order: 'ASC', limit: '5' } };
+    expect(requestKey(a)).toBe(requestKey(b));
+    expect(requestHash(a)).toMatch(/^[0-9a-f]{32}$/);
+    expect(requestHash(a)).toBe(requestHash(b));
+    expect(requestHash({ ...a, params: { ...a.params, after: 'y' } })).not.toBe(requestHash(a));
+    expect(requestHash({ url: 'https://x.test/a?cursor=1' })).not.toBe(requestHash({ url: 'https://x.test/a?cursor=2' }));
+    expect(describeRequest(a)).toBe('/v3/devices?after=x&limit=5&order=ASC');
+    expect(describeRequest({ url: 'https://x.test/a?cursor=1' })).toBe('https://x.test/a?cursor=1');
   });
 });
