@@ -154,7 +154,7 @@ describe('Toggl Track sync', () => {
 
   it('lands exactly the account: workspaces and their organizations, projects across pages, clients incl. archived, memberships', async () => {
     const { run, summary } = await syncOnce(app, SOURCE);
-    expect(run.status).toBe('succeeded');
+    expect(run.status, run.error_message ?? '').toBe('succeeded');
     await expectExact(env, sim.data);
     const ws1 = String(sim.data.workspaces[0]!.id);
     expect(sim.requests.filter((r) => r.path === `/api/v9/workspaces/${ws1}/projects`).map((r) => [r.query.get('page'), r.query.get('per_page')])).toEqual([

@@ -90,6 +90,7 @@ export function headerCursorWindows(opts: HeaderCursorWindowsOptions): PageStrat
   const noPosition = Object.fromEntries(headers.map(([, field]) => [field, null]));
   return {
     kind: 'header-cursor-windows',
+    emptyPagesAdvance: true,
     defaultPageSize: opts.defaultPageSize,
     maxPageSize: opts.maxPageSize,
     first: (ctx: PageContext) => {

@@ -65,6 +65,12 @@ export interface PageStrategy {
    * the vendor ignored the limit, and such a page is no page of this walk.
    */
   maxRecords?(ctx: PageContext): number;
+  /**
+   * True when an empty page may still point further by design (a date window with nothing in it
+   * moves to the next window). Otherwise an empty page that claims more is a loop; either way a
+   * request the walk already made is one.
+   */
+  readonly emptyPagesAdvance?: boolean;
   first(ctx: PageContext): Cursor;
   request(cursor: Cursor, ctx: PageContext): PageRequest;
   /**

@@ -118,7 +118,7 @@ function checkPage(def: ResourceDefinition, result: PageResult, cursor: Cursor, 
     throw new PageShapeError(`the vendor sent ${result.records.length} records where at most ${limit} were asked for (it ignored the page size); page refused, committing it would be unsafe`);
   }
   if (result.next === null) return;
-  if (result.records.length === 0) throw new PaginationLoopError(`pagination loop: an empty page claims more (next ${JSON.stringify(result.next).slice(0, 300)})`);
+  if (result.records.length === 0 && !def.pagination.emptyPagesAdvance) throw new PaginationLoopError(`pagination loop: an empty page claims more (next ${JSON.stringify(result.next).slice(0, 300)})`);
   if (JSON.stringify(result.next) === JSON.stringify(cursor)) {
     throw new PaginationLoopError(`pagination loop: the next cursor ${JSON.stringify(result.next).slice(0, 300)} does not advance`);
   }
