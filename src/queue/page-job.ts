@@ -1,9 +1,10 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { ResourceDefinition } from '../connector.js';
 import { PaginationLoopError, type Cursor, type PageResult } from '../pagination/types.js';
-import type { ResolvedSource } from '../sources.js';
+import { deletePolicyOf, type ResolvedSource } from '../sources.js';
 import { normalizePage } from '../sync/normalize-page.js';
 import { pageContext } from '../sync/walk-plan.js';
+import { scopeLabel } from '../sync/where.js';
 import { disableResource, pauseSource, sourcePause } from '../warehouse/source-state.js';
 import { commitPage, failWalks, getWalk, runningWalks, type WalkRow } from '../warehouse/walks.js';
 import { definitionOf, laneOf, sourceOf, whereOf, type EngineContext } from './context.js';
@@ -114,12 +115,18 @@ async function commit(ctx: EngineContext, src: ResolvedSource, def: ResourceDefi
       records: result.records.length,
       next: result.next === null ? null : JSON.stringify(result.next),
       total: result.total ?? null,
+      sweep: { ...deletePolicyOf(src.config, def.name), label: `${def.name} of ${scopeLabel(walk.scope, def.parent)}` },
     },
     (trx) => startChildWalks(trx, src, def, walk),
   );
   if (!outcome.committed) return false;
   ctx.metrics?.rows(def.table, outcome.counts);
   ctx.log.debug({ source: src.id, resource: def.name, scope: walk.scope, page, rows: result.records.length, ...outcome.counts, requestId, ms: Date.now() - startedAt }, 'page committed');
+  if (outcome.sweep) {
+    ctx.metrics?.sweep?.(src.id, def.name, outcome.sweep.outcome);
+    // A held or inconsistent sweep is news for whoever watches the logs: nothing was marked.
+    if (outcome.sweep.reason !== null) ctx.log.warn({ source: src.id, resource: def.name, scope: walk.scope, sweep: outcome.sweep.outcome }, `${src.id}: ${outcome.sweep.reason}`);
+  }
   if (outcome.completed) await reportWalkComplete(ctx, src, def, walk);
   return true;
 }
@@ -138,6 +145,8 @@ async function reportWalkComplete(ctx: EngineContext, src: ResolvedSource, def: 
       updated: w?.updated,
       unchanged: w?.unchanged,
       deleted: w?.deleted,
+      missing: w?.missing,
+      sweep: w?.sweep,
       quarantined: w?.quarantined,
       rows: w?.records,
       ms,
