@@ -110,7 +110,7 @@ export async function summarizeRun(db: Kysely<Database>, runId: string): Promise
 
 /** Formats a run summary as the table `sync --wait` prints. */
 export function formatRunSummary(s: RunSummary): string {
-  const head = ['resource', 'walks', 'pages', 'records', 'inserted', 'updated', 'unchanged', 'missing', 'deleted', 'quarantined', 'status'];
+  const head = ['resource', 'walks', 'pages', 'records', 'inserted', 'updated', 'unchanged', 'deleted', 'quarantined', 'status'];
   const rows = s.resources.map((r) => [
     r.resource,
     String(r.walks),
@@ -119,14 +119,17 @@ export function formatRunSummary(s: RunSummary): string {
     String(r.inserted),
     String(r.updated),
     String(r.unchanged),
-    String(r.missing),
     String(r.deleted),
     String(r.quarantined),
     r.running > 0 ? (r.waitingUntil ? `waiting until ${r.waitingUntil}` : 'running') : r.failed > 0 ? `${r.failed} failed` : r.walks === 0 ? 'not walked' : 'ok',
   ]);
   const lines = [`run ${s.runId} of ${s.sourceId} (${s.trigger}, ${s.mode}): ${s.status}`, ...table([head, ...rows])];
   for (const r of s.resources) for (const e of r.errors.slice(0, 5)) lines.push(`  ${e.message}${e.requestId ? ` [request ${e.requestId}]` : ''}`);
-  for (const r of s.resources) for (const w of r.sweeps.slice(0, 20)) lines.push(`  ${s.sourceId}/${r.resource}: ${w.message}`);
+  for (const r of s.resources) {
+    // Kept out of the table so its columns stay what scripts parse.
+    if (r.missing > 0) lines.push(`  ${s.sourceId}/${r.resource}: ${r.missing} missing (marked deleted when the next complete walk misses them too)`);
+    for (const w of r.sweeps.slice(0, 20)) lines.push(`  ${s.sourceId}/${r.resource}: ${w.message}`);
+  }
   return lines.join('\n');
 }
 
