@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decideSweep, type SweepFacts } from '../../src/sync/sweep-decision.js';
-import { deletePolicyOf } from '../../src/sources.js';
+import { VENDORS } from '../../jobs/index.js';
+import { deletePolicyOf, resolveSources } from '../../src/sources.js';
 import { parseConfig } from '../../src/config.js';
 
 /** A quiet complete walk of org 101: 1000 devices, all seen. */
@@ -78,5 +79,12 @@ describe('deletePolicyOf', () => {
     expect(() => src({ maxDeleteShare: 0 })).toThrow(/sources\[0\]\.maxDeleteShare/);
     expect(() => src({ maxDeleteShare: { devices: 1.5 } })).toThrow(/sources\[0\]\.maxDeleteShare\.devices/);
     expect(() => src({ deletes: 'never' })).toThrow(/sources\[0\]\.deletes/);
+  });
+});
+
+describe('maxDeleteShare per resource', () => {
+  it('refuses a resource the vendor does not have, naming the key', () => {
+    const cfg = parseConfig({ sources: [{ id: 's', vendor: 'automox', baseUrl: 'http://127.0.0.1:1', credentials: { apiKey: 'k' }, maxDeleteShare: { default: 0.5, gizmos: 0.2 } }] });
+    expect(() => resolveSources(cfg, VENDORS)).toThrow(/sources\[0\]\.maxDeleteShare\.gizmos: unknown resource for vendor automox \(known: default, organizations/);
   });
 });
