@@ -6,6 +6,7 @@ import { AutomoxSimulator, generateAutomoxData, type AutomoxServer } from '../sr
 import { FamocoSimulator, generateFamocoData } from '../src/simulators/famoco.js';
 import type { FaultMatchInput, HttpSimulator } from '../src/simulators/http-sim.js';
 import { collectStatus, formatStatus } from '../src/status.js';
+import { applyHeldSweeps } from '../src/warehouse/held-sweeps.js';
 import { createTestEnv, type TestEnv } from './helpers.js';
 import { runCli } from './helpers/cli.js';
 import { automoxSource, FAST, famocoSource, tempDir, testConfig, type TempDir } from './helpers/config.js';
@@ -192,6 +193,28 @@ describe('deletes that a changing listing cannot fake', () => {
     expect(w.sweep_reason).toBe(`skipped: 1 quarantined record without a usable id; a missed row may be one of them, so nothing of devices of org ${org} was marked`);
     expect(await marked(env, 'ax-quarantine')).toEqual([]);
     expect(summary.resources.find((r) => r.resource === 'devices')!.sweeps).toEqual([{ scope: org, outcome: 'skipped', message: w.sweep_reason }]);
+  });
+
+  it('a walk that cannot sweep still takes the rows it listed out of a held sweep, so confirming it never deletes them', async () => {
+    const { sim, app } = await automox('ax-prune', [10]);
+    const org = String(sim.data.orgs[0]!.id);
+    await syncOnce(app, 'ax-prune', ['devices']);
+    const sorted = byId(sim.data.servers);
+    const page = (n: string) => (r: FaultMatchInput) => r.path === '/api/servers' && r.query.get('o') === org && r.query.get('page') === n;
+    // A glitch lists only the first 2 of 10: the other 8 are held.
+    sim.inject({ kind: 'status', status: 200, body: sorted.slice(0, 2), match: page('0') });
+    const glitch = await syncOnce(app, 'ax-prune', ['devices']);
+    expect((await walkOf(env, glitch.runId, 'devices', org)).sweep_reason).toBe(`held: would delete 8 of 10 devices of org ${org} (more than maxDeleteShare 0.5)`);
+    // The next walk lists devices 2-5 and one record without an id, then an empty page: it
+    // cannot sweep, but devices 2-5 exist.
+    sim.inject({ kind: 'status', status: 200, body: sorted.slice(0, 5).map((s, i) => (i === 0 ? { ...s, id: null } : s)), match: page('0') });
+    sim.inject({ kind: 'status', status: 200, body: [], match: page('1') });
+    const skipped = await syncOnce(app, 'ax-prune', ['devices']);
+    expect((await walkOf(env, skipped.runId, 'devices', org)).sweep).toBe('skipped');
+    const hold = await env.db.selectFrom('sync_held_sweeps').select('ids').where('source_id', '=', 'ax-prune').executeTakeFirstOrThrow();
+    expect(hold.ids).toEqual(sorted.slice(5).map((s) => String(s.id)).sort());
+    expect(await applyHeldSweeps(env.db, 'ax-prune', 'devices')).toEqual([{ scope: org, message: `held: would delete 8 of 10 devices of org ${org} (more than maxDeleteShare 0.5)`, deleted: 5 }]);
+    expect((await marked(env, 'ax-prune')).map((r) => r.external_id)).toEqual(sorted.slice(5).map((s) => String(s.id)).sort());
   });
 
   it('a walk that saw fewer distinct ids than the vendor total is inconsistent and does not sweep; status and the dashboard show it', async () => {

@@ -35,6 +35,16 @@ export async function dropHeldSweep(trx: Transaction<Database>, sourceId: string
   return row?.walk_id ?? null;
 }
 
+/**
+ * Removes from the held sweep of a walk's scope the ids that walk saw (a walk that could not
+ * sweep still proves those rows exist); drops the hold when none is left.
+ */
+export async function pruneHeldSweep(trx: Transaction<Database>, walk: { id: string; source_id: string; resource: string; scope: string }): Promise<void> {
+  const key = sql`source_id = ${walk.source_id} AND resource = ${walk.resource} AND scope = ${walk.scope}`;
+  await sql`UPDATE sync_held_sweeps SET ids = array(SELECT unnest(ids) EXCEPT SELECT unnest(ids) FROM sync_walk_pages WHERE walk_id = ${walk.id} ORDER BY 1) WHERE ${key}`.execute(trx);
+  await sql`DELETE FROM sync_held_sweeps WHERE ${key} AND cardinality(ids) = 0`.execute(trx);
+}
+
 /** Held sweeps, oldest first, optionally of one source, resource and scope. */
 export function listHeldSweeps(db: Db, filter: { sourceId?: string; resource?: string; scope?: string } = {}): Promise<HeldSweep[]> {
   let q = db.selectFrom('sync_held_sweeps').selectAll();
@@ -59,7 +69,7 @@ export interface AppliedSweep {
 
 /**
  * Applies the held sweeps of (source, resource[, scope]) in one transaction: marks their rows
- * deleted, records it on the holding walk (sweep `applied`, its deleted count) and drops them.
+ * deleted (not those written since the hold), records it on the holding walk (sweep `applied`, its deleted count) and drops them.
  * Returns what it applied (empty when nothing was held).
  */
 export async function applyHeldSweeps(db: Kysely<Database>, sourceId: string, resource: string, scope?: string): Promise<AppliedSweep[]> {
@@ -70,7 +80,8 @@ export async function applyHeldSweeps(db: Kysely<Database>, sourceId: string, re
     const applied: AppliedSweep[] = [];
     for (const h of holds) {
       if (!isDataTable(h.data_table)) throw new Error(`held sweep of ${sourceId}/${resource} scope ${h.scope} names unknown table "${h.data_table}"`);
-      const deleted = await markDeleted(trx, h.data_table, sourceId, h.scope, h.ids);
+      // A held row written since the hold (listed again, changed, by an incremental walk) exists.
+      const deleted = await markDeleted(trx, h.data_table, sourceId, h.scope, h.ids, h.held_at);
       await trx
         .updateTable('sync_walks')
         .set((eb) => ({ sweep: 'applied', deleted: eb('deleted', '+', deleted), sweep_reason: `${h.message}; applied by fleetsync sweep --confirm at ${new Date().toISOString()}`, updated_at: sql`now()` }))

@@ -168,12 +168,16 @@ export async function sweepDeleted(
   return { missing, deleted };
 }
 
-/** Marks the listed rows of (source, scope) deleted, those not deleted already; returns how many. */
-export async function markDeleted(trx: Transaction<Database>, table: DataTableName, sourceId: string, scope: string, ids: readonly string[]): Promise<number> {
+/**
+ * Marks the listed rows of (source, scope) deleted, those not deleted already and not written
+ * (inserted, changed, revived) after `notWrittenAfter`; returns how many.
+ */
+export async function markDeleted(trx: Transaction<Database>, table: DataTableName, sourceId: string, scope: string, ids: readonly string[], notWrittenAfter: Date): Promise<number> {
   if (ids.length === 0) return 0;
   const res = await sql`
     UPDATE ${sql.table(table)} SET deleted_at = now(), missing_since = coalesce(missing_since, now())
-    WHERE source_id = ${sourceId} AND scope = ${scope} AND deleted_at IS NULL AND external_id = ANY(${ids as string[]}::text[])`.execute(trx);
+    WHERE source_id = ${sourceId} AND scope = ${scope} AND deleted_at IS NULL AND last_seen_at <= ${notWrittenAfter}
+      AND external_id = ANY(${ids as string[]}::text[])`.execute(trx);
   return Number(res.numAffectedRows ?? 0n);
 }
 

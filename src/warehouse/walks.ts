@@ -4,7 +4,7 @@ import type { QuarantinedRecord } from '../sync/normalize-page.js';
 import type { Database, SyncRunsTable, SyncWalksTable } from './db.js';
 import type { DataTableName } from './tables.js';
 import { decideSweep, type SweepDecision } from '../sync/sweep-decision.js';
-import { dropHeldSweep, lockHeldSweep, recordHeldSweep } from './held-sweeps.js';
+import { dropHeldSweep, lockHeldSweep, pruneHeldSweep, recordHeldSweep } from './held-sweeps.js';
 import { scopeSweepCounts, sweepDeleted, unseenRows, upsertRows, type RowToUpsert, type UpsertCounts } from './upsert.js';
 
 // The SQL of runs and walks. Lock order everywhere: walk row, then run row.
@@ -217,6 +217,8 @@ async function sweepScope(trx: Transaction<Database>, c: PageCommit): Promise<Sw
       break;
     case 'inconsistent':
     case 'skipped':
+      // It cannot vouch for its misses, but the rows it listed exist: never confirm those.
+      await pruneHeldSweep(trx, walk);
       break;
   }
   await trx
