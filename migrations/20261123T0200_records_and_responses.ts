@@ -9,7 +9,7 @@ import { sql, type Kysely } from 'kysely';
 //   already made" whatever the vendor's id order, also after a resume.
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`ALTER TABLE sync_quarantine ADD COLUMN field text, ADD COLUMN raw_text text`.execute(db);
-  await sql`ALTER TABLE sync_walks ADD COLUMN unidentified integer NOT NULL DEFAULT 0, ADD COLUMN duplicates integer NOT NULL DEFAULT 0`.execute(db);
+  await sql`ALTER TABLE sync_walks ADD COLUMN duplicates integer NOT NULL DEFAULT 0`.execute(db);
   await sql`CREATE TABLE sync_walk_cursors (
   walk_id bigint NOT NULL REFERENCES sync_walks(id) ON DELETE CASCADE,
   request_hash text NOT NULL,
@@ -20,6 +20,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`DROP TABLE IF EXISTS sync_walk_cursors`.execute(db);
-  await sql`ALTER TABLE sync_walks DROP COLUMN unidentified, DROP COLUMN duplicates`.execute(db);
+  await sql`ALTER TABLE sync_walks DROP COLUMN duplicates`.execute(db);
   await sql`ALTER TABLE sync_quarantine DROP COLUMN field, DROP COLUMN raw_text`.execute(db);
 }

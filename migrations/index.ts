@@ -4,8 +4,9 @@ import * as m0002 from './20261122T0700_firmware_images.js';
 import * as m0003 from './20261122T0830_backfill_beside_runs.js';
 import * as m0004 from './20261122T0900_projects_clients_users.js';
 import * as m0005 from './20261122T1000_walk_job_keys.js';
-import * as m0006 from './20261123T0200_records_and_responses.js';
-import * as m0007 from './20261123T0400_connector_columns.js';
+import * as m0006 from './20261123T0100_confirmed_deletes.js';
+import * as m0007 from './20261123T0200_records_and_responses.js';
+import * as m0008 from './20261123T0400_connector_columns.js';
 
 /**
  * Migrations listed statically rather than read from the directory, so the same provider works
@@ -18,8 +19,9 @@ export const migrations: Record<string, Migration> = {
   '20261122T0830_backfill_beside_runs': m0003,
   '20261122T0900_projects_clients_users': m0004,
   '20261122T1000_walk_job_keys': m0005,
-  '20261123T0200_records_and_responses': m0006,
-  '20261123T0400_connector_columns': m0007,
+  '20261123T0100_confirmed_deletes': m0006,
+  '20261123T0200_records_and_responses': m0007,
+  '20261123T0400_connector_columns': m0008,
 };
 
 /** Kysely MigrationProvider over the static list. */

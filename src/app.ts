@@ -5,6 +5,7 @@ import { readEnv } from './env.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { createRedis, parseRedisUrl, prefixFor, type RedisClient } from './redis.js';
+import { countHeldSweeps } from './warehouse/held-sweeps.js';
 import { Engine } from './queue/engine.js';
 import { resolveSources, type ResolvedSource } from './sources.js';
 import { createDb, type Database } from './warehouse/db.js';
@@ -54,6 +55,7 @@ export async function openApp(opts: OpenAppOptions): Promise<App> {
       })),
     ),
   );
+  metrics.trackHeldSweeps(() => countHeldSweeps(db));
   let closed = false;
   return {
     config: opts.config,

@@ -10,6 +10,7 @@ import { registerPause } from './commands/pause.js';
 import { registerResume } from './commands/resume.js';
 import { registerSchedules } from './commands/schedules.js';
 import { registerStatus } from './commands/status.js';
+import { registerSweep } from './commands/sweep.js';
 import { registerSync } from './commands/sync.js';
 import { registerWorker } from './commands/worker.js';
 import { ConfigError } from './config.js';
@@ -25,7 +26,7 @@ export function buildProgram(logger: Logger, env: FleetsyncEnv = readEnv()): Com
     .option('-c, --config <file>', 'config file (default: $FLEETSYNC_CONFIG or ./fleetsync.yaml)')
     .showHelpAfterError();
   const ctx = { program, logger, env };
-  for (const register of [registerMigrate, registerWorker, registerSchedules, registerBackfill, registerDashboard, registerSync, registerStatus, registerPause, registerResume, registerEnable, registerDemo]) {
+  for (const register of [registerMigrate, registerWorker, registerSchedules, registerBackfill, registerDashboard, registerSync, registerStatus, registerSweep, registerPause, registerResume, registerEnable, registerDemo]) {
     register(ctx);
   }
   return program;

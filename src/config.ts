@@ -60,6 +60,12 @@ export const durationSchema = z
     return ms;
   });
 
+/** A share of a scope's rows, more than 0 and at most 1. */
+const deleteShareSchema = z.number().gt(0).max(1);
+
+/** Default of a source's `maxDeleteShare`: hold a sweep that would delete more than half a scope. */
+export const DEFAULT_MAX_DELETE_SHARE = 0.5;
+
 /** Default of a source's `fullWalkEvery`: an incremental run walks a resource fully once a week. */
 export const DEFAULT_FULL_WALK_EVERY_MS = 7 * 86_400_000;
 
@@ -79,6 +85,17 @@ const sourceSchema = z
      * succeeded full walk started longer ago than this. Default 7d.
      */
     fullWalkEvery: durationSchema.optional(),
+    /**
+     * How a full walk's misses become deletes: `confirm` (default) marks a row missed by one
+     * complete full walk `missing_since` and `deleted_at` only when a later one misses it too;
+     * `immediate` marks it deleted at once (for vendors whose lists are stable snapshots).
+     */
+    deletes: z.enum(['confirm', 'immediate']).optional(),
+    /**
+     * Mass-delete guard: a sweep that would mark more than this share of a scope's present rows
+     * is held (default 0.5). A number for every resource, or `{default, <resource>: share}`.
+     */
+    maxDeleteShare: z.union([deleteShareSchema, z.record(z.string(), deleteShareSchema)]).optional(),
     /** Lane pause after a 429 that names no wait (no Retry-After/X-RateLimit-Reset); default: the vendor's. */
     rateLimitBackoffMs: z.number().int().min(0).optional(),
     /** Resource definitions of a `vendor: rest` source; validated in full by jobs/rest.ts. */

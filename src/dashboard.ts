@@ -9,6 +9,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from './logger.js';
 import { summarizeRun, type RunSummary } from './status.js';
 import type { Database } from './warehouse/db.js';
+import { listHeldSweeps } from './warehouse/held-sweeps.js';
 
 /** Options of startDashboard(). */
 export interface DashboardOptions {
@@ -43,11 +44,11 @@ nav a{margin-right:1rem}
 `;
 
 function renderRun(s: RunSummary): string {
-  const head = ['resource', 'walks', 'pages', 'records', 'inserted', 'updated', 'unchanged', 'deleted', 'quarantined', 'failed'];
+  const head = ['resource', 'walks', 'pages', 'records', 'inserted', 'updated', 'unchanged', 'missing', 'deleted', 'quarantined', 'failed'];
   const rows = s.resources
     .map(
       (r) =>
-        `<tr><td>${esc(r.resource)}</td>${[r.walks, r.pages, r.records, r.inserted, r.updated, r.unchanged, r.deleted, r.quarantined, r.failed].map((n) => `<td class="n">${n}</td>`).join('')}</tr>`,
+        `<tr><td>${esc(r.resource)}</td>${[r.walks, r.pages, r.records, r.inserted, r.updated, r.unchanged, r.missing, r.deleted, r.quarantined, r.failed].map((n) => `<td class="n">${n}</td>`).join('')}</tr>`,
     )
     .join('');
   const errors = s.resources.flatMap((r) => r.errors.map((e) => ({ resource: r.resource, ...e })));
@@ -55,21 +56,32 @@ function renderRun(s: RunSummary): string {
     .slice(0, 20)
     .map((e) => `<tr class="err"><td>${esc(e.resource)}</td><td>${esc(e.scope)}</td><td>${esc(e.status ?? '')}</td><td>${esc(e.message)}</td><td>${esc(e.requestId ?? '')}</td></tr>`)
     .join('');
+  const sweepRows = s.resources
+    .flatMap((r) => r.sweeps.map((w) => ({ resource: r.resource, ...w })))
+    .slice(0, 20)
+    .map((w) => `<tr class="sweep ${esc(w.outcome)}"><td>${esc(w.resource)}</td><td>${esc(w.scope)}</td><td>${esc(w.outcome)}</td><td>${esc(w.message)}</td></tr>`)
+    .join('');
   return `<section class="run" data-run-id="${esc(s.runId)}">
 <h2>run ${esc(s.runId)} · ${esc(s.sourceId)} · ${esc(s.trigger)} · ${esc(s.mode)} · <span class="${esc(s.status)}">${esc(s.status)}</span></h2>
 <div>started ${esc(when(s.startedAt))}, finished ${esc(when(s.finishedAt))}${s.error.message ? ` · <span class="err">${esc(s.error.message)}${s.error.requestId ? ` [request ${esc(s.error.requestId)}]` : ''}</span>` : ''}</div>
 <table><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr>${rows}</table>
 ${errorRows ? `<table><tr><th>resource</th><th>scope</th><th>status</th><th>vendor message</th><th>request id</th></tr>${errorRows}</table>` : ''}
+${sweepRows ? `<table><tr><th>resource</th><th>scope</th><th>sweep</th><th>why nothing (or this) was marked</th></tr>${sweepRows}</table>` : ''}
 </section>`;
 }
 
-/** Renders the runs page: the most recent runs with per-resource counts and failures. */
+/** Renders the runs page: held sweeps, then the most recent runs with per-resource counts, failures and sweep notes. */
 export async function renderRunsPage(db: Kysely<Database>, limit: number): Promise<string> {
   const runs = await db.selectFrom('sync_runs').select('id').orderBy('id', 'desc').limit(limit).execute();
   const summaries = [];
   for (const r of runs) summaries.push(await summarizeRun(db, r.id));
+  const held = await listHeldSweeps(db);
+  const heldRows = held
+    .map((h) => `<tr class="held"><td>${esc(h.source_id)}</td><td>${esc(h.resource)}</td><td>${esc(h.scope)}</td><td>${esc(when(h.held_at.toISOString()))}</td><td>${esc(h.message)}</td><td>fleetsync sweep --source ${esc(h.source_id)} --resource ${esc(h.resource)} --scope ${esc(h.scope)} --confirm</td></tr>`)
+    .join('');
   return `<!doctype html><html><head><meta charset="utf-8"><title>fleetsync runs</title><style>${STYLE}</style></head><body>
 <h1>fleetsync</h1><nav><a href="/">runs</a><a href="/queues">lanes (Bull Board)</a></nav>
+${heldRows ? `<section class="held-sweeps"><h2 class="partial">held sweeps: nothing marked deleted until confirmed</h2><table><tr><th>source</th><th>resource</th><th>scope</th><th>held since</th><th>what</th><th>apply</th></tr>${heldRows}</table></section>` : ''}
 <p>${summaries.length} most recent runs${summaries.length === 0 ? ' (none yet)' : ''}</p>
 ${summaries.map(renderRun).join('\n')}
 </body></html>`;

@@ -31,6 +31,15 @@ export interface EngineMetrics {
   laneWait(source: string, lane: string, ms: number, reason: 'gate' | 'vendor' | 'paused'): void;
   /** A walk ended; seconds from its start. */
   walkFinished(source: string, resource: string, outcome: 'succeeded' | 'failed', seconds: number): void;
+  /** What the deletion sweep of a completed full walk did (swept, applied, held, inconsistent, skipped). */
+  sweep?(source: string, resource: string, outcome: string): void;
+}
+
+/** Held sweeps per source and resource, for the held-sweeps gauge. */
+export interface HeldSweepCount {
+  source_id: string;
+  resource: string;
+  n: number;
 }
 
 /**
@@ -45,7 +54,9 @@ export class Metrics implements EngineMetrics {
   private readonly waits: Counter<'source' | 'lane' | 'reason'>;
   private readonly waitSeconds: Counter<'source' | 'lane' | 'reason'>;
   private readonly walks: Histogram<'source' | 'resource' | 'outcome'>;
+  private readonly sweeps: Counter<'source' | 'resource' | 'outcome'>;
   private depthSource: (() => Promise<QueueDepth[]>) | null = null;
+  private heldSource: (() => Promise<HeldSweepCount[]>) | null = null;
 
   constructor() {
     this.requests = new Counter({ name: 'fleetsync_http_requests_total', help: 'Vendor HTTP responses by source, lane and status ("network" for no response).', labelNames: ['source', 'lane', 'status'], registers: [this.registry] });
@@ -60,7 +71,24 @@ export class Metrics implements EngineMetrics {
       buckets: [1, 5, 15, 60, 300, 900, 1800, 3600, 7200, 14400, 43200],
       registers: [this.registry],
     });
+    this.sweeps = new Counter({
+      name: 'fleetsync_sweeps_total',
+      help: 'Deletion sweeps of completed full walks by outcome (swept, applied, held, inconsistent, skipped).',
+      labelNames: ['source', 'resource', 'outcome'],
+      registers: [this.registry],
+    });
     const self = this;
+    new Gauge({
+      name: 'fleetsync_held_sweeps',
+      help: 'Sweeps the mass-delete guard holds, per source and resource, read from Postgres at scrape time (apply with fleetsync sweep --confirm).',
+      labelNames: ['source', 'resource'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        if (!self.heldSource) return;
+        for (const h of await self.heldSource()) this.set({ source: h.source_id, resource: h.resource }, h.n);
+      },
+    });
     new Gauge({
       name: 'fleetsync_queue_jobs',
       help: 'Jobs per queue and state, read from Redis at scrape time.',
@@ -77,6 +105,15 @@ export class Metrics implements EngineMetrics {
   /** Sets where queue depths come from (read on every scrape). */
   trackQueues(source: () => Promise<QueueDepth[]>): void {
     this.depthSource = source;
+  }
+
+  /** Sets where held-sweep counts come from (read on every scrape). */
+  trackHeldSweeps(source: () => Promise<HeldSweepCount[]>): void {
+    this.heldSource = source;
+  }
+
+  sweep(source: string, resource: string, outcome: string): void {
+    this.sweeps.inc({ source, resource, outcome });
   }
 
   request(source: string, lane: string, status: number | 'network'): void {

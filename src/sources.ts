@@ -1,4 +1,4 @@
-import { ConfigError, formatKeyPath, type FleetsyncConfig, type LaneLimit, type SourceConfig } from './config.js';
+import { ConfigError, DEFAULT_MAX_DELETE_SHARE, formatKeyPath, type FleetsyncConfig, type LaneLimit, type SourceConfig } from './config.js';
 import type { ResourceDefinition, VendorDefinition } from './connector.js';
 import { isLoopbackHost } from './http/loopback.js';
 
@@ -69,11 +69,23 @@ export function resolveSources(config: FleetsyncConfig, vendors: Readonly<Record
         }
       }
     }
+    if (typeof src.maxDeleteShare === 'object') {
+      for (const name of Object.keys(src.maxDeleteShare)) {
+        if (name !== 'default' && !known.has(name)) problems.push(`${at}.maxDeleteShare.${name}: unknown resource for vendor ${vendor.vendor} (known: default, ${[...known.keys()].join(', ')})`);
+      }
+    }
     for (const p of vendor.validateSource?.(src) ?? []) problems.push(`${at}.${p}`);
     if (creds.success) out.set(src.id, { id: src.id, config: src, vendor, credentials: creds.data, resources, lanes });
   });
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   return out;
+}
+
+/** The sweep settings of one resource of a source: its `deletes` policy and `maxDeleteShare`. */
+export function deletePolicyOf(config: SourceConfig, resource: string): { deletes: 'confirm' | 'immediate'; maxDeleteShare: number } {
+  const share = config.maxDeleteShare;
+  const maxDeleteShare = typeof share === 'number' ? share : share?.[resource] ?? share?.default ?? DEFAULT_MAX_DELETE_SHARE;
+  return { deletes: config.deletes ?? 'confirm', maxDeleteShare };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Engine } from './queue/engine.js';
 import type { Database } from './warehouse/db.js';
+import { listHeldSweeps } from './warehouse/held-sweeps.js';
 
 /** Per-resource totals of one run. */
 export interface ResourceSummary {
@@ -14,6 +15,8 @@ export interface ResourceSummary {
   updated: number;
   unchanged: number;
   deleted: number;
+  /** Rows marked missing_since (first miss of a `deletes: confirm` source). */
+  missing: number;
   quarantined: number;
   /** Quarantined records without a usable id. */
   unidentified: number;
@@ -22,6 +25,8 @@ export interface ResourceSummary {
   /** Records whose id an earlier record of the same page already had. */
   duplicates: number;
   total: number | null;
+  /** Sweeps that did not simply sweep: held, applied, inconsistent or skipped, with the walk's reason. */
+  sweeps: Array<{ scope: string; outcome: string; message: string }>;
   waitingUntil: string | null;
   waitingReason: string | null;
   errors: Array<{ scope: string; status: number | null; message: string; requestId: string | null }>;
@@ -59,11 +64,13 @@ export async function summarizeRun(db: Kysely<Database>, runId: string): Promise
       updated: 0,
       unchanged: 0,
       deleted: 0,
+      missing: 0,
       quarantined: 0,
       unidentified: 0,
       repaired: 0,
       duplicates: 0,
       total: null,
+      sweeps: [],
       waitingUntil: null,
       waitingReason: null,
       errors: [],
@@ -80,6 +87,8 @@ export async function summarizeRun(db: Kysely<Database>, runId: string): Promise
     s.updated += w.updated;
     s.unchanged += w.unchanged;
     s.deleted += w.deleted;
+    s.missing += w.missing;
+    if (w.sweep !== null && w.sweep_reason !== null) s.sweeps.push({ scope: w.scope, outcome: w.sweep, message: w.sweep_reason });
     s.quarantined += w.quarantined;
     s.unidentified += w.unidentified;
     s.repaired += w.repaired;
@@ -128,7 +137,17 @@ export function formatRunSummary(s: RunSummary): string {
   ]);
   const lines = [`run ${s.runId} of ${s.sourceId} (${s.trigger}, ${s.mode}): ${s.status}`, ...table([head, ...rows])];
   for (const r of s.resources) for (const e of r.errors.slice(0, 5)) lines.push(`  ${e.message}${e.requestId ? ` [request ${e.requestId}]` : ''}`);
+  for (const r of s.resources) {
+    // Kept out of the table so its columns stay what scripts parse.
+    if (r.missing > 0) lines.push(`  ${s.sourceId}/${r.resource}: ${r.missing} missing (marked deleted when the next complete walk misses them too)`);
+    for (const w of r.sweeps.slice(0, 20)) lines.push(`  ${s.sourceId}/${r.resource}: ${w.message}`);
+  }
   return lines.join('\n');
+}
+
+/** The sweeps of a run that the mass-delete guard held (whether or not applied since). */
+export function heldInRun(s: RunSummary): Array<{ resource: string; scope: string; message: string }> {
+  return s.resources.flatMap((r) => r.sweeps.filter((w) => w.outcome === 'held').map((w) => ({ resource: r.resource, scope: w.scope, message: w.message })));
 }
 
 /** Left-aligned text table. */
@@ -144,6 +163,8 @@ export interface SourceStatus {
   vendor: string;
   paused: { at: string; reason: string | null } | null;
   disabled: Array<{ resource: string; at: string; reason: string | null }>;
+  /** Sweeps the mass-delete guard holds now (apply with `fleetsync sweep --confirm`). */
+  heldSweeps: Array<{ resource: string; scope: string; heldAt: string; walkId: string; rows: number; message: string }>;
   lanes: Array<{ name: string; waiting: number; active: number; delayed: number; failed: number; paused: boolean; pausedUntil: string | null; limit: string }>;
   resources: Array<{
     resource: string;
@@ -161,6 +182,7 @@ export async function collectStatus(db: Kysely<Database>, engine: Engine, source
   for (const id of sourceIds) {
     const paused = await db.selectFrom('sync_sources').selectAll().where('source_id', '=', id).executeTakeFirst();
     const disabled = await db.selectFrom('sync_disabled_resources').selectAll().where('source_id', '=', id).execute();
+    const held = await listHeldSweeps(db, { sourceId: id });
     const lanes: SourceStatus['lanes'] = [];
     for (const lane of engine.lanes.values()) {
       if (lane.sourceId !== id) continue;
@@ -205,6 +227,7 @@ export async function collectStatus(db: Kysely<Database>, engine: Engine, source
       vendor: vendorOf(id),
       paused: paused?.paused_at ? { at: new Date(paused.paused_at).toISOString(), reason: paused.paused_reason } : null,
       disabled: disabled.map((d) => ({ resource: d.resource, at: d.disabled_at.toISOString(), reason: d.reason })),
+      heldSweeps: held.map((h) => ({ resource: h.resource, scope: h.scope, heldAt: h.held_at.toISOString(), walkId: h.walk_id, rows: h.ids.length, message: h.message })),
       lanes,
       resources,
     });
@@ -231,6 +254,7 @@ export function formatStatus(all: SourceStatus[]): string {
       ]),
     );
     for (const d of s.disabled) lines.push(`  disabled: ${d.resource} since ${d.at}: ${d.reason ?? ''}`);
+    for (const h of s.heldSweeps) lines.push(`  ${h.message} since ${h.heldAt} (apply: fleetsync sweep --source ${s.sourceId} --resource ${h.resource} --scope ${h.scope} --confirm)`);
     lines.push(
       ...table([
         ['  resource', 'last run', 'outcome', 'finished', 'pages', 'inserted', 'updated', 'unchanged', 'deleted', 'cursor'],
@@ -249,6 +273,8 @@ export function formatStatus(all: SourceStatus[]): string {
       ]),
     );
     for (const r of s.resources) for (const e of r.summary?.errors.slice(0, 3) ?? []) lines.push(`  ! ${e.message}${e.requestId ? ` [request ${e.requestId}]` : ''}`);
+    // Held sweeps are listed above from sync_held_sweeps; the last run's other sweep notes here.
+    for (const r of s.resources) for (const w of r.summary?.sweeps.filter((x) => x.outcome !== 'held').slice(0, 5) ?? []) lines.push(`  ${r.resource}: ${w.message}`);
     lines.push('');
   }
   return lines.join('\n');

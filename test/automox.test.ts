@@ -148,14 +148,21 @@ describe('Automox sync', () => {
     const third = await syncOnce(app, SOURCE);
     expect(third.run.status).toBe('succeeded');
     const dev = third.summary.resources.find((r) => r.resource === 'devices')!;
-    expect([dev.inserted, dev.updated, dev.deleted]).toEqual([0, 1, 2]);
-    const gone = await env.db.selectFrom('devices').select(['external_id', 'deleted_at']).where('deleted_at', 'is not', null).orderBy('external_id').execute();
-    expect(gone.map((g) => g.external_id)).toEqual(removed.map((s) => String(s.id)).sort());
+    // deletes: confirm (the default): the first complete walk that misses a row only marks it missing ...
+    expect([dev.inserted, dev.updated, dev.missing, dev.deleted]).toEqual([0, 1, 2, 0]);
+    const missing = await env.db.selectFrom('devices').select(['external_id', 'deleted_at']).where('missing_since', 'is not', null).orderBy('external_id').execute();
+    expect(missing).toEqual(removed.map((s) => ({ external_id: String(s.id), deleted_at: null })).sort((a, b) => a.external_id.localeCompare(b.external_id)));
     const row = await env.db.selectFrom('devices').select(['name', 'deleted_at']).where('external_id', '=', String(renamed.id)).executeTakeFirstOrThrow();
     expect(row).toEqual({ name: 'renamed-Ωmega-📦', deleted_at: null });
+    // ... the next complete walk that misses it too marks it deleted.
+    const confirming = await syncOnce(app, SOURCE);
+    expect(confirming.summary.resources.find((r) => r.resource === 'devices')!.deleted).toBe(2);
+    const gone = await env.db.selectFrom('devices').select(['external_id', 'deleted_at']).where('deleted_at', 'is not', null).orderBy('external_id').execute();
+    expect(gone.map((g) => g.external_id)).toEqual(removed.map((s) => String(s.id)).sort());
     // Packages of deleted servers disappear from the org's package list too.
-    const pkgDeleted = third.summary.resources.find((r) => r.resource === 'packages')!.deleted;
-    expect(pkgDeleted).toBe(sim.data.packages.filter((p) => removed.some((s) => s.id === p.server_id)).length);
+    const pkgMissing = third.summary.resources.find((r) => r.resource === 'packages')!.missing;
+    const pkgDeleted = confirming.summary.resources.find((r) => r.resource === 'packages')!.deleted;
+    expect([pkgMissing, pkgDeleted]).toEqual(Array(2).fill(sim.data.packages.filter((p) => removed.some((s) => s.id === p.server_id)).length));
     await expectExact(env, sim.data);
 
     sim.data.servers.push(removed[0]!);

@@ -160,9 +160,12 @@ describe('Izuma sync', () => {
     const fresh = await env.db.selectFrom('devices').select(['name']).where('external_id', '=', added.id).executeTakeFirstOrThrow();
     expect(fresh.name).toBe('brand-new');
 
-    // ... until the next full walk, which detects it.
+    // ... until the next full walk, which marks it missing (deletes: confirm), and the one after it,
+    // which marks it deleted.
     const full = await syncOnce(app, SOURCE, ['devices'], 'full');
-    expect(full.summary.resources.find((r) => r.resource === 'devices')!.deleted).toBe(1);
+    expect(full.summary.resources.find((r) => r.resource === 'devices')!.missing).toBe(1);
+    const confirming = await syncOnce(app, SOURCE, ['devices'], 'full');
+    expect(confirming.summary.resources.find((r) => r.resource === 'devices')!.deleted).toBe(1);
     await expectExactDevices(env, sim.data);
   });
 

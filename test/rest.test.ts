@@ -152,6 +152,11 @@ describe('declarative REST source (partner API template)', () => {
     expect(sim.rateLimited).toBe(0);
     // The OU left active by the first run is used as it is; the other is activated once.
     expect(sim.activations.length).toBeLessThanOrEqual(2);
+    // deletes: confirm: missing after this walk, deleted after the next one that misses it too.
+    const missing = await env.db.selectFrom('devices').select(['deleted_at', 'missing_since']).where('external_id', '=', gone.id).executeTakeFirstOrThrow();
+    expect([missing.deleted_at, missing.missing_since === null]).toEqual([null, false]);
+    const confirming = await syncOnce(app, SOURCE);
+    expect(confirming.run.status, confirming.run.error_message ?? '').toBe('succeeded');
     await expectExact(env, sim.data);
     const row = await env.db.selectFrom('devices').select('deleted_at').where('external_id', '=', gone.id).executeTakeFirstOrThrow();
     expect(row.deleted_at).not.toBeNull();

@@ -475,10 +475,13 @@ describe('Toggl Track sync', () => {
     expect(seen.raw).toEqual(victim);
     await expectExact(env, sim.data);
 
-    // ... the next full walk no longer gets it from Toggl and sweeps it.
+    // ... the next full walk no longer gets it from Toggl and marks it missing (deletes: confirm),
+    // the one after that sweeps it.
     const full = await syncOnce(app, SOURCE, ['projects']);
     expect(full.run.status).toBe('succeeded');
-    expect(full.summary.resources.find((r) => r.resource === 'projects')!.deleted).toBe(1);
+    expect(full.summary.resources.find((r) => r.resource === 'projects')!.missing).toBe(1);
+    const confirming = await syncOnce(app, SOURCE, ['projects']);
+    expect(confirming.summary.resources.find((r) => r.resource === 'projects')!.deleted).toBe(1);
     const gone = await env.db.selectFrom('projects').selectAll().where('external_id', '=', String(victim.id)).executeTakeFirstOrThrow();
     expect(gone.deleted_at).not.toBeNull();
     expect((gone.vendor_deleted_at as Date).toISOString()).toBe(toTimestamp(victim.server_deleted_at));

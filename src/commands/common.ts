@@ -6,7 +6,7 @@ import type { FleetsyncEnv } from '../env.js';
 import type { Logger } from '../logger.js';
 import { resolveSchedules, Scheduler } from '../queue/schedules.js';
 import type { ResolvedSource } from '../sources.js';
-import { formatRunSummary, summarizeRun } from '../status.js';
+import { formatRunSummary, heldInRun, summarizeRun } from '../status.js';
 
 /** What every command is registered with. */
 export interface CommandContext {
@@ -25,6 +25,9 @@ export class CommandError extends Error {
     super(message);
   }
 }
+
+/** Exit code of a waited-for run that succeeded but held a sweep (docs/reliability.md, Deletes). */
+export const EXIT_SWEEP_HELD = 3;
 
 /** Commander accumulator for a repeatable option. */
 export function collect(value: string, previous: string[]): string[] {
@@ -101,11 +104,17 @@ export function boundHeapGrowth(nodeOptions: string): void {
 
 /**
  * Prints the summary of a run a command waited for, then throws CommandError unless it succeeded:
- * exit 130 when the wait was interrupted (the run goes on), 1 when it ended otherwise.
+ * exit 130 when the wait was interrupted (the run goes on), 1 when it ended otherwise, 3
+ * (EXIT_SWEEP_HELD) when it succeeded but the mass-delete guard held one of its sweeps.
  * `label` names the run in the message ("run", "backfill run").
  */
 export async function reportRunEnd(app: App, runId: string, run: { status: string; error_message: string | null }, label: string): Promise<void> {
-  console.log(formatRunSummary(await summarizeRun(app.db, runId)));
+  const summary = await summarizeRun(app.db, runId);
+  console.log(formatRunSummary(summary));
   if (run.status === 'running') throw new CommandError(`interrupted; ${label} ${runId} goes on with the next worker`, 130);
   if (run.status !== 'succeeded') throw new CommandError(`${label} ${runId} ${run.status}: ${run.error_message ?? 'see fleetsync status'}`);
+  const held = heldInRun(summary);
+  if (held.length > 0) {
+    throw new CommandError(`${label} ${runId} succeeded, but ${held.length} sweep${held.length === 1 ? ' was' : 's were'} held: nothing was marked deleted there; see fleetsync status, apply with fleetsync sweep --confirm`, EXIT_SWEEP_HELD);
+  }
 }

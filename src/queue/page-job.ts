@@ -2,9 +2,10 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { ResourceDefinition } from '../connector.js';
 import { describeRequest, requestHash } from '../pagination/request-key.js';
 import { PageShapeError, PaginationLoopError, type Cursor, type PageContext, type PageResult } from '../pagination/types.js';
-import type { ResolvedSource } from '../sources.js';
+import { deletePolicyOf, type ResolvedSource } from '../sources.js';
 import { normalizePage } from '../sync/normalize-page.js';
 import { pageContext } from '../sync/walk-plan.js';
+import { scopeLabel } from '../sync/where.js';
 import { disableResource, pauseSource, sourcePause } from '../warehouse/source-state.js';
 import { commitPage, failWalks, getWalk, runningWalks, type WalkRow } from '../warehouse/walks.js';
 import { definitionOf, laneOf, sourceOf, whereOf, type EngineContext } from './context.js';
@@ -157,6 +158,7 @@ async function commit(
       total: result.total ?? null,
       // The last page's cursor says what the whole walk covered.
       sweepRange: result.next === null ? (def.sweepRange?.(cursor) ?? null) : null,
+      sweep: { ...deletePolicyOf(src.config, def.name), label: `${def.name} of ${scopeLabel(walk.scope, def.parent)}` },
     },
     (trx) => startChildWalks(trx, src, def, walk),
   );
@@ -168,6 +170,11 @@ async function commit(
       { source: src.id, resource: def.name, scope: walk.scope, page, duplicates: normalized.duplicates, quarantined: normalized.quarantine.length, unidentified: normalized.unidentified, repaired: normalized.repaired },
       `${where}: ${normalized.duplicates} duplicate ids, ${normalized.quarantine.length} records quarantined (${normalized.unidentified} without a usable id)`,
     );
+  }
+  if (outcome.sweep) {
+    ctx.metrics?.sweep?.(src.id, def.name, outcome.sweep.outcome);
+    // A held or inconsistent sweep is news for whoever watches the logs: nothing was marked.
+    if (outcome.sweep.reason !== null) ctx.log.warn({ source: src.id, resource: def.name, scope: walk.scope, sweep: outcome.sweep.outcome }, `${src.id}: ${outcome.sweep.reason}`);
   }
   if (outcome.completed) await reportWalkComplete(ctx, src, def, walk);
   return true;
@@ -187,6 +194,8 @@ async function reportWalkComplete(ctx: EngineContext, src: ResolvedSource, def: 
       updated: w?.updated,
       unchanged: w?.unchanged,
       deleted: w?.deleted,
+      missing: w?.missing,
+      sweep: w?.sweep,
       quarantined: w?.quarantined,
       unidentified: w?.unidentified,
       repaired: w?.repaired,

@@ -12,11 +12,15 @@ export function singular(resource: string): string {
   return resource.replace(/ies$/, 'y').replace(/s$/, '');
 }
 
+/** A walk's scope as messages name it: "org 42", "workspace 7", "scope -" for a global list. Never throws. */
+export function scopeLabel(scope: string, parent: string | undefined): string {
+  return scope === '-' ? 'scope -' : `${parent ? singular(parent) : 'scope'} ${scope}`;
+}
+
 /**
  * Where a page is, for every message about it: "automox-prod/devices org 42 page 7".
  * `parent` is the resource the walk's scope comes from (undefined for global lists). Never throws.
  */
 export function pageWhere(walk: WalkIdentity, page: number, parent: string | undefined): string {
-  const scopeLabel = walk.scope === '-' ? 'scope -' : `${parent ? singular(parent) : 'scope'} ${walk.scope}`;
-  return `${walk.source_id}/${walk.resource} ${scopeLabel} page ${page}`;
+  return `${walk.source_id}/${walk.resource} ${scopeLabel(walk.scope, parent)} page ${page}`;
 }

@@ -40,11 +40,21 @@ export interface SyncWalksTable {
   deleted: Generated<number>;
   quarantined: Generated<number>;
   repaired: Generated<number>;
-  /** Quarantined records without a usable id. */
+  /** Quarantined records without a usable id: the walk cannot sweep. */
   unidentified: Generated<number>;
   /** Records whose id an earlier record of the same page already had. */
   duplicates: Generated<number>;
   total: number | null;
+  /** Largest total the vendor reported on any page of the walk (completeness check). */
+  total_max: number | null;
+  /** Distinct ids a completed full walk saw. */
+  seen_ids: number | null;
+  /** Rows this walk's sweep marked missing_since (first miss). */
+  missing: Generated<number>;
+  /** What the completed walk's sweep did (see SweepOutcome in src/sync/sweep-decision.ts); null while running. */
+  sweep: 'swept' | 'held' | 'applied' | 'inconsistent' | 'skipped' | null;
+  /** Why, e.g. "held: would delete 1000 of 1000 devices of org 101". */
+  sweep_reason: string | null;
   since: Timestamp | null;
   high_water_mark: Timestamp | null;
   waiting_until: Timestamp | null;
@@ -88,6 +98,21 @@ export interface SyncQuarantineTable {
   created_at: Generated<Date>;
 }
 
+/** sync_held_sweeps: a sweep the mass-delete guard held, one per (source, resource, scope). */
+export interface SyncHeldSweepsTable {
+  source_id: string;
+  resource: string;
+  scope: string;
+  data_table: string;
+  walk_id: string;
+  held_at: Generated<Date>;
+  /** Present rows of the scope when the sweep was held. */
+  present: number;
+  /** The rows the held sweep would mark deleted. */
+  ids: string[];
+  message: string;
+}
+
 export interface SyncSourcesTable {
   source_id: string;
   paused_at: Timestamp | null;
@@ -112,6 +137,8 @@ export interface DataTableBase {
   first_seen_at: Generated<Date>;
   last_seen_at: Generated<Date>;
   deleted_at: Date | null;
+  /** Set when a complete full walk first missed the row; cleared when it is listed again. */
+  missing_since: Date | null;
   [column: string]: unknown;
 }
 
@@ -121,6 +148,7 @@ export interface Database {
   sync_walk_pages: SyncWalkPagesTable;
   sync_walk_cursors: SyncWalkCursorsTable;
   sync_quarantine: SyncQuarantineTable;
+  sync_held_sweeps: SyncHeldSweepsTable;
   sync_sources: SyncSourcesTable;
   sync_disabled_resources: SyncDisabledResourcesTable;
   organizations: DataTableBase;

@@ -28,29 +28,30 @@ function statementFor(table: DataTableName) {
   const recordDef = ['external_id text', 'scope text', ...columns.map(([c, t]) => `${c} ${t}`), 'raw jsonb'].join(', ');
   const insertCols = ['source_id', 'external_id', 'scope', ...names, 'raw'].join(', ');
   const selectCols = ['external_id', 'scope', ...names, 'raw'].join(', ');
-  const setList = [...['scope', ...names, 'raw'].map((c) => `${c} = EXCLUDED.${c}`), 'last_seen_at = now()', 'deleted_at = NULL'].join(', ');
+  const setList = [...['scope', ...names, 'raw'].map((c) => `${c} = EXCLUDED.${c}`), 'last_seen_at = now()', 'deleted_at = NULL', 'missing_since = NULL'].join(', ');
   const compared = ['scope', ...names, 'raw'];
   // Unchanged rows are dropped before the INSERT (`changed`): an ON CONFLICT DO UPDATE whose
   // WHERE is false still locks the existing row, and that lock is a WAL record plus, first time
   // after a checkpoint, a full-page image: a re-sync of unchanged data wrote ~85% of the first
   // sync's WAL. The WHERE of the DO UPDATE stays for rows changed between the two steps.
-  // A deleted row that comes back differs in deleted_at and is revived.
-  const tuple = (alias: string, deletedAt: string) => `(${compared.map((c) => `${alias}.${c}`).join(', ')}, ${deletedAt})`;
-  const stored = tuple('t', 't.deleted_at');
+  // A deleted (or missing) row that comes back differs in deleted_at (missing_since) and is
+  // revived; first_seen_at is never written by the update.
+  const tuple = (alias: string, marks: string) => `(${compared.map((c) => `${alias}.${c}`).join(', ')}, ${marks})`;
+  const stored = tuple('t', 't.deleted_at, t.missing_since');
   const head = `WITH input AS (SELECT * FROM jsonb_to_recordset(`;
   const tail = `::jsonb) AS x(${recordDef})),
 changed AS (
   SELECT x.* FROM input AS x
   LEFT JOIN ${table} AS t ON t.source_id = `;
   const tail1 = `::text AND t.external_id = x.external_id
-  WHERE t.external_id IS NULL OR ${stored} IS DISTINCT FROM ${tuple('x', 'NULL::timestamptz')}
+  WHERE t.external_id IS NULL OR ${stored} IS DISTINCT FROM ${tuple('x', 'NULL::timestamptz, NULL::timestamptz')}
 ),
 up AS (
   INSERT INTO ${table} AS t (${insertCols})
   SELECT `;
   const tail2 = `::text, ${selectCols} FROM changed
   ON CONFLICT (source_id, external_id) DO UPDATE SET ${setList}
-  WHERE ${stored} IS DISTINCT FROM ${tuple('EXCLUDED', 'NULL::timestamptz')}
+  WHERE ${stored} IS DISTINCT FROM ${tuple('EXCLUDED', 'NULL::timestamptz, NULL::timestamptz')}
   RETURNING (xmax = 0) AS inserted
 )
 SELECT (count(*) FILTER (WHERE inserted))::int AS inserted, (count(*) FILTER (WHERE NOT inserted))::int AS updated FROM up`;
@@ -89,34 +90,116 @@ export async function upsertRows(
 }
 
 /**
- * Marks rows of (source, scope) that the walk did not see as deleted; returns how many.
- * "Seen" is the union of the ids the walk's pages recorded in sync_walk_pages. With `range`,
- * only rows whose `range.column` lies in [from, to) are candidates.
+ * Present rows of (source, scope) that a walk's recorded pages did not show, as a subquery of
+ * `external_id`. EXCEPT (a hashed or sorted set operation) rather than NOT EXISTS: with the
+ * statistics of a table that grew inside this sync the planner picked a nested-loop anti join,
+ * O(rows x seen) (8 s for 5,000 rows, hours at 50,000). This form costs O(n) whatever the statistics say.
+ */
+function unseenIds(table: DataTableName, sourceId: string, scope: string, walkId: string, range: SweepRange | null = null): RawBuilder<{ external_id: string }> {
+  return sql<{ external_id: string }>`
+    SELECT external_id FROM ${sql.table(table)}
+    WHERE source_id = ${sourceId} AND scope = ${scope} AND deleted_at IS NULL ${within(table, range)}
+    EXCEPT
+    SELECT unnest(ids) FROM sync_walk_pages WHERE walk_id = ${walkId}`;
+}
+
+/**
+ * The SQL condition that keeps a walk that covered only part of its scope (a date range) to the
+ * rows of that part; empty without a range. Throws for a column the table does not have.
+ */
+function within(table: DataTableName, range: SweepRange | null): RawBuilder<unknown> {
+  if (range === null) return sql``;
+  if (!Object.prototype.hasOwnProperty.call(DATA_TABLES[table], range.column)) throw new Error(`sweep range column ${range.column} is not a column of ${table}`);
+  return sql`AND ${sql.ref(range.column)} >= ${range.from}::timestamptz AND ${sql.ref(range.column)} < ${range.to}::timestamptz`;
+}
+
+/** What the sweep of a completed full walk needs to know about its scope. */
+export interface ScopeSweepCounts {
+  /** Distinct ids the walk's pages recorded. */
+  seen: number;
+  /** Rows of the scope not marked deleted. */
+  present: number;
+  /** Present rows the walk did not see. */
+  unseen: number;
+  /** True when the scope's held sweep names exactly the unseen rows. */
+  agreesWithHold: boolean;
+}
+
+/**
+ * Counts what a completed full walk saw and missed in its (source, scope), and compares the
+ * missed rows with the held sweep of (source, resource, scope), whose row the caller has locked.
+ */
+export async function scopeSweepCounts(
+  trx: Transaction<Database>,
+  table: DataTableName,
+  walk: { id: string; source_id: string; resource: string; scope: string },
+  range: SweepRange | null = null,
+): Promise<ScopeSweepCounts> {
+  const res = await sql<{ seen: number; present: number; unseen: number; agrees: boolean }>`
+    WITH unseen AS (${unseenIds(table, walk.source_id, walk.scope, walk.id, range)})
+    SELECT
+      (SELECT count(DISTINCT id)::int FROM sync_walk_pages, unnest(ids) AS id WHERE walk_id = ${walk.id}) AS seen,
+      (SELECT count(*)::int FROM ${sql.table(table)} WHERE source_id = ${walk.source_id} AND scope = ${walk.scope} AND deleted_at IS NULL ${within(table, range)}) AS present,
+      (SELECT count(*)::int FROM unseen) AS unseen,
+      coalesce((SELECT array(SELECT external_id FROM unseen ORDER BY 1)) =
+        (SELECT array(SELECT unnest(ids) ORDER BY 1) FROM sync_held_sweeps
+         WHERE source_id = ${walk.source_id} AND resource = ${walk.resource} AND scope = ${walk.scope}), false) AS agrees`.execute(trx);
+  const row = res.rows[0]!;
+  return { seen: row.seen, present: row.present, unseen: row.unseen, agreesWithHold: row.agrees };
+}
+
+/** What a sweep marked: rows newly missing, rows deleted. */
+export interface SweepCounts {
+  missing: number;
+  deleted: number;
+}
+
+/**
+ * Marks rows of (source, scope) that the walk did not see. `confirm`: a row missed for the first
+ * time gets missing_since; one already missing since before `walkStartedAt` (a complete full
+ * walk that ended before this one started missed it too) gets deleted_at. `immediate`: every
+ * unseen row gets deleted_at (and missing_since if it had none).
+ * "Seen" is the union of the ids the walk's pages recorded in sync_walk_pages.
  */
 export async function sweepDeleted(
   trx: Transaction<Database>,
   table: DataTableName,
-  sourceId: string,
-  scope: string,
-  walkId: string,
-  range?: SweepRange | null,
-): Promise<number> {
-  // A walk that covered only part of its scope (a date range) sweeps only that part.
-  if (range && !Object.prototype.hasOwnProperty.call(DATA_TABLES[table], range.column)) {
-    throw new Error(`sweep range column ${range.column} is not a column of ${table}`);
+  walk: { id: string; source_id: string; scope: string; started_at: Date },
+  deletes: 'confirm' | 'immediate',
+  range: SweepRange | null = null,
+): Promise<SweepCounts> {
+  const deleteIf = deletes === 'immediate' ? sql`true` : sql`t.missing_since <= ${walk.started_at}`;
+  const res = await sql<{ deleted: boolean; fresh: boolean }>`
+    UPDATE ${sql.table(table)} AS t
+    SET missing_since = coalesce(t.missing_since, now()),
+        deleted_at = CASE WHEN ${deleteIf} THEN now() END
+    FROM (${unseenIds(table, walk.source_id, walk.scope, walk.id, range)}) AS gone
+    WHERE t.source_id = ${walk.source_id} AND t.external_id = gone.external_id AND t.deleted_at IS NULL
+    RETURNING t.deleted_at IS NOT NULL AS deleted, t.missing_since = now() AS fresh`.execute(trx);
+  let deleted = 0;
+  let missing = 0;
+  for (const r of res.rows) {
+    if (r.deleted) deleted++;
+    else if (r.fresh) missing++;
   }
-  const within = range ? sql`AND ${sql.ref(range.column)} >= ${range.from}::timestamptz AND ${sql.ref(range.column)} < ${range.to}::timestamptz` : sql``;
-  // EXCEPT (a hashed or sorted set operation) rather than NOT EXISTS: with the statistics of a
-  // table that grew inside this sync the planner picked a nested-loop anti join, O(rows x seen)
-  // (8 s for 5,000 rows, hours at 50,000). This form costs O(n) whatever the statistics say.
+  return { missing, deleted };
+}
+
+/**
+ * Marks the listed rows of (source, scope) deleted, those not deleted already and not written
+ * (inserted, changed, revived) after `notWrittenAfter`; returns how many.
+ */
+export async function markDeleted(trx: Transaction<Database>, table: DataTableName, sourceId: string, scope: string, ids: readonly string[], notWrittenAfter: Date): Promise<number> {
+  if (ids.length === 0) return 0;
   const res = await sql`
-    UPDATE ${sql.table(table)} AS t SET deleted_at = now()
-    FROM (
-      SELECT external_id FROM ${sql.table(table)}
-      WHERE source_id = ${sourceId} AND scope = ${scope} AND deleted_at IS NULL ${within}
-      EXCEPT
-      SELECT unnest(ids) FROM sync_walk_pages WHERE walk_id = ${walkId}
-    ) AS gone
-    WHERE t.source_id = ${sourceId} AND t.external_id = gone.external_id AND t.deleted_at IS NULL`.execute(trx);
+    UPDATE ${sql.table(table)} SET deleted_at = now(), missing_since = coalesce(missing_since, now())
+    WHERE source_id = ${sourceId} AND scope = ${scope} AND deleted_at IS NULL AND last_seen_at <= ${notWrittenAfter}
+      AND external_id = ANY(${ids as string[]}::text[])`.execute(trx);
   return Number(res.numAffectedRows ?? 0n);
+}
+
+/** The present rows of (source, scope) that a completed walk did not see, in id order. */
+export async function unseenRows(trx: Transaction<Database>, table: DataTableName, sourceId: string, scope: string, walkId: string, range: SweepRange | null = null): Promise<string[]> {
+  const res = await sql<{ external_id: string }>`SELECT external_id FROM (${unseenIds(table, sourceId, scope, walkId, range)}) AS u ORDER BY 1`.execute(trx);
+  return res.rows.map((r) => r.external_id);
 }

@@ -5,7 +5,9 @@ import { PaginationLoopError } from '../pagination/types.js';
 import type { QuarantinedRecord } from '../sync/normalize-page.js';
 import type { Database, SyncRunsTable, SyncWalksTable } from './db.js';
 import type { DataTableName } from './tables.js';
-import { sweepDeleted, upsertRows, type RowToUpsert, type UpsertCounts } from './upsert.js';
+import { decideSweep, type SweepDecision } from '../sync/sweep-decision.js';
+import { dropHeldSweep, lockHeldSweep, pruneHeldSweep, recordHeldSweep } from './held-sweeps.js';
+import { scopeSweepCounts, sweepDeleted, unseenRows, upsertRows, type RowToUpsert, type UpsertCounts } from './upsert.js';
 
 // The SQL of runs and walks. Lock order everywhere: walk row, then run row.
 
@@ -141,10 +143,12 @@ export interface PageCommit {
   nextRequestHash: string | null;
   /** The next request as text for a loop message (it names no secret: credentials are headers). */
   nextRequestText?: string;
+  /** How the source sweeps this resource, and "devices of org 101" for the sweep's messages. */
+  sweep: { deletes: 'confirm' | 'immediate'; maxDeleteShare: number; label: string };
 }
 
 /** What commitPage did: nothing (another delivery won), or the page's counts and whether the walk completed. */
-export type CommitOutcome = { committed: false } | { committed: true; counts: UpsertCounts; completed: boolean };
+export type CommitOutcome = { committed: false } | { committed: true; counts: UpsertCounts; completed: boolean; sweep?: SweepDecision };
 
 /**
  * Commits one page in one transaction: upserts the rows, records seen ids (full walks) and
@@ -191,6 +195,7 @@ export async function commitPage(db: Kysely<Database>, c: PageCommit, onComplete
         unidentified: eb('unidentified', '+', c.unidentified),
         duplicates: eb('duplicates', '+', c.duplicates),
         total: c.total ?? walk.total,
+        ...(c.total !== null ? { total_max: sql<number>`greatest(total_max, ${c.total}::int)` } : {}),
         ...(c.markMs !== null ? { high_water_mark: sql<Date>`greatest(high_water_mark, ${new Date(c.markMs).toISOString()}::timestamptz)` } : {}),
         waiting_until: null,
         waiting_reason: null,
@@ -203,18 +208,68 @@ export async function commitPage(db: Kysely<Database>, c: PageCommit, onComplete
     // (KEY SHARE) do not deadlock with it.
     await trx.selectFrom('sync_runs').select('id').where('id', '=', walk.run_id).forNoKeyUpdate().execute();
     // Only a full walk saw everything; an incremental one never marks deletes.
-    const deleted = walk.mode === 'full' ? await sweepDeleted(trx, c.table, walk.source_id, walk.scope, walk.id, c.sweepRange) : 0;
+    const sweep = walk.mode === 'full' ? await sweepScope(trx, c) : undefined;
     await trx.deleteFrom('sync_walk_pages').where('walk_id', '=', walk.id).execute();
     await trx.deleteFrom('sync_walk_cursors').where('walk_id', '=', walk.id).execute();
-    await trx.updateTable('sync_walks').set({ status: 'succeeded', deleted, finished_at: sql`now()`, updated_at: sql`now()` }).where('id', '=', walk.id).execute();
+    await trx.updateTable('sync_walks').set({ status: 'succeeded', finished_at: sql`now()`, updated_at: sql`now()` }).where('id', '=', walk.id).execute();
     await onComplete(trx);
-    return { committed: true, counts, completed: true };
+    return { committed: true, counts, completed: true, ...(sweep ? { sweep } : {}) };
   });
 }
 
-/** Live parent rows of a completed walk's scope: where its child walks come from. */
+/**
+ * The deletion sweep of a completed full walk, inside its commit transaction: gathers the
+ * facts, lets decideSweep choose, carries it out and records outcome, reason and counts on the walk.
+ */
+async function sweepScope(trx: Transaction<Database>, c: PageCommit): Promise<SweepDecision> {
+  const { walk } = c;
+  await lockHeldSweep(trx, walk.source_id, walk.resource, walk.scope);
+  const w = await trx.selectFrom('sync_walks').select(['total_max', 'unidentified', 'started_at']).where('id', '=', walk.id).executeTakeFirstOrThrow();
+  const range = c.sweepRange ?? null;
+  const counts = await scopeSweepCounts(trx, c.table, walk, range);
+  const decision = decideSweep({ ...c.sweep, ...counts, totalMax: w.total_max, unidentified: w.unidentified });
+  let marked = { missing: 0, deleted: 0 };
+  switch (decision.outcome) {
+    case 'swept':
+      marked = await sweepDeleted(trx, c.table, { id: walk.id, source_id: walk.source_id, scope: walk.scope, started_at: w.started_at }, c.sweep.deletes, range);
+      await dropHeldSweep(trx, walk.source_id, walk.resource, walk.scope);
+      break;
+    case 'applied':
+      // Two complete walks missed the same rows: that is the confirmation `confirm` asks for.
+      marked = await sweepDeleted(trx, c.table, { id: walk.id, source_id: walk.source_id, scope: walk.scope, started_at: w.started_at }, 'immediate', range);
+      await dropHeldSweep(trx, walk.source_id, walk.resource, walk.scope);
+      break;
+    case 'held':
+      await recordHeldSweep(trx, walk, { table: c.table, present: counts.present, ids: await unseenRows(trx, c.table, walk.source_id, walk.scope, walk.id, range), message: decision.reason });
+      break;
+    case 'inconsistent':
+    case 'skipped':
+      // It cannot vouch for its misses, but the rows it listed exist: never confirm those.
+      await pruneHeldSweep(trx, walk);
+      break;
+  }
+  await trx
+    .updateTable('sync_walks')
+    .set({ sweep: decision.outcome, sweep_reason: decision.reason, seen_ids: counts.seen, deleted: marked.deleted, missing: marked.missing })
+    .where('id', '=', walk.id)
+    .execute();
+  return decision;
+}
+
+/**
+ * Live parent rows of a completed walk's scope: where its child walks come from. A row the walk
+ * just missed (missing_since) is left out: its children are most likely gone with it.
+ */
 export function liveParentRows(trx: Transaction<Database>, table: DataTableName, sourceId: string, scope: string): Promise<Array<{ external_id: string; raw: unknown }>> {
-  return trx.selectFrom(table).select(['external_id', 'raw']).where('source_id', '=', sourceId).where('scope', '=', scope).where('deleted_at', 'is', null).orderBy('external_id').execute();
+  return trx
+    .selectFrom(table)
+    .select(['external_id', 'raw'])
+    .where('source_id', '=', sourceId)
+    .where('scope', '=', scope)
+    .where('deleted_at', 'is', null)
+    .where('missing_since', 'is', null)
+    .orderBy('external_id')
+    .execute();
 }
 
 /** Ends a run when none of its walks is running. Locks the run row so concurrent walk ends agree. */

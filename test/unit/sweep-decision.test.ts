@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { decideSweep, type SweepFacts } from '../../src/sync/sweep-decision.js';
+import { VENDORS } from '../../jobs/index.js';
+import { deletePolicyOf, resolveSources } from '../../src/sources.js';
+import { parseConfig } from '../../src/config.js';
+
+/** A quiet complete walk of org 101: 1000 devices, all seen. */
+const base: SweepFacts = { deletes: 'confirm', maxDeleteShare: 0.5, seen: 1000, totalMax: null, unidentified: 0, present: 1000, unseen: 0, agreesWithHold: false, label: 'devices of org 101' };
+
+describe('decideSweep', () => {
+  it('sweeps a walk that missed nothing or a small share', () => {
+    expect(decideSweep(base)).toEqual({ outcome: 'swept', reason: null });
+    expect(decideSweep({ ...base, seen: 990, unseen: 10 })).toEqual({ outcome: 'swept', reason: null });
+    // Exactly the share is allowed; one more is held.
+    expect(decideSweep({ ...base, seen: 500, unseen: 500 }).outcome).toBe('swept');
+    expect(decideSweep({ ...base, seen: 499, unseen: 501 }).outcome).toBe('held');
+  });
+
+  it('holds a scope listed empty that had rows, with the message the walk records', () => {
+    expect(decideSweep({ ...base, seen: 0, unseen: 1000 })).toEqual({ outcome: 'held', reason: 'held: would delete 1000 of 1000 devices of org 101 (listed empty)' });
+    // Even when the share would allow it, and even for one row.
+    expect(decideSweep({ ...base, maxDeleteShare: 1, seen: 0, present: 1, unseen: 1 }).outcome).toBe('held');
+  });
+
+  it('holds more than maxDeleteShare of the present rows, naming the share', () => {
+    expect(decideSweep({ ...base, maxDeleteShare: 0.1, seen: 800, unseen: 200 })).toEqual({ outcome: 'held', reason: 'held: would delete 200 of 1000 devices of org 101 (more than maxDeleteShare 0.1)' });
+  });
+
+  it('applies the held rows when a second complete walk agrees', () => {
+    expect(decideSweep({ ...base, seen: 0, unseen: 1000, agreesWithHold: true })).toEqual({
+      outcome: 'applied',
+      reason: 'applied the held sweep: a second complete walk missed the same 1000 of 1000 devices of org 101',
+    });
+    // Agreement only matters for a walk the guard would hold.
+    expect(decideSweep({ ...base, seen: 999, unseen: 1, agreesWithHold: true }).outcome).toBe('swept');
+  });
+
+  it('marks a walk inconsistent when it saw fewer distinct ids than the largest total reported', () => {
+    expect(decideSweep({ ...base, seen: 995, unseen: 5, totalMax: 1000 })).toEqual({
+      outcome: 'inconsistent',
+      reason: 'inconsistent: saw 995 distinct ids, the vendor reported a total of 1000 devices of org 101; nothing marked',
+    });
+    // The total fell during the walk (a delete) by more than the walk's extra ids explain.
+    expect(decideSweep({ ...base, seen: 999, unseen: 1, totalMax: 1000 }).outcome).toBe('inconsistent');
+    expect(decideSweep({ ...base, seen: 1000, totalMax: 1000 }).outcome).toBe('swept');
+    expect(decideSweep({ ...base, seen: 1001, totalMax: 1000 }).outcome).toBe('swept');
+    // An inconsistent walk does not apply a held sweep either.
+    expect(decideSweep({ ...base, seen: 0, unseen: 1000, totalMax: 1000, agreesWithHold: true }).outcome).toBe('inconsistent');
+  });
+
+  it('skips the sweep of a walk that quarantined records without a usable id', () => {
+    expect(decideSweep({ ...base, seen: 999, unseen: 1, unidentified: 1 })).toEqual({
+      outcome: 'skipped',
+      reason: 'skipped: 1 quarantined record without a usable id; a missed row may be one of them, so nothing of devices of org 101 was marked',
+    });
+    expect(decideSweep({ ...base, unidentified: 2, totalMax: 5000 }).outcome).toBe('skipped');
+  });
+
+  it('decides the same for both deletes policies (the policy changes what a sweep marks, not whether)', () => {
+    for (const f of [base, { ...base, seen: 0, unseen: 1000 }, { ...base, seen: 995, unseen: 5, totalMax: 1000 }]) {
+      expect(decideSweep({ ...f, deletes: 'immediate' })).toEqual(decideSweep(f));
+    }
+  });
+});
+
+describe('deletePolicyOf', () => {
+  const src = (extra: Record<string, unknown>) => parseConfig({ sources: [{ id: 's', vendor: 'automox', baseUrl: 'http://127.0.0.1:1', ...extra }] }).sources[0]!;
+
+  it('defaults to confirm and 0.5, takes a source-wide share and per-resource overrides', () => {
+    expect(deletePolicyOf(src({}), 'devices')).toEqual({ deletes: 'confirm', maxDeleteShare: 0.5 });
+    expect(deletePolicyOf(src({ deletes: 'immediate', maxDeleteShare: 0.2 }), 'devices')).toEqual({ deletes: 'immediate', maxDeleteShare: 0.2 });
+    const per = src({ maxDeleteShare: { default: 0.3, devices: 0.9 } });
+    expect(deletePolicyOf(per, 'devices').maxDeleteShare).toBe(0.9);
+    expect(deletePolicyOf(per, 'packages').maxDeleteShare).toBe(0.3);
+    expect(deletePolicyOf(src({ maxDeleteShare: { devices: 0.9 } }), 'packages').maxDeleteShare).toBe(0.5);
+  });
+
+  it('refuses a share outside (0, 1] and an unknown deletes policy, naming the key', () => {
+    expect(() => src({ maxDeleteShare: 0 })).toThrow(/sources\[0\]\.maxDeleteShare/);
+    expect(() => src({ maxDeleteShare: { devices: 1.5 } })).toThrow(/sources\[0\]\.maxDeleteShare\.devices/);
+    expect(() => src({ deletes: 'never' })).toThrow(/sources\[0\]\.deletes/);
+  });
+});
+
+describe('maxDeleteShare per resource', () => {
+  it('refuses a resource the vendor does not have, naming the key', () => {
+    const cfg = parseConfig({ sources: [{ id: 's', vendor: 'automox', baseUrl: 'http://127.0.0.1:1', credentials: { apiKey: 'k' }, maxDeleteShare: { default: 0.5, gizmos: 0.2 } }] });
+    expect(() => resolveSources(cfg, VENDORS)).toThrow(/sources\[0\]\.maxDeleteShare\.gizmos: unknown resource for vendor automox \(known: default, organizations/);
+  });
+});
