@@ -65,6 +65,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   first_seen_at timestamptz NOT NULL DEFAULT now(),
   last_seen_at timestamptz NOT NULL DEFAULT now(),
   deleted_at timestamptz,
+  -- missed by one complete walk, awaiting a second (see 20261123T0100_confirmed_deletes)
+  missing_since timestamptz,
   PRIMARY KEY (source_id, external_id)
 )`,
       )

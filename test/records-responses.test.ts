@@ -199,7 +199,7 @@ describe('records and responses', () => {
     const cursors = famoco.requests.slice(mark).filter((r) => r.path === path).map((r) => r.query.get('cursor'));
     expect(cursors).toEqual([null, Buffer.from('o=5').toString('base64url'), Buffer.from('o=10').toString('base64url')]);
     expect(run.error_message).toBe(
-      `famoco-rr/devices org ${org} page 2: pagination loop: the next request ${famoco.origin}${path}?page_size=5&cursor=${cursors[1]} repeats the request of page 1 of this walk`,
+      `famoco-rr/devices org ${org} page 2: pagination loop: the next request ${famoco.origin}${path}?page_size=5&limit=5&cursor=${cursors[1]} repeats the request of page 1 of this walk`,
     );
     // The failed walk marked nothing deleted.
     expect((await liveRows(env, 'devices', 'famoco-rr')).length).toBe(17);

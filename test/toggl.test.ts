@@ -209,6 +209,11 @@ describe('Toggl Track sync', () => {
       .execute();
     const inHistory = sim.data.timeEntries.filter((e) => e.workspace_id === ws1 && e.start.slice(0, 10) >= historyFrom());
     const victim = sim.deleteTimeEntry(inHistory[0]!.id)!;
+    // deletes: confirm (the default): the first full walk that misses the entry marks it missing,
+    // the second one deletes it.
+    const first = await syncOnce(app, SOURCE, ['time_entries']);
+    expect(first.run.status).toBe('succeeded');
+    expect(first.summary.resources.find((r) => r.resource === 'time_entries')!.deleted).toBe(0);
     const mark = sim.requests.length;
     const { run, summary } = await syncOnce(app, SOURCE, ['time_entries']);
     expect(run.status).toBe('succeeded');
