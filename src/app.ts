@@ -5,6 +5,8 @@ import type { FleetsyncConfig } from './config.js';
 import { readEnv } from './env.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
+import { CONNECTION_CODES, endpointOf, errorCode, formatEndpoint, InfraError, redisMessage, type Endpoint } from './infra-errors.js';
+import { OutageLog } from './outage-log.js';
 import { Engine } from './queue/engine.js';
 import { resolveSources, type ResolvedSource } from './sources.js';
 import { createDb, type Database } from './warehouse/db.js';
@@ -18,6 +20,8 @@ export interface App {
   engine: Engine;
   logger: Logger;
   prefix: string;
+  /** Receives the 'error' events of BullMQ queues and workers the commands open on `redis` (logged once per outage). */
+  onRedisError(err: Error): void;
   /** This process's Prometheus metrics (the engine reports into it; served by `worker` when enabled). */
   metrics: Metrics;
   close(): Promise<void>;
@@ -30,6 +34,54 @@ export interface OpenAppOptions {
   databaseUrl?: string;
   redisUrl?: string;
   prefix?: string;
+  /**
+   * What to do when Redis cannot be reached at start: `fail` (one-shot commands) throws an
+   * InfraError naming Redis's host and port within REDIS_CONNECT_TIMEOUT_MS; `wait` (the worker)
+   * goes on, and everything waits until Redis is back. Default `fail`.
+   */
+  whenRedisDown?: 'fail' | 'wait';
+}
+
+/** How long a one-shot command waits for Redis before it gives up. */
+export const REDIS_CONNECT_TIMEOUT_MS = 5_000;
+// Refused or unknown hosts fail every attempt at once: give up after this many instead of waiting the whole timeout.
+const REDIS_CONNECT_ATTEMPTS = 4;
+
+/** Whether a Redis client or BullMQ error means the connection failed (rather than a command error). Returns the reason, or null. */
+function redisConnectionReason(err: Error): string | null {
+  const code = errorCode(err);
+  if (code && CONNECTION_CODES.has(code)) return code;
+  if (/^(Connection is closed|Socket closed unexpectedly|Stream isn't writeable)/.test(err.message)) return err.message.replace(/\.$/, '');
+  return null;
+}
+
+/**
+ * Resolves when the client is ready; rejects with an InfraError naming Redis's host and port
+ * when it is not within REDIS_CONNECT_TIMEOUT_MS or REDIS_CONNECT_ATTEMPTS failed attempts, or
+ * at once when Redis refuses the credentials.
+ */
+function redisReady(redis: Redis, endpoint: Endpoint | null): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    let failures = 0;
+    let last = 'no answer';
+    const done = (err?: InfraError) => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      redis.off('error', onError);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onReady = () => done();
+    const onError = (err: Error) => {
+      if (/^(WRONGPASS|NOAUTH)/.test(err.message)) return done(new InfraError('Redis', `Redis at ${endpoint ? formatEndpoint(endpoint) : '?'} refused the credentials in REDIS_URL (${err.message.split(' ')[0]})`));
+      last = redisConnectionReason(err) ?? err.message;
+      if (++failures >= REDIS_CONNECT_ATTEMPTS) done(new InfraError('Redis', redisMessage(endpoint, last), errorCode(err)));
+    };
+    const timer = setTimeout(() => done(new InfraError('Redis', redisMessage(endpoint, last === 'no answer' ? `no answer within ${REDIS_CONNECT_TIMEOUT_MS} ms` : last))), REDIS_CONNECT_TIMEOUT_MS);
+    redis.on('ready', onReady);
+    redis.on('error', onError);
+  });
 }
 
 /**
@@ -39,12 +91,43 @@ export interface OpenAppOptions {
 export async function openApp(opts: OpenAppOptions): Promise<App> {
   const env = readEnv();
   const sources = resolveSources(opts.config, VENDORS);
-  const db = createDb(opts.databaseUrl ?? env.databaseUrl);
-  const redis = new Redis(opts.redisUrl ?? env.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
-  redis.on('error', (err) => opts.logger.warn({ err: err.message }, 'redis connection error'));
+  const redisUrl = opts.redisUrl ?? env.redisUrl;
+  const redisEndpoint = endpointOf(redisUrl, 6379);
+  const redis = new Redis(redisUrl, {
+    maxRetriesPerRequest: null,
+    lazyConnect: false,
+    connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
+    // Reconnect for ever, at most every 2 s: the worker waits out a Redis restart.
+    retryStrategy: (times) => Math.min(100 * times, 2_000),
+  });
+  const redisOutage = new OutageLog(opts.logger, 'redis', `Redis${redisEndpoint ? ` at ${formatEndpoint(redisEndpoint)}` : ''}`);
+  // Every connection's errors land here: this client's and those BullMQ queues and workers
+  // open from it. A connection error is one outage line; anything else one line, never a stack.
+  const failFast = (opts.whenRedisDown ?? 'fail') === 'fail';
+  // A one-shot command says it in its own one line (redisReady below) until Redis first answers.
+  let watching = !failFast;
+  const onRedisError = (err: Error) => {
+    if (!watching) return;
+    const reason = redisConnectionReason(err);
+    if (reason === null) opts.logger.error({ component: 'redis', err: err.message }, `Redis error: ${err.message}`);
+    // A BullMQ connection reconnecting after the main one is back is not a new outage.
+    else if (redis.status !== 'ready') redisOutage.down(reason);
+  };
+  redis.on('error', onRedisError);
+  redis.on('ready', () => redisOutage.up());
+  if (failFast) {
+    try {
+      await redisReady(redis, redisEndpoint);
+    } catch (err) {
+      redis.disconnect();
+      throw err;
+    }
+    watching = true;
+  }
+  const db = createDb(opts.databaseUrl ?? env.databaseUrl, { logger: opts.logger });
   const prefix = opts.prefix ?? env.queuePrefix;
   const metrics = new Metrics();
-  const engine = new Engine({ db, redis, sources, worker: opts.config.worker, prefix, logger: opts.logger, metrics });
+  const engine = new Engine({ db, redis, sources, worker: opts.config.worker, prefix, logger: opts.logger, metrics, onRedisError });
   metrics.trackQueues(async () =>
     Promise.all(
       [...engine.lanes.values()].map(async (l) => ({
@@ -63,6 +146,7 @@ export async function openApp(opts: OpenAppOptions): Promise<App> {
     logger: opts.logger,
     prefix,
     metrics,
+    onRedisError,
     close: async () => {
       if (closed) return;
       closed = true;

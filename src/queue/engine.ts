@@ -30,6 +30,8 @@ export interface EngineOptions {
   logger: Logger;
   /** Receives request, row, wait and walk-duration counts; optional. */
   metrics?: EngineMetrics;
+  /** Receives the 'error' events of the lane queues and workers (a lost Redis); default: logged. */
+  onRedisError?: (err: Error) => void;
 }
 
 /** Options of Engine.startRun(). */
@@ -57,7 +59,12 @@ export class Engine {
     this.lanes = buildLanes(opts.sources.values(), { redis: opts.redis, prefix: opts.prefix, worker: opts.worker, metrics: opts.metrics });
     this.ctx = { db: opts.db, redis: opts.redis, prefix: opts.prefix, sources: opts.sources, lanes: this.lanes, worker: opts.worker, log: opts.logger, metrics: opts.metrics };
     this.queue = new PageQueue(this.ctx);
+    this.onRedisError = opts.onRedisError ?? ((err) => opts.logger.error({ err: err.message }, 'redis error'));
+    // A BullMQ queue without an 'error' listener prints each connection error's stack to stderr.
+    for (const lane of this.lanes.values()) lane.queue.on('error', this.onRedisError);
   }
+
+  private readonly onRedisError: (err: Error) => void;
 
   /**
    * Starts a run of a source, or joins the one already running (a run is never started twice).
@@ -111,6 +118,19 @@ export class Engine {
     const walks = await runningWalks(this.ctx.db, runId);
     for (const w of walks) await this.queue.enqueue(w, w.pages, true);
     return walks.length;
+  }
+
+  /**
+   * Gives every running walk of the configured sources' running runs its current page job back
+   * when it has none waiting, delayed, prioritized or active (Redis restarted without persistence,
+   * a job lost with its final failure unrecorded). Returns the runs looked at and how many jobs
+   * were added. Idempotent; a duplicate is harmless (the committed-page check).
+   */
+  async requeueStranded(): Promise<{ runs: string[]; requeued: number }> {
+    const runs = await runningRunIds(this.ctx.db, [...this.ctx.sources.keys()]);
+    let requeued = 0;
+    for (const id of runs) for (const w of await runningWalks(this.ctx.db, id)) if (await this.queue.enqueue(w, w.pages, true)) requeued++;
+    return { runs, requeued };
   }
 
   /** Re-queues the running runs of the configured sources (worker start). Returns their ids. */
@@ -186,7 +206,7 @@ export class Engine {
         // Safety net: a job that BullMQ failed on its own (too many stalls) must not leave its walk running.
         void this.onJobFailed(job, err).catch((e: unknown) => log.error({ err: (e as Error).message }, 'failed-job bookkeeping failed'));
       });
-      worker.on('error', (err) => log.error({ lane: name, err: err.message }, 'worker error'));
+      worker.on('error', this.onRedisError);
       this.workers.push(worker);
     }
   }

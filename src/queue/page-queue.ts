@@ -30,9 +30,10 @@ export class PageQueue {
   /**
    * Queues page `page` of a walk. With `repairFinished`, a job of that id that already finished
    * without committing its page (Redis restored from an old snapshot) is removed first, since it
-   * would block re-adding the id; a waiting or active one is left alone.
+   * would block re-adding the id; a waiting or active one is left alone. Returns false when
+   * `repairFinished` found the job queued or active already (nothing added), else true.
    */
-  async enqueue(walk: QueuedWalk, page: number, repairFinished = false): Promise<void> {
+  async enqueue(walk: QueuedWalk, page: number, repairFinished = false): Promise<boolean> {
     const src = sourceOf(this.ctx, walk.source_id);
     const lane = laneOf(this.ctx, src, definitionOf(src, walk.resource));
     const id = pageJobId(walk, page);
@@ -41,7 +42,7 @@ export class PageQueue {
       if (old) {
         const state = await old.getState();
         if (state === 'completed' || state === 'failed') await old.remove().catch(() => undefined);
-        else return;
+        else return false;
       }
     }
     const { worker } = this.ctx;
@@ -57,6 +58,7 @@ export class PageQueue {
         removeOnFail: { count: 5000, age: 7 * 24 * 3600 },
       },
     );
+    return true;
   }
 
   /** Queues the current page of each running walk that a completed walk started. */
