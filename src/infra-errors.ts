@@ -69,13 +69,15 @@ function fieldOf(err: unknown, key: string): unknown {
   return err !== null && typeof err === 'object' ? (err as Record<string, unknown>)[key] : undefined;
 }
 
-/** The Node error code of an error (`ECONNREFUSED`), from the error or, for an AggregateError, its first inner error. */
-export function errorCode(err: unknown): string | null {
+/** The Node error code of an error (`ECONNREFUSED`), from the error, else its first inner error (AggregateError) or its cause. */
+export function errorCode(err: unknown, depth = 0): string | null {
   const code = fieldOf(err, 'code');
   if (typeof code === 'string' && code !== '') return code;
+  if (depth > 3) return null;
   const inner = fieldOf(err, 'errors');
-  if (Array.isArray(inner) && inner.length > 0) return errorCode(inner[0]);
-  return null;
+  if (Array.isArray(inner) && inner.length > 0) return errorCode(inner[0], depth + 1);
+  const cause = fieldOf(err, 'cause');
+  return cause === undefined ? null : errorCode(cause, depth + 1);
 }
 
 /**

@@ -1,11 +1,13 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { ResourceDefinition } from '../connector.js';
+import { VendorError } from '../http/errors.js';
+import { UNREACHABLE_CODES } from '../infra-errors.js';
 import { PaginationLoopError, type Cursor, type PageResult } from '../pagination/types.js';
 import type { ResolvedSource } from '../sources.js';
 import { normalizePage } from '../sync/normalize-page.js';
 import { pageContext } from '../sync/walk-plan.js';
 import { disableResource, pauseSource, sourcePause } from '../warehouse/source-state.js';
-import { commitPage, failWalks, getWalk, runningWalks, type WalkRow } from '../warehouse/walks.js';
+import { commitPage, failWalks, getWalk, runHasCommittedPages, runningWalks, type WalkRow } from '../warehouse/walks.js';
 import { definitionOf, laneOf, sourceOf, whereOf, type EngineContext } from './context.js';
 import { decideFailure, type FailureRecord } from './failure-policy.js';
 import { holdLane, type Lane, type LaneWaitKind, type PageJobData } from './lanes.js';
@@ -160,6 +162,11 @@ export async function failAndReport(ctx: EngineContext, walkIds: string[], runId
 /** Carries out the failure policy's decision for a page job's error. Always throws. */
 async function handleFailure(deps: PageJobDeps, err: unknown, job: Job<PageJobData>, src: ResolvedSource, lane: Lane, walk: WalkRow, where: string): Promise<never> {
   const { ctx } = deps;
+  // Only a connection failure needs to know whether the run ever had an answer (a wrong baseUrl).
+  const connectFailure = err instanceof VendorError && err.code !== null && UNREACHABLE_CODES.has(err.code);
+  // Static lists commit without a request: their pages say nothing about the host.
+  const requesting = src.vendor.resources.filter((r) => r.pagination.kind !== 'static').map((r) => r.name);
+  const firstRequest = connectFailure && walk.pages === 0 && !(await runHasCommittedPages(ctx.db, walk.run_id, requesting));
   const decision = decideFailure(err, {
     where,
     sourceId: src.id,
@@ -168,6 +175,9 @@ async function handleFailure(deps: PageJobDeps, err: unknown, job: Job<PageJobDa
     maxAttempts: job.opts.attempts ?? 1,
     // Without a Retry-After the vendor's documented backoff applies (Toggl: "a few minutes").
     rateLimitBackoffMs: src.config.rateLimitBackoffMs ?? src.vendor.rateLimitBackoffMs ?? 60_000,
+    firstRequest,
+    backoffMs: ctx.worker.backoffMs,
+    connectFailureTimeoutMs: ctx.worker.connectFailureTimeoutMs,
   });
   switch (decision.action) {
     case 'pass':
