@@ -35,11 +35,13 @@ export interface OpenAppOptions {
   redisUrl?: string;
   prefix?: string;
   /**
-   * What to do when Redis cannot be reached at start: `fail` (one-shot commands) throws an
-   * InfraError naming Redis's host and port within REDIS_CONNECT_TIMEOUT_MS; `wait` (the worker)
-   * goes on, and everything waits until Redis is back. Default `fail`.
+   * What to do when Redis or Postgres is down. `fail` (one-shot commands): throw an InfraError
+   * naming Redis's host and port when it cannot be reached within REDIS_CONNECT_TIMEOUT_MS, and
+   * let a Postgres error end the command (the CLI names Postgres). `wait` (the worker): go on,
+   * wait until each is back, and log one line when one goes away and one when it returns.
+   * Default `fail`.
    */
-  whenRedisDown?: 'fail' | 'wait';
+  whenDown?: 'fail' | 'wait';
 }
 
 /** How long a one-shot command waits for Redis before it gives up. */
@@ -103,7 +105,7 @@ export async function openApp(opts: OpenAppOptions): Promise<App> {
   const redisOutage = new OutageLog(opts.logger, 'redis', `Redis${redisEndpoint ? ` at ${formatEndpoint(redisEndpoint)}` : ''}`);
   // Every connection's errors land here: this client's and those BullMQ queues and workers
   // open from it. A connection error is one outage line; anything else one line, never a stack.
-  const failFast = (opts.whenRedisDown ?? 'fail') === 'fail';
+  const failFast = (opts.whenDown ?? 'fail') === 'fail';
   // A one-shot command says it in its own one line (redisReady below) until Redis first answers.
   let watching = !failFast;
   const onRedisError = (err: Error) => {
@@ -124,7 +126,8 @@ export async function openApp(opts: OpenAppOptions): Promise<App> {
     }
     watching = true;
   }
-  const db = createDb(opts.databaseUrl ?? env.databaseUrl, { logger: opts.logger });
+  // A one-shot command reports a lost Postgres in its own one line; only a waiting process logs outages.
+  const db = createDb(opts.databaseUrl ?? env.databaseUrl, failFast ? {} : { logger: opts.logger });
   const prefix = opts.prefix ?? env.queuePrefix;
   const metrics = new Metrics();
   const engine = new Engine({ db, redis, sources, worker: opts.config.worker, prefix, logger: opts.logger, metrics, onRedisError });

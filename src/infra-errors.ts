@@ -94,7 +94,8 @@ export function postgresConnectionReason(err: unknown): string | null {
   }
   const msg = fieldOf(err, 'message');
   if (typeof msg === 'string' && /^Connection terminated( unexpectedly| due to connection timeout)?$/.test(msg)) return msg;
-  if (typeof msg === 'string' && msg === 'timeout exceeded when trying to connect') return msg;
+  // pg's own words for a connection that timed out, or a client used again after its connection broke.
+  if (typeof msg === 'string' && (msg === 'timeout exceeded when trying to connect' || msg === 'Client has encountered a connection error and is not queryable')) return msg;
   return null;
 }
 

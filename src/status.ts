@@ -133,6 +133,11 @@ export interface SourceStatus {
   paused: { at: string; reason: string | null } | null;
   disabled: Array<{ resource: string; at: string; reason: string | null }>;
   lanes: Array<{ name: string; waiting: number; active: number; delayed: number; failed: number; paused: boolean; pausedUntil: string | null; limit: string }>;
+  /**
+   * Running runs of the source while none of its lanes has a page job waiting, delayed or active:
+   * Redis lost them (restarted without persistence). A worker's reconciler re-queues them.
+   */
+  nothingQueued: string[];
   resources: Array<{
     resource: string;
     lastRunId: string | null;
@@ -168,6 +173,9 @@ export async function collectStatus(db: Kysely<Database>, engine: Engine, source
         ].join(' + '),
       });
     }
+    const queued = lanes.reduce((n, l) => n + l.waiting + l.active + l.delayed, 0);
+    const running = await db.selectFrom('sync_runs').select('id').where('source_id', '=', id).where('status', '=', 'running').orderBy('id').execute();
+    const nothingQueued = queued === 0 ? running.map((r) => r.id) : [];
     const resources: SourceStatus['resources'] = [];
     for (const resource of resourcesOf(id)) {
       const last = await db
@@ -194,6 +202,7 @@ export async function collectStatus(db: Kysely<Database>, engine: Engine, source
       paused: paused?.paused_at ? { at: new Date(paused.paused_at).toISOString(), reason: paused.paused_reason } : null,
       disabled: disabled.map((d) => ({ resource: d.resource, at: d.disabled_at.toISOString(), reason: d.reason })),
       lanes,
+      nothingQueued,
       resources,
     });
   }
@@ -219,6 +228,9 @@ export function formatStatus(all: SourceStatus[]): string {
       ]),
     );
     for (const d of s.disabled) lines.push(`  disabled: ${d.resource} since ${d.at}: ${d.reason ?? ''}`);
+    for (const runId of s.nothingQueued) {
+      lines.push(`  ! run ${runId}: running, nothing queued (Redis lost its page jobs); a running worker re-queues them within worker.reconcileIntervalMs, else start one`);
+    }
     lines.push(
       ...table([
         ['  resource', 'last run', 'outcome', 'finished', 'pages', 'inserted', 'updated', 'unchanged', 'deleted', 'cursor'],

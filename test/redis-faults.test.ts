@@ -47,6 +47,8 @@ describe('Redis faults', () => {
         automoxSource('automox-rr', `${origin}/api`, 'RF_KEY', { rateLimits: { api: { ...SLOW, concurrency: 3 }, servers: { ...SLOW, concurrency: 2 } } }),
         // A second source the schedule fires every 2 s, to see schedules fire again after the restart.
         automoxSource('automox-tick', `${origin}/api`, 'RF_KEY', { rateLimits: { api: FAST, servers: FAST } }),
+        // A source whose run the `status` test strands (no worker runs before the last test).
+        automoxSource('automox-idle', `${origin}/api`, 'RF_KEY', { rateLimits: { api: FAST, servers: FAST } }),
       ],
       {
         worker: { ...TEST_WORKER, attempts: 20, reconcileIntervalMs: 300 },
@@ -60,7 +62,7 @@ describe('Redis faults', () => {
       databaseUrl: env.databaseUrl,
       redisUrl: redis.url,
       prefix: env.prefix,
-      whenRedisDown: 'wait',
+      whenDown: 'wait',
     });
   });
 
@@ -79,6 +81,27 @@ describe('Redis faults', () => {
       const res = await runCli(env, configFile, args, { ...keys, REDIS_URL: `redis://:hunter2secret@127.0.0.1:${port}` });
       expect({ args, code: res.code, stderr: res.stderr.trim() }).toEqual({ args, code: 1, stderr: `fleetsync: Redis at 127.0.0.1:${port} is unreachable (ECONNREFUSED)` });
     }
+  });
+
+  it('status flags a running run whose jobs Redis lost; `sync` joining the run queues them again', async () => {
+    const { runId } = await app.engine.startRun('automox-idle', { trigger: 'test', resources: ['organizations'] });
+    const statusOf = async () => {
+      const r = await runCli(env, configFile, ['status', '--json', '--source', 'automox-idle'], { ...keys, REDIS_URL: redis.url });
+      expect(r.code).toBe(0);
+      return (JSON.parse(r.stdout) as Array<{ nothingQueued: string[]; lanes: Array<{ waiting: number }> }>)[0]!;
+    };
+    expect((await statusOf()).nothingQueued).toEqual([]);
+    await redis.stop();
+    await redis.start();
+    expect((await statusOf()).nothingQueued).toEqual([runId]);
+    const text = await runCli(env, configFile, ['status', '--source', 'automox-idle'], { ...keys, REDIS_URL: redis.url });
+    expect(text.stdout).toContain(`! run ${runId}: running, nothing queued`);
+
+    const join = await runCli(env, configFile, ['sync', '--source', 'automox-idle', '--resource', 'organizations'], { ...keys, REDIS_URL: redis.url });
+    expect({ code: join.code, stdout: join.stdout.trim() }).toEqual({ code: 0, stdout: `joined running run ${runId} of automox-idle` });
+    const after = await statusOf();
+    expect(after.nothingQueued).toEqual([]);
+    expect(after.lanes.reduce((n, l) => n + l.waiting, 0)).toBe(1);
   });
 
   it('a worker rides out a Redis restarted without persistence: the run finishes exactly, schedules fire again, one log line each way', async () => {

@@ -34,12 +34,12 @@ export function collect(value: string, previous: string[]): string[] {
 /**
  * Loads the config (--config, else FLEETSYNC_CONFIG, else ./fleetsync.yaml), opens the app, runs fn
  * and closes the app whatever fn does. Throws ConfigError for a bad config before connecting, and
- * InfraError naming Redis when it cannot be reached, unless `whenRedisDown` is `wait` (the worker).
+ * InfraError naming Redis when it cannot be reached, unless `whenDown` is `wait` (the worker).
  */
-export async function withApp<T>(ctx: CommandContext, fn: (app: App) => Promise<T>, opts: { whenRedisDown?: 'fail' | 'wait' } = {}): Promise<T> {
+export async function withApp<T>(ctx: CommandContext, fn: (app: App) => Promise<T>, opts: { whenDown?: 'fail' | 'wait' } = {}): Promise<T> {
   const { config: file } = ctx.program.opts<{ config?: string }>();
   const config = await loadConfig(file ?? ctx.env.configFile);
-  const app = await openApp({ config, logger: ctx.logger, databaseUrl: ctx.env.databaseUrl, redisUrl: ctx.env.redisUrl, prefix: ctx.env.queuePrefix, whenRedisDown: opts.whenRedisDown });
+  const app = await openApp({ config, logger: ctx.logger, databaseUrl: ctx.env.databaseUrl, redisUrl: ctx.env.redisUrl, prefix: ctx.env.queuePrefix, whenDown: opts.whenDown });
   try {
     return await fn(app);
   } finally {

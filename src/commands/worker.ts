@@ -52,7 +52,7 @@ export function registerWorker(ctx: CommandContext): void {
           await scheduler?.close();
           await metricsServer?.close();
         }
-      }, { whenRedisDown: 'wait' });
+      }, { whenDown: 'wait' });
       logger.info('worker stopped');
     });
 }

@@ -2,6 +2,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { WorkerSettings } from '../config.js';
+import { postgresConnectionReason } from '../infra-errors.js';
 import type { Logger } from '../logger.js';
 import type { EngineMetrics } from '../metrics.js';
 import { expandResources, type ResolvedSource } from '../sources.js';
@@ -204,7 +205,8 @@ export class Engine {
       worker.on('failed', (job, err) => {
         if (!job) return;
         // Safety net: a job that BullMQ failed on its own (too many stalls) must not leave its walk running.
-        void this.onJobFailed(job, err).catch((e: unknown) => log.error({ err: (e as Error).message }, 'failed-job bookkeeping failed'));
+        // Left undone when Postgres is away: the reconciler gives the walk its job back later.
+        void this.onJobFailed(job, err).catch((e: unknown) => log[postgresConnectionReason(e) ? 'debug' : 'error']({ err: (e as Error).message }, 'failed-job bookkeeping failed'));
       });
       worker.on('error', this.onRedisError);
       this.workers.push(worker);

@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { ResourceDefinition } from '../connector.js';
 import { VendorError } from '../http/errors.js';
-import { UNREACHABLE_CODES } from '../infra-errors.js';
+import { postgresConnectionReason, UNREACHABLE_CODES } from '../infra-errors.js';
 import { PaginationLoopError, type Cursor, type PageResult } from '../pagination/types.js';
 import type { ResolvedSource } from '../sources.js';
 import { normalizePage } from '../sync/normalize-page.js';
@@ -184,6 +184,8 @@ async function handleFailure(deps: PageJobDeps, err: unknown, job: Job<PageJobDa
       throw err;
     case 'retry':
       if (decision.giveUp) await failAndReport(ctx, [walk.id], walk.run_id, decision.giveUp);
+      // A lost Postgres fails every job in flight; its outage is logged once by the pool (db.ts).
+      else if (!(err instanceof VendorError) && postgresConnectionReason(err) !== null) ctx.log.debug({ source: src.id, attempt: job.attemptsMade + 1 }, decision.message);
       else ctx.log.warn({ source: src.id, attempt: job.attemptsMade + 1, requestId: decision.requestId ?? undefined }, decision.message);
       throw new Error(decision.message);
     case 'fail-walk':

@@ -57,6 +57,7 @@ describe('postgresConnectionReason', () => {
     expect(postgresConnectionReason(netError('ECONNRESET', {}))).toBe('ECONNRESET');
     expect(postgresConnectionReason(Object.assign(new Error('the database system is shutting down'), { code: '57P03' }))).toBe('57P03 the database system is shutting down');
     expect(postgresConnectionReason(Object.assign(new Error('connection failure'), { code: '08006' }))).toBe('08006 connection failure');
+    expect(postgresConnectionReason(new Error('Client has encountered a connection error and is not queryable'))).toBe('Client has encountered a connection error and is not queryable');
     expect(postgresConnectionReason(Object.assign(new Error('duplicate key'), { code: '23505' }))).toBeNull();
   });
 });
