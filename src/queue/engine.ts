@@ -125,12 +125,20 @@ export class Engine {
    * Gives every running walk of the configured sources' running runs its current page job back
    * when it has none waiting, delayed, prioritized or active (Redis restarted without persistence,
    * a job lost with its final failure unrecorded). Returns the runs looked at and how many jobs
-   * were added. Idempotent; a duplicate is harmless (the committed-page check).
+   * were added. Idempotent; a duplicate is harmless (the committed-page check). `settledMs`
+   * skips walks changed more recently than that: a walk just created or advanced by another
+   * process may not have its job yet, and is not stranded.
    */
-  async requeueStranded(): Promise<{ runs: string[]; requeued: number }> {
+  async requeueStranded(opts: { settledMs?: number } = {}): Promise<{ runs: string[]; requeued: number }> {
     const runs = await runningRunIds(this.ctx.db, [...this.ctx.sources.keys()]);
+    const before = Date.now() - (opts.settledMs ?? 0);
     let requeued = 0;
-    for (const id of runs) for (const w of await runningWalks(this.ctx.db, id)) if (await this.queue.enqueue(w, w.pages, true)) requeued++;
+    for (const id of runs) {
+      for (const w of await runningWalks(this.ctx.db, id)) {
+        if (new Date(w.updated_at).getTime() > before) continue;
+        if (await this.queue.enqueue(w, w.pages, true)) requeued++;
+      }
+    }
     return { runs, requeued };
   }
 

@@ -1,5 +1,5 @@
 import { pagePriority } from '../sync/walk-plan.js';
-import { runningChildWalks, runTrigger, type WalkRow } from '../warehouse/walks.js';
+import { getWalk, runningChildWalks, runTrigger, type WalkRow } from '../warehouse/walks.js';
 import { definitionOf, laneOf, sourceOf, type EngineContext } from './context.js';
 
 /** The walk fields a page job is built from. */
@@ -41,8 +41,12 @@ export class PageQueue {
       const old = await lane.queue.getJob(id);
       if (old) {
         const state = await old.getState();
-        if (state === 'completed' || state === 'failed') await old.remove().catch(() => undefined);
-        else return false;
+        if (state !== 'completed' && state !== 'failed') return false;
+        // The job may have finished by committing its page after the caller read the walk: then
+        // the next page's job exists, and re-adding this one would only be a wasted no-op job.
+        const now = await getWalk(this.ctx.db, walk.id);
+        if (!now || now.status !== 'running' || now.pages !== page) return false;
+        await old.remove().catch(() => undefined);
       }
     }
     const { worker } = this.ctx;

@@ -2,6 +2,12 @@ import type { Logger } from '../logger.js';
 import type { Engine } from './engine.js';
 import type { Scheduler } from './schedules.js';
 
+/**
+ * Periodic passes leave alone walks changed within this long: a run being started or a page
+ * being committed in another process queues its own job a moment after the walk row changes.
+ */
+export const SETTLED_MS = 2_000;
+
 /** What one reconciliation pass found and repaired. */
 export interface ReconcileResult {
   /** Running runs of the configured sources. */
@@ -36,9 +42,12 @@ export class Reconciler {
 
   constructor(private readonly opts: ReconcilerOptions) {}
 
-  /** One pass: re-queue stranded walks, restore missing schedulers. Throws what Postgres or Redis throws. */
-  async runOnce(): Promise<ReconcileResult> {
-    const { runs, requeued } = await this.opts.engine.requeueStranded();
+  /**
+   * One pass: re-queue stranded walks (with `settledMs`, only those unchanged for that long),
+   * restore missing schedulers. Throws what Postgres or Redis throws.
+   */
+  async runOnce(settledMs = 0): Promise<ReconcileResult> {
+    const { runs, requeued } = await this.opts.engine.requeueStranded({ settledMs });
     const restoredSchedules = (await this.opts.scheduler?.restoreMissing()) ?? [];
     if (requeued > 0) this.opts.logger.warn({ runs, requeued }, `re-queued ${requeued} page job(s) of running walks that had none (Redis lost them)`);
     if (restoredSchedules.length > 0) this.opts.logger.warn({ schedules: restoredSchedules }, `re-created ${restoredSchedules.length} missing job scheduler(s) from the config`);
@@ -50,13 +59,14 @@ export class Reconciler {
    * on), then keeps passing every `intervalMs` until close().
    */
   async start(): Promise<ReconcileResult | null> {
-    const first = await this.pass();
+    // At start every running walk counts: a crashed worker's walks may have changed a moment ago.
+    const first = await this.pass(0);
     this.schedule();
     return first;
   }
 
-  private async pass(): Promise<ReconcileResult | null> {
-    const p = this.runOnce().catch((err: unknown) => {
+  private async pass(settledMs: number): Promise<ReconcileResult | null> {
+    const p = this.runOnce(settledMs).catch((err: unknown) => {
       // Postgres and Redis outages are logged once by their own watchers; this says what waits.
       this.opts.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'reconciling queued jobs with the running runs failed; trying again at the next pass');
       return null;
@@ -73,7 +83,7 @@ export class Reconciler {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      void this.pass().then(() => this.schedule());
+      void this.pass(SETTLED_MS).then(() => this.schedule());
     }, this.opts.intervalMs);
   }
 
