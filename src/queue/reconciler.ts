@@ -1,3 +1,4 @@
+import { postgresConnectionReason } from '../infra-errors.js';
 import type { Logger } from '../logger.js';
 import type { Engine } from './engine.js';
 import type { Scheduler } from './schedules.js';
@@ -67,8 +68,9 @@ export class Reconciler {
 
   private async pass(settledMs: number): Promise<ReconcileResult | null> {
     const p = this.runOnce(settledMs).catch((err: unknown) => {
-      // Postgres and Redis outages are logged once by their own watchers; this says what waits.
-      this.opts.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'reconciling queued jobs with the running runs failed; trying again at the next pass');
+      // A Postgres outage is logged once by the pool (db.ts); anything else is worth a warning.
+      const level = postgresConnectionReason(err) ? 'debug' : 'warn';
+      this.opts.logger[level]({ err: err instanceof Error ? err.message : String(err) }, 'reconciling queued jobs with the running runs failed; trying again at the next pass');
       return null;
     });
     this.running = p;
