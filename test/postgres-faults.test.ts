@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
-import { createTestEnv, TEST_WORKER, type TestEnv } from './helpers.js';
+import { createTestEnv, TEST_WORKER, waitFor, type TestEnv } from './helpers.js';
 import { automoxSource, SLOW, tempDir, testConfig, type TempDir } from './helpers/config.js';
 import { expectAutomoxLandedOnce } from './helpers/warehouse.js';
 import { killAll, startWorker } from './helpers/worker.js';
@@ -53,18 +53,30 @@ describe("a worker whose Postgres backends are terminated (failover, an administ
     worker.stderr?.on('data', (d: Buffer) => (log += d.toString()));
 
     let terminations = 0;
-    let status = 'running';
+    let rounds = 0;
+    const runStatus = async () => (await probe.query<{ status: string }>('select status from sync_runs where id = $1', [runId])).rows[0]!.status;
+    const alive = () => worker.exitCode === null && worker.signalCode === null;
     // Terminate every backend of the test database but the probe's, again and again while the
     // worker syncs: idle pool clients and clients in the middle of a page's transaction alike.
-    while (status === 'running' && worker.exitCode === null && worker.signalCode === null) {
+    // Bounded, so that a page whose every attempt is hit cannot back off for minutes.
+    while (rounds < 50 && alive() && (await runStatus()) === 'running') {
       const killed = await probe.query<{ n: number }>(
         `select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`,
       );
       terminations += killed.rows[0]!.n;
+      if (killed.rows[0]!.n > 0) rounds++;
       // A varying pace, so terminations land at every stage of a page job (gate, request, commit).
-      await new Promise((r) => setTimeout(r, 20 + Math.floor(Math.random() * 80)));
-      status = (await probe.query<{ status: string }>('select status from sync_runs where id = $1', [runId])).rows[0]!.status;
+      await new Promise((r) => setTimeout(r, 30 + Math.floor(Math.random() * 120)));
     }
+    const status = await waitFor(
+      async () => {
+        if (!alive()) return 'worker exited';
+        const s = await runStatus();
+        return s === 'running' ? null : s;
+      },
+      'the run to end',
+      120_000,
+    );
 
     expect({ exitCode: worker.exitCode, signal: worker.signalCode }, `worker after ${terminations} terminations`).toEqual({ exitCode: null, signal: null });
     expect(terminations).toBeGreaterThan(20);
