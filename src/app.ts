@@ -6,6 +6,8 @@ import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { createRedis, parseRedisUrl, prefixFor, type RedisClient } from './redis.js';
 import { countHeldSweeps } from './warehouse/held-sweeps.js';
+import { CONNECTION_CODES, errorCode, InfraError } from './infra-errors.js';
+import { OutageLog } from './outage-log.js';
 import { Engine } from './queue/engine.js';
 import { resolveSources, type ResolvedSource } from './sources.js';
 import { createDb, type Database } from './warehouse/db.js';
@@ -19,6 +21,8 @@ export interface App {
   engine: Engine;
   logger: Logger;
   prefix: string;
+  /** Receives the 'error' events of BullMQ queues and workers the commands open on `redis` (logged once per outage). */
+  onRedisError(err: Error): void;
   /** This process's Prometheus metrics (the engine reports into it; served by `worker` when enabled). */
   metrics: Metrics;
   close(): Promise<void>;
@@ -31,6 +35,56 @@ export interface OpenAppOptions {
   databaseUrl?: string;
   redisUrl?: string;
   prefix?: string;
+  /**
+   * What to do when Redis or Postgres is down. `fail` (one-shot commands): throw an InfraError
+   * naming Redis's host and port when it cannot be reached within REDIS_CONNECT_TIMEOUT_MS, and
+   * let a Postgres error end the command (the CLI names Postgres). `wait` (the worker): go on,
+   * wait until each is back, and log one line when one goes away and one when it returns.
+   * Default `fail`.
+   */
+  whenDown?: 'fail' | 'wait';
+}
+
+/** How long a one-shot command waits for Redis before it gives up. */
+export const REDIS_CONNECT_TIMEOUT_MS = 5_000;
+// Refused or unknown hosts fail every attempt at once: give up after this many instead of waiting the whole timeout.
+const REDIS_CONNECT_ATTEMPTS = 4;
+
+/** Whether a Redis client or BullMQ error means the connection failed (rather than a command error). Returns the reason, or null. */
+function redisConnectionReason(err: Error): string | null {
+  const code = errorCode(err);
+  if (code && CONNECTION_CODES.has(code)) return code;
+  if (/^(Connection is closed|Socket closed unexpectedly|Stream isn't writeable)/.test(err.message)) return err.message.replace(/\.$/, '');
+  return null;
+}
+
+/**
+ * Resolves when the client is ready; rejects with an InfraError naming Redis's host and port
+ * when it is not within REDIS_CONNECT_TIMEOUT_MS or REDIS_CONNECT_ATTEMPTS failed attempts, or
+ * at once when Redis refuses the credentials.
+ */
+function redisReady(redis: RedisClient, display: string): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    let failures = 0;
+    let last = 'no answer';
+    const done = (err?: InfraError) => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      redis.off('error', onError);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onReady = () => done();
+    const onError = (err: Error) => {
+      if (/^(WRONGPASS|NOAUTH)/.test(err.message)) return done(new InfraError('Redis', `${display} refused the credentials in REDIS_URL (${err.message.split(' ')[0]})`));
+      last = redisConnectionReason(err) ?? err.message;
+      if (++failures >= REDIS_CONNECT_ATTEMPTS) done(new InfraError('Redis', `${display} is unreachable (${last})`, errorCode(err)));
+    };
+    const timer = setTimeout(() => done(new InfraError('Redis', `${display} is unreachable (${last === 'no answer' ? `no answer within ${REDIS_CONNECT_TIMEOUT_MS} ms` : last})`)), REDIS_CONNECT_TIMEOUT_MS);
+    redis.on('ready', onReady);
+    redis.on('error', onError);
+  });
 }
 
 /**
@@ -41,12 +95,42 @@ export async function openApp(opts: OpenAppOptions): Promise<App> {
   const env = readEnv();
   const sources = resolveSources(opts.config, VENDORS);
   const target = parseRedisUrl(opts.redisUrl ?? env.redisUrl);
-  const db = createDb(opts.databaseUrl ?? env.databaseUrl);
-  const redis = createRedis(target, { maxRetriesPerRequest: null, lazyConnect: false });
-  redis.on('error', (err: Error) => opts.logger.warn({ err: err.message }, 'redis connection error'));
+  const redis = createRedis(target, {
+    maxRetriesPerRequest: null,
+    lazyConnect: false,
+    connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
+    // Reconnect for ever, at most every 2 s: the worker waits out a Redis restart.
+    retryStrategy: (times) => Math.min(100 * times, 2_000),
+  });
+  const redisOutage = new OutageLog(opts.logger, 'redis', target.display);
+  // Every connection's errors land here: this client's and those BullMQ queues and workers
+  // open from it. A connection error is one outage line; anything else one line, never a stack.
+  const failFast = (opts.whenDown ?? 'fail') === 'fail';
+  // A one-shot command says it in its own one line (redisReady below) until Redis first answers.
+  let watching = !failFast;
+  const onRedisError = (err: Error) => {
+    if (!watching) return;
+    const reason = redisConnectionReason(err);
+    if (reason === null) opts.logger.error({ component: 'redis', err: err.message }, `Redis error: ${err.message}`);
+    // A BullMQ connection reconnecting after the main one is back is not a new outage.
+    else if (redis.status !== 'ready') redisOutage.down(reason);
+  };
+  redis.on('error', onRedisError);
+  redis.on('ready', () => redisOutage.up());
+  if (failFast) {
+    try {
+      await redisReady(redis, target.display);
+    } catch (err) {
+      redis.disconnect();
+      throw err;
+    }
+    watching = true;
+  }
+  // A one-shot command reports a lost Postgres in its own one line; only a waiting process logs outages.
+  const db = createDb(opts.databaseUrl ?? env.databaseUrl, failFast ? {} : { logger: opts.logger });
   const prefix = prefixFor(target, opts.prefix ?? env.queuePrefix);
   const metrics = new Metrics();
-  const engine = new Engine({ db, redis, sources, worker: opts.config.worker, prefix, logger: opts.logger, metrics });
+  const engine = new Engine({ db, redis, sources, worker: opts.config.worker, prefix, logger: opts.logger, metrics, onRedisError });
   metrics.trackQueues(async () =>
     Promise.all(
       [...engine.lanes.values()].map(async (l) => ({
@@ -66,6 +150,7 @@ export async function openApp(opts: OpenAppOptions): Promise<App> {
     logger: opts.logger,
     prefix,
     metrics,
+    onRedisError,
     close: async () => {
       if (closed) return;
       closed = true;

@@ -15,6 +15,7 @@ import { registerSync } from './commands/sync.js';
 import { registerWorker } from './commands/worker.js';
 import { ConfigError } from './config.js';
 import { EnvError, readEnv, type FleetsyncEnv } from './env.js';
+import { describeInfraError } from './infra-errors.js';
 import { createLogger, type Logger } from './logger.js';
 
 /** Builds the fleetsync command line; parses nothing and opens nothing until a command runs. */
@@ -44,9 +45,11 @@ async function main(): Promise<void> {
       console.error(`fleetsync: ${err.message}`);
       process.exit(err instanceof CommandError ? err.exitCode : err instanceof ConfigError ? 2 : 1);
     }
+    // Postgres, Redis or a port: one line naming the part that is down, never the URL's password.
+    const infra = describeInfraError(err, { databaseUrl: env.databaseUrl, redisUrl: env.redisUrl });
     const e = err as Error & { code?: string };
     // Only name and message: an error object may carry connection strings or request configs.
-    console.error(`fleetsync: ${e.code ? `${e.code} ` : ''}${e.message}`);
+    console.error(`fleetsync: ${infra ?? `${e.code ? `${e.code} ` : ''}${e.message}`}`);
     process.exit(1);
   }
 }

@@ -122,6 +122,13 @@ const workerSchema = z
     metricsPort: z.number().int().min(0).max(65535).default(0),
     /** Longest a SIGTERM may wait for the pages in hand before the worker exits anyway (non-zero). */
     shutdownTimeoutMs: z.number().int().min(100).default(30_000),
+    /** How often every worker gives running walks that lost their page job (a Redis restart) their job back and re-creates missing schedules. */
+    reconcileIntervalMs: z.number().int().min(100).default(30_000),
+    /**
+     * How long a walk's first request may keep failing to connect (host not found, connection
+     * refused) before the run fails as a wrong baseUrl; later failures keep the attempts schedule.
+     */
+    connectFailureTimeoutMs: z.number().int().min(0).default(120_000),
   })
   .strict();
 

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { errorCode, InfraError, metricsListenMessage } from './infra-errors.js';
 
 /** Row counts of one committed page or one finished walk, by kind. */
 export interface RowCounts {
@@ -144,6 +145,7 @@ export class Metrics implements EngineMetrics {
 /**
  * Serves `GET /metrics` (Prometheus text format) on `host:port`; port 0 picks a free one.
  * Resolves once listening, with the bound port and a close(). Answers 404 to anything else.
+ * Rejects with an InfraError `metrics port N is already in use` when the port is taken.
  */
 export async function startMetricsServer(metrics: Metrics, opts: { port: number; host?: string }): Promise<{ port: number; server: Server; close(): Promise<void> }> {
   const server = createServer((req, res) => {
@@ -158,7 +160,10 @@ export async function startMetricsServer(metrics: Metrics, opts: { port: number;
       .catch((err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err instanceof Error ? err.message : 'unknown'}\n`));
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => {
+      const message = metricsListenMessage(err, opts.port, opts.host);
+      reject(message ? new InfraError('metrics', message, errorCode(err)) : err);
+    });
     server.listen(opts.port, opts.host ?? '0.0.0.0', () => resolve());
   });
   return {

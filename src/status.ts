@@ -166,6 +166,11 @@ export interface SourceStatus {
   /** Sweeps the mass-delete guard holds now (apply with `fleetsync sweep --confirm`). */
   heldSweeps: Array<{ resource: string; scope: string; heldAt: string; walkId: string; rows: number; message: string }>;
   lanes: Array<{ name: string; waiting: number; active: number; delayed: number; failed: number; paused: boolean; pausedUntil: string | null; limit: string }>;
+  /**
+   * Running runs of the source while none of its lanes has a page job waiting, delayed or active:
+   * Redis lost them (restarted without persistence). A worker's reconciler re-queues them.
+   */
+  nothingQueued: string[];
   resources: Array<{
     resource: string;
     lastRunId: string | null;
@@ -202,6 +207,9 @@ export async function collectStatus(db: Kysely<Database>, engine: Engine, source
         ].join(' + '),
       });
     }
+    const queued = lanes.reduce((n, l) => n + l.waiting + l.active + l.delayed, 0);
+    const running = await db.selectFrom('sync_runs').select('id').where('source_id', '=', id).where('status', '=', 'running').orderBy('id').execute();
+    const nothingQueued = queued === 0 ? running.map((r) => r.id) : [];
     const resources: SourceStatus['resources'] = [];
     for (const resource of resourcesOf(id)) {
       const last = await db
@@ -229,6 +237,7 @@ export async function collectStatus(db: Kysely<Database>, engine: Engine, source
       disabled: disabled.map((d) => ({ resource: d.resource, at: d.disabled_at.toISOString(), reason: d.reason })),
       heldSweeps: held.map((h) => ({ resource: h.resource, scope: h.scope, heldAt: h.held_at.toISOString(), walkId: h.walk_id, rows: h.ids.length, message: h.message })),
       lanes,
+      nothingQueued,
       resources,
     });
   }
@@ -255,6 +264,9 @@ export function formatStatus(all: SourceStatus[]): string {
     );
     for (const d of s.disabled) lines.push(`  disabled: ${d.resource} since ${d.at}: ${d.reason ?? ''}`);
     for (const h of s.heldSweeps) lines.push(`  ${h.message} since ${h.heldAt} (apply: fleetsync sweep --source ${s.sourceId} --resource ${h.resource} --scope ${h.scope} --confirm)`);
+    for (const runId of s.nothingQueued) {
+      lines.push(`  ! run ${runId}: running, nothing queued (Redis lost its page jobs); a running worker re-queues them within worker.reconcileIntervalMs, else start one`);
+    }
     lines.push(
       ...table([
         ['  resource', 'last run', 'outcome', 'finished', 'pages', 'inserted', 'updated', 'unchanged', 'deleted', 'cursor'],

@@ -36,12 +36,13 @@ export function collect(value: string, previous: string[]): string[] {
 
 /**
  * Loads the config (--config, else FLEETSYNC_CONFIG, else ./fleetsync.yaml), opens the app, runs fn
- * and closes the app whatever fn does. Throws ConfigError for a bad config before connecting.
+ * and closes the app whatever fn does. Throws ConfigError for a bad config before connecting, and
+ * InfraError naming Redis when it cannot be reached, unless `whenDown` is `wait` (the worker).
  */
-export async function withApp<T>(ctx: CommandContext, fn: (app: App) => Promise<T>): Promise<T> {
+export async function withApp<T>(ctx: CommandContext, fn: (app: App) => Promise<T>, opts: { whenDown?: 'fail' | 'wait' } = {}): Promise<T> {
   const { config: file } = ctx.program.opts<{ config?: string }>();
   const config = await loadConfig(file ?? ctx.env.configFile);
-  const app = await openApp({ config, logger: ctx.logger, databaseUrl: ctx.env.databaseUrl, redisUrl: ctx.env.redisUrl, prefix: ctx.env.queuePrefix });
+  const app = await openApp({ config, logger: ctx.logger, databaseUrl: ctx.env.databaseUrl, redisUrl: ctx.env.redisUrl, prefix: ctx.env.queuePrefix, whenDown: opts.whenDown });
   try {
     return await fn(app);
   } finally {
@@ -86,7 +87,7 @@ export function untilAborted(signal: AbortSignal): Promise<void> {
 
 /** A scheduler over the app's configured schedules; the caller closes it. Throws ConfigError for a schedule naming an unknown source. */
 export function schedulerFor(app: App, logger: Logger): Scheduler {
-  return new Scheduler({ redis: app.redis, prefix: app.prefix, engine: app.engine, sources: app.sources, schedules: resolveSchedules(app.config.schedules, app.sources), logger });
+  return new Scheduler({ redis: app.redis, prefix: app.prefix, engine: app.engine, sources: app.sources, schedules: resolveSchedules(app.config.schedules, app.sources), logger, onRedisError: app.onRedisError });
 }
 
 /**

@@ -15,6 +15,7 @@ export function registerDashboard(ctx: CommandContext): void {
       await withApp(ctx, async (app) => {
         const signal = onShutdown(ctx.logger);
         const control = new Queue(SCHEDULES_QUEUE, { connection: app.redis, prefix: app.prefix });
+        control.on('error', app.onRedisError);
         const dash = await startDashboard({ db: app.db, queues: [...[...app.engine.lanes.values()].map((l) => l.queue), control], logger: ctx.logger, port: opts.port, host: opts.host });
         console.log(`dashboard on http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${dash.port}/ (lanes at /queues)`);
         await untilAborted(signal);

@@ -1,5 +1,6 @@
 import { metricsPort } from '../env.js';
 import { startMetricsServer } from '../metrics.js';
+import { Reconciler } from '../queue/reconciler.js';
 import type { Scheduler } from '../queue/schedules.js';
 import { boundHeapGrowth, collect, onShutdown, requireSource, schedulerFor, untilAborted, withApp, type CommandContext } from './common.js';
 
@@ -32,22 +33,26 @@ export function registerWorker(ctx: CommandContext): void {
         const port = metricsPort(env, app.config.worker.metricsPort);
         const metricsServer = port > 0 ? await startMetricsServer(app.metrics, { port, host: env.metricsHost }) : null;
         let scheduler: Scheduler | null = null;
+        let reconciler: Reconciler | null = null;
         try {
           if (opts.schedules) {
             scheduler = schedulerFor(app, logger);
             await scheduler.sync();
             scheduler.start();
           }
-          const resumed = await app.engine.resumeRunningRuns();
+          reconciler = new Reconciler({ engine: app.engine, scheduler, logger, intervalMs: app.config.worker.reconcileIntervalMs });
+          // The first pass re-queues the running runs (a crash, a lost Redis); a failed one is retried.
+          const first = await reconciler.start();
           app.engine.startWorkers(opts.source.length ? opts.source : undefined);
-          logger.info({ lanes: [...app.engine.lanes.keys()], resumedRuns: resumed, schedules: app.config.schedules.map((s) => s.name), metricsPort: metricsServer?.port }, 'worker started');
+          logger.info({ lanes: [...app.engine.lanes.keys()], resumedRuns: first?.runs ?? [], schedules: app.config.schedules.map((s) => s.name), metricsPort: metricsServer?.port }, 'worker started');
           await untilAborted(signal);
         } finally {
-          // Firings first (they start runs), then the lanes finish their pages in app.close().
+          // Firings and reconciling first (they queue work), then the lanes finish their pages in app.close().
+          await reconciler?.close();
           await scheduler?.close();
           await metricsServer?.close();
         }
-      });
+      }, { whenDown: 'wait' });
       logger.info('worker stopped');
     });
 }

@@ -3,6 +3,7 @@ import https from 'node:https';
 import axios, { AxiosError, type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import axiosRetry from 'axios-retry';
 import type { ErrorBodyReader } from '../connector.js';
+import { endpointOf, errorCode, formatEndpoint, vendorUnreachableMessage, type Endpoint } from '../infra-errors.js';
 import type { PageRequest } from '../pagination/types.js';
 import { classifyStatus, parseRateLimitReset, parseRetryAfter, VendorError } from './errors.js';
 import { isLoopbackHost } from './loopback.js';
@@ -155,14 +156,31 @@ function parseBody(this: InternalAxiosRequestConfig & { response?: AxiosResponse
   }
 }
 
+
+/** The vendor's host and port as messages name it: the base URL's, with the scheme's default port. */
+function vendorEndpoint(baseUrl: string): Endpoint | null {
+  return endpointOf(baseUrl, baseUrl.startsWith('http:') ? 80 : 443);
+}
+
+/**
+ * The message of a request that got no response, naming the vendor's host and port:
+ * `cannot reach the vendor at api.example.com:443: ECONNREFUSED`, or for a timeout
+ * `no answer from the vendor at api.example.com:443 within 60000 ms (ECONNABORTED)`.
+ */
+export function networkErrorMessage(baseUrl: string, code: string, timeoutMs: number): string {
+  const endpoint = vendorEndpoint(baseUrl);
+  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') return `no answer from the vendor${endpoint ? ` at ${formatEndpoint(endpoint)}` : ''} within ${timeoutMs} ms (${code})`;
+  return vendorUnreachableMessage(endpoint, code);
+}
+
 /** Converts anything axios threw into a VendorError, dropping the request config (it holds the secret). */
-function toVendorError(err: unknown, readError: ErrorBodyReader, quota?: HttpClientOptions['quotaHeaders'], maxBytes?: number): VendorError {
+function toVendorError(err: unknown, readError: ErrorBodyReader, quota: HttpClientOptions['quotaHeaders'], where: { baseUrl: string; timeoutMs: number; maxBytes?: number }): VendorError {
   if (err instanceof VendorError) return err;
   if (err instanceof AxiosError && err.code === NOT_JSON) {
     return new VendorError({ kind: 'retryable', status: err.response?.status ?? null, requestId: requestIdOf(err.response), message: err.message });
   }
   if (err instanceof AxiosError && isTooLarge(err)) {
-    return new VendorError({ kind: 'invalid_request', message: `the response body is larger than maxResponseBytes (${maxBytes} bytes): refused without reading the rest` });
+    return new VendorError({ kind: 'invalid_request', message: `the response body is larger than maxResponseBytes (${where.maxBytes} bytes): refused without reading the rest` });
   }
   if (err instanceof AxiosError) {
     const res = err.response;
@@ -192,8 +210,9 @@ function toVendorError(err: unknown, readError: ErrorBodyReader, quota?: HttpCli
         message: `${res.status}${vendorMessage ? ` ${truncate(vendorMessage)}` : ''}`,
       });
     }
-    // No response: a network failure or a timeout. Only the code is kept.
-    return new VendorError({ kind: 'retryable', message: `network error ${err.code ?? 'unknown'}` });
+    // No response: a network failure or a timeout. Only the code is kept, with where it went.
+    const code = errorCode(err) ?? 'unknown';
+    return new VendorError({ kind: 'retryable', code, message: networkErrorMessage(where.baseUrl, code, where.timeoutMs) });
   }
   return new VendorError({ kind: 'retryable', message: `request failed: ${err instanceof Error ? err.name : 'unknown error'}` });
 }
@@ -260,7 +279,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpGet {
       return { status: res.status, body: res.data, requestId: requestIdOf(res, bodyRequestId(res.data)), throttleMs: throttleOf(res, opts.quotaHeaders), headers: headersOf(res) };
     } catch (err) {
       opts.onResponse?.(err instanceof AxiosError && err.response ? err.response.status : 'network');
-      throw toVendorError(err, opts.readError, opts.quotaHeaders, maxBytes);
+      throw toVendorError(err, opts.readError, opts.quotaHeaders, { baseUrl: opts.baseUrl, timeoutMs: opts.timeoutMs, maxBytes });
     }
   };
 }

@@ -18,6 +18,8 @@ export class VendorError extends Error {
   readonly vendorMessage: string | null;
   readonly requestId: string | null;
   readonly retryAfterMs: number | null;
+  /** The network error code when no response came (`ECONNREFUSED`, `ENOTFOUND`, `ECONNABORTED` for a timeout), else null. */
+  readonly code: string | null;
 
   constructor(init: {
     kind: FailureKind;
@@ -26,6 +28,7 @@ export class VendorError extends Error {
     vendorMessage?: string | null;
     requestId?: string | null;
     retryAfterMs?: number | null;
+    code?: string | null;
   }) {
     super(init.message);
     this.kind = init.kind;
@@ -33,6 +36,7 @@ export class VendorError extends Error {
     this.vendorMessage = init.vendorMessage ?? null;
     this.requestId = init.requestId ?? null;
     this.retryAfterMs = init.retryAfterMs ?? null;
+    this.code = init.code ?? null;
   }
 }
 

@@ -2,6 +2,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { RedisClient } from '../redis.js';
 import type { Kysely } from 'kysely';
 import type { WorkerSettings } from '../config.js';
+import { postgresConnectionReason } from '../infra-errors.js';
 import type { Logger } from '../logger.js';
 import type { EngineMetrics } from '../metrics.js';
 import { expandResources, type ResolvedSource } from '../sources.js';
@@ -30,6 +31,8 @@ export interface EngineOptions {
   logger: Logger;
   /** Receives request, row, wait and walk-duration counts; optional. */
   metrics?: EngineMetrics;
+  /** Receives the 'error' events of the lane queues and workers (a lost Redis); default: logged. */
+  onRedisError?: (err: Error) => void;
 }
 
 /** Options of Engine.startRun(). */
@@ -57,7 +60,12 @@ export class Engine {
     this.lanes = buildLanes(opts.sources.values(), { redis: opts.redis, prefix: opts.prefix, worker: opts.worker, metrics: opts.metrics });
     this.ctx = { db: opts.db, redis: opts.redis, prefix: opts.prefix, sources: opts.sources, lanes: this.lanes, worker: opts.worker, log: opts.logger, metrics: opts.metrics };
     this.queue = new PageQueue(this.ctx);
+    this.onRedisError = opts.onRedisError ?? ((err) => opts.logger.error({ err: err.message }, 'redis error'));
+    // A BullMQ queue without an 'error' listener prints each connection error's stack to stderr.
+    for (const lane of this.lanes.values()) lane.queue.on('error', this.onRedisError);
   }
+
+  private readonly onRedisError: (err: Error) => void;
 
   /**
    * Starts a run of a source, or joins the one already running (a run is never started twice).
@@ -111,6 +119,27 @@ export class Engine {
     const walks = await runningWalks(this.ctx.db, runId);
     for (const w of walks) await this.queue.enqueue(w, w.pages, true);
     return walks.length;
+  }
+
+  /**
+   * Gives every running walk of the configured sources' running runs its current page job back
+   * when it has none waiting, delayed, prioritized or active (Redis restarted without persistence,
+   * a job lost with its final failure unrecorded). Returns the runs looked at and how many jobs
+   * were added. Idempotent; a duplicate is harmless (the committed-page check). `settledMs`
+   * skips walks changed more recently than that: a walk just created or advanced by another
+   * process may not have its job yet, and is not stranded.
+   */
+  async requeueStranded(opts: { settledMs?: number } = {}): Promise<{ runs: string[]; requeued: number }> {
+    const runs = await runningRunIds(this.ctx.db, [...this.ctx.sources.keys()]);
+    const before = Date.now() - (opts.settledMs ?? 0);
+    let requeued = 0;
+    for (const id of runs) {
+      for (const w of await runningWalks(this.ctx.db, id)) {
+        if (new Date(w.updated_at).getTime() > before) continue;
+        if (await this.queue.enqueue(w, w.pages, true)) requeued++;
+      }
+    }
+    return { runs, requeued };
   }
 
   /** Re-queues the running runs of the configured sources (worker start). Returns their ids. */
@@ -184,9 +213,10 @@ export class Engine {
       worker.on('failed', (job, err) => {
         if (!job) return;
         // Safety net: a job that BullMQ failed on its own (too many stalls) must not leave its walk running.
-        void this.onJobFailed(job, err).catch((e: unknown) => log.error({ err: (e as Error).message }, 'failed-job bookkeeping failed'));
+        // Left undone when Postgres is away: the reconciler gives the walk its job back later.
+        void this.onJobFailed(job, err).catch((e: unknown) => log[postgresConnectionReason(e) ? 'debug' : 'error']({ err: (e as Error).message }, 'failed-job bookkeeping failed'));
       });
-      worker.on('error', (err) => log.error({ lane: name, err: err.message }, 'worker error'));
+      worker.on('error', this.onRedisError);
       this.workers.push(worker);
     }
   }

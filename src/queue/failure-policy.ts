@@ -1,4 +1,5 @@
 import { VendorError } from '../http/errors.js';
+import { UNREACHABLE_CODES } from '../infra-errors.js';
 import { PageShapeError, PaginationLoopError } from '../pagination/types.js';
 
 /** What is recorded on the walks (and the run) a failure ends: message, HTTP status, vendor request id. */
@@ -38,12 +39,31 @@ export interface FailureContext {
   maxAttempts: number;
   /** Lane pause after a 429 that names no wait (the source's setting, else the vendor's). */
   rateLimitBackoffMs: number;
+  /** Whether the run has yet to get any answer from the vendor (no walk of it committed a page): a connection failure then points at a wrong baseUrl. */
+  firstRequest: boolean;
+  /** Base of the job's exponential backoff between attempts (worker.backoffMs). */
+  backoffMs: number;
+  /** How long a first request may keep failing to connect before the run fails (worker.connectFailureTimeoutMs). */
+  connectFailureTimeoutMs: number;
+}
+
+/**
+ * Longest time the attempts up to and including the next one have waited in backoff, for
+ * BullMQ's exponential backoff (attempt n waits backoffMs * 2^(n-1), jitter only shortens it):
+ * backoffMs * (2^attempt - 1).
+ */
+export function backoffThroughNextAttempt(backoffMs: number, attempt: number): number {
+  return backoffMs * (2 ** attempt - 1);
 }
 
 /**
  * Decides what a page job's error means. Pure and total: any thrown value gives an action.
  * Transport errors and unknown errors (bugs, a database hiccup) retry through BullMQ attempts;
- * a page of the wrong shape or a pagination loop fails the walk at once.
+ * a page of the wrong shape or a pagination loop fails the walk at once. A walk's first request
+ * that cannot connect (host not found, connection refused) retries only while the backoff
+ * stays within connectFailureTimeoutMs, then fails the run: the baseUrl is most likely wrong,
+ * and the full attempts schedule would take many minutes to say so. Once the run has had an
+ * answer, connection failures keep the full schedule (a vendor restarting mid-run).
  */
 export function decideFailure(err: unknown, ctx: FailureContext): FailureAction {
   if (err instanceof Error && (err.name === 'RateLimitError' || err.name === 'DelayedError')) return { action: 'pass' };
@@ -63,6 +83,12 @@ export function decideFailure(err: unknown, ctx: FailureContext): FailureAction 
       return { action: 'pause-lane', waitMs: err.retryAfterMs ?? ctx.rateLimitBackoffMs, reason: `${what}${requestNote}`, failure: base };
     }
     case 'retryable':
+      if (ctx.firstRequest && err.code !== null && UNREACHABLE_CODES.has(err.code) && (last || backoffThroughNextAttempt(ctx.backoffMs, ctx.attempt) > ctx.connectFailureTimeoutMs)) {
+        return {
+          action: 'fail-run',
+          failure: { ...base, message: `${base.message}; check the baseUrl of source ${ctx.sourceId} (gave up after ${ctx.attempt} attempts)` },
+        };
+      }
       return {
         action: 'retry',
         message: base.message,

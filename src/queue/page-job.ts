@@ -1,5 +1,7 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { ResourceDefinition } from '../connector.js';
+import { VendorError } from '../http/errors.js';
+import { postgresConnectionReason, UNREACHABLE_CODES } from '../infra-errors.js';
 import { describeRequest, requestHash } from '../pagination/request-key.js';
 import { PageShapeError, PaginationLoopError, type Cursor, type PageContext, type PageResult } from '../pagination/types.js';
 import { deletePolicyOf, type ResolvedSource } from '../sources.js';
@@ -7,7 +9,7 @@ import { normalizePage } from '../sync/normalize-page.js';
 import { pageContext } from '../sync/walk-plan.js';
 import { scopeLabel } from '../sync/where.js';
 import { disableResource, pauseSource, sourcePause } from '../warehouse/source-state.js';
-import { commitPage, failWalks, getWalk, runningWalks, type WalkRow } from '../warehouse/walks.js';
+import { commitPage, failWalks, getWalk, runHasCommittedPages, runningWalks, type WalkRow } from '../warehouse/walks.js';
 import { definitionOf, laneOf, sourceOf, whereOf, type EngineContext } from './context.js';
 import { decideFailure, type FailureRecord } from './failure-policy.js';
 import { holdLane, type Lane, type LaneWaitKind, type PageJobData } from './lanes.js';
@@ -221,6 +223,11 @@ export async function failAndReport(ctx: EngineContext, walkIds: string[], runId
 /** Carries out the failure policy's decision for a page job's error. Always throws. */
 async function handleFailure(deps: PageJobDeps, err: unknown, job: Job<PageJobData>, src: ResolvedSource, lane: Lane, walk: WalkRow, where: string): Promise<never> {
   const { ctx } = deps;
+  // Only a connection failure needs to know whether the run ever had an answer (a wrong baseUrl).
+  const connectFailure = err instanceof VendorError && err.code !== null && UNREACHABLE_CODES.has(err.code);
+  // Static lists commit without a request: their pages say nothing about the host.
+  const requesting = src.vendor.resources.filter((r) => r.pagination.kind !== 'static').map((r) => r.name);
+  const firstRequest = connectFailure && walk.pages === 0 && !(await runHasCommittedPages(ctx.db, walk.run_id, requesting));
   const decision = decideFailure(err, {
     where,
     sourceId: src.id,
@@ -229,12 +236,17 @@ async function handleFailure(deps: PageJobDeps, err: unknown, job: Job<PageJobDa
     maxAttempts: job.opts.attempts ?? 1,
     // Without a Retry-After the vendor's documented backoff applies (Toggl: "a few minutes").
     rateLimitBackoffMs: src.config.rateLimitBackoffMs ?? src.vendor.rateLimitBackoffMs ?? 60_000,
+    firstRequest,
+    backoffMs: ctx.worker.backoffMs,
+    connectFailureTimeoutMs: ctx.worker.connectFailureTimeoutMs,
   });
   switch (decision.action) {
     case 'pass':
       throw err;
     case 'retry':
       if (decision.giveUp) await failAndReport(ctx, [walk.id], walk.run_id, decision.giveUp);
+      // A lost Postgres fails every job in flight; its outage is logged once by the pool (db.ts).
+      else if (!(err instanceof VendorError) && postgresConnectionReason(err) !== null) ctx.log.debug({ source: src.id, attempt: job.attemptsMade + 1 }, decision.message);
       else ctx.log.warn({ source: src.id, attempt: job.attemptsMade + 1, requestId: decision.requestId ?? undefined }, decision.message);
       throw new Error(decision.message);
     case 'fail-walk':

@@ -1,5 +1,5 @@
 import { pagePriority } from '../sync/walk-plan.js';
-import { runningChildWalks, runTrigger, type WalkRow } from '../warehouse/walks.js';
+import { getWalk, runningChildWalks, runTrigger, type WalkRow } from '../warehouse/walks.js';
 import { definitionOf, laneOf, sourceOf, type EngineContext } from './context.js';
 
 /** The walk fields a page job is built from. */
@@ -30,9 +30,10 @@ export class PageQueue {
   /**
    * Queues page `page` of a walk. With `repairFinished`, a job of that id that already finished
    * without committing its page (Redis restored from an old snapshot) is removed first, since it
-   * would block re-adding the id; a waiting or active one is left alone.
+   * would block re-adding the id; a waiting or active one is left alone. Returns false when
+   * `repairFinished` found the job queued or active already (nothing added), else true.
    */
-  async enqueue(walk: QueuedWalk, page: number, repairFinished = false): Promise<void> {
+  async enqueue(walk: QueuedWalk, page: number, repairFinished = false): Promise<boolean> {
     const src = sourceOf(this.ctx, walk.source_id);
     const lane = laneOf(this.ctx, src, definitionOf(src, walk.resource));
     const id = pageJobId(walk, page);
@@ -40,8 +41,12 @@ export class PageQueue {
       const old = await lane.queue.getJob(id);
       if (old) {
         const state = await old.getState();
-        if (state === 'completed' || state === 'failed') await old.remove().catch(() => undefined);
-        else return;
+        if (state !== 'completed' && state !== 'failed') return false;
+        // The job may have finished by committing its page after the caller read the walk: then
+        // the next page's job exists, and re-adding this one would only be a wasted no-op job.
+        const now = await getWalk(this.ctx.db, walk.id);
+        if (!now || now.status !== 'running' || now.pages !== page) return false;
+        await old.remove().catch(() => undefined);
       }
     }
     const { worker } = this.ctx;
@@ -57,6 +62,7 @@ export class PageQueue {
         removeOnFail: { count: 5000, age: 7 * 24 * 3600 },
       },
     );
+    return true;
   }
 
   /** Queues the current page of each running walk that a completed walk started. */

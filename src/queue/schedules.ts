@@ -80,6 +80,8 @@ export interface SchedulerOptions {
   sources: Map<string, ResolvedSource>;
   schedules: readonly ResolvedSchedule[];
   logger: Logger;
+  /** Receives the 'error' events of the control queue and its worker (a lost Redis); default: logged. */
+  onRedisError?: (err: Error) => void;
 }
 
 /**
@@ -94,7 +96,14 @@ export class Scheduler {
 
   constructor(private readonly opts: SchedulerOptions) {
     this.queue = new Queue<ScheduleJobData>(SCHEDULES_QUEUE, { connection: opts.redis, prefix: opts.prefix });
+    // Without a listener BullMQ prints every connection error's stack (`schedules` used to, 36 a second).
+    this.queue.on('error', this.onRedisError);
   }
+
+  private readonly onRedisError = (err: Error): void => {
+    if (this.opts.onRedisError) this.opts.onRedisError(err);
+    else this.opts.logger.error({ err: err.message }, 'schedule queue error');
+  };
 
   /**
    * Upserts a job scheduler per configured schedule and removes the ones no longer configured.
@@ -126,6 +135,17 @@ export class Scheduler {
   }
 
   /**
+   * Re-creates the configured job schedulers missing from Redis (a Redis restarted without
+   * persistence loses them all). Returns the names it restored; does nothing when all exist.
+   */
+  async restoreMissing(): Promise<string[]> {
+    const registered = new Set((await this.queue.getJobSchedulers(0, -1)).map((s) => s.id ?? s.key));
+    const missing = this.opts.schedules.filter((s) => !registered.has(s.name)).map((s) => s.name);
+    if (missing.length > 0) await this.sync();
+    return missing;
+  }
+
+  /**
    * Starts (or joins) a run of each source of a firing. A source not in this worker's config is
    * skipped with a warning; a schedule's resources are narrowed to the ones the source's vendor has.
    */
@@ -154,7 +174,7 @@ export class Scheduler {
       prefix: this.opts.prefix,
       concurrency: 1,
     });
-    this.worker.on('error', (err) => this.opts.logger.error({ err: err.message }, 'schedule worker error'));
+    this.worker.on('error', this.onRedisError);
     this.worker.on('failed', (job, err) => this.opts.logger.error({ schedule: job?.data.schedule, err: err.message }, 'schedule firing failed'));
   }
 

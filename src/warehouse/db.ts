@@ -1,5 +1,8 @@
-import { Kysely, Migrator, PostgresDialect, type ColumnType, type Generated } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, type ColumnType, type Generated, type PostgresPool } from 'kysely';
 import pg from 'pg';
+import { endpointOf, formatEndpoint, postgresConnectionReason } from '../infra-errors.js';
+import type { Logger } from '../logger.js';
+import { OutageLog } from '../outage-log.js';
 import { migrationProvider } from '../../migrations/index.js';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -168,16 +171,47 @@ export interface Database {
 // bigint (int8) ids and counts arrive as strings by default; counts we return are int4 or cast.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
 
-/** Creates a Kysely instance over a pg pool. The caller owns it and must `destroy()` it. */
-export function createDb(databaseUrl: string, opts: { max?: number; applicationName?: string } = {}): Kysely<Database> {
+/** Options of createDb(). */
+export interface CreateDbOptions {
+  max?: number;
+  applicationName?: string;
+  /** Receives one line when Postgres goes away and one when it is back; silent when left out. */
+  logger?: Logger;
+}
+
+/**
+ * Creates a Kysely instance over a pg pool. The caller owns it and must `destroy()` it.
+ * Never lets a lost connection crash the process: every client, idle or checked out, has an
+ * 'error' handler, so a terminated backend or a Postgres restart only fails the queries in
+ * flight (a page job then retries). Outages are logged once each way through `logger`.
+ */
+export function createDb(databaseUrl: string, opts: CreateDbOptions = {}): Kysely<Database> {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: opts.max ?? 10,
     application_name: opts.applicationName ?? 'fleetsync',
   });
-  // An idle client losing its connection (Postgres restart) must not crash the process.
-  pool.on('error', () => undefined);
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const endpoint = endpointOf(databaseUrl, 5432);
+  const outage = new OutageLog(opts.logger, 'postgres', `Postgres${endpoint ? ` at ${formatEndpoint(endpoint)}` : ''}`);
+  const lost = (err: unknown) => outage.down(postgresConnectionReason(err) ?? (err instanceof Error ? err.message : 'connection error'));
+  // The pool's own handler covers idle clients only; a client Kysely has checked out emits
+  // 'error' on itself when its backend goes away, and an unhandled 'error' kills the process.
+  pool.on('error', lost);
+  pool.on('connect', (client) => client.on('error', lost));
+  const watched: PostgresPool = {
+    connect: async () => {
+      try {
+        const client = await pool.connect();
+        outage.up();
+        return client;
+      } catch (err) {
+        if (postgresConnectionReason(err)) lost(err);
+        throw err;
+      }
+    },
+    end: () => pool.end(),
+  };
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: watched }) });
 }
 
 /**

@@ -101,6 +101,13 @@ export async function runningRunIds(db: Db, sourceIds: readonly string[]): Promi
   return (await db.selectFrom('sync_runs').select('id').where('status', '=', 'running').where('source_id', 'in', [...sourceIds]).execute()).map((r) => r.id);
 }
 
+/** Whether a walk of one of `resources` in a run has committed a page (for resources that request, the run had an answer from its vendor). */
+export async function runHasCommittedPages(db: Db, runId: string, resources: readonly string[]): Promise<boolean> {
+  if (resources.length === 0) return false;
+  const row = await db.selectFrom('sync_walks').select('id').where('run_id', '=', runId).where('resource', 'in', [...resources]).where('pages', '>', 0).limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
 /** The trigger of a run, or undefined when it does not exist. */
 export async function runTrigger(db: Db, runId: string): Promise<string | undefined> {
   return (await db.selectFrom('sync_runs').select('trigger').where('id', '=', runId).executeTakeFirst())?.trigger;

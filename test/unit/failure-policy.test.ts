@@ -1,16 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { VendorError, type FailureKind } from '../../src/http/errors.js';
 import { PageShapeError, PaginationLoopError } from '../../src/pagination/types.js';
-import { decideFailure, type FailureContext } from '../../src/queue/failure-policy.js';
+import { backoffThroughNextAttempt, decideFailure, type FailureContext } from '../../src/queue/failure-policy.js';
 
-const ctx = (attempt: number, maxAttempts = 3): FailureContext => ({
+const ctx = (attempt: number, maxAttempts = 3, extra: Partial<FailureContext> = {}): FailureContext => ({
   where: 'ax/devices org 7 page 2',
   sourceId: 'ax',
   resource: 'devices',
   attempt,
   maxAttempts,
   rateLimitBackoffMs: 60_000,
+  firstRequest: false,
+  backoffMs: 5_000,
+  connectFailureTimeoutMs: 120_000,
+  ...extra,
 });
+
+const unreachable = (code: string) => new VendorError({ kind: 'retryable', code, message: `cannot reach the vendor at api.example.com:443: ${code}` });
 
 const vendor = (kind: FailureKind, status: number | null, extra: Partial<{ retryAfterMs: number; requestId: string }> = {}) =>
   new VendorError({ kind, status, message: `${status ?? 'network'} boom`, requestId: extra.requestId ?? null, retryAfterMs: extra.retryAfterMs ?? null });
@@ -84,5 +90,34 @@ describe('decideFailure', () => {
       });
     }
     expect(decideFailure(vendor('unsafe', null), ctx(1)).action).toBe('fail-walk');
+  });
+
+  it("fails the run on a walk's first request that cannot connect once the backoff would pass connectFailureTimeoutMs", () => {
+    // Defaults (5 s backoff, 2 min): attempts 1-4 have waited 5, 15, 35, 75 s; the 5th would reach 155 s.
+    expect([1, 2, 3, 4, 5].map((a) => backoffThroughNextAttempt(5_000, a))).toEqual([5_000, 15_000, 35_000, 75_000, 155_000]);
+    for (const code of ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']) {
+      for (const attempt of [1, 2, 3, 4]) expect(decideFailure(unreachable(code), ctx(attempt, 8, { firstRequest: true })), `${code} attempt ${attempt}`).toMatchObject({ action: 'retry', giveUp: null });
+      expect(decideFailure(unreachable(code), ctx(5, 8, { firstRequest: true }))).toEqual({
+        action: 'fail-run',
+        failure: {
+          message: `ax/devices org 7 page 2: cannot reach the vendor at api.example.com:443: ${code}; check the baseUrl of source ax (gave up after 5 attempts)`,
+          status: null,
+          requestId: null,
+        },
+      });
+    }
+    // A shorter timeout gives up sooner; the last attempt gives up whatever the timeout.
+    expect(decideFailure(unreachable('ECONNREFUSED'), ctx(2, 8, { firstRequest: true, backoffMs: 100, connectFailureTimeoutMs: 250 })).action).toBe('fail-run');
+    expect(decideFailure(unreachable('ECONNREFUSED'), ctx(1, 8, { firstRequest: true, backoffMs: 100, connectFailureTimeoutMs: 250 })).action).toBe('retry');
+    expect(decideFailure(unreachable('ECONNREFUSED'), ctx(2, 2, { firstRequest: true })).action).toBe('fail-run');
+  });
+
+  it('keeps the full attempts schedule for connection failures in the middle of a walk, timeouts and resets', () => {
+    for (const attempt of [1, 5, 7]) expect(decideFailure(unreachable('ECONNREFUSED'), ctx(attempt, 8)), `attempt ${attempt}`).toMatchObject({ action: 'retry', giveUp: null });
+    expect(decideFailure(unreachable('ECONNREFUSED'), ctx(8, 8))).toMatchObject({ action: 'retry', giveUp: { message: expect.stringContaining('(gave up after 8 attempts)') } });
+    // A host that answers slowly or drops connections exists: not a wrong baseUrl.
+    for (const code of ['ECONNABORTED', 'ECONNRESET', 'ETIMEDOUT']) expect(decideFailure(unreachable(code), ctx(7, 8, { firstRequest: true })).action, code).toBe('retry');
+    // A 5xx is an answer, never a connection failure.
+    expect(decideFailure(vendor('retryable', 503), ctx(7, 8, { firstRequest: true })).action).toBe('retry');
   });
 });

@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InfraError } from '../src/infra-errors.js';
+import { Metrics, startMetricsServer } from '../src/metrics.js';
+import { createTestEnv, type TestEnv } from './helpers.js';
+import { runCli } from './helpers/cli.js';
+import { automoxSource, tempDir, testConfig, type TempDir } from './helpers/config.js';
+import { freePort } from './helpers/redis-server.js';
+
+describe('messages that say which part is down', () => {
+  let env: TestEnv;
+  let dir: TempDir;
+  let configFile: string;
+
+  beforeAll(async () => {
+    env = await createTestEnv();
+    dir = await tempDir('fleetsync-infra-msg-');
+    configFile = await dir.writeYaml('fleetsync.yaml', testConfig([automoxSource('ax', 'http://127.0.0.1:9/api', 'IM_KEY')]));
+  });
+  afterAll(async () => {
+    await env.cleanup();
+    await dir.remove();
+  });
+
+  it('a command whose Postgres refuses connections or does not resolve exits 1 with one line naming Postgres, host and port', async () => {
+    const port = await freePort();
+    const refused = await runCli(env, configFile, ['status'], { IM_KEY: 'k', DATABASE_URL: `postgres://fleet:pgsecret@127.0.0.1:${port}/x` });
+    expect({ code: refused.code, stderr: refused.stderr.trim() }).toEqual({ code: 1, stderr: `fleetsync: Postgres at 127.0.0.1:${port} is unreachable (ECONNREFUSED)` });
+    const unknown = await runCli(env, configFile, ['status'], { IM_KEY: 'k', DATABASE_URL: 'postgres://fleet:pgsecret@pg-host.invalid:5432/x' });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr.trim()).toMatch(/^fleetsync: Postgres at pg-host\.invalid:5432 is unreachable \((ENOTFOUND|EAI_AGAIN)\)$/);
+  });
+
+  it('a metrics port already in use is named as such', async () => {
+    const metrics = new Metrics();
+    const first = await startMetricsServer(metrics, { port: 0, host: '127.0.0.1' });
+    try {
+      const second = startMetricsServer(metrics, { port: first.port, host: '127.0.0.1' });
+      await expect(second).rejects.toBeInstanceOf(InfraError);
+      await expect(second).rejects.toThrow(new RegExp(`^metrics port 127\\.0\\.0\\.1:${first.port} is already in use`));
+    } finally {
+      await first.close();
+    }
+  });
+});
