@@ -30,7 +30,7 @@ describe('Postgres stopped and started mid-run', () => {
     dir = await tempDir('fleetsync-pgrestart-');
     const cfg = testConfig([automoxSource('automox-pg', `${origin}/api`, 'PG_KEY', { rateLimits: { api: { ...SLOW, concurrency: 2 }, servers: { ...SLOW, concurrency: 2 } } })], {
       // A reconciler that looks often, so a job that gave up while Postgres was away comes back soon.
-      worker: { lockDurationMs: 2000, backoffMs: 50, attempts: 6, maxInProcessWaitMs: 200, reconcileEveryMs: 1000 },
+      worker: { lockDurationMs: 2000, backoffMs: 50, attempts: 6, maxInProcessWaitMs: 200, reconcileIntervalMs: 1000 },
     });
     configFile = await dir.writeYaml('fleetsync.yaml', cfg);
     app = await env.open(cfg, { ...process.env, PG_KEY: API_KEY });
