@@ -126,6 +126,9 @@ describe('metrics and health endpoints', () => {
   });
 
   it('a worker started later serves the last success it read from Postgres, and answers /healthz and /readyz', async () => {
+    // A source since removed from the config: its last success is history, not something to alert on.
+    const gone = await env.db.insertInto('sync_runs').values({ source_id: 'gone-source', trigger: 'test', mode: 'full', resources: ['devices'], status: 'succeeded', finished_at: new Date() }).returning('id').executeTakeFirstOrThrow();
+    await env.db.insertInto('sync_walks').values({ run_id: gone.id, source_id: 'gone-source', resource: 'devices', scope: '-', mode: 'full', status: 'succeeded', cursor: null, total: null, since: null, high_water_mark: null, waiting_until: null, waiting_reason: null, error_status: null, error_message: null, error_request_id: null, parent_walk_id: null, finished_at: new Date() }).execute();
     const configFile = await dir.writeYaml('fleetsync.yaml', cfg);
     const port = await closedPort();
     const worker = startWorker(configFile, env, { H_KEY: API_KEY, FLEETSYNC_METRICS_PORT: String(port), FLEETSYNC_METRICS_HOST: '127.0.0.1' });
@@ -138,6 +141,7 @@ describe('metrics and health endpoints', () => {
     for (const resource of ['organizations', 'devices', 'packages', 'device_groups']) {
       expect(sample(text, 'fleetsync_last_success_timestamp_seconds', { source: 'automox-h', resource }), resource).toBe(await lastFinished(env, 'automox-h', resource));
     }
+    expect(text).not.toContain('source="gone-source"');
     worker.kill('SIGTERM');
     expect((await exited(worker)).code).toBe(0);
   });

@@ -33,7 +33,7 @@ export function registerWorker(ctx: CommandContext): void {
         );
         const port = metricsPort(env, app.config.worker.metricsPort);
         // Freshness survives a restart: the gauge starts from the last succeeded walks in Postgres.
-        if (port > 0) app.metrics.seedLastSuccess(await lastSucceededWalks(app.db));
+        if (port > 0) app.metrics.seedLastSuccess(await lastSucceededWalks(app.db, [...app.sources.keys()]));
         const metricsServer = port > 0 ? await startMetricsServer(app.metrics, { port, host: env.metricsHost, ready: () => checkReadiness(app) }) : null;
         let scheduler: Scheduler | null = null;
         try {

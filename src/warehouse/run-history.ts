@@ -106,11 +106,16 @@ export async function runWalks(db: Db, runId: string): Promise<WalkListing[]> {
   });
 }
 
-/** When a walk of each (source, resource) last succeeded: the newest finished_at of its succeeded walks. */
-export async function lastSucceededWalks(db: Db): Promise<Array<{ source: string; resource: string; at: Date }>> {
+/**
+ * When a walk of each (source, resource) of `sourceIds` last succeeded: the newest finished_at of
+ * its succeeded walks. Sources no longer configured are left out (they would look stale forever).
+ */
+export async function lastSucceededWalks(db: Db, sourceIds: readonly string[]): Promise<Array<{ source: string; resource: string; at: Date }>> {
+  if (sourceIds.length === 0) return [];
   const rows = await db
     .selectFrom('sync_walks')
     .select(['source_id', 'resource', sql<Date>`max(finished_at)`.as('at')])
+    .where('source_id', 'in', [...sourceIds])
     .where('status', '=', 'succeeded')
     .where('finished_at', 'is not', null)
     .groupBy(['source_id', 'resource'])
