@@ -134,7 +134,8 @@ export async function openApp(opts: OpenAppOptions): Promise<App> {
   metrics.trackQueues(async () =>
     Promise.all(
       [...engine.lanes.values()].map(async (l) => ({
-        queue: l.queue.name,
+        source: l.sourceId,
+        lane: l.laneClass,
         counts: await l.queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed'),
       })),
     ),

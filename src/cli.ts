@@ -8,13 +8,16 @@ import { registerEnable } from './commands/enable.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerPause } from './commands/pause.js';
 import { registerResume } from './commands/resume.js';
+import { registerRuns } from './commands/runs.js';
 import { registerSchedules } from './commands/schedules.js';
+import { registerSimulate } from './commands/simulate.js';
+import { registerState } from './commands/state.js';
 import { registerStatus } from './commands/status.js';
 import { registerSweep } from './commands/sweep.js';
 import { registerSync } from './commands/sync.js';
 import { registerWorker } from './commands/worker.js';
 import { ConfigError } from './config.js';
-import { EnvError, readEnv, type FleetsyncEnv } from './env.js';
+import { EnvError, loadDotEnv, readEnv, type FleetsyncEnv } from './env.js';
 import { describeInfraError } from './infra-errors.js';
 import { createLogger, type Logger } from './logger.js';
 
@@ -27,15 +30,24 @@ export function buildProgram(logger: Logger, env: FleetsyncEnv = readEnv()): Com
     .option('-c, --config <file>', 'config file (default: $FLEETSYNC_CONFIG or ./fleetsync.yaml)')
     .showHelpAfterError();
   const ctx = { program, logger, env };
-  for (const register of [registerMigrate, registerWorker, registerSchedules, registerBackfill, registerDashboard, registerSync, registerStatus, registerSweep, registerPause, registerResume, registerEnable, registerDemo]) {
+  for (const register of [registerMigrate, registerWorker, registerSchedules, registerBackfill, registerDashboard, registerSync, registerStatus, registerRuns, registerState, registerSweep, registerPause, registerResume, registerEnable, registerDemo, registerSimulate]) {
     register(ctx);
   }
   return program;
 }
 
 async function main(): Promise<void> {
+  let fromDotEnv: string[];
+  try {
+    // Before anything reads the environment: .env may set DATABASE_URL or a credential.
+    fromDotEnv = loadDotEnv();
+  } catch (err) {
+    console.error(`fleetsync: ${(err as Error).message}`);
+    process.exit(1);
+  }
   const env = readEnv();
   const logger = createLogger({ level: env.logLevel });
+  if (fromDotEnv.length) logger.debug({ variables: fromDotEnv }, 'read .env (names only)');
   const program = buildProgram(logger, env);
   try {
     await program.parseAsync(process.argv);

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { CronExpressionParser } from 'cron-parser';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -142,6 +143,16 @@ function isTimeZone(tz: string): boolean {
 }
 
 /**
+ * The message for a cron pattern cron-parser refused, quoting the pattern: its own messages name
+ * only a fragment (`"every day"` gives `cannot resolve alias "eve"`).
+ */
+export function cronProblem(cron: string, err: unknown): string {
+  const fields = cron.trim().split(/\s+/).length;
+  const why = fields === 5 || fields === 6 ? (err instanceof Error ? err.message.replace(/^Validation error, /, '') : String(err)) : `has ${fields} field${fields === 1 ? '' : 's'}, needs 5 or 6`;
+  return `invalid cron pattern "${cron}": ${why} (5 fields: minute hour day-of-month month day-of-week, e.g. "0 2 * * *" for 02:00 daily; 6 with seconds first)`;
+}
+
+/**
  * One cron schedule: which sources and resources to start a run of, and how.
  * `sources`/`resources` left out mean all of them; names are checked against the sources at start.
  */
@@ -160,7 +171,7 @@ export const scheduleSchema = z
     try {
       CronExpressionParser.parse(s.cron, { tz: isTimeZone(s.timeZone) ? s.timeZone : 'UTC', strict: false }).next();
     } catch (err) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['cron'], message: `invalid cron pattern: ${(err as Error).message}` });
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['cron'], message: cronProblem(s.cron, err) });
     }
   });
 export type ScheduleConfig = z.infer<typeof scheduleSchema>;
@@ -185,7 +196,7 @@ export const configSchema = z
       if (names.has(sch.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['schedules', i, 'name'], message: `duplicate schedule name "${sch.name}"` });
       names.add(sch.name);
       sch.sources?.forEach((id, j) => {
-        if (!seen.has(id)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['schedules', i, 'sources', j], message: `unknown source "${id}"` });
+        if (!seen.has(id)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['schedules', i, 'sources', j], message: `unknown source "${id}" (configured: ${[...seen].join(', ')})` });
       });
     });
   });
@@ -211,23 +222,33 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
 /**
  * Replaces `${VAR}` in every string of a parsed YAML tree from `env`.
  * Substitution happens after parsing so a secret can never change the YAML structure.
- * Throws ConfigError naming the key path when a variable is not set.
+ * Throws one ConfigError naming every variable that is not set, each with its key path, so a
+ * first run fixes them all at once.
  */
 export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: Array<string | number> = []): unknown {
+  const missing: string[] = [];
+  const out = substituteInto(value, env, path, missing);
+  if (missing.length === 1) throw new ConfigError(missing[0]!);
+  if (missing.length > 1) throw new ConfigError(`${missing.length} environment variables are not set (export them or put them in .env):\n${missing.map((m) => `  ${m}`).join('\n')}`);
+  return out;
+}
+
+function substituteInto(value: unknown, env: NodeJS.ProcessEnv, path: Array<string | number>, missing: string[]): unknown {
   if (typeof value === 'string') {
     return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, name: string | undefined) => {
       if (m === '$$') return '$';
       const v = name === undefined ? undefined : env[name];
       if (v === undefined) {
-        throw new ConfigError(`${formatPath(path)}: environment variable ${name ?? ''} is not set`);
+        missing.push(`${formatPath(path)}: environment variable ${name ?? ''} is not set`);
+        return '';
       }
       return v;
     });
   }
-  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, [...path, i]));
+  if (Array.isArray(value)) return value.map((v, i) => substituteInto(v, env, [...path, i], missing));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = substituteEnv(v, env, [...path, k]);
+    for (const [k, v] of Object.entries(value)) out[k] = substituteInto(v, env, [...path, k], missing);
     return out;
   }
   return value;
@@ -258,6 +279,8 @@ export async function loadConfig(file?: string, env: NodeJS.ProcessEnv = process
     text = await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
+    // A docker bind mount of a host file that does not exist creates an empty directory in its place.
+    if (code === 'EISDIR') throw new ConfigError(`config file ${path} is a directory: docker creates one when a bind-mounted ${basename(path)} does not exist on the host; create ./${basename(path)} (see fleetsync.example.yaml) and remove the directory`);
     throw new ConfigError(`cannot read config file ${path}: ${code ?? String(err)}`);
   }
   // `{ apiKey: ${KEY} }` is how people write it, but `${` is not valid inside a YAML flow map:

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+
 /**
  * The one place fleetsync reads its environment variables. Credentials referenced as `${VAR}` in
  * the config are not read here: the config substitutes them from whatever env it is given.
@@ -53,4 +56,28 @@ export function metricsPort(env: Pick<FleetsyncEnv, 'metricsPortText'>, configur
   const port = env.metricsPortText !== undefined ? Number(env.metricsPortText) : configured;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new EnvError('FLEETSYNC_METRICS_PORT must be a port number');
   return port;
+}
+
+/**
+ * Loads `file` (default `./.env`) into `env` when it exists: variables already set are never
+ * overridden (the shell and docker's env_file win), and values are never logged or returned.
+ * Returns the names it set (empty when there is no file). Throws EnvError when the file exists
+ * but cannot be read.
+ */
+export function loadDotEnv(file = '.env', env: NodeJS.ProcessEnv = process.env): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return [];
+    throw new EnvError(`cannot read ${file}: ${code ?? 'unknown error'}`);
+  }
+  const set: string[] = [];
+  for (const [name, value] of Object.entries(parseEnv(text))) {
+    if (value === undefined || env[name] !== undefined) continue;
+    env[name] = value;
+    set.push(name);
+  }
+  return set;
 }

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { errorCode, InfraError, metricsListenMessage } from './infra-errors.js';
 
 /** Row counts of one committed page or one finished walk, by kind. */
@@ -11,11 +11,22 @@ export interface RowCounts {
   deleted?: number;
 }
 
-/** One queue's job counts, for the queue-depth gauge. */
+/** One lane queue's job counts, for the queue-depth gauge. */
 export interface QueueDepth {
-  queue: string;
+  source: string;
+  lane: string;
   counts: Record<string, number>;
 }
+
+/** When a walk of one source and resource last succeeded (the freshness a stale-source alert needs). */
+export interface LastSuccess {
+  source: string;
+  resource: string;
+  at: Date;
+}
+
+/** What /readyz reports: each dependency by name ("postgres", "redis") and its error when down. */
+export type Readiness = Record<string, { ok: true } | { ok: false; error: string }>;
 
 /**
  * What the engine reports. The engine only calls these hooks; it never reads metrics back, so a
@@ -24,13 +35,13 @@ export interface QueueDepth {
 export interface EngineMetrics {
   /** One HTTP response (or network failure) of a source's lane, in-process retries included. */
   request(source: string, lane: string, status: number | 'network'): void;
-  /** Rows written to a warehouse table by one commit (or the deletion sweep of a walk). */
-  rows(table: string, counts: RowCounts): void;
+  /** Rows a source wrote to a warehouse table by one commit (or the deletion sweep of a walk). */
+  rows(source: string, table: string, counts: RowCounts): void;
   /** A 429 answered by the vendor. */
   rateLimited(source: string, lane: string): void;
   /** A lane wait: the gate, vendor feedback or a pause made a page job wait `ms`. */
   laneWait(source: string, lane: string, ms: number, reason: 'gate' | 'vendor' | 'paused'): void;
-  /** A walk ended; seconds from its start. */
+  /** A walk ended; seconds from its start. A succeeded one sets the source/resource's last success to now. */
   walkFinished(source: string, resource: string, outcome: 'succeeded' | 'failed', seconds: number): void;
   /** What the deletion sweep of a completed full walk did (swept, applied, held, inconsistent, skipped). */
   sweep?(source: string, resource: string, outcome: string): void;
@@ -50,7 +61,8 @@ export interface HeldSweepCount {
 export class Metrics implements EngineMetrics {
   readonly registry = new Registry();
   private readonly requests: Counter<'source' | 'lane' | 'status'>;
-  private readonly rowsWritten: Counter<'table' | 'kind'>;
+  private readonly rowsWritten: Counter<'source' | 'table' | 'kind'>;
+  private readonly lastSuccess: Gauge<'source' | 'resource'>;
   private readonly tooMany: Counter<'source' | 'lane'>;
   private readonly waits: Counter<'source' | 'lane' | 'reason'>;
   private readonly waitSeconds: Counter<'source' | 'lane' | 'reason'>;
@@ -58,10 +70,11 @@ export class Metrics implements EngineMetrics {
   private readonly sweeps: Counter<'source' | 'resource' | 'outcome'>;
   private depthSource: (() => Promise<QueueDepth[]>) | null = null;
   private heldSource: (() => Promise<HeldSweepCount[]>) | null = null;
+  private readonly lastSuccessValues = new Map<string, number>();
 
   constructor() {
     this.requests = new Counter({ name: 'fleetsync_http_requests_total', help: 'Vendor HTTP responses by source, lane and status ("network" for no response).', labelNames: ['source', 'lane', 'status'], registers: [this.registry] });
-    this.rowsWritten = new Counter({ name: 'fleetsync_rows_written_total', help: 'Warehouse rows by table and kind (inserted, updated, unchanged, deleted).', labelNames: ['table', 'kind'], registers: [this.registry] });
+    this.rowsWritten = new Counter({ name: 'fleetsync_rows_written_total', help: 'Warehouse rows by source, table and kind (inserted, updated, unchanged, deleted).', labelNames: ['source', 'table', 'kind'], registers: [this.registry] });
     this.tooMany = new Counter({ name: 'fleetsync_rate_limited_total', help: '429 Too Many Requests answers by source and lane.', labelNames: ['source', 'lane'], registers: [this.registry] });
     this.waits = new Counter({ name: 'fleetsync_lane_waits_total', help: 'Page jobs that had to wait for their lane, by reason (gate: our own limit; vendor: 429 or X-RateLimit; paused: source paused).', labelNames: ['source', 'lane', 'reason'], registers: [this.registry] });
     this.waitSeconds = new Counter({ name: 'fleetsync_lane_wait_seconds_total', help: 'Seconds page jobs were told to wait for their lane, by reason.', labelNames: ['source', 'lane', 'reason'], registers: [this.registry] });
@@ -78,6 +91,12 @@ export class Metrics implements EngineMetrics {
       labelNames: ['source', 'resource', 'outcome'],
       registers: [this.registry],
     });
+    this.lastSuccess = new Gauge({
+      name: 'fleetsync_last_success_timestamp_seconds',
+      help: 'Unix time a walk of the source and resource last succeeded (seeded from Postgres at worker start).',
+      labelNames: ['source', 'resource'],
+      registers: [this.registry],
+    });
     const self = this;
     new Gauge({
       name: 'fleetsync_held_sweeps',
@@ -92,15 +111,29 @@ export class Metrics implements EngineMetrics {
     });
     new Gauge({
       name: 'fleetsync_queue_jobs',
-      help: 'Jobs per queue and state, read from Redis at scrape time.',
-      labelNames: ['queue', 'state'],
+      help: 'Page jobs per source, lane and state, read from Redis at scrape time.',
+      labelNames: ['source', 'lane', 'state'],
       registers: [this.registry],
       async collect() {
         this.reset();
         if (!self.depthSource) return;
-        for (const q of await self.depthSource()) for (const [state, n] of Object.entries(q.counts)) this.set({ queue: q.queue, state }, n);
+        for (const q of await self.depthSource()) for (const [state, n] of Object.entries(q.counts)) this.set({ source: q.source, lane: q.lane, state }, n);
       },
     });
+    // process_* and nodejs_* (CPU, memory, event loop lag, GC), read at scrape time.
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Seeds the last-success gauge (e.g. from Postgres at start); never moves a value backwards. */
+  seedLastSuccess(rows: readonly LastSuccess[]): void {
+    for (const r of rows) this.markSuccess(r.source, r.resource, r.at.getTime() / 1000);
+  }
+
+  private markSuccess(source: string, resource: string, seconds: number): void {
+    const current = this.lastSuccessValues.get(`${source}\u0000${resource}`) ?? 0;
+    if (seconds <= current) return;
+    this.lastSuccessValues.set(`${source}\u0000${resource}`, seconds);
+    this.lastSuccess.set({ source, resource }, seconds);
   }
 
   /** Sets where queue depths come from (read on every scrape). */
@@ -121,10 +154,10 @@ export class Metrics implements EngineMetrics {
     this.requests.inc({ source, lane, status: String(status) });
   }
 
-  rows(table: string, counts: RowCounts): void {
+  rows(source: string, table: string, counts: RowCounts): void {
     for (const kind of ['inserted', 'updated', 'unchanged', 'deleted'] as const) {
       const n = counts[kind] ?? 0;
-      if (n > 0) this.rowsWritten.inc({ table, kind }, n);
+      if (n > 0) this.rowsWritten.inc({ source, table, kind }, n);
     }
   }
 
@@ -139,17 +172,46 @@ export class Metrics implements EngineMetrics {
 
   walkFinished(source: string, resource: string, outcome: 'succeeded' | 'failed', seconds: number): void {
     this.walks.observe({ source, resource, outcome }, seconds);
+    if (outcome === 'succeeded') this.markSuccess(source, resource, Date.now() / 1000);
   }
 }
 
+/** Options of startMetricsServer(). */
+export interface MetricsServerOptions {
+  /** 0 picks a free port. */
+  port: number;
+  /** Interface; default all. */
+  host?: string;
+  /** Checks the dependencies for /readyz; without it /readyz answers like /healthz. */
+  ready?: () => Promise<Readiness>;
+}
+
 /**
- * Serves `GET /metrics` (Prometheus text format) on `host:port`; port 0 picks a free one.
+ * Serves `GET /metrics` (Prometheus text format), `GET /healthz` (200 while the process serves) and
+ * `GET /readyz` (200 when every dependency answers, else 503 naming the ones down) on `host:port`.
  * Resolves once listening, with the bound port and a close(). Answers 404 to anything else.
  * Rejects with an InfraError `metrics port N is already in use` when the port is taken.
  */
-export async function startMetricsServer(metrics: Metrics, opts: { port: number; host?: string }): Promise<{ port: number; server: Server; close(): Promise<void> }> {
+export async function startMetricsServer(metrics: Metrics, opts: MetricsServerOptions): Promise<{ port: number; server: Server; close(): Promise<void> }> {
   const server = createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method === 'GET' && path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      return;
+    }
+    if (req.method === 'GET' && path === '/readyz') {
+      (opts.ready ? opts.ready() : Promise.resolve<Readiness>({}))
+        .then((checks) => {
+          const down = Object.entries(checks).filter(([, c]) => !c.ok);
+          const body = Object.entries(checks)
+            .map(([name, c]) => `${name}: ${c.ok ? 'ok' : `down (${c.error})`}`)
+            .join('\n');
+          res.writeHead(down.length ? 503 : 200, { 'content-type': 'text/plain' }).end(`${down.length ? `not ready: ${down.map(([n]) => n).join(', ')} down` : 'ready'}\n${body}\n`);
+        })
+        .catch((err: unknown) => res.writeHead(503, { 'content-type': 'text/plain' }).end(`not ready: ${err instanceof Error ? err.message : 'unknown'}\n`));
+      return;
+    }
+    if (req.method !== 'GET' || path !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }

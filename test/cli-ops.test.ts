@@ -100,7 +100,7 @@ describe('operations commands', () => {
     expect(s.resources.find((x) => x.resource === 'devices')!.lastRunStatus).toBe('succeeded');
 
     const bad = await cli(['pause', '--source', 'nope']);
-    expect([bad.code, bad.stderr.trim()]).toEqual([1, 'fleetsync: unknown source "nope"']);
+    expect([bad.code, bad.stderr.trim()]).toEqual([1, 'fleetsync: unknown source "nope" (configured: automox-ops)']);
   });
 
   it('schedules lists the configured schedules with next fire times', async () => {

@@ -20,7 +20,7 @@ export function registerBackfill(ctx: CommandContext): void {
         if (Number.isNaN(since.getTime())) throw new CommandError(`--since: "${opts.since}" is not a date (use ISO 8601, e.g. 2026-01-31 or 2026-01-31T12:00:00Z)`);
       }
       await withApp(ctx, async (app) => {
-        requireSource(app, opts.source, { listConfigured: true });
+        requireSource(app, opts.source);
         const { runId, resumed } = await app.engine.startRun(opts.source, { resources: opts.resource, trigger: 'backfill', mode: 'full', since });
         console.log(`${resumed ? 'joined running' : 'started'} backfill run ${runId} of ${opts.source}${since ? ` since ${since.toISOString()}` : ''}`);
         if (opts.detach) return;

@@ -52,13 +52,17 @@ export async function withApp<T>(ctx: CommandContext, fn: (app: App) => Promise<
 
 /**
  * The configured source with this id.
- * Throws CommandError `unknown source "id"`, followed by the configured ids when listConfigured is set.
+ * Throws CommandError `unknown source "id" (configured: a, b)`, so a typo shows the right names.
  */
-export function requireSource(app: App, id: string, opts: { listConfigured?: boolean } = {}): ResolvedSource {
+export function requireSource(app: Pick<App, 'sources'>, id: string): ResolvedSource {
   const src = app.sources.get(id);
   if (src) return src;
-  // The run-starting commands name the configured ids; the others keep their shorter, pinned text.
-  throw new CommandError(`unknown source "${id}"${opts.listConfigured ? ` (configured: ${[...app.sources.keys()].join(', ')})` : ''}`);
+  throw new CommandError(unknownSource(id, [...app.sources.keys()]));
+}
+
+/** The text of an unknown source id, listing the configured ones. */
+export function unknownSource(id: string, configured: readonly string[]): string {
+  return `unknown source "${id}" (configured: ${configured.length ? configured.join(', ') : 'none'})`;
 }
 
 /** Aborts on the first SIGINT/SIGTERM (callers stop after the pages in hand); a second signal exits at once with 130. */

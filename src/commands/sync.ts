@@ -12,7 +12,7 @@ export function registerSync(ctx: CommandContext): void {
     .option('--wait', 'process the run in this process until it ends; exit non-zero unless it succeeded', false)
     .action(async (opts: { source: string; resource: string[]; mode: 'full' | 'incremental'; wait: boolean }) => {
       await withApp(ctx, async (app) => {
-        requireSource(app, opts.source, { listConfigured: true });
+        requireSource(app, opts.source);
         const { runId, resumed } = await app.engine.startRun(opts.source, { resources: opts.resource, trigger: 'sync', mode: opts.mode });
         console.log(`${resumed ? 'joined running' : 'started'} run ${runId} of ${opts.source}`);
         if (!opts.wait) return;

@@ -1,7 +1,9 @@
 import { metricsPort } from '../env.js';
+import { checkReadiness } from '../health.js';
 import { startMetricsServer } from '../metrics.js';
 import { Reconciler } from '../queue/reconciler.js';
 import type { Scheduler } from '../queue/schedules.js';
+import { lastSucceededWalks } from '../warehouse/run-history.js';
 import { boundHeapGrowth, collect, onShutdown, requireSource, schedulerFor, untilAborted, withApp, type CommandContext } from './common.js';
 
 /** `fleetsync worker`: works every lane and fires the schedules until SIGTERM/SIGINT. */
@@ -31,7 +33,9 @@ export function registerWorker(ctx: CommandContext): void {
           { once: true },
         );
         const port = metricsPort(env, app.config.worker.metricsPort);
-        const metricsServer = port > 0 ? await startMetricsServer(app.metrics, { port, host: env.metricsHost }) : null;
+        // Freshness survives a restart: the gauge starts from the last succeeded walks in Postgres.
+        if (port > 0) app.metrics.seedLastSuccess(await lastSucceededWalks(app.db, [...app.sources.keys()]));
+        const metricsServer = port > 0 ? await startMetricsServer(app.metrics, { port, host: env.metricsHost, ready: () => checkReadiness(app) }) : null;
         let scheduler: Scheduler | null = null;
         let reconciler: Reconciler | null = null;
         try {

@@ -165,7 +165,7 @@ async function commit(
     (trx) => startChildWalks(trx, src, def, walk),
   );
   if (!outcome.committed) return false;
-  ctx.metrics?.rows(def.table, outcome.counts);
+  ctx.metrics?.rows(src.id, def.table, outcome.counts);
   ctx.log.debug({ source: src.id, resource: def.name, scope: walk.scope, page, rows: result.records.length, ...outcome.counts, requestId, ms: Date.now() - startedAt }, 'page committed');
   if (normalized.duplicates > 0 || normalized.quarantine.length > 0) {
     ctx.log.warn(
@@ -208,7 +208,7 @@ async function reportWalkComplete(ctx: EngineContext, src: ResolvedSource, def: 
     'walk complete',
   );
   if (w) {
-    ctx.metrics?.rows(def.table, { deleted: w.deleted });
+    ctx.metrics?.rows(src.id, def.table, { deleted: w.deleted });
     if (ms !== undefined) ctx.metrics?.walkFinished(src.id, def.name, 'succeeded', ms / 1000);
   }
 }

@@ -54,7 +54,7 @@ export function resolveSchedules(schedules: readonly ScheduleConfig[], sources: 
   const problems: string[] = [];
   const out = schedules.map((s, i) => {
     const ids = s.sources ?? [...sources.keys()];
-    for (const id of ids) if (!sources.has(id)) problems.push(`schedules[${i}].sources: unknown source "${id}"`);
+    for (const id of ids) if (!sources.has(id)) problems.push(`schedules[${i}].sources: unknown source "${id}" (configured: ${[...sources.keys()].join(', ')})`);
     for (const [j, r] of (s.resources ?? []).entries()) {
       const known = ids.some((id) => sources.get(id)?.vendor.resources.some((d) => d.name === r));
       if (!known) problems.push(`schedules[${i}].resources[${j}]: no source of schedule "${s.name}" has a resource "${r}"`);

@@ -165,7 +165,8 @@ export class HttpSimulator {
     return this.server !== null;
   }
 
-  async start(): Promise<string> {
+  /** Listens on 127.0.0.1:`port` (0: a free one) and returns the origin. Rejects with EADDRINUSE when the port is taken. */
+  async start(port = 0): Promise<string> {
     if (this.server) return this.origin;
     const server = createServer((req, res) => {
       void this.dispatch(req, res);
@@ -177,7 +178,7 @@ export class HttpSimulator {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
+      server.listen(port, '127.0.0.1', () => {
         server.off('error', reject);
         resolve();
       });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VENDORS } from '../../jobs/index.js';
-import { ConfigError, formatKeyPath, loadConfig, parseConfig } from '../../src/config.js';
+import { ConfigError, cronProblem, formatKeyPath, loadConfig, parseConfig } from '../../src/config.js';
 import { expandResources, resolveSources } from '../../src/sources.js';
 
 const source = { id: 'automox-prod', vendor: 'automox', baseUrl: 'https://console.automox.com/api', credentials: { apiKey: '${AUTOMOX_API_KEY}' } };
@@ -73,5 +73,27 @@ describe('formatKeyPath', () => {
     expect(formatKeyPath(['sources', 0, 'credentials', 'apiKey'])).toBe('sources[0].credentials.apiKey');
     expect(formatKeyPath(['rest', 'resources', 1, 'map', 'foo'])).toBe('rest.resources[1].map.foo');
     expect(formatKeyPath([])).toBe('');
+  });
+});
+
+describe('config errors a first run meets', () => {
+  it('names every missing ${VAR} at once, each with its key path', () => {
+    const src = (id: string, v: string) => ({ id, vendor: 'automox', baseUrl: 'https://x.example/api', credentials: { apiKey: `\${${v}}`, extra: `pre-\${${v}_2}` } });
+    expect(() => parseConfig({ sources: [src('a', 'A_KEY'), src('b', 'B_KEY')] }, { A_KEY: 'set' })).toThrow(
+      new ConfigError(
+        '3 environment variables are not set (export them or put them in .env):\n' +
+          '  sources[0].credentials.extra: environment variable A_KEY_2 is not set\n' +
+          '  sources[1].credentials.apiKey: environment variable B_KEY is not set\n' +
+          '  sources[1].credentials.extra: environment variable B_KEY_2 is not set',
+      ),
+    );
+  });
+
+  it('quotes a cron pattern it cannot read, with the field order', () => {
+    expect(cronProblem('every day', new Error('Validation error, cannot resolve alias "eve"'))).toBe(
+      'invalid cron pattern "every day": has 2 fields, needs 5 or 6 (5 fields: minute hour day-of-month month day-of-week, e.g. "0 2 * * *" for 02:00 daily; 6 with seconds first)',
+    );
+    const source = { id: 'a', vendor: 'automox', baseUrl: 'https://x.example/api' };
+    expect(() => parseConfig({ sources: [source], schedules: [{ name: 'x', cron: '0 25 * * *' }] }, {})).toThrow(/schedules\[0\]\.cron: invalid cron pattern "0 25 \* \* \*": Constraint error, got value 25 expected range 0-23 \(5 fields/);
   });
 });
