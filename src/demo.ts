@@ -7,7 +7,7 @@ import { AutomoxSimulator, generateAutomoxData } from './simulators/automox.js';
 import { FamocoInsightsSimulator, FamocoSimulator, generateFamocoData } from './simulators/famoco.js';
 import type { HttpSimulator } from './simulators/http-sim.js';
 import { IzumaSimulator, generateIzumaData } from './simulators/izuma.js';
-import { PartnerSimulator, generatePartnerData } from './simulators/partner.js';
+import { PartnerSimulator, generatePartnerData, partnerRestConfig } from './simulators/partner.js';
 import { TogglSimulator, generateTogglData } from './simulators/toggl.js';
 import { formatRunSummary, summarizeRun, table } from './status.js';
 import { createDb, ensureDatabase, migrateToLatest } from './warehouse/db.js';
@@ -87,21 +87,7 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
           vendor: 'rest',
           baseUrl: `${partnerUrl}/v1`,
           credentials: { clientId: '${DEMO_PARTNER_ID}', clientSecret: '${DEMO_PARTNER_SECRET}' },
-          rest: {
-            auth: { type: 'basic' },
-            orgUnits: { ids: ['ou-emea', 'ou-apac'] },
-            resources: [
-              { name: 'sites', path: '/sites', table: 'organizations', pagination: { type: 'page', limit: 100 }, map: { name: 'name', parent_external_id: '$ou' } },
-              {
-                name: 'devices',
-                parent: 'sites',
-                path: '/sites/{scope}/devices',
-                table: 'devices',
-                pagination: { type: 'page', limit: 100 },
-                map: { organization_external_id: 'site_id', name: 'name', serial_number: 'serial', os_family: 'os.family', os_version: 'os.version', status: 'status', vendor_last_seen_at: 'last_seen_at' },
-              },
-            ],
-          },
+          rest: partnerRestConfig(),
         },
       ],
     },

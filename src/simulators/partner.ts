@@ -94,6 +94,28 @@ export function generatePartnerData(opts: { seed?: number; sitesPerOu: number[][
 }
 
 /** Options of PartnerSimulator. */
+/**
+ * The `rest:` block of a source that syncs this simulator from configuration alone (sites per
+ * OU, devices per site), as the demo and `fleetsync simulate partner` use it.
+ */
+export function partnerRestConfig() {
+  return {
+    auth: { type: 'basic' },
+    orgUnits: { ids: ['ou-emea', 'ou-apac'] },
+    resources: [
+      { name: 'sites', path: '/sites', table: 'organizations', pagination: { type: 'page', limit: 100 }, map: { name: 'name', parent_external_id: '$ou' } },
+      {
+        name: 'devices',
+        parent: 'sites',
+        path: '/sites/{scope}/devices',
+        table: 'devices',
+        pagination: { type: 'page', limit: 100 },
+        map: { organization_external_id: 'site_id', name: 'name', serial_number: 'serial', os_family: 'os.family', os_version: 'os.version', status: 'status', vendor_last_seen_at: 'last_seen_at' },
+      },
+    ],
+  };
+}
+
 export interface PartnerSimulatorOptions {
   clientId: string;
   clientSecret: string;

@@ -3,7 +3,7 @@ import { AutomoxSimulator, generateAutomoxData } from './automox.js';
 import { FamocoInsightsSimulator, FamocoSimulator, generateFamocoData } from './famoco.js';
 import type { HttpSimulator } from './http-sim.js';
 import { IzumaSimulator, generateIzumaData } from './izuma.js';
-import { PartnerSimulator, generatePartnerData } from './partner.js';
+import { PartnerSimulator, generatePartnerData, partnerRestConfig } from './partner.js';
 import { TogglSimulator, generateTogglData } from './toggl.js';
 
 /** A simulator serving one vendor for a local trial, with the config source that syncs it. */
@@ -108,21 +108,7 @@ export const TRIAL_VENDORS: Readonly<Record<string, TrialSpec>> = {
           vendor: 'rest',
           baseUrl,
           credentials: { clientId: ref('TRIAL_PARTNER_ID'), clientSecret: ref('TRIAL_PARTNER_SECRET') },
-          rest: {
-            auth: { type: 'basic' },
-            orgUnits: { ids: ['ou-emea', 'ou-apac'] },
-            resources: [
-              { name: 'sites', path: '/sites', table: 'organizations', pagination: { type: 'page', limit: 100 }, map: { name: 'name', parent_external_id: '$ou' } },
-              {
-                name: 'devices',
-                parent: 'sites',
-                path: '/sites/{scope}/devices',
-                table: 'devices',
-                pagination: { type: 'page', limit: 100 },
-                map: { organization_external_id: 'site_id', name: 'name', serial_number: 'serial', os_family: 'os.family', os_version: 'os.version', status: 'status', vendor_last_seen_at: 'last_seen_at' },
-              },
-            ],
-          },
+          rest: partnerRestConfig(),
         }),
       };
     },

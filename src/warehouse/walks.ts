@@ -2,7 +2,7 @@ import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { SweepRange } from '../connector.js';
 import type { newWalkValues, ScopeHistory } from '../sync/walk-plan.js';
 import { PaginationLoopError } from '../pagination/types.js';
-import type { QuarantinedRecord } from '../sync/normalize-page.js';
+import type { NormalizedPage } from '../sync/normalize-page.js';
 import type { Database, SyncRunsTable, SyncWalksTable } from './db.js';
 import type { DataTableName } from './tables.js';
 import { decideSweep, type SweepDecision } from '../sync/sweep-decision.js';
@@ -124,21 +124,12 @@ export async function clearWaiting(db: Db, sourceId: string): Promise<void> {
 }
 
 /** One page ready to commit: what normalizePage made of it, and where the walk goes next. */
-export interface PageCommit {
+export interface PageCommit extends NormalizedPage {
   walk: WalkRow;
   page: number;
   table: DataTableName;
-  rows: RowToUpsert[];
-  seen: string[];
-  quarantine: QuarantinedRecord[];
-  repaired: number;
-  /** Quarantined records without a usable id. */
-  unidentified: number;
-  /** Records whose id an earlier record of the page already had. */
-  duplicates: number;
   /** Records on the page as the vendor sent them. */
   records: number;
-  markMs: number | null;
   /** Serialized next cursor, null when the walk is complete. */
   next: string | null;
   total: number | null;
