@@ -34,7 +34,13 @@ export function buildProgram(logger: Logger, env: FleetsyncEnv = readEnv()): Com
 
 async function main(): Promise<void> {
   const env = readEnv();
-  const logger = createLogger({ level: env.logLevel });
+  let logger: Logger;
+  try {
+    logger = createLogger({ level: env.logLevel });
+  } catch (err) {
+    console.error(`fleetsync: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  }
   const program = buildProgram(logger, env);
   try {
     await program.parseAsync(process.argv);

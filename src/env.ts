@@ -20,6 +20,8 @@ export interface FleetsyncEnv {
   metricsHost: string | undefined;
   /** FLEETSYNC_LOG_LEVEL, else `info`. */
   logLevel: string;
+  /** FLEETSYNC_LOG_FORMAT: `json`, `pretty` or `auto` (undefined: auto, pretty exactly when stderr is a terminal). */
+  logFormat: string | undefined;
   /** FLEETSYNC_CONFIG: the config file when --config is not given (undefined: the loader's default). */
   configFile: string | undefined;
   /** NODE_OPTIONS, else empty. */
@@ -40,6 +42,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): FleetsyncEnv {
     metricsPortText: env.FLEETSYNC_METRICS_PORT || undefined,
     metricsHost: env.FLEETSYNC_METRICS_HOST,
     logLevel: env.FLEETSYNC_LOG_LEVEL ?? 'info',
+    logFormat: env.FLEETSYNC_LOG_FORMAT || undefined,
     configFile: env.FLEETSYNC_CONFIG,
     nodeOptions: env.NODE_OPTIONS ?? '',
   };
