@@ -117,7 +117,7 @@ export class RunProgress {
       .where('run_id', 'in', this.runIds)
       .orderBy('id')
       .execute();
-    await this.lookUpEstimates(rows.filter((r) => r.total === null && r.status === 'running'));
+    await this.lookUpEstimates(rows.filter((r) => r.total === null));
     return rows.map((r) => ({
       id: r.id,
       runId: r.run_id,
