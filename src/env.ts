@@ -22,6 +22,8 @@ export interface FleetsyncEnv {
   logLevel: string;
   /** FLEETSYNC_LOG_FORMAT: `json`, `pretty` or `auto` (undefined: auto, pretty exactly when stderr is a terminal). */
   logFormat: string | undefined;
+  /** FLEETSYNC_DASHBOARD_TOKEN: the dashboard's access token when --token is not given (undefined: none). */
+  dashboardToken: string | undefined;
   /** FLEETSYNC_CONFIG: the config file when --config is not given (undefined: the loader's default). */
   configFile: string | undefined;
   /** NODE_OPTIONS, else empty. */
@@ -44,6 +46,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): FleetsyncEnv {
     logLevel: env.FLEETSYNC_LOG_LEVEL ?? 'info',
     logFormat: env.FLEETSYNC_LOG_FORMAT || undefined,
     configFile: env.FLEETSYNC_CONFIG,
+    dashboardToken: env.FLEETSYNC_DASHBOARD_TOKEN || undefined,
     nodeOptions: env.NODE_OPTIONS ?? '',
   };
 }

@@ -16,7 +16,7 @@ export interface WalkProgress {
   records: number;
   /** The vendor's total, when it reports one. */
   total: number | null;
-  /** Without a vendor total: what the last complete full walk of the same scope listed. */
+  /** Without a vendor total: what the last complete full walk of the same scope listed (one that listed anything). */
   estimate?: number | null;
   startedAt: Date;
   updatedAt: Date;
@@ -142,11 +142,12 @@ export class RunProgress {
     const missing = walks.filter((w) => !this.estimates.has(estimateKey(w.source_id, w.resource, w.scope)));
     if (missing.length === 0) return;
     // The last complete full walk of each scope, from an earlier run: what the vendor listed then.
+    // One that listed nothing says nothing about the size (a glitch the guard held, or a new scope).
     const keys = missing.map((w) => sql`(${w.source_id}, ${w.resource}, ${w.scope})`);
     const found = await sql<{ source_id: string; resource: string; scope: string; records: number }>`
       select distinct on (source_id, resource, scope) source_id, resource, scope, records
       from sync_walks
-      where status = 'succeeded' and mode = 'full' and run_id <> all(${this.runIds}::bigint[])
+      where status = 'succeeded' and mode = 'full' and records > 0 and run_id <> all(${this.runIds}::bigint[])
         and (source_id, resource, scope) in (${sql.join(keys)})
       order by source_id, resource, scope, finished_at desc`.execute(this.db);
     for (const w of missing) this.estimates.set(estimateKey(w.source_id, w.resource, w.scope), null);
