@@ -84,7 +84,10 @@ describe('what a terminal shows', () => {
     expect(all).toMatch(/waiting \d s for the servers lane \(4\/s\): 429 from vendor/);
 
     const lines = final.split('\n').map((l) => l.trimEnd());
-    if (process.env.TTY_SCREEN_DIR) await writeFile(join(process.env.TTY_SCREEN_DIR, 'tty-final.txt'), final);
+    if (process.env.TTY_SCREEN_DIR) {
+      await writeFile(join(process.env.TTY_SCREEN_DIR, 'tty-final.txt'), final);
+      await writeFile(join(process.env.TTY_SCREEN_DIR, 'tty-waiting.txt'), seen.find((x) => x.includes('waiting ')) ?? '');
+    }
     expect(lines).toContain('EXIT=0');
     // Readable logs, never JSON, on the terminal.
     expect(lines.some((l) => l.startsWith('{'))).toBe(false);
