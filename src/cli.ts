@@ -46,7 +46,13 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const env = readEnv();
-  const logger = createLogger({ level: env.logLevel });
+  let logger: Logger;
+  try {
+    logger = createLogger({ level: env.logLevel });
+  } catch (err) {
+    console.error(`fleetsync: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  }
   if (fromDotEnv.length) logger.debug({ variables: fromDotEnv }, 'read .env (names only)');
   const program = buildProgram(logger, env);
   try {

@@ -4,12 +4,12 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
-import express, { type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Kysely } from 'kysely';
+import { hostIsLoopback, newToken, parseCookies, requiresToken, sameOrigin, secretsEqual } from './dashboard-access.js';
+import { renderOverview, renderPage, renderRun } from './dashboard-pages.js';
 import type { Logger } from './logger.js';
-import { summarizeRun, type RunSummary } from './status.js';
 import type { Database } from './warehouse/db.js';
-import { listHeldSweeps } from './warehouse/held-sweeps.js';
 
 /** Options of startDashboard(). */
 export interface DashboardOptions {
@@ -18,101 +18,141 @@ export interface DashboardOptions {
   queues: ReadonlyArray<Queue>;
   logger: Logger;
   port: number;
-  /** Interface to listen on; default 127.0.0.1 because the dashboard has no login. */
+  /** Interface to listen on; default 127.0.0.1. Anything else requires `token`. */
   host?: string;
+  /** Access token: when set, every request must carry it (cookie, bearer header, or ?token= once). */
+  token?: string;
   /** Runs listed on the front page. */
   recentRuns?: number;
+  /** Seconds between the pages' refreshes (default 5). */
+  refreshSeconds?: number;
+  /** The configured sources, each with a "sync now" button. */
+  sources?: ReadonlyArray<{ id: string; vendor: string }>;
+  /** Starts (or joins) a full run of a source: what "sync now" does. Without it there are no buttons. */
+  startRun?: (sourceId: string) => Promise<{ runId: string; resumed: boolean }>;
+  /** "servers lane (100/min)" for a resource of a source, for the waiting text. */
+  laneOf?: (sourceId: string, resource: string) => string | undefined;
 }
 
-function esc(v: unknown): string {
-  return String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+/** Thrown when the dashboard is asked to listen beyond loopback without a token. */
+export class DashboardConfigError extends Error {
+  override name = 'DashboardConfigError';
 }
 
-function when(iso: string | null): string {
-  return iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-';
-}
-
-const STYLE = `
-body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#1b1f24}
-h1{font-size:1.4rem} h2{font-size:1.1rem;margin:1.6rem 0 .4rem}
-table{border-collapse:collapse;margin:.3rem 0 .8rem}
-th,td{border:1px solid #d0d7de;padding:.2rem .5rem;text-align:left;vertical-align:top}
-th{background:#f6f8fa} td.n{text-align:right;font-variant-numeric:tabular-nums}
-.succeeded{color:#1a7f37}.failed,.cancelled{color:#cf222e}.partial{color:#9a6700}.running{color:#0969da}
-.err{color:#cf222e;font-family:ui-monospace,monospace;font-size:12px}
-nav a{margin-right:1rem}
-`;
-
-function renderRun(s: RunSummary): string {
-  const head = ['resource', 'walks', 'pages', 'records', 'inserted', 'updated', 'unchanged', 'missing', 'deleted', 'quarantined', 'failed'];
-  const rows = s.resources
-    .map(
-      (r) =>
-        `<tr><td>${esc(r.resource)}</td>${[r.walks, r.pages, r.records, r.inserted, r.updated, r.unchanged, r.missing, r.deleted, r.quarantined, r.failed].map((n) => `<td class="n">${n}</td>`).join('')}</tr>`,
-    )
-    .join('');
-  const errors = s.resources.flatMap((r) => r.errors.map((e) => ({ resource: r.resource, ...e })));
-  const errorRows = errors
-    .slice(0, 20)
-    .map((e) => `<tr class="err"><td>${esc(e.resource)}</td><td>${esc(e.scope)}</td><td>${esc(e.status ?? '')}</td><td>${esc(e.message)}</td><td>${esc(e.requestId ?? '')}</td></tr>`)
-    .join('');
-  const sweepRows = s.resources
-    .flatMap((r) => r.sweeps.map((w) => ({ resource: r.resource, ...w })))
-    .slice(0, 20)
-    .map((w) => `<tr class="sweep ${esc(w.outcome)}"><td>${esc(w.resource)}</td><td>${esc(w.scope)}</td><td>${esc(w.outcome)}</td><td>${esc(w.message)}</td></tr>`)
-    .join('');
-  return `<section class="run" data-run-id="${esc(s.runId)}">
-<h2>run ${esc(s.runId)} · ${esc(s.sourceId)} · ${esc(s.trigger)} · ${esc(s.mode)} · <span class="${esc(s.status)}">${esc(s.status)}</span></h2>
-<div>started ${esc(when(s.startedAt))}, finished ${esc(when(s.finishedAt))}${s.error.message ? ` · <span class="err">${esc(s.error.message)}${s.error.requestId ? ` [request ${esc(s.error.requestId)}]` : ''}</span>` : ''}</div>
-<table><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr>${rows}</table>
-${errorRows ? `<table><tr><th>resource</th><th>scope</th><th>status</th><th>vendor message</th><th>request id</th></tr>${errorRows}</table>` : ''}
-${sweepRows ? `<table><tr><th>resource</th><th>scope</th><th>sweep</th><th>why nothing (or this) was marked</th></tr>${sweepRows}</table>` : ''}
-</section>`;
-}
-
-/** Renders the runs page: held sweeps, then the most recent runs with per-resource counts, failures and sweep notes. */
-export async function renderRunsPage(db: Kysely<Database>, limit: number): Promise<string> {
-  const runs = await db.selectFrom('sync_runs').select('id').orderBy('id', 'desc').limit(limit).execute();
-  const summaries = [];
-  for (const r of runs) summaries.push(await summarizeRun(db, r.id));
-  const held = await listHeldSweeps(db);
-  const heldRows = held
-    .map((h) => `<tr class="held"><td>${esc(h.source_id)}</td><td>${esc(h.resource)}</td><td>${esc(h.scope)}</td><td>${esc(when(h.held_at.toISOString()))}</td><td>${esc(h.message)}</td><td>fleetsync sweep --source ${esc(h.source_id)} --resource ${esc(h.resource)} --scope ${esc(h.scope)} --confirm</td></tr>`)
-    .join('');
-  return `<!doctype html><html><head><meta charset="utf-8"><title>fleetsync runs</title><style>${STYLE}</style></head><body>
-<h1>fleetsync</h1><nav><a href="/">runs</a><a href="/queues">lanes (Bull Board)</a></nav>
-${heldRows ? `<section class="held-sweeps"><h2 class="partial">held sweeps: nothing marked deleted until confirmed</h2><table><tr><th>source</th><th>resource</th><th>scope</th><th>held since</th><th>what</th><th>apply</th></tr>${heldRows}</table></section>` : ''}
-<p>${summaries.length} most recent runs${summaries.length === 0 ? ' (none yet)' : ''}</p>
-${summaries.map(renderRun).join('\n')}
-</body></html>`;
-}
+const AUTH_COOKIE = 'fleetsync_dashboard';
+const CSRF_COOKIE = 'fleetsync_csrf';
 
 /**
- * Serves the dashboard: `/` the runs view (server-rendered from sync_runs/sync_walks), `/queues`
- * Bull Board over the given queues. Read-mostly; Bull Board's own buttons (retry, clean) act on
- * the real queues. Resolves once listening; close() stops it without closing the queues or db.
+ * Serves the dashboard: `/` the overview (sources with "sync now", live progress of running
+ * walks, held sweeps, recent runs), `/runs/:id` a run (walks with durations, failures with the
+ * vendor's message and request id, sweeps, held sweeps, quarantine samples), both refreshing
+ * themselves; `POST /sources/:id/sync` starts a run; `/queues` Bull Board over the given queues.
+ *
+ * Access: listens on 127.0.0.1 by default and then accepts only loopback Host names (no DNS
+ * rebinding); on any other interface it refuses to start without `token` (DashboardConfigError),
+ * and with one every request must carry it (compared in constant time). State-changing requests
+ * must come from this dashboard's own pages: same Origin, plus, for "sync now", the per-process
+ * CSRF token both in a SameSite=Strict cookie and in the form.
+ * Resolves once listening; close() stops it without closing the queues or db.
  */
 export async function startDashboard(opts: DashboardOptions): Promise<{ port: number; server: Server; close(): Promise<void> }> {
+  const host = opts.host ?? '127.0.0.1';
+  const token = opts.token === undefined || opts.token === '' ? null : opts.token;
+  if (token === null && requiresToken(host)) {
+    throw new DashboardConfigError(`the dashboard has no token: listening on ${host} (not loopback) needs --token or FLEETSYNC_DASHBOARD_TOKEN`);
+  }
+  if (token !== null && token.length < 16) throw new DashboardConfigError('the dashboard token must be at least 16 characters');
+  const csrf = newToken();
+  const refreshSeconds = opts.refreshSeconds ?? 5;
+  const sources = opts.sources ?? [];
+  const pageCtx = { db: opts.db, logger: opts.logger, sources, csrf: opts.startRun ? csrf : null, ...(opts.laneOf ? { laneOf: opts.laneOf } : {}) };
+
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath('/queues');
   createBullBoard({
     queues: opts.queues.map((q) => new BullMQAdapter(q)),
     serverAdapter,
-    options: { uiConfig: { boardTitle: 'fleetsync lanes' } },
+    // The default menu cuts lane names ("automox-prod.ser…"); lanes are "<source>.<class>".
+    options: { uiConfig: { boardTitle: 'fleetsync lanes', menu: { width: '22rem' } } },
   });
   const app = express();
   app.disable('x-powered-by');
-  app.get('/', (_req: Request, res: Response) => {
-    renderRunsPage(opts.db, opts.recentRuns ?? 30)
-      .then((html) => res.type('html').send(html))
-      .catch((err: unknown) => {
-        opts.logger.error({ err: err instanceof Error ? err.message : 'unknown' }, 'dashboard runs page failed');
-        res.status(500).type('text').send('runs page failed; see the dashboard log');
-      });
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('Referrer-Policy', 'same-origin');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    if (token === null) {
+      if (!hostIsLoopback(req.headers.host)) {
+        res.status(403).type('text').send('this dashboard answers on loopback names only (localhost, 127.0.0.1, [::1]); give it a --token to serve other names');
+        return;
+      }
+    } else if (!authorized(req, res, token)) {
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !sameOrigin(req.headers)) {
+      res.status(403).type('text').send('refused: this request does not come from a page of this dashboard (Origin)');
+      return;
+    }
+    next();
+  });
+
+  const page = (res: Response, title: string, live: string, flash?: string) => {
+    const nonce = newToken().slice(0, 24);
+    res.setHeader('Content-Security-Policy', `default-src 'self'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`);
+    res.setHeader('Cache-Control', 'no-store');
+    // SameSite=Strict: another site's form never carries it, so its POST fails the CSRF check.
+    res.cookie(CSRF_COOKIE, csrf, { httpOnly: true, sameSite: 'strict', path: '/' });
+    res.type('html').send(renderPage(title, live, { refreshSeconds, nonce, ...(flash ? { flash } : {}) }));
+  };
+  const fail = (res: Response, what: string) => (err: unknown) => {
+    opts.logger.error({ err: err instanceof Error ? err.message : 'unknown' }, `dashboard ${what} failed`);
+    if (!res.headersSent) res.status(500).type('text').send(`${what} failed; see the dashboard log`);
+  };
+
+  app.get('/', (req: Request, res: Response) => {
+    renderOverview(pageCtx, opts.recentRuns ?? 30)
+      .then((live) => (req.query.fragment ? res.setHeader('Cache-Control', 'no-store').type('html').send(live) : page(res, 'fleetsync', live)))
+      .catch(fail(res, 'overview'));
+  });
+  app.get('/runs/:id', (req: Request, res: Response) => {
+    const id = String(req.params.id);
+    if (!/^\d{1,18}$/.test(id)) {
+      res.status(404).type('text').send(`no run "${id}"`);
+      return;
+    }
+    renderRun(pageCtx, id)
+      .then((live) => {
+        if (live === null) res.status(404).type('text').send(`no run ${id}`);
+        else if (req.query.fragment) res.setHeader('Cache-Control', 'no-store').type('html').send(live);
+        else page(res, `fleetsync run ${id}`, live, req.query.started === 'new' ? `started run ${id}` : req.query.started === 'joined' ? `a run was going on: joined run ${id}` : undefined);
+      })
+      .catch(fail(res, 'run page'));
+  });
+  app.post('/sources/:id/sync', express.urlencoded({ extended: false, limit: '4kb' }), (req: Request, res: Response) => {
+    const id = String(req.params.id);
+    const given = typeof req.body?.csrf === 'string' ? (req.body.csrf as string) : '';
+    const cookie = parseCookies(req.headers.cookie)[CSRF_COOKIE] ?? '';
+    if (!opts.startRun || !secretsEqual(given, csrf) || !secretsEqual(cookie, csrf)) {
+      res.status(403).type('text').send('refused: the form is stale or did not come from this dashboard (CSRF token); reload the page and try again');
+      return;
+    }
+    if (!sources.some((s) => s.id === id)) {
+      res.status(404).type('text').send(`unknown source "${id}" (configured: ${sources.map((s) => s.id).join(', ')})`);
+      return;
+    }
+    opts
+      .startRun(id)
+      .then(({ runId, resumed }) => {
+        opts.logger.info({ source: id, runId, resumed }, 'dashboard: sync now');
+        res.redirect(303, `/runs/${runId}?started=${resumed ? 'joined' : 'new'}`);
+      })
+      .catch(fail(res, `sync of ${id}`));
   });
   app.use('/queues', serverAdapter.getRouter() as express.Router);
+
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(opts.port, opts.host ?? '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(s)));
+    const s = app.listen(opts.port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
   return {
     port: (server.address() as AddressInfo).port,
@@ -123,4 +163,26 @@ export async function startDashboard(opts: DashboardOptions): Promise<{ port: nu
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Whether a request carries the token: a bearer header, the auth cookie, or `?token=` (then the
+ * cookie is set and the browser sent on to the same URL without the token, out of its history).
+ * Answers 401 itself when not.
+ */
+function authorized(req: Request, res: Response, token: string): boolean {
+  const header = req.headers.authorization;
+  if (header?.startsWith('Bearer ') && secretsEqual(header.slice(7), token)) return true;
+  const cookie = parseCookies(req.headers.cookie)[AUTH_COOKIE];
+  if (cookie !== undefined && secretsEqual(cookie, token)) return true;
+  const query = req.query.token;
+  if ((req.method === 'GET' || req.method === 'HEAD') && typeof query === 'string' && secretsEqual(query, token)) {
+    res.cookie(AUTH_COOKIE, token, { httpOnly: true, sameSite: 'strict', path: '/' });
+    const url = new URL(req.originalUrl, 'http://dashboard.invalid');
+    url.searchParams.delete('token');
+    res.redirect(303, `${url.pathname}${url.search}`);
+    return false;
+  }
+  res.status(401).type('text').send('this dashboard needs its token: open it once as /?token=<token> (or send Authorization: Bearer <token>)');
+  return false;
 }

@@ -9,7 +9,9 @@ import type { HttpSimulator } from './simulators/http-sim.js';
 import { IzumaSimulator, generateIzumaData } from './simulators/izuma.js';
 import { PartnerSimulator, generatePartnerData, partnerRestConfig } from './simulators/partner.js';
 import { TogglSimulator, generateTogglData } from './simulators/toggl.js';
+import { RunProgress } from './progress.js';
 import { formatRunSummary, summarizeRun, table } from './status.js';
+import type { Terminal } from './terminal.js';
 import { createDb, ensureDatabase, migrateToLatest } from './warehouse/db.js';
 
 /** Options of runDemo(). */
@@ -19,6 +21,8 @@ export interface DemoOptions {
   out?: (line: string) => void;
   /** Where the local services are (default: readEnv()). */
   env?: Pick<FleetsyncEnv, 'databaseUrl' | 'redisUrl' | 'queuePrefix'>;
+  /** Where to draw progress bars while the runs sync (null: none). */
+  terminal?: Terminal | null;
 }
 
 /**
@@ -101,9 +105,25 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     // Sources sync side by side, each in its own lanes.
     const runs = await Promise.all([...app.sources.keys()].map(async (id) => (await app.engine.startRun(id, { trigger: 'demo' })).runId));
     out(`runs ${runs.join(', ')} started; syncing...`);
+    const progress = new RunProgress(app.db, runs, { terminal: opts.terminal ?? null, logger: opts.logger });
+    let last = 0;
+    const ended = [];
     for (const runId of runs) {
-      const run = await app.engine.waitForRun(runId);
-      out(formatRunSummary(await summarizeRun(app.db, runId)));
+      ended.push(
+        await app.engine.waitForRun(runId, {
+          pollMs: 250,
+          onPoll: async () => {
+            if (!opts.terminal || Date.now() - last < 500) return;
+            last = Date.now();
+            await progress.update();
+          },
+        }),
+      );
+    }
+    // The summaries replace the bars: they say the same, finished.
+    opts.terminal?.endLive({ keep: false });
+    for (const run of ended) {
+      out(formatRunSummary(await summarizeRun(app.db, run.id)));
       if (run.status !== 'succeeded') ok = false;
     }
     out(`\nsynced in ${((Date.now() - started) / 1000).toFixed(1)} s, ${sims.reduce((n, x) => n + x.requests.length, 0)} vendor requests`);

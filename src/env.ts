@@ -23,6 +23,10 @@ export interface FleetsyncEnv {
   metricsHost: string | undefined;
   /** FLEETSYNC_LOG_LEVEL, else `info`. */
   logLevel: string;
+  /** FLEETSYNC_LOG_FORMAT: `json`, `pretty` or `auto` (undefined: auto, pretty exactly when stderr is a terminal). */
+  logFormat: string | undefined;
+  /** FLEETSYNC_DASHBOARD_TOKEN: the dashboard's access token when --token is not given (undefined: none). */
+  dashboardToken: string | undefined;
   /** FLEETSYNC_CONFIG: the config file when --config is not given (undefined: the loader's default). */
   configFile: string | undefined;
   /** NODE_OPTIONS, else empty. */
@@ -43,7 +47,9 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): FleetsyncEnv {
     metricsPortText: env.FLEETSYNC_METRICS_PORT || undefined,
     metricsHost: env.FLEETSYNC_METRICS_HOST,
     logLevel: env.FLEETSYNC_LOG_LEVEL ?? 'info',
+    logFormat: env.FLEETSYNC_LOG_FORMAT || undefined,
     configFile: env.FLEETSYNC_CONFIG,
+    dashboardToken: env.FLEETSYNC_DASHBOARD_TOKEN || undefined,
     nodeOptions: env.NODE_OPTIONS ?? '',
   };
 }

@@ -1,5 +1,7 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { readEnv } from './env.js';
+import { prettyFactory } from 'pino-pretty';
+import { EnvError, readEnv } from './env.js';
+import { stderrTerm, type Terminal } from './terminal.js';
 
 export type { Logger };
 
@@ -91,17 +93,51 @@ function sanitizeObject(value: object, depth: number, seen: WeakSet<object>): Re
   return out;
 }
 
+/** How log lines are written: JSON lines, or human-readable lines for a terminal. */
+export type LogFormat = 'json' | 'pretty';
+
 /**
- * Creates the process logger (JSON lines on stderr so stdout stays for command output).
- * Level from FLEETSYNC_LOG_LEVEL, default info; "silent" turns it off. Every line goes through
- * sanitizeForLog and the REDACT_PATHS, so an axios error or a credentials object logged by
- * mistake never prints its secret. `destination` is for tests.
+ * The format for FLEETSYNC_LOG_FORMAT (`json`, `pretty`, or `auto`/unset: pretty when stderr is a
+ * terminal, JSON otherwise). Throws EnvError for any other value, naming the variable.
  */
-export function createLogger(opts: { level?: string; name?: string; destination?: DestinationStream } = {}): Logger {
+export function resolveLogFormat(text: string | undefined, stderrIsTTY: boolean): LogFormat {
+  if (text === undefined || text === '' || text === 'auto') return stderrIsTTY ? 'pretty' : 'json';
+  if (text === 'json' || text === 'pretty') return text;
+  throw new EnvError(`FLEETSYNC_LOG_FORMAT must be json, pretty or auto, not "${text}"`);
+}
+
+/**
+ * A pino destination that turns each JSON line into one human-readable line (pino-pretty, run
+ * synchronously in this thread) and writes it to `out`: a Terminal keeps it above the progress bars.
+ */
+export function prettyDestination(out: Pick<Terminal, 'write'>, opts: { colorize: boolean }): DestinationStream {
+  const format = prettyFactory({ colorize: opts.colorize, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,name', singleLine: true });
+  return { write: (line: string) => out.write(format(line)) };
+}
+
+/**
+ * Creates the process logger on stderr, so stdout stays for command output: JSON lines, or
+ * readable lines when `format` is pretty (default: FLEETSYNC_LOG_FORMAT, else pretty exactly when
+ * stderr is a terminal; JSON whenever a `destination` is given). Pretty lines go through the
+ * stderr Terminal, above any progress bars. Level from FLEETSYNC_LOG_LEVEL, default info;
+ * "silent" turns it off. Every line goes through sanitizeForLog and the REDACT_PATHS before it is
+ * formatted, so an axios error or a credentials object logged by mistake never prints its secret.
+ * `destination` is for tests.
+ */
+export function createLogger(opts: { level?: string; name?: string; destination?: DestinationStream; format?: LogFormat } = {}): Logger {
+  const env = readEnv();
+  const format = opts.format ?? (opts.destination ? 'json' : resolveLogFormat(env.logFormat, process.stderr.isTTY === true));
+  let destination: DestinationStream;
+  if (format === 'json') destination = opts.destination ?? pino.destination(2);
+  else if (opts.destination) destination = prettyDestination(opts.destination, { colorize: false });
+  else {
+    const term = stderrTerm();
+    destination = prettyDestination(term ?? pino.destination(2), { colorize: term !== null });
+  }
   return pino(
     {
       name: opts.name ?? 'fleetsync',
-      level: opts.level ?? readEnv().logLevel,
+      level: opts.level ?? env.logLevel,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       base: { pid: process.pid },
       // pino's default err serializer copies every enumerable field (an axios error's config
@@ -109,6 +145,6 @@ export function createLogger(opts: { level?: string; name?: string; destination?
       serializers: { err: (e: unknown) => sanitizeForLog(e), error: (e: unknown) => sanitizeForLog(e) },
       formatters: { log: (obj) => sanitizeForLog(obj) as Record<string, unknown> },
     },
-    opts.destination ?? pino.destination(2),
+    destination,
   );
 }

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Engine } from './queue/engine.js';
+import type { Lane } from './queue/lanes.js';
 import type { Database } from './warehouse/db.js';
 import { listHeldSweeps } from './warehouse/held-sweeps.js';
 
@@ -201,10 +202,7 @@ export async function collectStatus(db: Kysely<Database>, engine: Engine, source
         failed: counts.failed ?? 0,
         paused: await lane.queue.isPaused(),
         pausedUntil: until ? new Date(until).toISOString() : null,
-        limit: [
-          ...lane.windows.map((w) => `${w.max}/${formatDuration(w.durationMs)}`),
-          ...(lane.tokenBucket ? [`bucket ${lane.tokenBucket.capacity} +${lane.tokenBucket.refillPerMinute}/min`] : []),
-        ].join(' + '),
+        limit: laneLimitText(lane),
       });
     }
     const queued = lanes.reduce((n, l) => n + l.waiting + l.active + l.delayed, 0);
@@ -242,6 +240,11 @@ export async function collectStatus(db: Kysely<Database>, engine: Engine, source
     });
   }
   return out;
+}
+
+/** A lane's limits as text: "100/min + 1000/h", "bucket 200 +100/min". */
+export function laneLimitText(lane: Pick<Lane, 'windows' | 'tokenBucket'>): string {
+  return [...lane.windows.map((w) => `${w.max}/${formatDuration(w.durationMs)}`), ...(lane.tokenBucket ? [`bucket ${lane.tokenBucket.capacity} +${lane.tokenBucket.refillPerMinute}/min`] : [])].join(' + ');
 }
 
 function formatDuration(ms: number): string {

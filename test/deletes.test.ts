@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
-import { renderRunsPage } from '../src/dashboard.js';
+import { renderOverview, renderRun } from '../src/dashboard-pages.js';
+import { createLogger } from '../src/logger.js';
 import { AutomoxSimulator, generateAutomoxData, type AutomoxServer } from '../src/simulators/automox.js';
 import { FamocoSimulator, generateFamocoData } from '../src/simulators/famoco.js';
 import type { FaultMatchInput, HttpSimulator } from '../src/simulators/http-sim.js';
@@ -13,6 +14,8 @@ import { automoxSource, FAST, famocoSource, tempDir, testConfig, type TempDir } 
 import { syncOnce } from './helpers/sync.js';
 
 const KEY = 'test-automox-key-deletes-0123456789';
+/** What the dashboard's pages read, without sources or buttons. */
+const pages = (env: TestEnv) => ({ db: env.db, logger: createLogger({ level: 'silent' }), sources: [], csrf: null });
 const TOKEN = 'test-famoco-token-deletes-0123456789';
 const vars = { ...process.env, TEST_AUTOMOX_KEY: KEY, TEST_FAMOCO_TOKEN: TOKEN };
 
@@ -145,7 +148,7 @@ describe('deletes that a changing listing cannot fake', () => {
     const heldSweeps = (JSON.parse(status.stdout) as Array<{ sourceId: string; heldSweeps: Array<{ resource: string; scope: string; rows: number; message: string }> }>)[0]!.heldSweeps;
     expect(heldSweeps.map((h) => [h.resource, h.scope, h.rows, h.message])).toEqual([['devices', orgA, 200, held]]);
     expect((await runCli(env, file, ['status'], vars)).stdout).toContain(`${held} since `);
-    expect(await renderRunsPage(env.db, 5)).toContain(held);
+    expect(await renderOverview(pages(env), 5)).toContain(held);
     expect(await app.metrics.registry.metrics()).toContain('fleetsync_held_sweeps{source="ax-glitch",resource="devices"} 1');
 
     // Without --confirm: says what it would do, changes nothing.
@@ -240,7 +243,7 @@ describe('deletes that a changing listing cannot fake', () => {
     expect(await marked(env, 'fam-total')).toEqual([]);
     const status = formatStatus(await collectStatus(env.db, app.engine, ['fam-total'], () => 'famoco', () => ['organizations', 'devices']));
     expect(status).toContain(`devices: ${reason}`);
-    expect(await renderRunsPage(env.db, 3)).toContain(reason);
+    expect(await renderRun(pages(env), runId)).toContain(reason);
   });
 
   it('deletes: immediate keeps the one-walk behaviour', async () => {

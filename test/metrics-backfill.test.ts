@@ -4,6 +4,7 @@ import { laneQueueName, BACKFILL_PRIORITY } from '../src/queue/engine.js';
 import { startMetricsServer } from '../src/metrics.js';
 import { createLogger } from '../src/logger.js';
 import { RunProgress } from '../src/progress.js';
+import { Terminal } from '../src/terminal.js';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
 import { createTestEnv, waitFor, type TestEnv } from './helpers.js';
 import { automoxSource, FAST, testConfig } from './helpers/config.js';
@@ -104,12 +105,12 @@ describe('metrics and backfill', () => {
     expect(walks.filter((w) => w.resource === 'devices').reduce((n, w) => n + w.unchanged, 0)).toBe(sim.data.servers.length);
     await waitFor(async () => (await api.queue.getJobCounts('prioritized')).prioritized === 0, 'prioritized jobs to drain');
 
-    // In a terminal the progress block is redrawn in place: the second frame first moves up over the first.
+    // In a terminal the progress block is the Terminal's live area; an unchanged frame is not drawn again.
     const frames: string[] = [];
-    const tty = new RunProgress(env.db, runId, { tty: true, write: (f) => frames.push(f), logger: createLogger({ level: 'silent' }) });
+    const term = new Terminal({ write: (f) => frames.push(f) > 0, isTTY: false, columns: 200, rows: 40 });
+    const tty = new RunProgress(env.db, runId, { terminal: term, logger: createLogger({ level: 'silent' }) });
     await tty.update();
     await tty.update();
-    expect(frames[0]).toBe(`run ${runId}: ${walks.length}/${walks.length} walks done, ${walks.reduce((n, w) => n + w.records, 0)} rows in finished walks\n`);
-    expect(frames[1]).toBe(`\x1b[1F\x1b[0J${frames[0]}`);
+    expect(frames).toEqual([`run ${runId} of automox-m: ${walks.length}/${walks.length} walks done, ${walks.reduce((n, w) => n + w.records, 0)} rows in finished walks\n`]);
   });
 });

@@ -1,5 +1,4 @@
-import { RunProgress } from '../progress.js';
-import { collect, CommandError, onShutdown, reportRunEnd, requireSource, withApp, type CommandContext } from './common.js';
+import { collect, CommandError, onShutdown, reportRunEnd, requireSource, waitWithProgress, withApp, type CommandContext } from './common.js';
 
 /** `fleetsync backfill`: a full re-walk of a source, worked here with live progress unless --detach. */
 export function registerBackfill(ctx: CommandContext): void {
@@ -26,20 +25,8 @@ export function registerBackfill(ctx: CommandContext): void {
         if (opts.detach) return;
         const signal = onShutdown(ctx.logger);
         app.engine.startWorkers([opts.source]);
-        const progress = new RunProgress(app.db, runId, { tty: process.stdout.isTTY === true, logger: ctx.logger });
-        let last = 0;
-        const run = await app.engine.waitForRun(runId, {
-          signal,
-          pollMs: 250,
-          onPoll: async () => {
-            // Terminal redraws twice a second; the logged variant throttles itself per walk.
-            if (Date.now() - last < 500) return;
-            last = Date.now();
-            await progress.update();
-          },
-        });
-        await progress.finish();
-        await reportRunEnd(app, runId, run, 'backfill run');
+        const [run] = await waitWithProgress(app, ctx.logger, [runId], signal);
+        await reportRunEnd(app, runId, run!, 'backfill run');
       });
     });
 }

@@ -6,7 +6,11 @@ import type { FleetsyncEnv } from '../env.js';
 import type { Logger } from '../logger.js';
 import { resolveSchedules, Scheduler } from '../queue/schedules.js';
 import type { ResolvedSource } from '../sources.js';
-import { formatRunSummary, heldInRun, summarizeRun } from '../status.js';
+import { RunProgress } from '../progress.js';
+import { laneQueueName } from '../queue/lanes.js';
+import type { RunRow } from '../warehouse/walks.js';
+import { formatRunSummary, heldInRun, laneLimitText, summarizeRun } from '../status.js';
+import { stderrTerm } from '../terminal.js';
 
 /** What every command is registered with. */
 export interface CommandContext {
@@ -122,4 +126,48 @@ export async function reportRunEnd(app: App, runId: string, run: { status: strin
   if (held.length > 0) {
     throw new CommandError(`${label} ${runId} succeeded, but ${held.length} sweep${held.length === 1 ? ' was' : 's were'} held: nothing was marked deleted there; see fleetsync status, apply with fleetsync sweep --confirm`, EXIT_SWEEP_HELD);
   }
+}
+
+/** "servers lane (100/min)" for a resource of a configured source; undefined when unknown. */
+export function laneLabeller(app: App): (sourceId: string, resource: string) => string | undefined {
+  return (sourceId, resource) => {
+    const def = app.sources.get(sourceId)?.vendor.resources.find((r) => r.name === resource);
+    const lane = def ? app.engine.lanes.get(laneQueueName(sourceId, def.lane)) : undefined;
+    if (!lane) return undefined;
+    const limit = laneLimitText(lane);
+    return `${lane.laneClass} lane${limit ? ` (${limit})` : ''}`;
+  };
+}
+
+/**
+ * Waits for runs while showing their progress: bars on stderr when it is a terminal (log lines
+ * stay above them), progress log lines otherwise. Returns each run as the wait left it (still
+ * running when the signal aborted); the last frame stays on screen.
+ */
+export async function waitWithProgress(app: App, logger: Logger, runIds: readonly string[], signal?: AbortSignal): Promise<RunRow[]> {
+  const terminal = stderrTerm();
+  const progress = new RunProgress(app.db, runIds, { terminal, logger, laneOf: laneLabeller(app) });
+  let last = 0;
+  const runs: RunRow[] = [];
+  try {
+    for (const runId of runIds) {
+      runs.push(
+        await app.engine.waitForRun(runId, {
+          ...(signal ? { signal } : {}),
+          pollMs: 250,
+          onPoll: async () => {
+            // Terminal frames twice a second; the logged variant throttles itself per walk.
+            if (Date.now() - last < 500) return;
+            last = Date.now();
+            await progress.update();
+          },
+        }),
+      );
+    }
+    await progress.finish();
+  } catch (err) {
+    progress.abandon();
+    throw err;
+  }
+  return runs;
 }

@@ -1,3 +1,4 @@
+import { stderrTerm } from '../terminal.js';
 import { CommandError, type CommandContext } from './common.js';
 
 /** `fleetsync demo`: syncs the built-in simulators into the local database and shows what landed. */
@@ -9,7 +10,10 @@ export function registerDemo({ program, logger, env }: CommandContext): void {
     .action(async (opts: { devices: number }) => {
       // Loaded on use: the simulators are only needed here.
       const { runDemo } = await import('../demo.js');
-      const ok = await runDemo({ logger, devicesPerOrg: opts.devices, env });
+      // The demo shows its summary and sample rows; the engine's info lines would bury them.
+      // A level asked for explicitly (anything but the default info) is kept.
+      const quiet = env.logLevel === 'info' ? logger.child({}, { level: 'warn' }) : logger;
+      const ok = await runDemo({ logger: quiet, devicesPerOrg: opts.devices, env, terminal: stderrTerm() });
       if (!ok) throw new CommandError('demo sync did not succeed');
     });
 }

@@ -1,11 +1,11 @@
 import { Option } from 'commander';
-import { boundHeapGrowth, collect, onShutdown, reportRunEnd, requireSource, withApp, type CommandContext } from './common.js';
+import { boundHeapGrowth, collect, onShutdown, reportRunEnd, requireSource, waitWithProgress, withApp, type CommandContext } from './common.js';
 
 /** `fleetsync sync`: starts (or joins) a run of a source; with --wait, works it here. */
 export function registerSync(ctx: CommandContext): void {
   ctx.program
     .command('sync')
-    .description('start a run of a source (or join the one already running); with --wait, process it here and print a summary')
+    .description('start a run of a source (or join the one already running); with --wait, process it here with live progress and print a summary')
     .requiredOption('--source <id>', 'source id from the config')
     .option('--resource <name>', 'only this resource (repeatable); parents it is nested under are walked too', collect, [] as string[])
     .addOption(new Option('--mode <mode>', 'full walk, or incremental where the vendor allows').choices(['full', 'incremental']).default('full'))
@@ -19,8 +19,8 @@ export function registerSync(ctx: CommandContext): void {
         boundHeapGrowth(ctx.env.nodeOptions);
         const signal = onShutdown(ctx.logger);
         app.engine.startWorkers([opts.source]);
-        const run = await app.engine.waitForRun(runId, { signal });
-        await reportRunEnd(app, runId, run, 'run');
+        const [run] = await waitWithProgress(app, ctx.logger, [runId], signal);
+        await reportRunEnd(app, runId, run!, 'run');
       });
     });
 }

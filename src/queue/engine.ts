@@ -8,7 +8,8 @@ import type { EngineMetrics } from '../metrics.js';
 import { expandResources, type ResolvedSource } from '../sources.js';
 import type { Database } from '../warehouse/db.js';
 import { clearSourcePause, disabledResources, enableResource, pauseSource } from '../warehouse/source-state.js';
-import { clearWaiting, finalizeRunIfDone, findRunningRun, getRun, getWalk, insertRun, insertWalks, runningRunIds, runningWalks, TERMINAL_RUN, type RunRow, type WalkRow } from '../warehouse/walks.js';
+import { clearWaiting, finalizeRunIfDone, findRunningRun, getRun, getWalk, insertRun, insertWalks, runningRunIds, runningWalks, TERMINAL_RUN, type RunEnd, type RunRow, type WalkRow } from '../warehouse/walks.js';
+import { logRunFinished } from './run-end.js';
 import { definitionOf, sourceOf, whereOf, type EngineContext } from './context.js';
 import { buildLanes, type Lane, type PageJobData } from './lanes.js';
 import { failAndReport, processPage, type PageOutcome } from './page-job.js';
@@ -83,6 +84,7 @@ export class Engine {
     if (existing) return this.join(existing);
     const mode = opts.mode ?? 'full';
     let runId: string;
+    let emptyEnd: RunEnd | null = null;
     try {
       runId = await db.transaction().execute(async (trx) => {
         const id = await insertRun(trx, { sourceId: src.id, trigger: opts.trigger, mode, resources });
@@ -92,7 +94,7 @@ export class Engine {
         for (const r of roots) {
           await insertWalks(trx, await plannedWalks(trx, { runId: id, src, def: definitionOf(src, r), scopes, runMode: mode, runSince: opts.since ?? null, parentWalkId: null }));
         }
-        if (roots.length === 0) await finalizeRunIfDone(trx, id);
+        if (roots.length === 0) emptyEnd = await finalizeRunIfDone(trx, id);
         return id;
       });
     } catch (err) {
@@ -103,6 +105,7 @@ export class Engine {
     }
     await this.ensureJobs(runId);
     log.info({ source: src.id, runId, resources, mode, trigger: opts.trigger, since: opts.since ?? undefined }, 'run started');
+    await logRunFinished(db, log, emptyEnd);
     return { runId, resumed: false };
   }
 

@@ -14,6 +14,7 @@ import { definitionOf, laneOf, sourceOf, whereOf, type EngineContext } from './c
 import { decideFailure, type FailureRecord } from './failure-policy.js';
 import { holdLane, type Lane, type LaneWaitKind, type PageJobData } from './lanes.js';
 import type { PageQueue } from './page-queue.js';
+import { logRunFinished } from './run-end.js';
 import { enterSession } from './session-lock.js';
 import { startChildWalks } from './walk-start.js';
 
@@ -179,6 +180,8 @@ async function commit(
     if (outcome.sweep.reason !== null) ctx.log.warn({ source: src.id, resource: def.name, scope: walk.scope, sweep: outcome.sweep.outcome }, `${src.id}: ${outcome.sweep.reason}`);
   }
   if (outcome.completed) await reportWalkComplete(ctx, src, def, walk);
+  // After the commit: the transaction that ended the run is the only one that reports it.
+  await logRunFinished(ctx.db, ctx.log, outcome.runEnd);
   return true;
 }
 
@@ -215,9 +218,10 @@ async function reportWalkComplete(ctx: EngineContext, src: ResolvedSource, def: 
 
 /** Fails walks of a run with a failure, reports them to metrics and logs the failure once. */
 export async function failAndReport(ctx: EngineContext, walkIds: string[], runId: string, failure: FailureRecord): Promise<void> {
-  const ended = await failWalks(ctx.db, walkIds, runId, failure);
+  const { ended, runEnd } = await failWalks(ctx.db, walkIds, runId, failure);
   for (const w of ended) ctx.metrics?.walkFinished(w.source_id, w.resource, 'failed', (Date.now() - w.started_at.getTime()) / 1000);
   ctx.log.error({ runId, walks: walkIds.length, status: failure.status, requestId: failure.requestId }, failure.message);
+  await logRunFinished(ctx.db, ctx.log, runEnd);
 }
 
 /** Carries out the failure policy's decision for a page job's error. Always throws. */

@@ -5,7 +5,7 @@ import type { ResolvedSource } from '../sources.js';
 import { DEFAULT_OVERLAP_MS, FULL_WALK, needsHistory, newWalkValues, planWalks } from '../sync/walk-plan.js';
 import type { Database } from '../warehouse/db.js';
 import { disabledResources } from '../warehouse/source-state.js';
-import { finalizeRunIfDone, insertWalks, liveParentRows, scopeHistory, type NewWalkValues, type WalkRow } from '../warehouse/walks.js';
+import { finalizeRunIfDone, insertWalks, liveParentRows, scopeHistory, type NewWalkValues, type RunEnd, type WalkRow } from '../warehouse/walks.js';
 
 /** Which walks of one resource to create. */
 export interface WalkRequest {
@@ -36,9 +36,9 @@ export async function plannedWalks(trx: Transaction<Database>, req: WalkRequest)
 /**
  * Inside the transaction that completed `walk`: starts the walks nested under its resource, one
  * per live parent row of the walk's scope (resources of the run that are not disabled), then
- * ends the run if nothing else runs.
+ * ends the run if nothing else runs (returning that end, to be reported after the commit).
  */
-export async function startChildWalks(trx: Transaction<Database>, src: ResolvedSource, def: ResourceDefinition, walk: WalkRow): Promise<void> {
+export async function startChildWalks(trx: Transaction<Database>, src: ResolvedSource, def: ResourceDefinition, walk: WalkRow): Promise<RunEnd | null> {
   const run = await trx.selectFrom('sync_runs').select(['resources', 'mode']).where('id', '=', walk.run_id).executeTakeFirstOrThrow();
   const disabled = await disabledResources(trx, src.id);
   const children = src.vendor.resources.filter((r) => r.parent === def.name && run.resources.includes(r.name) && !disabled.has(r.name));
@@ -56,5 +56,5 @@ export async function startChildWalks(trx: Transaction<Database>, src: ResolvedS
     }
     await insertWalks(trx, values);
   }
-  await finalizeRunIfDone(trx, walk.run_id);
+  return finalizeRunIfDone(trx, walk.run_id);
 }

@@ -146,15 +146,16 @@ export interface PageCommit extends NormalizedPage {
 }
 
 /** What commitPage did: nothing (another delivery won), or the page's counts and whether the walk completed. */
-export type CommitOutcome = { committed: false } | { committed: true; counts: UpsertCounts; completed: boolean; sweep?: SweepDecision };
+export type CommitOutcome = { committed: false } | { committed: true; counts: UpsertCounts; completed: boolean; sweep?: SweepDecision; runEnd?: RunEnd | null };
 
 /**
  * Commits one page in one transaction: upserts the rows, records seen ids (full walks) and
  * quarantine, advances the cursor and counts; when `next` is null, completes the walk (deletion
- * sweep of a full walk) and calls `onComplete` inside the same transaction (child walks, run end).
+ * sweep of a full walk) and calls `onComplete` inside the same transaction (child walks, run end;
+ * it returns the run's end when it ended the run, passed on as `runEnd`).
  * Commits nothing when the walk is no longer at `page` (a redelivered job lost the race).
  */
-export async function commitPage(db: Kysely<Database>, c: PageCommit, onComplete: (trx: Transaction<Database>) => Promise<void>): Promise<CommitOutcome> {
+export async function commitPage(db: Kysely<Database>, c: PageCommit, onComplete: (trx: Transaction<Database>) => Promise<RunEnd | null>): Promise<CommitOutcome> {
   const { walk, page } = c;
   return db.transaction().execute(async (trx): Promise<CommitOutcome> => {
     const locked = await trx.selectFrom('sync_walks').select(['pages', 'status']).where('id', '=', walk.id).forUpdate().executeTakeFirst();
@@ -210,8 +211,8 @@ export async function commitPage(db: Kysely<Database>, c: PageCommit, onComplete
     await trx.deleteFrom('sync_walk_pages').where('walk_id', '=', walk.id).execute();
     await trx.deleteFrom('sync_walk_cursors').where('walk_id', '=', walk.id).execute();
     await trx.updateTable('sync_walks').set({ status: 'succeeded', finished_at: sql`now()`, updated_at: sql`now()` }).where('id', '=', walk.id).execute();
-    await onComplete(trx);
-    return { committed: true, counts, completed: true, ...(sweep ? { sweep } : {}) };
+    const runEnd = await onComplete(trx);
+    return { committed: true, counts, completed: true, runEnd, ...(sweep ? { sweep } : {}) };
   });
 }
 
@@ -270,10 +271,19 @@ export function liveParentRows(trx: Transaction<Database>, table: DataTableName,
     .execute();
 }
 
-/** Ends a run when none of its walks is running. Locks the run row so concurrent walk ends agree. */
-export async function finalizeRunIfDone(trx: Transaction<Database>, runId: string): Promise<void> {
+/** A run that a transaction ended: reported (logged) only after that transaction committed. */
+export interface RunEnd {
+  runId: string;
+  status: 'succeeded' | 'partial' | 'failed';
+}
+
+/**
+ * Ends a run when none of its walks is running. Locks the run row so concurrent walk ends agree.
+ * Returns the end when this call ended the run (exactly one caller gets it), else null.
+ */
+export async function finalizeRunIfDone(trx: Transaction<Database>, runId: string): Promise<RunEnd | null> {
   const run = await trx.selectFrom('sync_runs').select(['status', 'error_status']).where('id', '=', runId).forNoKeyUpdate().executeTakeFirst();
-  if (!run || run.status !== 'running') return;
+  if (!run || run.status !== 'running') return null;
   const stats = await trx
     .selectFrom('sync_walks')
     .select([
@@ -283,11 +293,11 @@ export async function finalizeRunIfDone(trx: Transaction<Database>, runId: strin
     ])
     .where('run_id', '=', runId)
     .executeTakeFirstOrThrow();
-  if (stats.running > 0) return;
+  if (stats.running > 0) return null;
   // Refused credentials fail the run whatever finished before them (a request-free static
   // list may win the race against the 401).
   const authFailed = run.error_status === 401 || run.error_status === 403;
-  const status = stats.failed === 0 ? 'succeeded' : stats.succeeded > 0 && !authFailed ? 'partial' : 'failed';
+  const status: RunEnd['status'] = stats.failed === 0 ? 'succeeded' : stats.succeeded > 0 && !authFailed ? 'partial' : 'failed';
   const firstFailure = await trx
     .selectFrom('sync_walks')
     .select(['error_status', 'error_message', 'error_request_id'])
@@ -307,6 +317,7 @@ export async function finalizeRunIfDone(trx: Transaction<Database>, runId: strin
     })
     .where('id', '=', runId)
     .execute();
+  return { runId, status };
 }
 
 /** A walk that failWalks ended: for metrics. */
@@ -319,6 +330,7 @@ export interface EndedWalk {
 /**
  * Ends running walks of a run with a failure (or as cancelled), records the run's first failure
  * and finalizes the run if nothing else runs. Walks no longer running are left alone.
+ * Returns the walks it ended and the run's end when this call ended the run.
  */
 export async function failWalks(
   db: Kysely<Database>,
@@ -326,7 +338,7 @@ export async function failWalks(
   runId: string,
   failure: { message: string; status: number | null; requestId: string | null },
   status: 'failed' | 'cancelled' = 'failed',
-): Promise<EndedWalk[]> {
+): Promise<{ ended: EndedWalk[]; runEnd: RunEnd | null }> {
   return db.transaction().execute(async (trx) => {
     let ended: EndedWalk[] = [];
     if (walkIds.length > 0) {
@@ -355,7 +367,7 @@ export async function failWalks(
       .where('id', '=', runId)
       .where('error_message', 'is', null)
       .execute();
-    await finalizeRunIfDone(trx, runId);
-    return ended;
+    const runEnd = await finalizeRunIfDone(trx, runId);
+    return { ended, runEnd };
   });
 }
