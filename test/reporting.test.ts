@@ -2,6 +2,8 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTOMOX_PATCH_CATEGORIES } from '../jobs/automox.js';
 import type { App } from '../src/app.js';
+import { createLogger } from '../src/logger.js';
+import { Scheduler } from '../src/queue/schedules.js';
 import { runReport } from '../src/reporting/queries.js';
 import { AutomoxSimulator, generateAutomoxData, type AutomoxData } from '../src/simulators/automox.js';
 import { FamocoInsightsSimulator, FamocoSimulator, generateFamocoData, type FamocoData } from '../src/simulators/famoco.js';
@@ -21,6 +23,7 @@ import { syncOnce } from './helpers/sync.js';
 const DAY = 86_400_000;
 const KEYS = { AX: 'ax-key-r', FM: 'fm-token-r', IZ: 'iz-key-r', TG: 'tg-token-r', PID: 'partner-r', PSECRET: 'partner-secret-r' };
 const STALE_DAYS = 30;
+const silent = createLogger({ level: 'silent' });
 
 function config(o: Record<string, string>) {
   return testConfig([
@@ -380,5 +383,40 @@ describe('reporting schema, history and fleetsync report', () => {
     expect([refused.code, refused.stderr.trim()]).toEqual([1, 'fleetsync: report time has no history: --as-of works with inventory, compliance, stale']);
     const bad = await cli(['report', 'inventory', '--as-of', '2026-02-30']);
     expect([bad.code, bad.stderr.trim()]).toEqual([1, 'fleetsync: --as-of 2026-02-30: no such date']);
+  });
+
+  it('measures a resource\'s lag behind the schedule that covers it', async () => {
+    const scheduler = new Scheduler({ redis: app.redis, prefix: app.prefix, engine: app.engine, sources: app.sources, schedules: [{ name: 'ax-often', cron: '*/5 * * * *', timeZone: 'UTC', sources: ['ax'], resources: [], mode: 'full' }], logger: silent, db: env.db });
+    try {
+      expect((await syncOnce(app, 'ax')).run.status).toBe('succeeded');
+      const lag = async () =>
+        (
+          await sql<{ due: Date | null; lag: number | null; schedules: string | null }>`
+            select schedule_due_at as due, extract(epoch from schedule_lag)::float8 as lag, schedules from reporting.sync_health where source_id = 'ax' and resource = 'devices'`.execute(env.db)
+        ).rows[0]!;
+      await scheduler.sync();
+      const rec = await env.db.selectFrom('sync_schedules').selectAll().executeTakeFirstOrThrow();
+      expect([rec.name, rec.cron, rec.sources, rec.last_fired_at]).toEqual(['ax-often', '*/5 * * * *', ['ax'], null]);
+      expect(new Date(rec.next_fire_at!).getTime()).toBeGreaterThan(Date.now() - 1000);
+      // Registered, not fired yet, next firing ahead: nothing is due.
+      expect(await lag()).toEqual({ due: null, lag: null, schedules: 'ax-often' });
+      // A firing ten minutes ago, after which devices succeeded: on time.
+      await sql`update sync_schedules set next_fire_at = now() - interval '10 minutes'`.execute(env.db);
+      expect((await lag()).lag).toBe(0);
+      // A firing the worker missed (it was down at the fire time): due since then, no walk since.
+      const dueAt = (await sql<{ at: Date }>`update sync_schedules set next_fire_at = now() returning next_fire_at as at`.execute(env.db)).rows[0]!.at;
+      const missed = await lag();
+      expect(missed.due?.toISOString()).toBe(dueAt.toISOString());
+      expect(missed.lag).toBeGreaterThan(0);
+      // It fires: due from the firing until a run of devices succeeds after it.
+      const [fired] = await scheduler.fire({ schedule: 'ax-often', sources: ['ax'], resources: [], mode: 'full' });
+      const firedAt = (await env.db.selectFrom('sync_schedules').select('last_fired_at').executeTakeFirstOrThrow()).last_fired_at!;
+      const run = await app.engine.waitForRun(fired!.runId);
+      expect(run.status).toBe('succeeded');
+      const after = await lag();
+      expect([after.due?.toISOString(), after.lag]).toEqual([new Date(firedAt).toISOString(), 0]);
+    } finally {
+      await scheduler.close();
+    }
   });
 });
