@@ -5,6 +5,7 @@ import type { App } from '../src/app.js';
 import { createLogger } from '../src/logger.js';
 import { Scheduler } from '../src/queue/schedules.js';
 import { runReport } from '../src/reporting/queries.js';
+import { applyHeldSweeps } from '../src/warehouse/held-sweeps.js';
 import { AutomoxSimulator, generateAutomoxData, type AutomoxData } from '../src/simulators/automox.js';
 import { FamocoInsightsSimulator, FamocoSimulator, generateFamocoData, type FamocoData } from '../src/simulators/famoco.js';
 import { generateIzumaData, IzumaSimulator } from '../src/simulators/izuma.js';
@@ -383,6 +384,15 @@ describe('reporting schema, history and fleetsync report', () => {
     expect([refused.code, refused.stderr.trim()]).toEqual([1, 'fleetsync: report time has no history: --as-of works with inventory, compliance, stale']);
     const bad = await cli(['report', 'inventory', '--as-of', '2026-02-30']);
     expect([bad.code, bad.stderr.trim()]).toEqual([1, 'fleetsync: --as-of 2026-02-30: no such date']);
+
+    // A held sweep applied by hand deletes its rows: their versions close, none opens.
+    const [applied] = await applyHeldSweeps(env.db, 'pt', 'devices');
+    expect(applied!.deleted).toBe(heldDevices.length);
+    const held = await sql<{ open: number; closed: number }>`
+      select count(*) filter (where valid_to is null)::int as open, count(*) filter (where valid_to is not null)::int as closed
+      from devices_history where source_id = 'pt' and external_id = any(${heldDevices.map((d) => d.id)}::text[])`.execute(env.db);
+    expect(held.rows[0]).toEqual({ open: 0, closed: heldDevices.length });
+    expect(orgCounts(await inventory(['pt']))).toEqual(countByOrg(expectedNow().filter((d) => d.source === 'pt')));
   });
 
   it('measures a resource\'s lag behind the schedule that covers it', async () => {

@@ -15,9 +15,9 @@ export interface ScheduleRecord {
 
 /**
  * Records the configured schedules in sync_schedules (what reporting.sync_health measures lag
- * against) and removes the ones no longer configured. A firing already recorded keeps its
- * last_fired_at; next_fire_at is only moved forward when the row has none or it has passed
- * unfired rows keep the missed time so the lag shows it (a worker that was down).
+ * against) and removes the ones no longer configured. A recorded schedule keeps last_fired_at
+ * and its next_fire_at, even one that has passed unfired (a worker was down: the lag shows it);
+ * a new schedule, or one whose cron or time zone changed, takes `nextFireAt`.
  */
 export async function recordSchedules(db: Kysely<Database>, schedules: readonly ScheduleRecord[]): Promise<void> {
   await db.transaction().execute(async (trx) => {
