@@ -125,9 +125,15 @@ async function timeViews(db: Kysely<Database>, orgs: number, log: (m: string) =>
   const out: ViewTiming[] = [];
   for (const { view, query } of viewQueries(orgs)) {
     await sql.raw(query).execute(db); // warm the cache: dashboards query a warm database
-    const res = await sql<{ 'QUERY PLAN': string }>`EXPLAIN (ANALYZE, BUFFERS) ${sql.raw(query)}`.execute(db);
-    const plan = res.rows.map((r) => r['QUERY PLAN']).join('\n');
-    const executionMs = Number(/Execution Time: ([\d.]+) ms/.exec(plan)?.[1] ?? NaN);
+    // The fastest of three: the machine is shared, and other work's CPU time is not the view's.
+    let plan = '';
+    let executionMs = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 3; i++) {
+      const res = await sql<{ 'QUERY PLAN': string }>`EXPLAIN (ANALYZE, BUFFERS) ${sql.raw(query)}`.execute(db);
+      const text = res.rows.map((r) => r['QUERY PLAN']).join('\n');
+      const ms = Number(/Execution Time: ([\d.]+) ms/.exec(text)?.[1] ?? NaN);
+      if (ms < executionMs) [executionMs, plan] = [ms, text];
+    }
     const planningMs = Number(/Planning Time: ([\d.]+) ms/.exec(plan)?.[1] ?? NaN);
     const rows = Number(/\(actual time=[\d.]+\.\.[\d.]+ rows=(\d+)/.exec(plan)?.[1] ?? NaN);
     log(`reporting: ${view}: ${executionMs} ms (${rows} rows) ${query}`);

@@ -172,6 +172,9 @@ FROM devices_history h`,
 
   // State at the end of each UTC day, from change events: a version adds on the day it began and
   // subtracts on the day it ended, so the cost follows the history's size, not days x devices.
+  // The running sums hold from one event day to the next: generate_series fills the days between.
+  // `daily` is referenced once, so a filter on source_id and organization_id (the window's
+  // partition) reaches the scans.
   `CREATE VIEW reporting.compliance_daily AS
 WITH ev AS (
   SELECT source_id, organization_external_id AS org, (valid_from AT TIME ZONE 'UTC')::date AS day,
@@ -189,20 +192,18 @@ WITH ev AS (
 ), daily AS (
   SELECT source_id, org, day, sum(devices) AS devices, sum(compliant) AS compliant, sum(critical) AS critical
   FROM ev GROUP BY 1, 2, 3
-), span AS (
-  SELECT source_id, org, min(day) AS first_day FROM daily GROUP BY 1, 2
-), grid AS (
-  SELECT s.source_id, s.org, g.day::date AS day
-  FROM span s CROSS JOIN LATERAL generate_series(s.first_day, (now() AT TIME ZONE 'UTC')::date, interval '1 day') AS g(day)
+), running AS (
+  SELECT source_id, org, day,
+    sum(devices) OVER w AS devices, sum(compliant) OVER w AS compliant, sum(critical) OVER w AS critical,
+    lead(day) OVER w AS next_day
+  FROM daily
+  WINDOW w AS (PARTITION BY source_id, org ORDER BY day)
 )
-SELECT g.source_id, g.org AS organization_id, o.name AS organization_name, g.day,
-  (sum(coalesce(d.devices, 0)) OVER w)::int AS devices,
-  (sum(coalesce(d.compliant, 0)) OVER w)::int AS compliant_devices,
-  (sum(coalesce(d.critical, 0)) OVER w)::int AS missing_critical_patches
-FROM grid g
-LEFT JOIN daily d ON d.source_id = g.source_id AND d.org IS NOT DISTINCT FROM g.org AND d.day = g.day
-LEFT JOIN organizations o ON o.source_id = g.source_id AND o.external_id = g.org
-WINDOW w AS (PARTITION BY g.source_id, g.org ORDER BY g.day)`,
+SELECT r.source_id, r.org AS organization_id, o.name AS organization_name, g.day::date AS day,
+  r.devices::int AS devices, r.compliant::int AS compliant_devices, r.critical::int AS missing_critical_patches
+FROM running r
+CROSS JOIN LATERAL generate_series(r.day, coalesce(r.next_day - 1, greatest(r.day, (now() AT TIME ZONE 'UTC')::date)), interval '1 day') AS g(day)
+LEFT JOIN organizations o ON o.source_id = r.source_id AND o.external_id = r.org`,
 ];
 
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -240,6 +241,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`CREATE INDEX packages_present_org_idx ON packages (source_id, organization_external_id) WHERE deleted_at IS NULL`.execute(db);
   await sql`CREATE INDEX devices_present_last_seen_idx ON devices (vendor_last_seen_at) WHERE deleted_at IS NULL`.execute(db);
   await sql`CREATE INDEX sync_walks_failed_idx ON sync_walks (started_at) WHERE status = 'failed' OR sweep = 'held'`.execute(db);
+  await sql`CREATE INDEX devices_present_org_idx ON devices (source_id, organization_external_id) WHERE deleted_at IS NULL`.execute(db);
+  await sql`CREATE INDEX sync_walks_succeeded_idx ON sync_walks (source_id, resource, scope, finished_at) WHERE status = 'succeeded'`.execute(db);
+  // compliance_daily reads the history through these alone (index-only scans).
+  await sql`CREATE INDEX devices_history_from_idx ON devices_history (source_id, organization_external_id, valid_from) INCLUDE (compliant)`.execute(db);
+  await sql`CREATE INDEX devices_history_to_idx ON devices_history (source_id, organization_external_id, valid_to) INCLUDE (compliant) WHERE valid_to IS NOT NULL`.execute(db);
   await sql`CREATE INDEX packages_history_critical_idx ON packages_history (source_id, organization_external_id, valid_from, valid_to) WHERE installed IS FALSE AND severity = 'critical'`.execute(db);
 
   await sql`CREATE SCHEMA reporting`.execute(db);
@@ -251,7 +257,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`DROP SCHEMA reporting CASCADE`.execute(db);
   for (const t of TABLES) await sql.raw(`DROP TABLE ${t}_history`).execute(db);
-  await sql`DROP INDEX IF EXISTS packages_missing_idx, packages_present_org_idx, devices_present_last_seen_idx, sync_walks_failed_idx`.execute(db);
+  await sql`DROP INDEX IF EXISTS packages_missing_idx, packages_present_org_idx, devices_present_last_seen_idx, devices_present_org_idx, sync_walks_failed_idx, sync_walks_succeeded_idx`.execute(db);
   await sql`DROP TABLE sync_schedules`.execute(db);
   await sql`ALTER TABLE sync_runs DROP COLUMN vendor`.execute(db);
   await sql`ALTER TABLE packages DROP COLUMN cve_count`.execute(db);
