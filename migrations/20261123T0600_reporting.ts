@@ -15,16 +15,27 @@ import { sql, type Kysely } from 'kysely';
 const TABLES = ['organizations', 'device_groups', 'devices', 'packages', 'patch_categories', 'firmware_images', 'projects', 'clients', 'users', 'time_entries', 'tags', 'tasks'];
 const BOOKKEEPING = ['raw', 'first_seen_at', 'last_seen_at', 'deleted_at', 'missing_since'];
 
-const VIEWS = [
+/** The views as this migration creates them (frozen; exported so a kept bench database can be brought to them). */
+export const VIEWS = [
   // The vendor of each source: the one its latest run recorded (the config is not in the database).
   `CREATE VIEW reporting.source_vendors AS
 SELECT DISTINCT ON (source_id) source_id, vendor
 FROM sync_runs WHERE vendor IS NOT NULL
 ORDER BY source_id, id DESC`,
 
+  // One name per organization key of a source: its id, or its GUID (Famoco Insights names
+  // organizations by GUID); an id wins over an equal GUID. One hash join instead of two: 2.0 s ->
+  // 0.65 s for a fleet-wide count at a million devices.
+  `CREATE VIEW reporting.organization_names AS
+SELECT DISTINCT ON (source_id, key) source_id, key, name FROM (
+  SELECT source_id, external_id AS key, name, 0 AS pref FROM organizations
+  UNION ALL
+  SELECT source_id, guid, name, 1 FROM organizations WHERE guid IS NOT NULL AND guid <> ''
+) k ORDER BY source_id, key, pref`,
+
   `CREATE VIEW reporting.device_inventory AS
 SELECT d.source_id, v.vendor, d.external_id AS device_id, d.scope,
-  d.organization_external_id AS organization_id, coalesce(o.name, og.name) AS organization_name,
+  d.organization_external_id AS organization_id, n.name AS organization_name,
   d.device_group_external_id AS group_id, g.name AS group_name,
   d.name AS device_name, d.serial_number, d.model, d.os_family, d.os_name, d.os_version,
   d.agent_version, d.status, d.compliant, d.pending_patches, d.needs_reboot,
@@ -33,9 +44,7 @@ SELECT d.source_id, v.vendor, d.external_id AS device_id, d.scope,
   d.missing_since
 FROM devices d
 LEFT JOIN reporting.source_vendors v ON v.source_id = d.source_id
-LEFT JOIN organizations o ON o.source_id = d.source_id AND o.external_id = d.organization_external_id
--- Famoco Insights names an organization by its GUID.
-LEFT JOIN organizations og ON o.external_id IS NULL AND og.source_id = d.source_id AND og.guid = d.organization_external_id
+LEFT JOIN reporting.organization_names n ON n.source_id = d.source_id AND n.key = d.organization_external_id
 LEFT JOIN device_groups g ON g.source_id = d.source_id AND g.external_id = d.device_group_external_id
 WHERE d.deleted_at IS NULL`,
 
@@ -177,20 +186,22 @@ FROM devices_history h`,
   // partition) reaches the scans.
   `CREATE VIEW reporting.compliance_daily AS
 WITH ev AS (
-  SELECT source_id, organization_external_id AS org, (valid_from AT TIME ZONE 'UTC')::date AS day,
-    1 AS devices, (compliant IS TRUE)::int AS compliant, 0 AS critical
-  FROM devices_history
+  -- Grouped by the exact instants first: versions share the few valid_from of their commits, and
+  -- a day computed per row cost three times the scan (1.7 s -> 0.5 s at a million devices).
+  SELECT source_id, organization_external_id AS org, valid_from AS at,
+    count(*) AS devices, count(*) FILTER (WHERE compliant) AS compliant, 0::bigint AS critical
+  FROM devices_history GROUP BY 1, 2, 3
   UNION ALL
-  SELECT source_id, organization_external_id, (valid_to AT TIME ZONE 'UTC')::date, -1, -((compliant IS TRUE)::int), 0
-  FROM devices_history WHERE valid_to IS NOT NULL
+  SELECT source_id, organization_external_id, valid_to, -count(*), -count(*) FILTER (WHERE compliant), 0
+  FROM devices_history WHERE valid_to IS NOT NULL GROUP BY 1, 2, 3
   UNION ALL
-  SELECT source_id, organization_external_id, (valid_from AT TIME ZONE 'UTC')::date, 0, 0, 1
-  FROM packages_history WHERE installed IS FALSE AND severity = 'critical'
+  SELECT source_id, organization_external_id, valid_from, 0, 0, count(*)
+  FROM packages_history WHERE installed IS FALSE AND severity = 'critical' GROUP BY 1, 2, 3
   UNION ALL
-  SELECT source_id, organization_external_id, (valid_to AT TIME ZONE 'UTC')::date, 0, 0, -1
-  FROM packages_history WHERE installed IS FALSE AND severity = 'critical' AND valid_to IS NOT NULL
+  SELECT source_id, organization_external_id, valid_to, 0, 0, -count(*)
+  FROM packages_history WHERE installed IS FALSE AND severity = 'critical' AND valid_to IS NOT NULL GROUP BY 1, 2, 3
 ), daily AS (
-  SELECT source_id, org, day, sum(devices) AS devices, sum(compliant) AS compliant, sum(critical) AS critical
+  SELECT source_id, org, (at AT TIME ZONE 'UTC')::date AS day, sum(devices) AS devices, sum(compliant) AS compliant, sum(critical) AS critical
   FROM ev GROUP BY 1, 2, 3
 ), running AS (
   SELECT source_id, org, day,

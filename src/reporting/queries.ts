@@ -35,15 +35,14 @@ function inForce(alias: string, t: Date): RawBuilder<unknown> {
 /** device_inventory's columns for the devices in force at t, from devices_history (names of organizations and groups as they are now). */
 function inventoryAsOf(q: ReportQuery, t: Date): RawBuilder<Record<string, unknown>> {
   return sql`
-    SELECT h.source_id, v.vendor, h.organization_external_id AS organization_id, coalesce(o.name, og.name) AS organization_name,
+    SELECT h.source_id, v.vendor, h.organization_external_id AS organization_id, n.name AS organization_name,
       h.device_group_external_id AS group_id, g.name AS group_name, h.external_id AS device_id, h.name AS device_name,
       h.serial_number, h.model, h.os_family, h.os_name, h.os_version, h.agent_version, h.status, h.compliant,
       h.pending_patches, h.needs_reboot, h.vendor_last_seen_at AS last_seen_at,
       floor(extract(epoch FROM ${t.toISOString()}::timestamptz - h.vendor_last_seen_at) / 86400)::int AS days_since_last_seen
     FROM devices_history h
     LEFT JOIN reporting.source_vendors v ON v.source_id = h.source_id
-    LEFT JOIN organizations o ON o.source_id = h.source_id AND o.external_id = h.organization_external_id
-    LEFT JOIN organizations og ON o.external_id IS NULL AND og.source_id = h.source_id AND og.guid = h.organization_external_id
+    LEFT JOIN reporting.organization_names n ON n.source_id = h.source_id AND n.key = h.organization_external_id
     LEFT JOIN device_groups g ON g.source_id = h.source_id AND g.external_id = h.device_group_external_id
     WHERE ${inForce('h', t)} AND ${sourceFilter('h.source_id', q.sources)}`;
 }
