@@ -8,7 +8,11 @@
  *   BENCH_SCALE_DEVICES [200000]   devices per process-count step of `scale` (over 4 sources)
  *   BENCH_RATE_DEVICES [12000]     devices of `rate-limited` (page size 10: ~1,200 requests)
  *   BENCH_LANE_CONCURRENCY [4]     page jobs in flight per worker process on the devices lane
- *   BENCH_ONLY                     comma list of workloads (throughput,ceiling,baseline,memory,scale,rate-limited)
+ *   BENCH_ONLY                     comma list of workloads (throughput,ceiling,baseline,memory,scale,rate-limited,reporting);
+ *                                  `reporting` runs only when named (it generates its own warehouse)
+ *   BENCH_REPORTING_DEVICES [1000000] devices of `reporting` (5 packages each), generated with SQL
+ *   BENCH_REPORTING_RESYNC [1]     0: skip the resyncs of `reporting` (history growth)
+ *   BENCH_REPORTING_KEEP=1         keep the `reporting` database (fleetsync_bench_reporting) afterwards
  *   BENCH_CPU_PROF=dir             worker processes write V8 CPU profiles there
  *   BENCH_NO_RESYNC=1              throughput without the resync that follows it
  *   BENCH_WORKER=tsx               run the worker from source under tsx instead of the build
@@ -20,6 +24,7 @@ import { parseConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { runBaseline } from './baseline.js';
 import { runCeiling } from './ceiling.js';
+import { runReportingBench } from './reporting.js';
 import {
   API_KEY,
   automoxSource,
@@ -119,7 +124,8 @@ async function main(): Promise<void> {
   const started = Date.now();
   const perOrg = Math.ceil(DEVICES / ORGS);
   figures.config = { devices: perOrg * ORGS, orgs: ORGS, pageSize: 500, seed: SEED, laneConcurrency: LANE_CONCURRENCY, baselineDevices: BASELINE_DEVICES, scaleDevices: SCALE_DEVICES, rateDevices: RATE_DEVICES, cpus: (await import('node:os')).cpus().length, node: process.version };
-  await buildWorker();
+  // Only the sync workloads need the built worker.
+  if (ONLY === null || [...ONLY].some((w) => w !== 'reporting')) await buildWorker();
   let sim: SimHandle | null = null;
   const gen = { seed: SEED, orgs: ORGS, devicesPerOrg: perOrg };
 
@@ -269,6 +275,17 @@ async function main(): Promise<void> {
       await bench.drop();
       await deleteRedisPrefix(prefix);
     }
+  }
+
+  // ------------------------------------------------------------ reporting (only when named)
+  if (ONLY?.has('reporting')) {
+    const r = await runReportingBench({ devices: Number(env.BENCH_REPORTING_DEVICES ?? 1_000_000), resync: env.BENCH_REPORTING_RESYNC !== '0', keep: env.BENCH_REPORTING_KEEP === '1', log });
+    figures.reporting = { ...r, views: r.views.map(({ plan: _plan, ...v }) => v) };
+    const plans = new URL('./reporting-plans.txt', import.meta.url);
+    await writeFile(plans, r.views.map((v) => `-- ${v.view}: ${v.query}\n${v.plan}\n`).join('\n'));
+    log(`reporting: EXPLAIN ANALYZE plans in ${plans.pathname}`);
+    for (const v of r.views) target(`reporting ${v.view} ms at ${r.devices} devices: ${v.query.slice(0, 60)}`, v.executionMs, '< 1000', v.executionMs < 1000);
+    if (r.resync) target('reporting: history rows of an unchanged resync', r.resync.unchangedHistoryRowsAdded, '= 0', r.resync.unchangedHistoryRowsAdded === 0);
   }
 
   // ------------------------------------------------------------ targets

@@ -49,6 +49,7 @@ const packageSchema = z
     installed: z.unknown(),
     patch_classification_category_id: z.unknown(),
     create_time: z.unknown(),
+    cves: z.unknown(),
   })
   ;
 const categorySchema = z.object({ id: z.number().int(), name: z.string() }).strict();
@@ -200,6 +201,7 @@ export const automox: VendorDefinition = {
         installed: toBool(p.installed),
         patch_category_id: toInt(p.patch_classification_category_id),
         vendor_created_at: toTimestamp(p.create_time),
+        cve_count: Array.isArray(p.cves) ? p.cves.length : null,
       }),
     }),
     defineResource({

@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { CronExpressionParser } from 'cron-parser';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { DATA_TABLES, type DataTableName } from './warehouse/tables.js';
 
 /** A request-rate window: at most `max` requests in any `durationMs`. */
 export const rateWindowSchema = z
@@ -97,6 +98,11 @@ const sourceSchema = z
      * is held (default 0.5). A number for every resource, or `{default, <resource>: share}`.
      */
     maxDeleteShare: z.union([deleteShareSchema, z.record(z.string(), deleteShareSchema)]).optional(),
+    /**
+     * Data tables whose change history (`<table>_history`, docs/warehouse.md) this source keeps
+     * besides devices and packages, which always keep it; e.g. `[users]`.
+     */
+    history: z.array(z.enum(Object.keys(DATA_TABLES) as [DataTableName, ...DataTableName[]])).optional(),
     /** Lane pause after a 429 that names no wait (no Retry-After/X-RateLimit-Reset); default: the vendor's. */
     rateLimitBackoffMs: z.number().int().min(0).optional(),
     /** Resource definitions of a `vendor: rest` source; validated in full by jobs/rest.ts. */

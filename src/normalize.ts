@@ -1,8 +1,9 @@
 /**
  * Parses a vendor timestamp into ISO 8601 UTC, or null when absent or unparseable.
- * Accepts RFC 3339, offsets without a colon (`2025-01-22T22:18:21+0000`, Automox), compact
- * forms (`20161130T162512Z`, Izuma filters) and unix seconds or milliseconds as numbers.
- * Never throws: a bad time must not cost the record.
+ * Accepts RFC 3339 with or without fractions, offsets without a colon (`2025-01-22T22:18:21+0000`,
+ * Automox), compact forms (`20161130T162512Z`, Izuma filters), unix seconds or milliseconds as
+ * numbers or digit strings, and a date-time without any offset, which is taken as UTC (never the
+ * machine's zone). Never throws: a bad time must not cost the record.
  */
 export function toTimestamp(value: unknown): string | null {
   if (value === null || value === undefined || value === '') return null;
@@ -16,12 +17,17 @@ export function toTimestamp(value: unknown): string | null {
   const fast = rfc3339Fast(value);
   if (fast !== undefined) return fast;
   let s = value.trim();
+  if (/^\d{9,13}(\.\d+)?$/.test(s)) return toTimestamp(Number(s));
+  // Any other bare number is no time (JavaScript would read "12345" as the year 12345).
+  if (/^\d+(\.\d+)?$/.test(s)) return null;
   const compact = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\.\d+)?Z$/.exec(s);
   if (compact) s = `${compact[1]}-${compact[2]}-${compact[3]}T${compact[4]}:${compact[5]}:${compact[6]}${compact[7] ?? ''}Z`;
   // "+0000" -> "+00:00" so every engine parses it the same way.
   s = s.replace(/([+-]\d{2})(\d{2})$/, '$1:$2');
   // A space instead of the T is common in vendor payloads.
   s = s.replace(/^(\d{4}-\d{2}-\d{2}) (\d)/, '$1T$2');
+  // No offset: JavaScript would read the machine's local time; vendors mean UTC.
+  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(s)) s += 'Z';
   const d = new Date(s);
   return Number.isNaN(d.getTime()) ? null : d.toISOString();
 }

@@ -115,7 +115,7 @@ describe('Automox sync', () => {
     ]);
     await expectColumnsFilled(env, 'device_groups', SOURCE, ['organization_external_id', 'name', 'is_default', 'device_count']);
     await expectColumnsFilled(env, 'organizations', SOURCE, ['name', 'vendor_created_at']);
-    await expectColumnsFilled(env, 'packages', SOURCE, ['organization_external_id', 'device_external_id', 'name', 'display_name', 'version', 'severity', 'installed', 'patch_category_id', 'vendor_created_at']);
+    await expectColumnsFilled(env, 'packages', SOURCE, ['organization_external_id', 'device_external_id', 'name', 'display_name', 'version', 'severity', 'installed', 'patch_category_id', 'vendor_created_at', 'cve_count']);
   });
 
   it('a 4xx whose body is not Automox\'s {errors: [...]} shows the body text in the message', async () => {

@@ -95,7 +95,7 @@ export function untilAborted(signal: AbortSignal): Promise<void> {
 
 /** A scheduler over the app's configured schedules; the caller closes it. Throws ConfigError for a schedule naming an unknown source. */
 export function schedulerFor(app: App, logger: Logger): Scheduler {
-  return new Scheduler({ redis: app.redis, prefix: app.prefix, engine: app.engine, sources: app.sources, schedules: resolveSchedules(app.config.schedules, app.sources), logger, onRedisError: app.onRedisError });
+  return new Scheduler({ redis: app.redis, prefix: app.prefix, engine: app.engine, sources: app.sources, schedules: resolveSchedules(app.config.schedules, app.sources), logger, onRedisError: app.onRedisError, db: app.db });
 }
 
 /**

@@ -87,7 +87,7 @@ export class Engine {
     let emptyEnd: RunEnd | null = null;
     try {
       runId = await db.transaction().execute(async (trx) => {
-        const id = await insertRun(trx, { sourceId: src.id, trigger: opts.trigger, mode, resources });
+        const id = await insertRun(trx, { sourceId: src.id, vendor: src.vendor.vendor, trigger: opts.trigger, mode, resources });
         const roots = resources.filter((r) => !definitionOf(src, r).parent && !disabled.has(r));
         // One root walk per root scope: '-' unless the vendor walks each of several (OUs).
         const scopes = src.vendor.rootScopes?.() ?? ['-'];

@@ -1,3 +1,4 @@
+import { keepsHistory } from '../warehouse/history.js';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { ResourceDefinition } from '../connector.js';
 import { VendorError } from '../http/errors.js';
@@ -162,6 +163,7 @@ async function commit(
       // The last page's cursor says what the whole walk covered.
       sweepRange: result.next === null ? (def.sweepRange?.(cursor) ?? null) : null,
       sweep: { ...deletePolicyOf(src.config, def.name), label: `${def.name} of ${scopeLabel(walk.scope, def.parent)}` },
+      history: keepsHistory(def.table, src.config.history),
     },
     (trx) => startChildWalks(trx, src, def, walk),
   );

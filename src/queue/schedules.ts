@@ -5,6 +5,9 @@ import { ConfigError, type ScheduleConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { ResolvedSource } from '../sources.js';
 import type { Engine } from './engine.js';
+import type { Kysely } from 'kysely';
+import type { Database } from '../warehouse/db.js';
+import { recordFiring, recordSchedules } from '../warehouse/schedule-state.js';
 
 /**
  * Name of the control queue holding the job schedulers. Lane queues are always
@@ -82,6 +85,8 @@ export interface SchedulerOptions {
   logger: Logger;
   /** Receives the 'error' events of the control queue and its worker (a lost Redis); default: logged. */
   onRedisError?: (err: Error) => void;
+  /** Where the schedules and their firings are recorded for reporting.sync_health; none: not recorded. */
+  db?: Kysely<Database>;
 }
 
 /**
@@ -131,6 +136,9 @@ export class Scheduler {
       }
     }
     if (removed.length > 0) this.opts.logger.info({ removed }, 'removed schedules no longer in the config');
+    if (this.opts.db) {
+      await recordSchedules(this.opts.db, this.opts.schedules.map((s) => ({ ...s, nextFireAt: nextFireTimes(s.cron, s.timeZone, 1)[0] ?? null })));
+    }
     return { upserted: [...wanted], removed };
   }
 
@@ -151,6 +159,8 @@ export class Scheduler {
    */
   async fire(data: ScheduleJobData): Promise<FiredRun[]> {
     const runs: FiredRun[] = [];
+    const schedule = this.opts.schedules.find((s) => s.name === data.schedule);
+    if (this.opts.db && schedule) await recordFiring(this.opts.db, schedule.name, nextFireTimes(schedule.cron, schedule.timeZone, 1)[0] ?? null);
     for (const id of data.sources) {
       const src = this.opts.sources.get(id);
       if (!src) {

@@ -20,6 +20,21 @@ export interface SyncRunsTable {
   error_status: number | null;
   error_message: string | null;
   error_request_id: string | null;
+  /** The source's vendor when the run started (migration 20261123T0600_reporting; null before). */
+  vendor: string | null;
+}
+
+/** sync_schedules: each configured schedule and its firings, written by the scheduler (sync_health's lag). */
+export interface SyncSchedulesTable {
+  name: string;
+  cron: string;
+  time_zone: string;
+  sources: string[];
+  resources: string[];
+  mode: string;
+  last_fired_at: Timestamp | null;
+  next_fire_at: Timestamp | null;
+  updated_at: Generated<Date>;
 }
 
 /** sync_walks: one row per (run, resource, scope), holding the walk's resume cursor. */
@@ -154,6 +169,7 @@ export interface Database {
   sync_held_sweeps: SyncHeldSweepsTable;
   sync_sources: SyncSourcesTable;
   sync_disabled_resources: SyncDisabledResourcesTable;
+  sync_schedules: SyncSchedulesTable;
   organizations: DataTableBase;
   device_groups: DataTableBase;
   devices: DataTableBase;

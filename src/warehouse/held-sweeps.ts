@@ -2,6 +2,7 @@ import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Database, SyncHeldSweepsTable } from './db.js';
 import { isDataTable } from './tables.js';
 import { markDeleted } from './upsert.js';
+import { closeHistory } from './history.js';
 
 // Sweeps the mass-delete guard held (docs/design.md, Deletes are detected, not guessed): one per
 // (source, resource, scope), replaced by the next held sweep of that scope, dropped when a walk
@@ -81,7 +82,10 @@ export async function applyHeldSweeps(db: Kysely<Database>, sourceId: string, re
     for (const h of holds) {
       if (!isDataTable(h.data_table)) throw new Error(`held sweep of ${sourceId}/${resource} scope ${h.scope} names unknown table "${h.data_table}"`);
       // A held row written since the hold (listed again, changed, by an incremental walk) exists.
-      const deleted = await markDeleted(trx, h.data_table, sourceId, h.scope, h.ids, h.held_at);
+      const deletedIds = await markDeleted(trx, h.data_table, sourceId, h.scope, h.ids, h.held_at);
+      // History: a deleted row's open version ends now (docs/warehouse.md, History).
+      await closeHistory(trx, h.data_table, sourceId, deletedIds);
+      const deleted = deletedIds.length;
       await trx
         .updateTable('sync_walks')
         .set((eb) => ({ sweep: 'applied', deleted: eb('deleted', '+', deleted), sweep_reason: `${h.message}; applied by fleetsync sweep --confirm at ${new Date().toISOString()}`, updated_at: sql`now()` }))

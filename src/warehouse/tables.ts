@@ -2,7 +2,8 @@
  * The normalized columns of each warehouse table, with their Postgres types.
  * Every data table also has source_id, external_id, scope, raw, first_seen_at, last_seen_at and
  * deleted_at, which the engine fills; connectors map vendor objects only onto these columns.
- * Changing this list needs a migration.
+ * Changing this list needs a migration, which must change `<table>_history` the same way
+ * (history copies the normalized columns; see src/warehouse/history.ts).
  */
 export const DATA_TABLES = {
   organizations: {
@@ -51,6 +52,8 @@ export const DATA_TABLES = {
     installed: 'boolean',
     patch_category_id: 'integer',
     vendor_created_at: 'timestamptz',
+    /** How many CVEs the package names (migration 20261123T0600_reporting). */
+    cve_count: 'integer',
   },
   patch_categories: {
     name: 'text',

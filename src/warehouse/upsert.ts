@@ -18,7 +18,13 @@ export interface UpsertCounts {
   unchanged: number;
 }
 
-const statements = new Map<DataTableName, (json: string, sourceId: string) => RawBuilder<{ inserted: number; updated: number }>>();
+/** UpsertCounts plus the external ids of the rows inserted or changed (revived included): what the history step looks at. */
+export interface UpsertResult extends UpsertCounts {
+  changedIds: string[];
+}
+
+type UpsertRow = { inserted: number; updated: number; ids: string[] };
+const statements = new Map<DataTableName, (json: string, sourceId: string) => RawBuilder<UpsertRow>>();
 
 function statementFor(table: DataTableName) {
   const cached = statements.get(table);
@@ -52,18 +58,20 @@ up AS (
   const tail2 = `::text, ${selectCols} FROM changed
   ON CONFLICT (source_id, external_id) DO UPDATE SET ${setList}
   WHERE ${stored} IS DISTINCT FROM ${tuple('EXCLUDED', 'NULL::timestamptz, NULL::timestamptz')}
-  RETURNING (xmax = 0) AS inserted
+  RETURNING (xmax = 0) AS inserted, t.external_id
 )
-SELECT (count(*) FILTER (WHERE inserted))::int AS inserted, (count(*) FILTER (WHERE NOT inserted))::int AS updated FROM up`;
+SELECT (count(*) FILTER (WHERE inserted))::int AS inserted, (count(*) FILTER (WHERE NOT inserted))::int AS updated,
+  coalesce(array_agg(external_id), '{}') AS ids FROM up`;
   const build = (json: string, sourceId: string) =>
-    sql<{ inserted: number; updated: number }>`${sql.raw(head)}${json}${sql.raw(tail)}${sourceId}${sql.raw(tail1)}${sourceId}${sql.raw(tail2)}`;
+    sql<UpsertRow>`${sql.raw(head)}${json}${sql.raw(tail)}${sourceId}${sql.raw(tail1)}${sourceId}${sql.raw(tail2)}`;
   statements.set(table, build);
   return build;
 }
 
 /**
  * Upserts one page of rows into a data table in a single statement.
- * Rows whose normalized columns, raw and scope are unchanged are not written at all.
+ * Rows whose normalized columns, raw and scope are unchanged are not written at all; the ids of
+ * the rows it wrote come back as `changedIds` (for the history step, src/warehouse/history.ts).
  * Takes ownership of each row's `columns` object (it is reused as the statement's record).
  * The caller passes the transaction that also advances the walk's cursor. Duplicate ids within
  * `rows` must already be removed (Postgres refuses to update one row twice in a statement).
@@ -73,8 +81,8 @@ export async function upsertRows(
   table: DataTableName,
   sourceId: string,
   rows: readonly RowToUpsert[],
-): Promise<UpsertCounts> {
-  if (rows.length === 0) return { inserted: 0, updated: 0, unchanged: 0 };
+): Promise<UpsertResult> {
+  if (rows.length === 0) return { inserted: 0, updated: 0, unchanged: 0, changedIds: [] };
   // The columns objects become the payload records in place: a spread copy per row cost ~3% of
   // the worker's CPU at a million rows.
   const payload = rows.map((r) => {
@@ -85,8 +93,8 @@ export async function upsertRows(
     return rec;
   });
   const result = await statementFor(table)(JSON.stringify(payload), sourceId).execute(db);
-  const row = result.rows[0] ?? { inserted: 0, updated: 0 };
-  return { inserted: row.inserted, updated: row.updated, unchanged: rows.length - row.inserted - row.updated };
+  const row = result.rows[0] ?? { inserted: 0, updated: 0, ids: [] };
+  return { inserted: row.inserted, updated: row.updated, unchanged: rows.length - row.inserted - row.updated, changedIds: row.ids };
 }
 
 /**
@@ -148,10 +156,11 @@ export async function scopeSweepCounts(
   return { seen: row.seen, present: row.present, unseen: row.unseen, agreesWithHold: row.agrees };
 }
 
-/** What a sweep marked: rows newly missing, rows deleted. */
+/** What a sweep marked: rows newly missing, rows deleted (and their ids, whose history closes). */
 export interface SweepCounts {
   missing: number;
   deleted: number;
+  deletedIds: string[];
 }
 
 /**
@@ -169,33 +178,34 @@ export async function sweepDeleted(
   range: SweepRange | null = null,
 ): Promise<SweepCounts> {
   const deleteIf = deletes === 'immediate' ? sql`true` : sql`t.missing_since <= ${walk.started_at}`;
-  const res = await sql<{ deleted: boolean; fresh: boolean }>`
+  const res = await sql<{ external_id: string; deleted: boolean; fresh: boolean }>`
     UPDATE ${sql.table(table)} AS t
     SET missing_since = coalesce(t.missing_since, now()),
         deleted_at = CASE WHEN ${deleteIf} THEN now() END
     FROM (${unseenIds(table, walk.source_id, walk.scope, walk.id, range)}) AS gone
     WHERE t.source_id = ${walk.source_id} AND t.external_id = gone.external_id AND t.deleted_at IS NULL
-    RETURNING t.deleted_at IS NOT NULL AS deleted, t.missing_since = now() AS fresh`.execute(trx);
-  let deleted = 0;
+    RETURNING t.external_id, t.deleted_at IS NOT NULL AS deleted, t.missing_since = now() AS fresh`.execute(trx);
+  const deletedIds: string[] = [];
   let missing = 0;
   for (const r of res.rows) {
-    if (r.deleted) deleted++;
+    if (r.deleted) deletedIds.push(r.external_id);
     else if (r.fresh) missing++;
   }
-  return { missing, deleted };
+  return { missing, deleted: deletedIds.length, deletedIds };
 }
 
 /**
  * Marks the listed rows of (source, scope) deleted, those not deleted already and not written
- * (inserted, changed, revived) after `notWrittenAfter`; returns how many.
+ * (inserted, changed, revived) after `notWrittenAfter`; returns the ids it marked.
  */
-export async function markDeleted(trx: Transaction<Database>, table: DataTableName, sourceId: string, scope: string, ids: readonly string[], notWrittenAfter: Date): Promise<number> {
-  if (ids.length === 0) return 0;
-  const res = await sql`
+export async function markDeleted(trx: Transaction<Database>, table: DataTableName, sourceId: string, scope: string, ids: readonly string[], notWrittenAfter: Date): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const res = await sql<{ external_id: string }>`
     UPDATE ${sql.table(table)} SET deleted_at = now(), missing_since = coalesce(missing_since, now())
     WHERE source_id = ${sourceId} AND scope = ${scope} AND deleted_at IS NULL AND last_seen_at <= ${notWrittenAfter}
-      AND external_id = ANY(${ids as string[]}::text[])`.execute(trx);
-  return Number(res.numAffectedRows ?? 0n);
+      AND external_id = ANY(${ids as string[]}::text[])
+    RETURNING external_id`.execute(trx);
+  return res.rows.map((r) => r.external_id);
 }
 
 /** The present rows of (source, scope) that a completed walk did not see, in id order. */

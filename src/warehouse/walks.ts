@@ -7,7 +7,8 @@ import type { Database, SyncRunsTable, SyncWalksTable } from './db.js';
 import type { DataTableName } from './tables.js';
 import { decideSweep, type SweepDecision } from '../sync/sweep-decision.js';
 import { dropHeldSweep, lockHeldSweep, pruneHeldSweep, recordHeldSweep } from './held-sweeps.js';
-import { scopeSweepCounts, sweepDeleted, unseenRows, upsertRows, type RowToUpsert, type UpsertCounts } from './upsert.js';
+import { scopeSweepCounts, sweepDeleted, unseenRows, upsertRows, type RowToUpsert, type SweepCounts, type UpsertCounts } from './upsert.js';
+import { closeHistory, recordHistory } from './history.js';
 
 // The SQL of runs and walks. Lock order everywhere: walk row, then run row.
 
@@ -31,10 +32,10 @@ export async function findRunningRun(db: Db, sourceId: string, backfill: boolean
 }
 
 /** Inserts a running run; throws the unique violation (23505) when the source already has one of its kind. */
-export async function insertRun(trx: Transaction<Database>, run: { sourceId: string; trigger: string; mode: 'full' | 'incremental'; resources: string[] }): Promise<string> {
+export async function insertRun(trx: Transaction<Database>, run: { sourceId: string; vendor?: string; trigger: string; mode: 'full' | 'incremental'; resources: string[] }): Promise<string> {
   const row = await trx
     .insertInto('sync_runs')
-    .values({ source_id: run.sourceId, trigger: run.trigger, mode: run.mode, resources: run.resources, status: 'running', finished_at: null, error_status: null, error_message: null, error_request_id: null })
+    .values({ source_id: run.sourceId, vendor: run.vendor ?? null, trigger: run.trigger, mode: run.mode, resources: run.resources, status: 'running', finished_at: null, error_status: null, error_message: null, error_request_id: null })
     .returning('id')
     .executeTakeFirstOrThrow();
   return row.id;
@@ -143,6 +144,8 @@ export interface PageCommit extends NormalizedPage {
   nextRequestText?: string;
   /** How the source sweeps this resource, and "devices of org 101" for the sweep's messages. */
   sweep: { deletes: 'confirm' | 'immediate'; maxDeleteShare: number; label: string };
+  /** Whether this table's history is kept for the source (src/warehouse/history.ts, keepsHistory). */
+  history?: boolean;
 }
 
 /** What commitPage did: nothing (another delivery won), or the page's counts and whether the walk completed. */
@@ -170,7 +173,9 @@ export async function commitPage(db: Kysely<Database>, c: PageCommit, onComplete
         throw new PaginationLoopError(`pagination loop: the next request${shown} repeats the request of page ${used.page} of this walk`);
       }
     }
-    const counts = await upsertRows(trx, c.table, walk.source_id, c.rows);
+    const { changedIds, ...counts } = await upsertRows(trx, c.table, walk.source_id, c.rows);
+    // History step (docs/warehouse.md, History): only the rows the upsert wrote, same transaction.
+    if (c.history) await recordHistory(trx, c.table, walk.source_id, changedIds);
     if (walk.mode === 'full' && c.seen.length > 0) {
       await trx.insertInto('sync_walk_pages').values({ walk_id: walk.id, page, ids: c.seen }).onConflict((oc) => oc.doNothing()).execute();
     }
@@ -227,7 +232,7 @@ async function sweepScope(trx: Transaction<Database>, c: PageCommit): Promise<Sw
   const range = c.sweepRange ?? null;
   const counts = await scopeSweepCounts(trx, c.table, walk, range);
   const decision = decideSweep({ ...c.sweep, ...counts, totalMax: w.total_max, unidentified: w.unidentified });
-  let marked = { missing: 0, deleted: 0 };
+  let marked: SweepCounts = { missing: 0, deleted: 0, deletedIds: [] };
   switch (decision.outcome) {
     case 'swept':
       marked = await sweepDeleted(trx, c.table, { id: walk.id, source_id: walk.source_id, scope: walk.scope, started_at: w.started_at }, c.sweep.deletes, range);
@@ -247,6 +252,8 @@ async function sweepScope(trx: Transaction<Database>, c: PageCommit): Promise<Sw
       await pruneHeldSweep(trx, walk);
       break;
   }
+  // History: a deleted row's open version ends now (docs/warehouse.md, History).
+  await closeHistory(trx, c.table, walk.source_id, marked.deletedIds);
   await trx
     .updateTable('sync_walks')
     .set({ sweep: decision.outcome, sweep_reason: decision.reason, seen_ids: counts.seen, deleted: marked.deleted, missing: marked.missing })

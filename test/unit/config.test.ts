@@ -32,6 +32,11 @@ describe('config', () => {
     }
   });
 
+  it('takes history opt-ins by data table name and names an unknown one', () => {
+    expect(parseConfig({ sources: [{ ...source, history: ['users', 'projects'] }] }, { AUTOMOX_API_KEY: 'k' }).sources[0]!.history).toEqual(['users', 'projects']);
+    expect(() => parseConfig({ sources: [{ ...source, history: ['gizmos'] }] }, { AUTOMOX_API_KEY: 'k' })).toThrow(/sources\[0\]\.history\[0\]: Invalid enum value/);
+  });
+
   it('refuses duplicate source ids, unknown keys and unknown lanes', () => {
     expect(() => parseConfig({ sources: [source, source] }, { AUTOMOX_API_KEY: 'k' })).toThrow('sources[1].id: duplicate source id "automox-prod"');
     expect(() => parseConfig({ sources: [{ ...source, apikey: 'x' }] }, { AUTOMOX_API_KEY: 'k' })).toThrow(/sources\[0\]: Unrecognized key/);

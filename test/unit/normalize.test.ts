@@ -13,6 +13,45 @@ describe('normalize', () => {
     expect(toTimestamp(null)).toBeNull();
   });
 
+  // One test per vendor time format (issue 13): every one lands as the same UTC instant.
+  describe('toTimestamp formats', () => {
+    it('"+0000" offsets without a colon (Automox)', () => {
+      expect(toTimestamp('2025-01-22T22:18:21+0000')).toBe('2025-01-22T22:18:21.000Z');
+      expect(toTimestamp('2025-01-22T17:48:21-0430')).toBe('2025-01-22T22:18:21.000Z');
+    });
+    it('RFC 3339 with fractions, in Z or with an offset (Izuma, Famoco, Toggl)', () => {
+      expect(toTimestamp('2025-01-22T22:18:21.5Z')).toBe('2025-01-22T22:18:21.500Z');
+      expect(toTimestamp('2025-01-22T22:18:21.123456789Z')).toBe('2025-01-22T22:18:21.123Z');
+      expect(toTimestamp('2025-01-23T00:18:21.123456+02:00')).toBe('2025-01-22T22:18:21.123Z');
+      expect(toTimestamp('2025-01-22T22:18:21+00:00')).toBe('2025-01-22T22:18:21.000Z');
+    });
+    it('unix seconds and milliseconds, as numbers or digit strings', () => {
+      expect(toTimestamp(1_737_584_301)).toBe('2025-01-22T22:18:21.000Z');
+      expect(toTimestamp(1_737_584_301.25)).toBe('2025-01-22T22:18:21.250Z');
+      expect(toTimestamp(1_737_584_301_123)).toBe('2025-01-22T22:18:21.123Z');
+      expect(toTimestamp('1737584301')).toBe('2025-01-22T22:18:21.000Z');
+      expect(toTimestamp('1737584301123')).toBe('2025-01-22T22:18:21.123Z');
+    });
+    it('a date-time without an offset is UTC, whatever the machine zone', () => {
+      const tz = process.env.TZ;
+      process.env.TZ = 'America/New_York';
+      try {
+        expect(toTimestamp('2025-01-22 22:18:21')).toBe('2025-01-22T22:18:21.000Z');
+        expect(toTimestamp('2025-01-22T22:18:21.5')).toBe('2025-01-22T22:18:21.500Z');
+        expect(toTimestamp('2025-01-22T22:18')).toBe('2025-01-22T22:18:00.000Z');
+      } finally {
+        if (tz === undefined) delete process.env.TZ;
+        else process.env.TZ = tz;
+      }
+    });
+    it('compact ISO 8601 (Izuma filters) and garbage', () => {
+      expect(toTimestamp('20250122T221821Z')).toBe('2025-01-22T22:18:21.000Z');
+      expect(toTimestamp('2025-13-40T00:00:00Z')).toBeNull();
+      expect(toTimestamp('12345')).toBeNull();
+      expect(toTimestamp(true)).toBeNull();
+    });
+  });
+
   it('strips NUL characters that Postgres refuses, and says so', () => {
     expect(stripNul({ a: ['x\u0000y', 1], 'k\u0000': null })).toEqual({ value: { a: ['xy', 1], k: null }, repaired: true });
     const clean = { a: 'b' };
