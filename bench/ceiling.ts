@@ -8,7 +8,7 @@
 import pg from 'pg';
 import { automox } from '../jobs/automox.js';
 import { generateAutomoxData, generatedAutomoxServer, type GeneratedAutomoxOptions } from '../src/simulators/automox.js';
-import { DATA_TABLES } from '../src/warehouse/tables.js';
+import { DATA_TABLES, type DataTableName } from '../src/warehouse/tables.js';
 
 export interface CeilingOptions {
   databaseUrl: string;
@@ -19,20 +19,30 @@ export interface CeilingOptions {
   inFlight?: number;
 }
 
-/** Writes every generated device; returns rows and elapsed ms (generation and mapping included). */
-export async function runCeiling(opts: CeilingOptions): Promise<{ rows: number; ms: number }> {
-  const def = automox.resources.find((r) => r.name === 'devices')!;
-  const groups = generateAutomoxData({ seed: opts.generated.seed, orgs: opts.generated.orgs, devicesPerOrg: 0, packagesPerDevice: 0, groupsPerOrg: opts.generated.groupsPerOrg }).groups;
-  const cols = Object.entries(DATA_TABLES.devices) as Array<[string, string]>;
+/**
+ * The one-statement page upsert of the ceiling and the loader: `$1` the source id, then one typed
+ * array per column (external_id, scope, the table's columns, raw as jsonb text); an identical
+ * row is not rewritten. `names` are the table's own columns in array order ($4...).
+ */
+export function unnestUpsert(table: DataTableName): { text: string; names: string[]; width: number } {
+  const cols = Object.entries(DATA_TABLES[table]) as Array<[string, string]>;
   const names = cols.map(([c]) => c);
   const all = ['external_id', 'scope', ...names, 'raw'];
   const types = ['text', 'text', ...cols.map(([, t]) => t), 'jsonb'];
   const setList = [...['scope', ...names, 'raw'].map((c) => `${c} = EXCLUDED.${c}`), 'last_seen_at = now()', 'deleted_at = NULL'].join(', ');
   const compared = ['scope', ...names, 'raw'];
-  const text = `INSERT INTO devices AS t (source_id, ${all.join(', ')})
+  const text = `INSERT INTO ${table} AS t (source_id, ${all.join(', ')})
 SELECT $1::text, * FROM unnest(${types.map((t, i) => `$${i + 2}::${t}[]`).join(', ')})
 ON CONFLICT (source_id, external_id) DO UPDATE SET ${setList}
 WHERE (${compared.map((c) => `t.${c}`).join(', ')}, t.deleted_at) IS DISTINCT FROM (${compared.map((c) => `EXCLUDED.${c}`).join(', ')}, NULL::timestamptz)`;
+  return { text, names, width: all.length };
+}
+
+/** Writes every generated device; returns rows and elapsed ms (generation and mapping included). */
+export async function runCeiling(opts: CeilingOptions): Promise<{ rows: number; ms: number }> {
+  const def = automox.resources.find((r) => r.name === 'devices')!;
+  const groups = generateAutomoxData({ seed: opts.generated.seed, orgs: opts.generated.orgs, devicesPerOrg: 0, packagesPerDevice: 0, groupsPerOrg: opts.generated.groupsPerOrg }).groups;
+  const { text, names, width } = unnestUpsert('devices');
   const inFlight = opts.inFlight ?? 2;
   const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: inFlight });
   const pageSize = opts.pageSize ?? 500;
@@ -42,7 +52,7 @@ WHERE (${compared.map((c) => `t.${c}`).join(', ')}, t.deleted_at) IS DISTINCT FR
   try {
     for (let o = 0; o < opts.generated.orgs; o++) {
       for (let start = 0; start < opts.generated.devicesPerOrg; start += pageSize) {
-        const arrays: unknown[][] = all.map(() => []);
+        const arrays: unknown[][] = Array.from({ length: width }, () => []);
         for (let d = start; d < Math.min(start + pageSize, opts.generated.devicesPerOrg); d++) {
           const raw = generatedAutomoxServer(opts.generated, groups, o, d);
           const scope = String(10_001 + o);
@@ -50,7 +60,7 @@ WHERE (${compared.map((c) => `t.${c}`).join(', ')}, t.deleted_at) IS DISTINCT FR
           arrays[0]!.push(String(raw.id));
           arrays[1]!.push(scope);
           names.forEach((n, i) => arrays[i + 2]!.push(columns[n] ?? null));
-          arrays[all.length - 1]!.push(JSON.stringify(raw));
+          arrays[width - 1]!.push(JSON.stringify(raw));
           rows++;
         }
         const p = pool.query({ name: 'ceiling-upsert', text, values: [opts.sourceId, ...arrays] });

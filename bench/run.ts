@@ -8,7 +8,10 @@
  *   BENCH_SCALE_DEVICES [200000]   devices per process-count step of `scale` (over 4 sources)
  *   BENCH_RATE_DEVICES [12000]     devices of `rate-limited` (page size 10: ~1,200 requests)
  *   BENCH_LANE_CONCURRENCY [4]     page jobs in flight per worker process on the devices lane
- *   BENCH_ONLY                     comma list of workloads (throughput,ceiling,baseline,memory,scale,rate-limited,reporting);
+ *   BENCH_LOADER_DEVICES [200000]  devices of each `loader` shape (1 org, then 20 orgs)
+ *   BENCH_LOADER_REPEATS [1]       runs of each side per shape (medians are compared)
+ *   BENCH_LOADER_SHAPES [1,20]     org counts of the `loader` workload
+ *   BENCH_ONLY                     comma list of workloads (throughput,loader,ceiling,baseline,memory,scale,rate-limited,reporting);
  *                                  `reporting` runs only when named (it generates its own warehouse)
  *   BENCH_REPORTING_DEVICES [1000000] devices of `reporting` (5 packages each), generated with SQL
  *   BENCH_REPORTING_RESYNC [1]     0: skip the resyncs of `reporting` (history growth)
@@ -25,6 +28,7 @@ import { createLogger } from '../src/logger.js';
 import { runBaseline } from './baseline.js';
 import { runCeiling } from './ceiling.js';
 import { runReportingBench } from './reporting.js';
+import { runLoader } from './loader.js';
 import {
   API_KEY,
   automoxSource,
@@ -51,6 +55,9 @@ const BASELINE_DEVICES = Number(env.BENCH_BASELINE_DEVICES ?? 50_000);
 const SCALE_DEVICES = Number(env.BENCH_SCALE_DEVICES ?? 200_000);
 const RATE_DEVICES = Number(env.BENCH_RATE_DEVICES ?? 12_000);
 const LANE_CONCURRENCY = Number(env.BENCH_LANE_CONCURRENCY ?? 4);
+const LOADER_DEVICES = Number(env.BENCH_LOADER_DEVICES ?? 200_000);
+const LOADER_REPEATS = Number(env.BENCH_LOADER_REPEATS ?? 1);
+const LOADER_SHAPES = (env.BENCH_LOADER_SHAPES ?? '1,20').split(',').map(Number);
 const ONLY = env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(',')) : null;
 const DB_NAME = 'fleetsync_bench';
 const want = (w: string) => ONLY === null || ONLY.has(w);
@@ -96,6 +103,11 @@ async function sync(cfg: { sources: Array<{ id: string }>; worker?: unknown }, b
     await app.close();
   }
 }
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 
 function devicesLane(concurrency = LANE_CONCURRENCY) {
   return { windows: UNLIMITED, concurrency };
@@ -158,6 +170,59 @@ async function main(): Promise<void> {
       await bench.drop();
       await deleteRedisPrefix(prefix);
     }
+  }
+
+  // ------------------------------------------------------------ loader (issue 15): fleetsync vs a hand-tuned loop, same run, same simulator
+  if (want('loader')) {
+    const shapes: Array<Record<string, unknown>> = [];
+    for (const orgs of LOADER_SHAPES) {
+      const perShapeOrg = Math.ceil(LOADER_DEVICES / orgs);
+      const shapeSim = await startSim({ generated: { seed: SEED, orgs, devicesPerOrg: perShapeOrg } });
+      const fs: number[] = [];
+      const rs: number[] = [];
+      const ld: number[] = [];
+      const rss: number[] = [];
+      try {
+        for (let rep = 0; rep < LOADER_REPEATS; rep++) {
+          {
+            const bench = await freshDb(DB_NAME);
+            const prefix = newPrefix();
+            try {
+              log(`loader shape ${orgs} org(s) x ${perShapeOrg}: fleetsync (run ${rep + 1})`);
+              const cfg = { sources: [automoxSource('bench-a', shapeSim.origin, devicesLane())] };
+              const first = await sync(cfg, bench, prefix);
+              const landed = await deviceCount(bench);
+              if (landed !== perShapeOrg * orgs) throw new Error(`loader shape ${orgs}: ${landed} devices landed, expected ${perShapeOrg * orgs}`);
+              await sql`VACUUM (ANALYZE) devices`.execute(bench.db);
+              const again = await sync(cfg, bench, prefix);
+              fs.push(first.rowsPerSec);
+              rs.push(again.rowsPerSec);
+              rss.push(first.peakRssMb[0]!);
+              log(`  fleetsync ${first.rowsPerSec.toFixed(0)} rows/s, resync ${again.rowsPerSec.toFixed(0)} rows/s`);
+            } finally {
+              await bench.drop();
+              await deleteRedisPrefix(prefix);
+            }
+          }
+          {
+            const bench = await freshDb(DB_NAME);
+            try {
+              const orgIds = Array.from({ length: orgs }, (_, i) => 10_001 + i);
+              const r = await runLoader({ databaseUrl: bench.url, origin: shapeSim.origin, apiKey: API_KEY, sourceId: 'bench-a', orgIds });
+              if (r.rows !== perShapeOrg * orgs) throw new Error(`loader: ${r.rows} rows, expected ${perShapeOrg * orgs}`);
+              ld.push(r.rows / (r.ms / 1000));
+              log(`  loader ${ld[ld.length - 1]!.toFixed(0)} rows/s`);
+            } finally {
+              await bench.drop();
+            }
+          }
+        }
+      } finally {
+        await shapeSim.stop();
+      }
+      shapes.push({ orgs, devices: perShapeOrg * orgs, fleetsync: fs, resync: rs, loader: ld, peakRssMb: rss, fleetsyncMedian: median(fs), resyncMedian: median(rs), loaderMedian: median(ld) });
+    }
+    figures.loader = shapes;
   }
 
   // ------------------------------------------------------------ ceiling
@@ -294,9 +359,17 @@ async function main(): Promise<void> {
   const base = figures.baseline as { rowsPerSec: number } | undefined;
   if (tp) target('throughput rows/s (beat a sequential unnest loop, ~7,000)', tp.rowsPerSec, '>= 7000', tp.rowsPerSec >= 7000);
   if (tp && ceil) target('throughput / ceiling', tp.rowsPerSec / ceil.rowsPerSec, '>= 0.75', tp.rowsPerSec / ceil.rowsPerSec >= 0.75);
-  if (tp && base) target('throughput / baseline', tp.rowsPerSec / base.rowsPerSec, '>= 3', tp.rowsPerSec / base.rowsPerSec >= 3);
-  const rs = figures.resync as { walShare: number } | undefined;
+  if (tp && base) target('throughput / baseline', tp.rowsPerSec / base.rowsPerSec, '>= 5', tp.rowsPerSec / base.rowsPerSec >= 5);
+  const rs = figures.resync as { walShare: number; rowsPerSec: number } | undefined;
   if (rs) target('resync WAL / first sync WAL', rs.walShare, '<= 0.10', rs.walShare <= 0.1);
+  if (tp && rs) target('resync rows/s / first sync rows/s', rs.rowsPerSec / tp.rowsPerSec, '>= 1.5', rs.rowsPerSec / tp.rowsPerSec >= 1.5);
+  for (const sh of (figures.loader as Array<{ orgs: number; devices: number; fleetsyncMedian: number; resyncMedian: number; loaderMedian: number }> | undefined) ?? []) {
+    const r = sh.fleetsyncMedian / sh.loaderMedian;
+    target(`fleetsync / hand-tuned loader, ${sh.orgs} org(s), ${sh.devices} devices`, r, '>= 1.0', r >= 1);
+    const q = sh.resyncMedian / sh.fleetsyncMedian;
+    target(`resync / first sync rows/s, ${sh.orgs} org(s)`, q, '>= 1.5', q >= 1.5);
+    if (base) target(`fleetsync / naive per-row loop, ${sh.orgs} org(s)`, sh.fleetsyncMedian / base.rowsPerSec, '>= 5', sh.fleetsyncMedian / base.rowsPerSec >= 5);
+  }
   const rl = figures.rateLimited as { share: number; status429: number } | undefined;
   if (rl) {
     target('rate-limited: achieved / allowed request rate', rl.share, '>= 0.95', rl.share >= 0.95);
