@@ -41,6 +41,8 @@ async function main(): Promise<number> {
   const failures: ChaosOutcome[] = [];
   const perStyle = new Map<ChaosStyle, { done: number; failed: number; ms: number }>(styles.map((s) => [s, { done: 0, failed: 0, ms: 0 }]));
   const sweeps = new Map<string, number>();
+  const injected = new Map<string, number>();
+  const add = (k: string, n: number) => injected.set(k, (injected.get(k) ?? 0) + n);
   let next = 0;
   let done = 0;
   console.log(`chaos: ${seeds.length} seed(s) x ${styles.join(', ')} (${tasks.length} runs, ${parallel} at a time)${consecutiveChurn ? ', consecutive churn' : ''}`);
@@ -53,6 +55,8 @@ async function main(): Promise<number> {
       const stat = perStyle.get(task.style)!;
       stat.done++;
       stat.ms += Date.now() - t0;
+      const c = outcome.counts;
+      for (const [k, n] of Object.entries({ requests: c.requests, inserts: c.inserts, deletes: c.deletes, updates: c.updates, moves: c.moves, 'bad-id glitches': c.glitches, ...c.faults })) add(k, n);
       for (const w of outcome.walks) {
         const k = w.startsWith('failed') ? 'failed' : w;
         sweeps.set(k, (sweeps.get(k) ?? 0) + 1);
@@ -78,6 +82,7 @@ async function main(): Promise<number> {
   console.log(`\nchaos: ${done} runs in ${secs} s, ${failures.length} failed`);
   for (const [style, s] of perStyle) console.log(`  ${style}: ${s.done} seeds, ${s.failed} failed, ${(s.ms / Math.max(1, s.done) / 1000).toFixed(1)} s per seed`);
   console.log(`  walk outcomes: ${[...sweeps].map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  console.log(`  injected: ${[...injected].map(([k, n]) => `${k} ${n}`).join(', ')}`);
   for (const f of failures) console.log(`  replay: CHAOS_SEED=${f.seed} CHAOS_STYLE=${f.style}${consecutiveChurn ? ' CHAOS_CONSECUTIVE=1' : ''} npm run chaos`);
   return failures.length > 0 ? 1 : 0;
 }

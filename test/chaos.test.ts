@@ -24,6 +24,7 @@ describe('seeded vendor chaos', () => {
         expect(outcome.violations, `replay: CHAOS_SEED=${seed} CHAOS_STYLE=${style} npm run chaos\nwalks: ${outcome.walks.join(' | ')}`).toEqual([]);
         // The seed did what it is for: data changed and faults were injected.
         expect(outcome.counts.inserts + outcome.counts.deletes + outcome.counts.updates).toBeGreaterThan(0);
+        expect(Object.keys(outcome.counts.faults).length).toBeGreaterThan(0);
       });
     }
   }

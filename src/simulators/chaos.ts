@@ -134,6 +134,7 @@ export class ChaosSimulator extends HttpSimulator {
     const rng = this.rngFor('initial');
     const n = opts.records ?? rng.int(20, 45);
     for (let i = 0; i < n; i++) this.insert(rng, false);
+    this.counts.inserts = 0;
     this.get(/^\/items$/, (req) => this.list(req));
   }
 

@@ -82,7 +82,8 @@ export async function runChaosSeed(env: TestEnv, style: ChaosStyle, seed: number
         walks.push(walk?.status === 'succeeded' ? (walk.sweep ?? 'no sweep') : `${walk?.status ?? 'no walk'}: ${run.error_message ?? ''}`);
         const label = `walk ${no}${quiet ? ' (quiet)' : churn ? ' (churn)' : ''}`;
         if (persistentFired) {
-          if (run.status !== 'failed' || !/503/.test(run.error_message ?? '')) violations.push(`${label}: a persistent 503 should fail the run naming it, got ${run.status}: ${run.error_message ?? ''}`);
+          const expected = new RegExp(`^${sourceId}/items scope - page \\d+: 503 Service Unavailable: maintenance \\(gave up after ${CHAOS_WORKER.attempts} attempts\\)$`);
+          if (run.status !== 'failed' || !expected.test(run.error_message ?? '')) violations.push(`${label}: a persistent 503 should fail the run naming it, got ${run.status}: ${run.error_message ?? ''}`);
         } else if (run.status !== 'succeeded') {
           violations.push(`${label}: transient faults only, but the run ended ${run.status}: ${run.error_message ?? ''}`);
         }
