@@ -69,7 +69,7 @@ async function main(): Promise<number> {
         for (const v of outcome.violations) console.log(`  ${v}`);
         console.log(`  walks: ${outcome.walks.join(' | ')}`);
       } else if (done % 10 === 0 || tasks.length <= 10) {
-        console.log(`${done}/${tasks.length} done, ${failures.length} failed (last: ${task.style} seed ${task.seed} held, ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+        console.log(`${done}/${tasks.length} done, ${failures.length} failed (last: ${task.style} seed ${task.seed} passed, ${((Date.now() - started) / 1000).toFixed(0)} s)`);
       }
     }
   };

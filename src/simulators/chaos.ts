@@ -302,13 +302,11 @@ export class ChaosSimulator extends HttpSimulator {
         this.count('429');
         return { status: 429, body: { error: 'rate_limited', message: 'slow down' } };
       }
-      if (f < 0.09) {
-        this.count('stall');
-        // The answer comes after the client gave up waiting; it retries.
-        await sleep(this.stallMs);
-      }
     }
-    // Data changes the first time a page is asked for, i.e. between the walk's pages.
+    const stall = walk?.faults === true && rng.bool(0.02);
+    // Data changes the first time a page is asked for, i.e. between the walk's pages. Decided and
+    // applied on arrival (also for a stalled answer), so the changes keep the order of the requests
+    // and none lands after its walk ended.
     if (walk?.churn && n === 0 && rng.bool(0.35)) {
       const changes = rng.int(1, 2);
       for (let i = 0; i < changes; i++) this.mutate(rng, false);
@@ -316,11 +314,16 @@ export class ChaosSimulator extends HttpSimulator {
     const limit = Math.max(1, Number(req.query.get('limit') ?? '5'));
     const out = this.page(req, limit);
     if (walk?.glitches && rng.bool(0.04)) this.glitch(out.records, rng);
-    const response: SimResponse = { status: 200, body: out.body };
+    let response: SimResponse = { status: 200, body: out.body };
     if (walk?.faults && rng.bool(0.03)) {
       this.count('cut body');
       const text = JSON.stringify(out.body);
-      return { status: 200, body: text.slice(0, rng.int(0, text.length - 1)), headers: { 'content-type': 'application/json' } };
+      response = { status: 200, body: text.slice(0, rng.int(0, text.length - 1)), headers: { 'content-type': 'application/json' } };
+    }
+    if (stall) {
+      this.count('stall');
+      // The answer comes after the client gave up waiting; it retries.
+      await sleep(this.stallMs);
     }
     return response;
   }

@@ -63,20 +63,23 @@ export async function runChaosSeed(env: TestEnv, style: ChaosStyle, seed: number
     );
     try {
       app.engine.startWorkers();
+      /** Whether data changed during the last walk that completed. */
       let churnedLast = false;
       for (let no = 0; no < CHAOS_WALKS + QUIET_WALKS; no++) {
         const quiet = no >= CHAOS_WALKS;
         if (no > 0 && !quiet) sim.churnBetweenWalks(no);
         // Positional listings: a change during a walk makes it miss a present record; the design
-        // promises that costs nothing as long as the next walk is calm (no two misses in a row).
+        // promises that costs nothing as long as the next complete walk is calm (no two misses
+        // in a row). A failed walk sweeps nothing and may not have listed the record again, so
+        // it does not count as the calm one.
         const churn: boolean = !quiet && plan.bool(0.7) && (opts.consecutiveChurn || !isPositional(style) || !churnedLast);
-        churnedLast = churn;
         const persistentFrom = !quiet && plan.bool(0.05) ? plan.int(0, 3) : undefined;
         sim.beginWalk(no, { churn, faults: !quiet, glitches: !quiet, ...(persistentFrom !== undefined ? { persistentFrom } : {}) });
         const before = sim.ids();
         const persistentBefore = sim.counts.faults['persistent 503'] ?? 0;
         const { run } = await syncOnce(app, sourceId, ['items']);
         sim.endWalk();
+        if (run.status === 'succeeded') churnedLast = churn;
         const persistentFired = (sim.counts.faults['persistent 503'] ?? 0) > persistentBefore;
         const walk = await env.db.selectFrom('sync_walks').select(['status', 'sweep', 'sweep_reason', 'error_message']).where('run_id', '=', run.id).executeTakeFirst();
         walks.push(walk?.status === 'succeeded' ? (walk.sweep ?? 'no sweep') : `${walk?.status ?? 'no walk'}: ${run.error_message ?? ''}`);
