@@ -58,7 +58,7 @@ async function main(): Promise<number> {
       const c = outcome.counts;
       for (const [k, n] of Object.entries({ requests: c.requests, inserts: c.inserts, deletes: c.deletes, updates: c.updates, moves: c.moves, 'bad-id glitches': c.glitches, ...c.faults })) add(k, n);
       for (const w of outcome.walks) {
-        const k = w.startsWith('failed') ? 'failed' : w;
+        const k = / failed: /.test(w) ? 'failed' : (/\) (\w+)/.exec(w)?.[1] ?? /^walk \d+ (\w+)/.exec(w)?.[1] ?? w);
         sweeps.set(k, (sweeps.get(k) ?? 0) + 1);
       }
       done++;

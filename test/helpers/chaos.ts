@@ -81,9 +81,9 @@ export async function runChaosSeed(env: TestEnv, style: ChaosStyle, seed: number
         sim.endWalk();
         if (run.status === 'succeeded') churnedLast = churn;
         const persistentFired = (sim.counts.faults['persistent 503'] ?? 0) > persistentBefore;
-        const walk = await env.db.selectFrom('sync_walks').select(['status', 'sweep', 'sweep_reason', 'error_message']).where('run_id', '=', run.id).executeTakeFirst();
-        walks.push(walk?.status === 'succeeded' ? (walk.sweep ?? 'no sweep') : `${walk?.status ?? 'no walk'}: ${run.error_message ?? ''}`);
+        const walk = await env.db.selectFrom('sync_walks').select(['status', 'sweep', 'missing', 'deleted']).where('run_id', '=', run.id).executeTakeFirst();
         const label = `walk ${no}${quiet ? ' (quiet)' : churn ? ' (churn)' : ''}`;
+        walks.push(walk?.status === 'succeeded' ? `${label} ${walk.sweep ?? 'no sweep'} (missing ${walk.missing ?? 0}, deleted ${walk.deleted})` : `${label} ${walk?.status ?? 'no walk'}: ${run.error_message ?? ''}`);
         if (persistentFired) {
           const expected = new RegExp(`^${sourceId}/items scope - page \\d+: 503 Service Unavailable: maintenance \\(gave up after ${CHAOS_WORKER.attempts} attempts\\)$`);
           if (run.status !== 'failed' || !expected.test(run.error_message ?? '')) violations.push(`${label}: a persistent 503 should fail the run naming it, got ${run.status}: ${run.error_message ?? ''}`);
