@@ -339,10 +339,6 @@ export class ChaosSimulator extends HttpSimulator {
     if (rng.bool()) delete rec.id;
     else rec.id = { value: rec.id };
     records[i] = rec;
-    this.glitches();
-  }
-
-  private glitches(): void {
     this.counts.glitches++;
   }
 
