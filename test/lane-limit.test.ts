@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
-import { createTestEnv, waitFor, type TestEnv } from './helpers.js';
+import { createTestEnv, type TestEnv } from './helpers.js';
 import { automoxSource, tempDir, testConfig, type TempDir } from './helpers/config.js';
 import { expectAutomoxLandedOnce } from './helpers/warehouse.js';
 import { exited, killAll, startWorker } from './helpers/worker.js';

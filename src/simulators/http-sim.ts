@@ -327,7 +327,8 @@ export class HttpSimulator {
     return null;
   }
 
-  private takeFault(m: FaultMatchInput): Fault | null {
+  /** The fault for this request, or null; a subclass may decide its own (seeded chaos). */
+  protected takeFault(m: FaultMatchInput): Fault | null {
     for (let i = 0; i < this.faults.length; i++) {
       const f = this.faults[i];
       if (!f) continue;

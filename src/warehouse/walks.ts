@@ -7,7 +7,7 @@ import type { Database, SyncRunsTable, SyncWalksTable } from './db.js';
 import type { DataTableName } from './tables.js';
 import { decideSweep, type SweepDecision } from '../sync/sweep-decision.js';
 import { dropHeldSweep, lockHeldSweep, pruneHeldSweep, recordHeldSweep } from './held-sweeps.js';
-import { scopeSweepCounts, sweepDeleted, unseenRows, upsertRows, type RowToUpsert, type SweepCounts, type UpsertCounts } from './upsert.js';
+import { scopeSweepCounts, sweepDeleted, unseenRows, upsertRows, type SweepCounts, type UpsertCounts } from './upsert.js';
 import { closeHistory, recordHistory } from './history.js';
 
 // The SQL of runs and walks. Lock order everywhere: walk row, then run row.

@@ -1,0 +1,142 @@
+import { isDeepStrictEqual } from 'node:util';
+import { sql } from 'kysely';
+import { repairJson } from '../../src/normalize.js';
+import { ChaosSimulator, chaosRestBlock, createRngForSeed, isPositional, type ChaosCounts, type ChaosStyle } from '../../src/simulators/chaos.js';
+import type { TestEnv } from '../helpers.js';
+import { syncOnce } from './sync.js';
+
+// The seeded chaos property (docs/reliability.md, "Chaos"), shared by test/chaos.test.ts (a few
+// seeds) and bench/chaos.ts (`npm run chaos`, many). Both run the engine in this process.
+
+const TOKEN = 'chaos-token-5f1e';
+/** Requests time out fast so a stall costs little; a stall lasts past it. */
+const REQUEST_TIMEOUT_MS = 300;
+
+/** Fast-retry worker settings for chaos runs: short backoffs and timeouts, enough attempts. */
+export const CHAOS_WORKER = { lockDurationMs: 2000, backoffMs: 10, attempts: 8, maxInProcessWaitMs: 50, requestTimeoutMs: REQUEST_TIMEOUT_MS };
+
+/** Walks with chaos per seed, before the quiet ones. */
+const CHAOS_WALKS = 6;
+/** Quiet walks the deletion rule needs (`deletes: confirm`: two complete walks). */
+const QUIET_WALKS = 2;
+
+/** What one seed did and which parts of the property it broke (none: it held). */
+export interface ChaosOutcome {
+  style: ChaosStyle;
+  seed: number;
+  violations: string[];
+  /** Per walk: its sweep outcome, or `failed: <message>`. */
+  walks: string[];
+  counts: ChaosCounts;
+}
+
+/** Options of runChaosSeed(). */
+export interface ChaosSeedOptions {
+  /**
+   * Lets data change during two walks in a row of a positional style. The design cannot give the
+   * property then (see docs/reliability.md, "Chaos"); off by default.
+   */
+  consecutiveChurn?: boolean;
+}
+
+/**
+ * Runs one seed of one style against `env`: an app of its own over a rest source of its own
+ * (`chaos-<style>-<seed>`), CHAOS_WALKS walks with chaos then QUIET_WALKS quiet ones, and checks
+ * the property after every walk and at the end. Never throws for a property violation (it is
+ * returned); throws only when the environment fails.
+ */
+export async function runChaosSeed(env: TestEnv, style: ChaosStyle, seed: number, opts: ChaosSeedOptions = {}): Promise<ChaosOutcome> {
+  const plan = createRngForSeed(seed, style, 'plan');
+  const pageSize = plan.int(3, 7);
+  const sim = new ChaosSimulator({ style, seed, token: TOKEN, stallMs: REQUEST_TIMEOUT_MS + 200 });
+  const sourceId = `chaos-${style}-${seed}`;
+  const violations: string[] = [];
+  const walks: string[] = [];
+  const baseUrl = await sim.start();
+  try {
+    const app = await env.open(
+      {
+        sources: [{ id: sourceId, vendor: 'rest', baseUrl, credentials: { token: TOKEN }, rateLimits: { api: { windows: [{ max: 1000, durationMs: 1000 }], concurrency: 1 } }, rest: chaosRestBlock(style, pageSize) }],
+        worker: CHAOS_WORKER,
+      },
+      process.env,
+    );
+    try {
+      app.engine.startWorkers();
+      /** Whether data changed during the last walk that completed. */
+      let churnedLast = false;
+      for (let no = 0; no < CHAOS_WALKS + QUIET_WALKS; no++) {
+        const quiet = no >= CHAOS_WALKS;
+        if (no > 0 && !quiet) sim.churnBetweenWalks(no);
+        // Positional listings: a change during a walk makes it miss a present record; the design
+        // promises that costs nothing as long as the next complete walk is calm (no two misses
+        // in a row). A failed walk sweeps nothing and may not have listed the record again, so
+        // it does not count as the calm one.
+        const churn: boolean = !quiet && plan.bool(0.7) && (opts.consecutiveChurn || !isPositional(style) || !churnedLast);
+        const persistentFrom = !quiet && plan.bool(0.05) ? plan.int(0, 3) : undefined;
+        sim.beginWalk(no, { churn, faults: !quiet, glitches: !quiet, ...(persistentFrom !== undefined ? { persistentFrom } : {}) });
+        const before = sim.ids();
+        const persistentBefore = sim.counts.faults['persistent 503'] ?? 0;
+        const { run } = await syncOnce(app, sourceId, ['items']);
+        sim.endWalk();
+        if (run.status === 'succeeded') churnedLast = churn;
+        const persistentFired = (sim.counts.faults['persistent 503'] ?? 0) > persistentBefore;
+        const walk = await env.db.selectFrom('sync_walks').select(['status', 'sweep', 'missing', 'deleted']).where('run_id', '=', run.id).executeTakeFirst();
+        const label = `walk ${no}${quiet ? ' (quiet)' : churn ? ' (churn)' : ''}`;
+        walks.push(walk?.status === 'succeeded' ? `${label} ${walk.sweep ?? 'no sweep'} (missing ${walk.missing ?? 0}, deleted ${walk.deleted})` : `${label} ${walk?.status ?? 'no walk'}: ${run.error_message ?? ''}`);
+        if (persistentFired) {
+          const expected = new RegExp(`^${sourceId}/items scope - page \\d+: 503 Service Unavailable: maintenance \\(gave up after ${CHAOS_WORKER.attempts} attempts\\)$`);
+          if (run.status !== 'failed' || !expected.test(run.error_message ?? '')) violations.push(`${label}: a persistent 503 should fail the run naming it, got ${run.status}: ${run.error_message ?? ''}`);
+        } else if (run.status !== 'succeeded') {
+          violations.push(`${label}: transient faults only, but the run ended ${run.status}: ${run.error_message ?? ''}`);
+        }
+        // (1) Nothing the vendor listed throughout the walk is marked deleted.
+        const continuous = [...before].filter((id) => sim.ids().has(id) && !sim.deletedDuringWalk.has(id));
+        const falselyDeleted = await deletedAmong(env, sourceId, continuous);
+        if (falselyDeleted.length > 0) violations.push(`${label}: listed throughout the walk but marked deleted: ${falselyDeleted.join(', ')}`);
+      }
+      violations.push(...(await finalStateViolations(env, sourceId, sim)));
+    } finally {
+      await app.close();
+    }
+  } finally {
+    await sim.stop();
+  }
+  return { style, seed, violations, walks, counts: sim.counts };
+}
+
+async function deletedAmong(env: TestEnv, sourceId: string, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows = await env.db.selectFrom('devices').select('external_id').where('source_id', '=', sourceId).where('deleted_at', 'is not', null).where('external_id', 'in', ids).execute();
+  return rows.map((r) => r.external_id).sort();
+}
+
+/**
+ * (2) After the quiet walks the warehouse is the vendor's final state: every record it could
+ * identify and store live with its (repaired) record as raw, every other row deleted, and each
+ * record too deep to store in the quarantine rather than the table.
+ */
+async function finalStateViolations(env: TestEnv, sourceId: string, sim: ChaosSimulator): Promise<string[]> {
+  const out: string[] = [];
+  const vendor = sim.records();
+  const storable = vendor.filter((r) => r.attrs === undefined);
+  const tooDeep = vendor.filter((r) => r.attrs !== undefined);
+  const rows = await env.db.selectFrom('devices').select(['external_id', 'raw', 'deleted_at', 'missing_since']).where('source_id', '=', sourceId).execute();
+  const byId = new Map(rows.map((r) => [r.external_id, r]));
+  for (const rec of storable) {
+    const row = byId.get(rec.id);
+    if (!row) out.push(`final: ${rec.id} is at the vendor but not in the warehouse`);
+    else if (row.deleted_at !== null || row.missing_since !== null) out.push(`final: ${rec.id} is at the vendor but marked ${row.deleted_at !== null ? 'deleted' : 'missing'}`);
+    else if (!isDeepStrictEqual(row.raw, repairJson(rec).value)) out.push(`final: ${rec.id} raw differs: ${JSON.stringify(row.raw)} vs ${JSON.stringify(rec)}`);
+  }
+  const present = new Set(vendor.map((r) => r.id));
+  for (const row of rows) {
+    if (!present.has(row.external_id) && row.deleted_at === null) out.push(`final: ${row.external_id} is gone at the vendor but not marked deleted`);
+  }
+  for (const rec of tooDeep) {
+    if (byId.has(rec.id)) out.push(`final: ${rec.id} is too deep to store but has a row`);
+    const q = await sql<{ n: number }>`select count(*)::int as n from sync_quarantine where source_id = ${sourceId} and external_id = ${rec.id}`.execute(env.db);
+    if ((q.rows[0]?.n ?? 0) === 0) out.push(`final: ${rec.id} is too deep to store but was never quarantined`);
+  }
+  return out;
+}
