@@ -1,4 +1,3 @@
-import { keepsHistory } from '../warehouse/history.js';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { ResourceDefinition } from '../connector.js';
 import { VendorError } from '../http/errors.js';
@@ -9,6 +8,7 @@ import { deletePolicyOf, type ResolvedSource } from '../sources.js';
 import { normalizePage } from '../sync/normalize-page.js';
 import { pageContext } from '../sync/walk-plan.js';
 import { scopeLabel } from '../sync/where.js';
+import { keepsHistory } from '../warehouse/history.js';
 import { disableResource, pauseSource, sourcePause } from '../warehouse/source-state.js';
 import { commitPage, failWalks, getWalk, runHasCommittedPages, runningWalks, type WalkRow } from '../warehouse/walks.js';
 import { definitionOf, laneOf, sourceOf, whereOf, type EngineContext } from './context.js';
