@@ -78,7 +78,7 @@ describe("a worker whose Postgres backends are terminated (failover, an administ
       120_000,
     );
 
-    expect({ exitCode: worker.exitCode, signal: worker.signalCode }, `worker after ${terminations} terminations`).toEqual({ exitCode: null, signal: null });
+    expect({ exitCode: worker.exitCode, signal: worker.signalCode }, `worker after ${terminations} terminations: ${log.slice(-1500)}`).toEqual({ exitCode: null, signal: null });
     expect(terminations).toBeGreaterThan(20);
     expect(status).toBe('succeeded');
     await expectAutomoxLandedOnce(env, sim.data, runId);

@@ -1,10 +1,32 @@
 import { metricsPort } from '../env.js';
+import { postgresConnectionReason } from '../infra-errors.js';
+import type { Logger } from '../logger.js';
 import { checkReadiness } from '../health.js';
 import { startMetricsServer } from '../metrics.js';
 import { Reconciler } from '../queue/reconciler.js';
 import type { Scheduler } from '../queue/schedules.js';
 import { lastSucceededWalks } from '../warehouse/run-history.js';
 import { boundHeapGrowth, collect, onShutdown, requireSource, schedulerFor, untilAborted, withApp, type CommandContext } from './common.js';
+
+/**
+ * Runs one start-up step of the worker until it succeeds: a Postgres that is away (restarting,
+ * failing over, its backends terminated) is waited for at start as it is during work, with one
+ * log line, instead of ending the process. Any other error, or an abort, ends it.
+ */
+export async function untilPostgres<T>(what: string, step: () => Promise<T>, signal: AbortSignal, logger: Logger): Promise<T> {
+  let told = false;
+  for (let waitMs = 250; ; waitMs = Math.min(waitMs * 2, 5_000)) {
+    try {
+      return await step();
+    } catch (err) {
+      const reason = postgresConnectionReason(err);
+      if (reason === null || signal.aborted) throw err;
+      if (!told) logger.warn({ component: 'postgres', step: what }, `worker start: ${what} waits for Postgres (${reason})`);
+      told = true;
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+  }
+}
 
 /** `fleetsync worker`: works every lane and fires the schedules until SIGTERM/SIGINT. */
 export function registerWorker(ctx: CommandContext): void {
@@ -34,14 +56,15 @@ export function registerWorker(ctx: CommandContext): void {
         );
         const port = metricsPort(env, app.config.worker.metricsPort);
         // Freshness survives a restart: the gauge starts from the last succeeded walks in Postgres.
-        if (port > 0) app.metrics.seedLastSuccess(await lastSucceededWalks(app.db, [...app.sources.keys()]));
+        if (port > 0) app.metrics.seedLastSuccess(await untilPostgres('reading the last succeeded walks', () => lastSucceededWalks(app.db, [...app.sources.keys()]), signal, logger));
         const metricsServer = port > 0 ? await startMetricsServer(app.metrics, { port, host: env.metricsHost, ready: () => checkReadiness(app) }) : null;
         let scheduler: Scheduler | null = null;
         let reconciler: Reconciler | null = null;
         try {
           if (opts.schedules) {
             scheduler = schedulerFor(app, logger);
-            await scheduler.sync();
+            const s = scheduler;
+            await untilPostgres('registering the schedules', () => s.sync(), signal, logger);
             scheduler.start();
           }
           reconciler = new Reconciler({ engine: app.engine, scheduler, logger, intervalMs: app.config.worker.reconcileIntervalMs });
