@@ -21,7 +21,9 @@ export async function untilPostgres<T>(what: string, step: () => Promise<T>, sig
     } catch (err) {
       const reason = postgresConnectionReason(err);
       if (reason === null || signal.aborted) throw err;
-      if (!told) logger.warn({ component: 'postgres', step: what }, `worker start: ${what} waits for Postgres (${reason})`);
+      // Info, not a warning: a refused or lost connection already has the pool's one outage line,
+      // and a single terminated query is retried like any page job's query, without a warning.
+      if (!told) logger.info({ component: 'postgres', step: what }, `worker start: ${what} waits for Postgres (${reason})`);
       told = true;
       await new Promise((resolve) => setTimeout(resolve, waitMs));
     }
