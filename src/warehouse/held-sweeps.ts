@@ -3,6 +3,7 @@ import type { Database, SyncHeldSweepsTable } from './db.js';
 import { isDataTable } from './tables.js';
 import { markDeleted } from './upsert.js';
 import { closeHistory } from './history.js';
+import { refreshOrganizationCounts } from './organization-counts.js';
 
 // Sweeps the mass-delete guard held (docs/design.md, Deletes are detected, not guessed): one per
 // (source, resource, scope), replaced by the next held sweep of that scope, dropped when a walk
@@ -70,7 +71,8 @@ export interface AppliedSweep {
 
 /**
  * Applies the held sweeps of (source, resource[, scope]) in one transaction: marks their rows
- * deleted (not those written since the hold), records it on the holding walk (sweep `applied`, its deleted count) and drops them.
+ * deleted (not those written since the hold), records it on the holding walk (sweep `applied`, its deleted count) and drops them,
+ * then recomputes the source's organization counts (src/warehouse/organization-counts.ts).
  * Returns what it applied (empty when nothing was held).
  */
 export async function applyHeldSweeps(db: Kysely<Database>, sourceId: string, resource: string, scope?: string): Promise<AppliedSweep[]> {
@@ -94,6 +96,8 @@ export async function applyHeldSweeps(db: Kysely<Database>, sourceId: string, re
       await dropHeldSweep(trx, sourceId, resource, h.scope);
       applied.push({ scope: h.scope, message: h.message, deleted });
     }
+    // The deletes settle here, not at a run's end: the counts follow in the same transaction.
+    if (applied.length > 0) await refreshOrganizationCounts(trx, sourceId);
     return applied;
   });
 }

@@ -9,6 +9,7 @@ import { decideSweep, type SweepDecision } from '../sync/sweep-decision.js';
 import { dropHeldSweep, lockHeldSweep, pruneHeldSweep, recordHeldSweep } from './held-sweeps.js';
 import { scopeSweepCounts, sweepDeleted, unseenRows, upsertRows, type SweepCounts, type UpsertCounts } from './upsert.js';
 import { closeHistory, recordHistory } from './history.js';
+import { refreshOrganizationCounts } from './organization-counts.js';
 
 // The SQL of runs and walks. Lock order everywhere: walk row, then run row.
 
@@ -286,10 +287,13 @@ export interface RunEnd {
 
 /**
  * Ends a run when none of its walks is running. Locks the run row so concurrent walk ends agree.
+ * Every run end goes through here (succeeded, partial, failed; a run without walks), in the
+ * transaction that ends it: it also recomputes the source's organization counts, which commit
+ * with the run's end (docs/warehouse.md, reporting.organization_summary).
  * Returns the end when this call ended the run (exactly one caller gets it), else null.
  */
 export async function finalizeRunIfDone(trx: Transaction<Database>, runId: string): Promise<RunEnd | null> {
-  const run = await trx.selectFrom('sync_runs').select(['status', 'error_status']).where('id', '=', runId).forNoKeyUpdate().executeTakeFirst();
+  const run = await trx.selectFrom('sync_runs').select(['source_id', 'status', 'error_status']).where('id', '=', runId).forNoKeyUpdate().executeTakeFirst();
   if (!run || run.status !== 'running') return null;
   const stats = await trx
     .selectFrom('sync_walks')
@@ -324,6 +328,7 @@ export async function finalizeRunIfDone(trx: Transaction<Database>, runId: strin
     })
     .where('id', '=', runId)
     .execute();
+  await refreshOrganizationCounts(trx, run.source_id);
   return { runId, status };
 }
 
