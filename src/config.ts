@@ -136,6 +136,11 @@ const workerSchema = z
      * refused) before the run fails as a wrong baseUrl; later failures keep the attempts schedule.
      */
     connectFailureTimeoutMs: z.number().int().min(0).default(120_000),
+    /**
+     * Fetch the next page of a walk while its page commits (docs/performance.md). Never for a lane
+     * of concurrency 1 or a source whose lists depend on a session; the gate counts every request.
+     */
+    fetchAhead: z.boolean().default(true),
   })
   .strict();
 

@@ -8,6 +8,7 @@ import type { ResolvedSource } from '../sources.js';
 import { pageWhere, type WalkIdentity } from '../sync/where.js';
 import type { Database } from '../warehouse/db.js';
 import { laneQueueName, type Lane } from './lanes.js';
+import type { PagePrefetch } from './prefetch.js';
 
 /** Everything the engine's stages share: connections passed in, the sources and their lanes. */
 export interface EngineContext {
@@ -20,6 +21,8 @@ export interface EngineContext {
   worker: WorkerSettings;
   log: Logger;
   metrics?: EngineMetrics;
+  /** Pages fetched ahead by this process (src/queue/prefetch.ts); absent: never fetch ahead. */
+  prefetch?: PagePrefetch;
 }
 
 /** The configured source `id`; throws when it is not in the configuration. */

@@ -11,6 +11,7 @@ import { clearSourcePause, disabledResources, enableResource, pauseSource } from
 import { clearWaiting, finalizeRunIfDone, findRunningRun, getRun, getWalk, insertRun, insertWalks, runningRunIds, runningWalks, TERMINAL_RUN, type RunEnd, type RunRow, type WalkRow } from '../warehouse/walks.js';
 import { logRunFinished } from './run-end.js';
 import { definitionOf, sourceOf, whereOf, type EngineContext } from './context.js';
+import { PagePrefetch } from './prefetch.js';
 import { buildLanes, type Lane, type PageJobData } from './lanes.js';
 import { failAndReport, processPage, type PageOutcome } from './page-job.js';
 import { PageQueue } from './page-queue.js';
@@ -59,7 +60,7 @@ export class Engine {
 
   constructor(opts: EngineOptions) {
     this.lanes = buildLanes(opts.sources.values(), { redis: opts.redis, prefix: opts.prefix, worker: opts.worker, metrics: opts.metrics });
-    this.ctx = { db: opts.db, redis: opts.redis, prefix: opts.prefix, sources: opts.sources, lanes: this.lanes, worker: opts.worker, log: opts.logger, metrics: opts.metrics };
+    this.ctx = { db: opts.db, redis: opts.redis, prefix: opts.prefix, sources: opts.sources, lanes: this.lanes, worker: opts.worker, log: opts.logger, metrics: opts.metrics, ...(opts.worker.fetchAhead ? { prefetch: new PagePrefetch() } : {}) };
     this.queue = new PageQueue(this.ctx);
     this.onRedisError = opts.onRedisError ?? ((err) => opts.logger.error({ err: err.message }, 'redis error'));
     // A BullMQ queue without an 'error' listener prints each connection error's stack to stderr.

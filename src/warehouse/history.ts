@@ -38,13 +38,15 @@ export async function recordHistory(db: Db, table: DataTableName, sourceId: stri
       AND t.source_id = h.source_id AND t.external_id = h.external_id
       AND (t.deleted_at IS NOT NULL OR ${tuple('h')} IS DISTINCT FROM ${tuple('t')})`.execute(db);
   const list = sql.raw(cols.join(', '));
+  // A row that has an open version conflicts on `<table>_history_open` (one open version per
+  // row, unique): ON CONFLICT without a target skips it by that index, where a NOT EXISTS anti
+  // join was planned as a scan of every open version per row while the statistics were stale.
   const opened = await sql`
     INSERT INTO ${h} (source_id, external_id, ${list}, valid_from)
     SELECT t.source_id, t.external_id, ${sql.raw(cols.map((c) => `t.${c}`).join(', '))}, now()
     FROM ${t} AS t
     WHERE t.source_id = ${sourceId} AND t.external_id = ANY(${ids as string[]}::text[]) AND t.deleted_at IS NULL
-      AND NOT EXISTS (SELECT 1 FROM ${h} AS o WHERE o.source_id = t.source_id AND o.external_id = t.external_id AND o.valid_to IS NULL)
-    ON CONFLICT (source_id, external_id, valid_from) DO NOTHING`.execute(db);
+    ON CONFLICT DO NOTHING`.execute(db);
   return { closed: Number(closed.numAffectedRows ?? 0n), opened: Number(opened.numAffectedRows ?? 0n) };
 }
 

@@ -1,0 +1,94 @@
+import type { HttpPage } from '../http/client.js';
+import { VendorError } from '../http/errors.js';
+import type { PageRequest } from '../pagination/types.js';
+import type { ResolvedSource } from '../sources.js';
+import type { WalkRow } from '../warehouse/walks.js';
+import type { EngineContext } from './context.js';
+import type { Lane } from './lanes.js';
+
+// Fetching ahead within a walk (docs/performance.md): while page N commits, its job has already
+// sent page N+1's request; the job of page N+1, when this process runs it, takes that response
+// instead of asking again. The walk still commits page after page, and page N+1 commits only with
+// its own job, so the cursor still commits with its rows. The prefetched request is that job's
+// request, only sent earlier: its answer, a failure included, is what the job goes on with (a 4xx
+// is never asked twice). One that expired, or whose page runs in another process, is not used:
+// that job asks the vendor itself.
+
+/** How long a fetched-ahead page may wait for its job; older ones are dropped unused. */
+export const PREFETCH_TTL_MS = 30_000;
+
+interface Entry {
+  response: Promise<HttpPage>;
+  at: number;
+}
+
+/** Pages fetched ahead by this process, by walk, page and request. */
+export class PagePrefetch {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** The key of a walk's page and the request it makes (requestHash). */
+  static key(walkId: string, page: number, requestHash: string): string {
+    return `${walkId}:${page}:${requestHash}`;
+  }
+
+  /** Starts holding `response` for `key`. A rejection is kept for the job, never left unhandled. */
+  put(key: string, response: Promise<HttpPage>): void {
+    this.prune();
+    response.catch(() => undefined);
+    this.entries.set(key, { response, at: this.now() });
+  }
+
+  /**
+   * Takes the response held for `key` (at most once): null when none is held or it expired;
+   * otherwise it resolves or rejects as the request did.
+   */
+  take(key: string): Promise<HttpPage> | null {
+    const e = this.entries.get(key);
+    if (!e) return null;
+    this.entries.delete(key);
+    if (this.now() - e.at > PREFETCH_TTL_MS) return null;
+    return e.response;
+  }
+
+  /** Pages held now (for tests and metrics). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private prune(): void {
+    const now = this.now();
+    for (const [k, e] of this.entries) if (now - e.at > PREFETCH_TTL_MS) this.entries.delete(k);
+  }
+}
+
+/**
+ * Sends the next page's request while this page commits and holds its answer for that page's job, when the
+ * worker fetches ahead, the lane allows more than one request at a time, the source has no
+ * session state, the walk never made that request (a loop), and the gate has room now (the
+ * request counts against it like any other).
+ */
+export async function fetchAhead(ctx: EngineContext, src: ResolvedSource, lane: Lane, walk: WalkRow, page: number, next: { request: PageRequest; nextRequestHash: string }): Promise<void> {
+  const prefetch = ctx.prefetch;
+  if (!prefetch || lane.concurrency <= 1 || src.vendor.session) return;
+  // A request this walk already made is a loop (commitPage fails the walk): never send it.
+  const used = await ctx.db.selectFrom('sync_walk_cursors').select('page').where('walk_id', '=', walk.id).where('request_hash', '=', next.nextRequestHash).executeTakeFirst();
+  if (used) return;
+  if ((await lane.gate.take()) > 0) return;
+  // The vendor's word on its limit holds for the whole lane as soon as it comes, not only once
+  // the next page's job takes the answer (other walks of the lane ask in between).
+  const response = lane.http(next.request).then(
+    async (res) => {
+      if (res.throttleMs > 0) await lane.gate.pauseUntil(Date.now() + res.throttleMs);
+      return res;
+    },
+    async (err: unknown) => {
+      if (err instanceof VendorError && err.kind === 'rate_limited') {
+        await lane.gate.pauseUntil(Date.now() + (err.retryAfterMs ?? src.config.rateLimitBackoffMs ?? src.vendor.rateLimitBackoffMs ?? 60_000));
+      }
+      throw err;
+    },
+  );
+  prefetch.put(PagePrefetch.key(walk.id, page, next.nextRequestHash), response);
+}

@@ -1,0 +1,88 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PagePrefetch, PREFETCH_TTL_MS } from '../src/queue/prefetch.js';
+import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
+import type { HttpPage } from '../src/http/client.js';
+import { createTestEnv, waitFor, type TestEnv } from './helpers.js';
+import { automoxSource, FAST, testConfig } from './helpers/config.js';
+import { syncOnce } from './helpers/sync.js';
+import { expectDevicesRaw } from './helpers/warehouse.js';
+
+// Fetching ahead within a walk (src/queue/prefetch.ts): the next page's request goes out while a
+// page commits, and the next page's job takes its response.
+
+const KEY = 'test-automox-key-fetch-ahead-0123456789';
+const vars = { ...process.env, TEST_AUTOMOX_KEY: KEY };
+const page = (n: number): HttpPage => ({ status: 200, body: [n], requestId: null, throttleMs: 0, headers: {} });
+
+describe('PagePrefetch', () => {
+  it('hands a held response over once, by walk, page and request', async () => {
+    const p = new PagePrefetch();
+    p.put(PagePrefetch.key('w1', 3, 'h'), Promise.resolve(page(3)));
+    expect(p.take(PagePrefetch.key('w1', 3, 'other'))).toBeNull();
+    expect(await p.take(PagePrefetch.key('w1', 3, 'h'))).toEqual(page(3));
+    expect(p.take(PagePrefetch.key('w1', 3, 'h'))).toBeNull();
+    expect(p.size).toBe(0);
+  });
+
+  it("keeps a failed request as the job's failure, and drops responses older than the TTL", async () => {
+    let now = 1_000;
+    const p = new PagePrefetch(() => now);
+    p.put('failed', Promise.reject(new Error('400 bad page')));
+    await expect(p.take('failed')).rejects.toThrow('400 bad page');
+    p.put('old', Promise.resolve(page(1)));
+    now += PREFETCH_TTL_MS + 1;
+    expect(p.take('old')).toBeNull();
+    p.put('a', Promise.resolve(page(1)));
+    now += PREFETCH_TTL_MS + 1;
+    p.put('b', Promise.resolve(page(2)));
+    expect(p.size).toBe(1);
+  });
+});
+
+describe('fetching ahead in a walk', () => {
+  let env: TestEnv;
+  let sim: AutomoxSimulator;
+
+  beforeAll(async () => {
+    env = await createTestEnv();
+    sim = new AutomoxSimulator({ apiKey: KEY, data: generateAutomoxData({ seed: 11, orgs: 1, devicesPerOrg: 23, packagesPerDevice: 0 }) });
+  });
+  afterAll(async () => {
+    await sim.stop();
+    await env.cleanup();
+  });
+
+  it("requests page 1 while page 0 is still committing, then walks every page exactly once, exact", async () => {
+    const origin = await sim.start();
+    const app = await env.open(testConfig([automoxSource('ax-ahead', `${origin}/api`, 'TEST_AUTOMOX_KEY', { rateLimits: { servers: { ...FAST, concurrency: 2 } } })]), vars);
+    app.engine.startWorkers();
+    const org = String(sim.data.orgs[0]!.id);
+    const pageRequests = () => sim.requests.filter((r) => r.path === '/api/servers' && r.query.get('o') === org).map((r) => r.query.get('page'));
+    // Page 0's commit waits for this lock on devices; only a request sent ahead reaches the
+    // vendor for page 1 meanwhile.
+    let runId = '';
+    await env.db.transaction().execute(async (trx) => {
+      await sql`LOCK TABLE devices IN SHARE MODE`.execute(trx);
+      ({ runId } = await app.engine.startRun('ax-ahead', { trigger: 'test', resources: ['devices'] }));
+      await waitFor(() => pageRequests().includes('1'), 'page 1 requested while page 0 waits to commit');
+      const walk = await trx.selectFrom('sync_walks').select('pages').where('run_id', '=', runId).where('resource', '=', 'devices').executeTakeFirstOrThrow();
+      expect(walk.pages).toBe(0);
+    });
+    const run = await app.engine.waitForRun(runId);
+    expect(run.status).toBe('succeeded');
+    expect(pageRequests()).toEqual(['0', '1', '2', '3', '4']);
+    await expectDevicesRaw(env, sim.data.servers);
+
+    // A fetched-ahead request that fails is its page's failure: a 4xx is not asked again and
+    // fails the walk with the vendor's message.
+    const again = sim.requests.length;
+    sim.inject({ kind: 'status', status: 422, body: { errors: ['page 2 is not allowed'] }, match: (r) => r.path === '/api/servers' && r.query.get('page') === '2' });
+    const second = await syncOnce(app, 'ax-ahead', ['devices']);
+    expect(second.run.status).toBe('partial');
+    expect(second.run.error_message).toMatch(/devices org \d+ page 2: 422/);
+    const pages = sim.requests.slice(again).filter((r) => r.path === '/api/servers').map((r) => [r.query.get('page'), r.status]);
+    expect(pages).toEqual([['0', 200], ['1', 200], ['2', 422]]);
+    await expectDevicesRaw(env, sim.data.servers);
+  });
+});
