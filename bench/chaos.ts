@@ -7,8 +7,6 @@
  *   CHAOS_STYLE=offset     one style only (default: all five)
  *   CHAOS_SEED=1234        one seed only (a replay)
  *   CHAOS_PARALLEL=2       seeds run side by side; default 2 (the machine is shared)
- *   CHAOS_CONSECUTIVE=1    let data change during two walks in a row of a positional style
- *                          (outside what the design promises; see docs/reliability.md)
  *
  * Prints progress and, for any failure, the style, the seed and the command that replays it;
  * exits 1 when any seed failed.
@@ -34,7 +32,6 @@ async function main(): Promise<number> {
   const one = process.env.CHAOS_SEED;
   const seeds = one !== undefined && one !== '' ? [intEnv('CHAOS_SEED', 0)] : Array.from({ length: intEnv('CHAOS_SEEDS', 200) }, (_, i) => i + 1);
   const parallel = Math.max(1, intEnv('CHAOS_PARALLEL', 2));
-  const consecutiveChurn = process.env.CHAOS_CONSECUTIVE === '1';
   const tasks = styles.flatMap((style) => seeds.map((seed) => ({ style, seed })));
   const env = await createTestEnv();
   const started = Date.now();
@@ -45,13 +42,13 @@ async function main(): Promise<number> {
   const add = (k: string, n: number) => injected.set(k, (injected.get(k) ?? 0) + n);
   let next = 0;
   let done = 0;
-  console.log(`chaos: ${seeds.length} seed(s) x ${styles.join(', ')} (${tasks.length} runs, ${parallel} at a time)${consecutiveChurn ? ', consecutive churn' : ''}`);
+  console.log(`chaos: ${seeds.length} seed(s) x ${styles.join(', ')} (${tasks.length} runs, ${parallel} at a time)`);
   const worker = async () => {
     for (;;) {
       const task = tasks[next++];
       if (!task) return;
       const t0 = Date.now();
-      const outcome = await runChaosSeed(env, task.style, task.seed, { consecutiveChurn });
+      const outcome = await runChaosSeed(env, task.style, task.seed);
       const stat = perStyle.get(task.style)!;
       stat.done++;
       stat.ms += Date.now() - t0;
@@ -65,7 +62,7 @@ async function main(): Promise<number> {
       if (outcome.violations.length > 0) {
         stat.failed++;
         failures.push(outcome);
-        console.log(`FAIL ${task.style} seed ${task.seed}: replay with CHAOS_SEED=${task.seed} CHAOS_STYLE=${task.style} npm run chaos${consecutiveChurn ? ' (with CHAOS_CONSECUTIVE=1)' : ''}`);
+        console.log(`FAIL ${task.style} seed ${task.seed}: replay with CHAOS_SEED=${task.seed} CHAOS_STYLE=${task.style} npm run chaos`);
         for (const v of outcome.violations) console.log(`  ${v}`);
         console.log(`  walks: ${outcome.walks.join(' | ')}`);
       } else if (done % 10 === 0 || tasks.length <= 10) {
@@ -83,7 +80,7 @@ async function main(): Promise<number> {
   for (const [style, s] of perStyle) console.log(`  ${style}: ${s.done} seeds, ${s.failed} failed, ${(s.ms / Math.max(1, s.done) / 1000).toFixed(1)} s per seed`);
   console.log(`  walk outcomes: ${[...sweeps].map(([k, n]) => `${k} ${n}`).join(', ')}`);
   console.log(`  injected: ${[...injected].map(([k, n]) => `${k} ${n}`).join(', ')}`);
-  for (const f of failures) console.log(`  replay: CHAOS_SEED=${f.seed} CHAOS_STYLE=${f.style}${consecutiveChurn ? ' CHAOS_CONSECUTIVE=1' : ''} npm run chaos`);
+  for (const f of failures) console.log(`  replay: CHAOS_SEED=${f.seed} CHAOS_STYLE=${f.style} npm run chaos`);
   return failures.length > 0 ? 1 : 0;
 }
 

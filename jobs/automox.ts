@@ -136,6 +136,8 @@ export const automox: VendorDefinition = {
       docUrl: 'https://developer.automox.com/openapi/axconsole/operation/getServerGroups/',
       path: () => '/servergroups',
       params: (org) => ({ o: org }),
+      // "Retrieve a specific server group": 404 once the group is gone.
+      item: (id, org) => ({ path: `/servergroups/${encodeURIComponent(id)}`, params: { o: org } }),
       pagination: automoxPages(),
       record: groupSchema,
       id: (g) => String(g.id),
@@ -156,6 +158,9 @@ export const automox: VendorDefinition = {
       path: () => '/servers',
       // `detail` (model, hardware serial) is empty unless asked for: include_details defaults to 0.
       params: (org) => ({ o: org, include_details: '1' }),
+      // "Retrieve a specific device" (GET /servers/{id}?o=): 404 once the device is gone. The
+      // list has no documented order, so a delete during a walk can hide a present device.
+      item: (id, org) => ({ path: `/servers/${encodeURIComponent(id)}`, params: { o: org } }),
       pagination: automoxPages(),
       record: serverSchema,
       id: (s) => String(s.id),

@@ -58,6 +58,11 @@ const resourceSchema = z
     /** Below the base URL; `{scope}` is the parent's value, `{ou}` the walk's organizational unit. */
     path: z.string().startsWith('/', 'must start with "/"'),
     params: z.record(param, z.string()).optional(),
+    /**
+     * The API's GET of one record, `{id}` its id (`{scope}`, `{ou}` as in `path`): asked about
+     * rows a full walk missed, 404/410 deletes them (docs/rest-sources.md).
+     */
+    item: z.string().startsWith('/', 'must start with "/"').includes('{id}', { message: 'must contain {id}' }).optional(),
     parent: z.string().optional(),
     /** Dot path into the parent's record giving this resource's scope; default: the parent's id. */
     scopeFrom: dotPath.optional(),
@@ -181,10 +186,12 @@ function fillOu(v: unknown, ou: string): unknown {
 
 function buildResource(r: RestResource, table: DataTableName, ous: boolean): ResourceDefinition {
   const columns = DATA_TABLES[table] as Record<string, ColumnType>;
-  const fill = (scope: string) => {
+  const fillIn = (template: string, scope: string) => {
     const { ou, value } = splitScope(scope, ous);
-    return r.path.replaceAll('{scope}', encodeURIComponent(value)).replaceAll('{ou}', encodeURIComponent(ou ?? ''));
+    return template.replaceAll('{scope}', encodeURIComponent(value)).replaceAll('{ou}', encodeURIComponent(ou ?? ''));
   };
+  const fill = (scope: string) => fillIn(r.path, scope);
+  const item = r.item;
   const record = z
     .record(z.string(), z.unknown())
     .superRefine((rec, ctx) => {
@@ -204,6 +211,7 @@ function buildResource(r: RestResource, table: DataTableName, ous: boolean): Res
     },
     path: fill,
     params: () => ({ ...(r.params ?? {}) }),
+    ...(item ? { item: (id: string, scope: string) => ({ path: fillIn(item, scope).replaceAll('{id}', encodeURIComponent(id)) }) } : {}),
     pagination: strategy(r.pagination),
     record,
     idField: r.id,

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { LaneLimit, SourceConfig } from './config.js';
-import type { Cursor, PageStrategy } from './pagination/types.js';
+import type { Cursor, PageRequest, PageStrategy } from './pagination/types.js';
 import type { DataTableName, NormalizedRow } from './warehouse/tables.js';
 
 /** What a mapping sees besides the record: where it came from. */
@@ -51,6 +51,14 @@ export interface ResourceDefinition<T extends DataTableName = DataTableName, R =
    * swept. Absent: the whole scope.
    */
   sweepRange?: (lastCursor: Cursor) => SweepRange | null;
+  /**
+   * The vendor's per-id GET of one record, where it has one (docs/reliability.md, "Deletes").
+   * A full walk of a `deletes: confirm` source asks it about every present row the walk did not
+   * list: 404/410 marks the row deleted at once, 2xx clears its missing_since (the vendor still
+   * has it), anything else leaves it missing. With it, a row is never marked deleted without a
+   * 404/410: a listing that shifts during two walks in a row cannot fake a delete.
+   */
+  item?: (id: string, scope: string, source: SourceConfig) => PageRequest;
   record: z.ZodType<R, z.ZodTypeDef, unknown>;
   /**
    * Dot path of the field the external id comes from; default "id". A record whose value there

@@ -145,20 +145,23 @@ describe('Automox sync', () => {
     const renamed = sim.data.servers[4]!;
     sim.data.servers = sim.data.servers.filter((s) => !removed.includes(s));
     renamed.name = 'renamed-Ωmega-📦';
+    const mark = sim.requests.length;
     const third = await syncOnce(app, SOURCE);
     expect(third.run.status).toBe('succeeded');
     const dev = third.summary.resources.find((r) => r.resource === 'devices')!;
-    // deletes: confirm (the default): the first complete walk that misses a row only marks it missing ...
-    expect([dev.inserted, dev.updated, dev.missing, dev.deleted]).toEqual([0, 1, 2, 0]);
-    const missing = await env.db.selectFrom('devices').select(['external_id', 'deleted_at']).where('missing_since', 'is not', null).orderBy('external_id').execute();
-    expect(missing).toEqual(removed.map((s) => ({ external_id: String(s.id), deleted_at: null })).sort((a, b) => a.external_id.localeCompare(b.external_id)));
-    const row = await env.db.selectFrom('devices').select(['name', 'deleted_at']).where('external_id', '=', String(renamed.id)).executeTakeFirstOrThrow();
-    expect(row).toEqual({ name: 'renamed-Ωmega-📦', deleted_at: null });
-    // ... the next complete walk that misses it too marks it deleted.
-    const confirming = await syncOnce(app, SOURCE);
-    expect(confirming.summary.resources.find((r) => r.resource === 'devices')!.deleted).toBe(2);
+    // deletes: confirm (the default): devices have the vendor's per-id GET, which answers 404
+    // for both removed servers, so the first complete walk that misses them marks them deleted ...
+    expect([dev.inserted, dev.updated, dev.missing, dev.deleted]).toEqual([0, 1, 0, 2]);
+    const asked = sim.requests.slice(mark).filter((r) => /^\/api\/servers\/\d+$/.test(r.path)).map((r) => [r.path, r.query.get('o'), r.status]);
+    expect(asked.sort()).toEqual(removed.map((s) => [`/api/servers/${s.id}`, String(s.organization_id), 404]).sort());
     const gone = await env.db.selectFrom('devices').select(['external_id', 'deleted_at']).where('deleted_at', 'is not', null).orderBy('external_id').execute();
     expect(gone.map((g) => g.external_id)).toEqual(removed.map((s) => String(s.id)).sort());
+    const row = await env.db.selectFrom('devices').select(['name', 'deleted_at']).where('external_id', '=', String(renamed.id)).executeTakeFirstOrThrow();
+    expect(row).toEqual({ name: 'renamed-Ωmega-📦', deleted_at: null });
+    // ... while packages, without one, are only marked missing by the first miss and deleted by
+    // the next complete walk that misses them too.
+    const confirming = await syncOnce(app, SOURCE);
+    expect(confirming.summary.resources.find((r) => r.resource === 'devices')!.deleted).toBe(0);
     // Packages of deleted servers disappear from the org's package list too.
     const pkgMissing = third.summary.resources.find((r) => r.resource === 'packages')!.missing;
     const pkgDeleted = confirming.summary.resources.find((r) => r.resource === 'packages')!.deleted;

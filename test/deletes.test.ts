@@ -76,50 +76,84 @@ describe('deletes that a changing listing cannot fake', () => {
     await dir.remove();
   });
 
-  it('a delete during a page-number walk hides a device on no page: it is marked missing, never deleted; the truly deleted one only after two complete walks missed it', async () => {
+  it('deletes during two page-number walks in a row hide the same device from both: the vendor answers 200 for it, so it is never marked; the truly deleted ones are marked at their first miss, on its 404', async () => {
     const { sim, app } = await automox('ax-churn', [12]);
     const org = String(sim.data.orgs[0]!.id);
     await syncOnce(app, 'ax-churn', ['devices']);
     const before = await marks(env, 'ax-churn');
     expect(before.size).toBe(12);
 
-    // Pages of 5: while the walk asks for page 1, the third device (page 0, already read) is
-    // deleted, so the sixth shifts onto page 0 and is on no page the walk reads.
+    // Pages of 5 in id order. Walk 1: while it asks for page 1, the third device (page 0,
+    // already read) is deleted, so the sixth shifts onto page 0 and is on no page the walk reads.
     const sorted = byId(sim.data.servers);
-    const victim = sorted[2]!;
     const hidden = sorted[5]!;
-    let churned = false;
+    let deleteAtPage1: AutomoxServer | null = sorted[2]!;
     onRequest(sim, (r) => {
-      if (!churned && r.path === '/api/servers' && r.query.get('o') === org && r.query.get('page') === '1') {
-        churned = true;
+      if (deleteAtPage1 && r.path === '/api/servers' && r.query.get('o') === org && r.query.get('page') === '1') {
+        const victim = deleteAtPage1;
+        deleteAtPage1 = null;
         sim.data.servers = sim.data.servers.filter((s) => s !== victim);
       }
     });
-    const churn = await syncOnce(app, 'ax-churn', ['devices']);
-    expect(churned).toBe(true);
-    expect(churn.run.status).toBe('succeeded');
-    const w = await walkOf(env, churn.runId, 'devices', org);
-    expect([w.records, w.seen_ids, w.sweep, w.missing, w.deleted]).toEqual([11, 11, 'swept', 1, 0]);
-    // No existing device is marked deleted; the hidden one is only missing.
-    expect((await marked(env, 'ax-churn')).map((r) => [r.external_id, r.deleted_at, r.missing_since !== null])).toEqual([[String(hidden.id), null, true]]);
+    let mark = sim.requests.length;
+    const first = await syncOnce(app, 'ax-churn', ['devices']);
+    expect(deleteAtPage1).toBeNull();
+    const w1 = await walkOf(env, first.runId, 'devices', org);
+    expect([w1.records, w1.seen_ids, w1.sweep, w1.missing, w1.deleted]).toEqual([11, 11, 'swept', 0, 0]);
+    const askedOf = (from: number) => sim.requests.slice(from).filter((r) => r.path.startsWith('/api/servers/')).map((r) => [r.path, r.status]);
+    expect(askedOf(mark)).toEqual([[`/api/servers/${hidden.id}`, 200]]);
+    expect(await marked(env, 'ax-churn')).toEqual([]);
 
-    // The next complete walk lists the hidden device again (missing cleared) and misses the
-    // victim for the first time; the one after that marks the victim deleted.
+    // Walk 2: a new device with the smallest id lands on page 0 before the walk, and the first
+    // old device is deleted while it asks for page 1: the same device is hidden again. Under
+    // "two misses delete" it would now be marked deleted although the vendor listed it throughout.
+    const newcomer: AutomoxServer = { ...structuredClone(sorted[0]!), id: sorted[0]!.id - 1000, name: 'newcomer' };
+    sim.data.servers.push(newcomer);
+    deleteAtPage1 = sorted[0]!;
+    mark = sim.requests.length;
     const second = await syncOnce(app, 'ax-churn', ['devices']);
-    expect((await marked(env, 'ax-churn')).map((r) => [r.external_id, r.deleted_at, r.missing_since !== null])).toEqual([[String(victim.id), null, true]]);
-    expect((await walkOf(env, second.runId, 'devices', org)).missing).toBe(1);
-    const third = await syncOnce(app, 'ax-churn', ['devices']);
-    expect((await walkOf(env, third.runId, 'devices', org)).deleted).toBe(1);
-    const gone = (await marks(env, 'ax-churn')).get(String(victim.id))!;
-    expect(gone.deleted_at).not.toBeNull();
-    expect((await marked(env, 'ax-churn')).map((r) => r.external_id)).toEqual([String(victim.id)]);
+    expect(deleteAtPage1).toBeNull();
+    const w2 = await walkOf(env, second.runId, 'devices', org);
+    expect([w2.sweep, w2.missing, w2.deleted]).toEqual(['swept', 0, 1]);
+    expect(askedOf(mark).sort()).toEqual([
+      [`/api/servers/${hidden.id}`, 200],
+      [`/api/servers/${sorted[2]!.id}`, 404],
+    ].sort());
+    expect((await marked(env, 'ax-churn')).map((r) => [r.external_id, r.deleted_at !== null, r.missing_since !== null])).toEqual([[String(sorted[2]!.id), true, true]]);
+
+    // A quiet walk: the device deleted during walk 2 (seen on its page 0) is missed now and gone.
+    await syncOnce(app, 'ax-churn', ['devices']);
+    expect((await marked(env, 'ax-churn')).map((r) => [r.external_id, r.deleted_at !== null])).toEqual([[String(sorted[0]!.id), true], [String(sorted[2]!.id), true]].sort());
+    const hiddenRow = (await marks(env, 'ax-churn')).get(String(hidden.id))!;
+    expect([hiddenRow.deleted_at, hiddenRow.missing_since, hiddenRow.first_seen_at]).toEqual([null, null, before.get(String(hidden.id))!.first_seen_at]);
 
     // A device that comes back is revived and keeps its first_seen_at.
     sim.clearFaults();
-    sim.data.servers.push(victim);
+    sim.data.servers.push(sorted[2]!);
     await syncOnce(app, 'ax-churn', ['devices']);
-    const back = (await marks(env, 'ax-churn')).get(String(victim.id))!;
-    expect([back.deleted_at, back.missing_since, back.first_seen_at]).toEqual([null, null, before.get(String(victim.id))!.first_seen_at]);
+    const back = (await marks(env, 'ax-churn')).get(String(sorted[2]!.id))!;
+    expect([back.deleted_at, back.missing_since, back.first_seen_at]).toEqual([null, null, before.get(String(sorted[2]!.id))!.first_seen_at]);
+  });
+
+  it('a question the vendor does not answer (503) leaves the missed device missing, not deleted, even at its second miss; the walk says so; a later 404 deletes it', async () => {
+    const { sim, app } = await automox('ax-ask', [8]);
+    const org = String(sim.data.orgs[0]!.id);
+    await syncOnce(app, 'ax-ask', ['devices']);
+    const gone = byId(sim.data.servers)[3]!;
+    sim.data.servers = sim.data.servers.filter((s) => s !== gone);
+    sim.inject({ kind: 'status', status: 503, body: { errors: ['Service Unavailable'] }, times: Number.POSITIVE_INFINITY, match: (r) => r.path === `/api/servers/${gone.id}` });
+    for (const n of [1, 2]) {
+      const { runId, run } = await syncOnce(app, 'ax-ask', ['devices']);
+      expect(run.status).toBe('succeeded');
+      const w = await walkOf(env, runId, 'devices', org);
+      expect([n, w.sweep, w.missing, w.deleted]).toEqual([n, 'swept', n === 1 ? 1 : 0, 0]);
+      expect(w.sweep_reason).toMatch(/^1 missed row not confirmed by the vendor \(asking for \d+: .*503.*\): kept as missing, asked again by the next walk$/);
+      expect((await marked(env, 'ax-ask')).map((r) => [r.external_id, r.deleted_at, r.missing_since !== null])).toEqual([[String(gone.id), null, true]]);
+    }
+    sim.clearFaults();
+    const { runId } = await syncOnce(app, 'ax-ask', ['devices']);
+    expect((await walkOf(env, runId, 'devices', org)).deleted).toBe(1);
+    expect((await marked(env, 'ax-ask')).map((r) => [r.external_id, r.deleted_at !== null])).toEqual([[String(gone.id), true]]);
   });
 
   it('an organization listed empty holds its sweep: nothing marked, status, dashboard and metrics show it, sync --wait exits 3; sweep --confirm applies it, a walk that agrees applies another, a listing that recovers revives', async () => {

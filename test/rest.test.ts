@@ -182,5 +182,8 @@ describe('declarative REST source (partner API template)', () => {
     const bad = parseYaml(YAML) as { sources: Array<Record<string, unknown>> };
     bad.sources[0]!.rateLimits = { api: { tokenBucket: { capacity: 0, refillPerMinute: 100 } } };
     await expect(env.open(bad, vars)).rejects.toThrow(/sources\[0\]\.rateLimits\.api\.tokenBucket\.capacity: Number must be greater than 0/);
+    const item = parseYaml(YAML) as { sources: Array<{ rest: { resources: Array<Record<string, unknown>> } }> };
+    item.sources[0]!.rest.resources[1]!.item = '/v1/devices';
+    await expect(env.open(item, vars)).rejects.toThrow(/sources\[0\]\.rest\.resources\[1\]\.item: must contain \{id\}/);
   });
 });

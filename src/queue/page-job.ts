@@ -3,17 +3,20 @@ import type { ResourceDefinition } from '../connector.js';
 import { VendorError } from '../http/errors.js';
 import { postgresConnectionReason, UNREACHABLE_CODES } from '../infra-errors.js';
 import { describeRequest, requestHash } from '../pagination/request-key.js';
-import { PageShapeError, PaginationLoopError, type Cursor, type PageContext, type PageResult } from '../pagination/types.js';
+import { PageShapeError, PaginationLoopError, type Cursor, type PageContext, type PageRequest, type PageResult } from '../pagination/types.js';
 import { deletePolicyOf, type ResolvedSource } from '../sources.js';
 import { normalizePage } from '../sync/normalize-page.js';
 import { pageContext } from '../sync/walk-plan.js';
 import { scopeLabel } from '../sync/where.js';
 import { keepsHistory } from '../warehouse/history.js';
 import { disableResource, pauseSource, sourcePause } from '../warehouse/source-state.js';
+import { analyzeIfStale } from '../warehouse/table-stats.js';
 import { commitPage, failWalks, getWalk, runHasCommittedPages, runningWalks, type WalkRow } from '../warehouse/walks.js';
 import { definitionOf, laneOf, sourceOf, whereOf, type EngineContext } from './context.js';
 import { decideFailure, type FailureRecord } from './failure-policy.js';
 import { holdLane, type Lane, type LaneWaitKind, type PageJobData } from './lanes.js';
+import { askAboutMissedRows } from './missed-rows.js';
+import { fetchAhead, PagePrefetch } from './prefetch.js';
 import type { PageQueue } from './page-queue.js';
 import { logRunFinished } from './run-end.js';
 import { enterSession } from './session-lock.js';
@@ -74,19 +77,25 @@ export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, toke
     let headers: Record<string, string> = {};
     if (def.pagination.kind !== 'static') {
       const request = def.pagination.request(cursor, pageCtx);
-      releaseSession = await enterSession({ ...ctx, requestTimeoutMs: ctx.worker.requestTimeoutMs }, src, lane, walk.scope, {
-        defer: async (ms) => {
-          if (token === undefined) return await hold(ms, null, 'gate');
-          await job.moveToDelayed(Date.now() + ms, token);
-          throw new DelayedError();
-        },
-        holdLane: (ms) => hold(ms, null, 'gate'),
-      });
-      const wait = await lane.gate.take();
-      if (wait > 0) return await hold(wait, null, 'gate');
-      const t0 = Date.now();
-      const res = await lane.http(request);
-      ctx.log.trace({ where, ms: Date.now() - t0, status: res.status, requestId: res.requestId }, 'request');
+      // A request the previous page's job sent ahead has passed the gate already; its answer,
+      // or its failure, is this job's.
+      const ahead = ctx.prefetch?.take(PagePrefetch.key(walk.id, page, requestHash(request))) ?? null;
+      let res = ahead ? await ahead : null;
+      if (res === null) {
+        releaseSession = await enterSession({ ...ctx, requestTimeoutMs: ctx.worker.requestTimeoutMs }, src, lane, walk.scope, {
+          defer: async (ms) => {
+            if (token === undefined) return await hold(ms, null, 'gate');
+            await job.moveToDelayed(Date.now() + ms, token);
+            throw new DelayedError();
+          },
+          holdLane: (ms) => hold(ms, null, 'gate'),
+        });
+        const wait = await lane.gate.take();
+        if (wait > 0) return await hold(wait, null, 'gate');
+        const t0 = Date.now();
+        res = await lane.http(request);
+        ctx.log.trace({ where, ms: Date.now() - t0, status: res.status, requestId: res.requestId }, 'request');
+      }
       body = res.body;
       requestId = res.requestId;
       headers = res.headers;
@@ -96,9 +105,11 @@ export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, toke
     }
     const result = def.pagination.parse(body, cursor, pageCtx, { headers });
     checkPage(def, result, cursor, pageCtx);
+    const next = result.next ? nextRequest(def, result.next, pageContext(src, def, walk, page + 1)) : null;
+    if (next) await fetchAhead(ctx, src, lane, walk, page + 1, next);
     const committed = await commit(ctx, src, def, walk, page, cursor, result, where, requestId, startedAt, {
       requestHash: requestHash(def.pagination.request(cursor, pageCtx)),
-      ...(result.next ? nextRequest(def, result.next, pageContext(src, def, walk, page + 1)) : { nextRequestHash: null }),
+      ...(next ? { nextRequestHash: next.nextRequestHash, nextRequestText: next.nextRequestText } : { nextRequestHash: null }),
     });
     if (committed) {
       if (result.next) await queue.enqueue(walk, page + 1);
@@ -129,10 +140,10 @@ function checkPage(def: ResourceDefinition, result: PageResult, cursor: Cursor, 
   }
 }
 
-/** The next page's request hash and text, for the loop check in commitPage. */
-function nextRequest(def: ResourceDefinition, next: Cursor, nextCtx: PageContext): { nextRequestHash: string; nextRequestText: string } {
-  const req = def.pagination.request(next, nextCtx);
-  return { nextRequestHash: requestHash(req), nextRequestText: describeRequest(req) };
+/** The next page's request, its hash and text (for the loop check in commitPage and fetching ahead). */
+function nextRequest(def: ResourceDefinition, next: Cursor, nextCtx: PageContext): { request: PageRequest; nextRequestHash: string; nextRequestText: string } {
+  const request = def.pagination.request(next, nextCtx);
+  return { request, nextRequestHash: requestHash(request), nextRequestText: describeRequest(request) };
 }
 
 async function commit(
@@ -149,6 +160,11 @@ async function commit(
   requests: { requestHash: string; nextRequestHash: string | null; nextRequestText?: string },
 ): Promise<boolean> {
   const normalized = normalizePage(def, result.records, { sourceId: src.id, scope: walk.scope, where });
+  const policy = deletePolicyOf(src.config, def.name);
+  // The last page's cursor says what the whole walk covered.
+  const sweepRange = result.next === null ? (def.sweepRange?.(cursor) ?? null) : null;
+  const asked = result.next === null ? await askAboutMissedRows(ctx, src, def, walk, normalized, sweepRange, policy) : undefined;
+  if (asked?.problem) ctx.log.warn({ source: src.id, resource: def.name, scope: walk.scope, gone: asked.gone.length, present: asked.present.length, unknown: asked.unknown }, `${where}: ${asked.unknown} missed rows stay missing, not deleted: ${asked.problem}`);
   const outcome = await commitPage(
     ctx.db,
     {
@@ -160,14 +176,16 @@ async function commit(
       records: result.records.length,
       next: result.next === null ? null : JSON.stringify(result.next),
       total: result.total ?? null,
-      // The last page's cursor says what the whole walk covered.
-      sweepRange: result.next === null ? (def.sweepRange?.(cursor) ?? null) : null,
-      sweep: { ...deletePolicyOf(src.config, def.name), label: `${def.name} of ${scopeLabel(walk.scope, def.parent)}` },
+      sweepRange,
+      sweep: { ...policy, label: `${def.name} of ${scopeLabel(walk.scope, def.parent)}` },
       history: keepsHistory(def.table, src.config.history),
+      ...(asked ? { asked } : {}),
     },
     (trx) => startChildWalks(trx, src, def, walk),
   );
   if (!outcome.committed) return false;
+  // Only inserts grow a table; a resync of unchanged rows never asks.
+  if (outcome.counts.inserted > 0) await keepStatistics(ctx, def.table);
   ctx.metrics?.rows(src.id, def.table, outcome.counts);
   ctx.log.debug({ source: src.id, resource: def.name, scope: walk.scope, page, rows: result.records.length, ...outcome.counts, requestId, ms: Date.now() - startedAt }, 'page committed');
   if (normalized.duplicates > 0 || normalized.quarantine.length > 0) {
@@ -185,6 +203,16 @@ async function commit(
   // After the commit: the transaction that ended the run is the only one that reports it.
   await logRunFinished(ctx.db, ctx.log, outcome.runEnd);
   return true;
+}
+
+/** Analyzes the page's table and its history when a sync grew them (src/warehouse/table-stats.ts); a failure only costs plan quality. */
+async function keepStatistics(ctx: EngineContext, table: string): Promise<void> {
+  try {
+    const analyzed = await analyzeIfStale(ctx.db, [table, `${table}_history`]);
+    if (analyzed.length > 0) ctx.log.debug({ tables: analyzed }, 'analyzed tables whose statistics were stale');
+  } catch (err) {
+    ctx.log.debug({ table, err: err instanceof Error ? err.message : String(err) }, 'analyze skipped');
+  }
 }
 
 async function reportWalkComplete(ctx: EngineContext, src: ResolvedSource, def: ResourceDefinition, walk: WalkRow): Promise<void> {

@@ -7,6 +7,8 @@
  *   GET /api/servers?o=ORG[&groupId=G][&include_details=0|1]   `detail` and `status` are `{}` unless
  *       include_details=1 (default 0, "fast by default" in the published definition)
  *   GET /api/orgs/{id}/packages?o=ORG
+ *   GET /api/servers/{id}?o=ORG, GET /api/servergroups/{id}?o=ORG   one object; 404 {"errors":["Not Found"]}
+ *       when the org has no such id
  * All lists take `limit` (1..500, default 500) and `page` (from 0) and return a bare JSON array
  * (no pagination metadata): a full page means "maybe more". Items are in stable id order.
  * `o` is optional on /servers and /servergroups like the real API (omitted = every org of the
@@ -621,6 +623,8 @@ export class AutomoxSimulator extends HttpSimulator {
             });
       return include === '1' || res.status !== 200 ? res : { ...res, body: (res.body as AutomoxServer[]).map(fastByDefault) };
     });
+    this.get(/^\/api\/servergroups\/([^/]+)\/?$/, (req, [idParam]) => this.one(req, idParam, () => this.data.groups));
+    this.get(/^\/api\/servers\/([^/]+)\/?$/, (req, [idParam]) => this.one(req, idParam, () => this.data.servers));
     this.get(/^\/api\/orgs\/([^/]+)\/packages\/?$/, (req, [idParam]) => {
       const orgId = Number(idParam);
       if (!Number.isInteger(orgId) || !this.data.orgs.some((o) => o.id === orgId)) return forbidden();
@@ -630,6 +634,15 @@ export class AutomoxSimulator extends HttpSimulator {
         return this.data.packages.filter((p) => p.organization_id === orgId && serverIds.has(p.server_id));
       });
     });
+  }
+
+  /** One server or group by id within `o`: the object, 404 when the org has no such id, 403 for an unknown org. */
+  private one<T extends { id: number; organization_id: number }>(req: SimRequest, idParam: string | undefined, all: () => T[]): SimResponse {
+    const o = Number(req.query.get('o'));
+    if (!Number.isInteger(o) || !this.data.orgs.some((x) => x.id === o)) return forbidden();
+    const id = Number(idParam);
+    const found = Number.isInteger(id) ? all().find((x) => x.id === id && x.organization_id === o) : undefined;
+    return found ? { status: 200, body: found } : { status: 404, body: { errors: ['Not Found'] } };
   }
 
   /** Shared limit/page/o validation: the values, or the 400/403 to answer. */

@@ -117,6 +117,8 @@ export class ChaosSimulator extends HttpSimulator {
   private walk: ChaosWalk | null = null;
   /** Requests per page key in the current walk. */
   private readonly seenKeys = new Map<string, number>();
+  /** GET /items/{id} requests per id in the current walk. */
+  private readonly itemAsks = new Map<string, number>();
   private pending: Pending | null = null;
   private clock = Date.UTC(2026, 0, 1);
   /** Ids deleted during the current walk. */
@@ -136,6 +138,7 @@ export class ChaosSimulator extends HttpSimulator {
     for (let i = 0; i < n; i++) this.insert(rng, false);
     this.counts.inserts = 0;
     this.get(/^\/items$/, (req) => this.list(req));
+    this.get(/^\/items\/([^/]+)$/, (_req, [id]) => this.one(decodeURIComponent(id ?? '')));
   }
 
   /** A copy of the vendor's current records, in listing order. */
@@ -153,6 +156,7 @@ export class ChaosSimulator extends HttpSimulator {
     this.walkNo = no;
     this.walk = walk;
     this.seenKeys.clear();
+    this.itemAsks.clear();
     this.deletedDuringWalk.clear();
   }
 
@@ -328,6 +332,23 @@ export class ChaosSimulator extends HttpSimulator {
     return response;
   }
 
+  /**
+   * GET /items/{id}: the record, or 404 once it is deleted (ids are never reused). During a walk
+   * with faults, one answer in ten is a 503 (deterministic per id and asking), which tells the
+   * engine nothing: the row must stay missing, not deleted.
+   */
+  private one(id: string): SimResponse {
+    this.counts.requests++;
+    const n = this.itemAsks.get(id) ?? 0;
+    this.itemAsks.set(id, n + 1);
+    if (this.walk?.faults && this.rngFor(`item|${id}|${n}`).bool(0.1)) {
+      this.count('item 503');
+      return { status: 503, body: { error: 'upstream', message: 'try again' } };
+    }
+    const rec = this.items.find((r) => r.id === id);
+    return rec ? { status: 200, body: rec } : { status: 404, body: { error: 'not_found', message: `no item ${id}` } };
+  }
+
   /** Replaces one record of this response by one without a usable id (missing, or an object). */
   private glitch(records: unknown[], rng: Rng): void {
     // A keyset page's cursor is its last record's id: an id-less last record breaks the vendor's
@@ -400,6 +421,7 @@ export function chaosRestBlock(style: ChaosStyle, pageSize: number): Record<stri
       {
         name: 'items',
         path: '/items',
+        item: '/items/{id}',
         table: 'devices',
         pagination: pagination[style],
         map: { name: 'name', serial_number: 'serial', vendor_updated_at: 'updated_at' },

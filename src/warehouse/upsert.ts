@@ -176,11 +176,14 @@ export async function sweepDeleted(
   walk: { id: string; source_id: string; scope: string; started_at: Date },
   deletes: 'confirm' | 'immediate',
   range: SweepRange | null = null,
+  asked?: { gone: readonly string[]; present: readonly string[] },
 ): Promise<SweepCounts> {
-  const deleteIf = deletes === 'immediate' ? sql`true` : sql`t.missing_since <= ${walk.started_at}`;
+  // With the vendor's per-id answers, only a 404/410 deletes, and a row it still has is not missing.
+  const deleteIf = deletes === 'immediate' ? sql`true` : asked ? sql`t.external_id = ANY(${[...asked.gone]}::text[])` : sql`t.missing_since <= ${walk.started_at}`;
+  const missingSince = asked ? sql`CASE WHEN t.external_id = ANY(${[...asked.present]}::text[]) THEN NULL ELSE coalesce(t.missing_since, now()) END` : sql`coalesce(t.missing_since, now())`;
   const res = await sql<{ external_id: string; deleted: boolean; fresh: boolean }>`
     UPDATE ${sql.table(table)} AS t
-    SET missing_since = coalesce(t.missing_since, now()),
+    SET missing_since = ${missingSince},
         deleted_at = CASE WHEN ${deleteIf} THEN now() END
     FROM (${unseenIds(table, walk.source_id, walk.scope, walk.id, range)}) AS gone
     WHERE t.source_id = ${walk.source_id} AND t.external_id = gone.external_id AND t.deleted_at IS NULL
@@ -206,6 +209,26 @@ export async function markDeleted(trx: Transaction<Database>, table: DataTableNa
       AND external_id = ANY(${ids as string[]}::text[])
     RETURNING external_id`.execute(trx);
   return res.rows.map((r) => r.external_id);
+}
+
+/**
+ * Before a walk's last page commits: the present rows of (source, scope) that neither its
+ * committed pages nor `alsoSeen` (the last page's ids) listed, in id order, and how many rows
+ * of the scope are present. What a full walk's sweep would consider missing.
+ */
+export async function missedRows(
+  db: Kysely<Database>,
+  table: DataTableName,
+  walk: { id: string; source_id: string; scope: string },
+  alsoSeen: readonly string[],
+  range: SweepRange | null = null,
+): Promise<{ present: number; ids: string[] }> {
+  const res = await sql<{ external_id: string }>`
+    SELECT external_id FROM (${unseenIds(table, walk.source_id, walk.scope, walk.id, range)}) AS u
+    WHERE external_id <> ALL(${[...alsoSeen]}::text[]) ORDER BY 1`.execute(db);
+  const present = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM ${sql.table(table)} WHERE source_id = ${walk.source_id} AND scope = ${walk.scope} AND deleted_at IS NULL ${within(table, range)}`.execute(db);
+  return { present: present.rows[0]!.n, ids: res.rows.map((r) => r.external_id) };
 }
 
 /** The present rows of (source, scope) that a completed walk did not see, in id order. */

@@ -147,6 +147,12 @@ export interface PageCommit extends NormalizedPage {
   sweep: { deletes: 'confirm' | 'immediate'; maxDeleteShare: number; label: string };
   /** Whether this table's history is kept for the source (src/warehouse/history.ts, keepsHistory). */
   history?: boolean;
+  /**
+   * The vendor's per-id answers about the rows this last page's walk missed (resources with an
+   * item GET, `deletes: confirm`): the sweep then deletes only `gone` rows and clears `present`
+   * ones; `problem` is why some stayed unasked, recorded on the walk.
+   */
+  asked?: { gone: string[]; present: string[]; unknown: number; problem: string | null };
 }
 
 /** What commitPage did: nothing (another delivery won), or the page's counts and whether the walk completed. */
@@ -236,7 +242,7 @@ async function sweepScope(trx: Transaction<Database>, c: PageCommit): Promise<Sw
   let marked: SweepCounts = { missing: 0, deleted: 0, deletedIds: [] };
   switch (decision.outcome) {
     case 'swept':
-      marked = await sweepDeleted(trx, c.table, { id: walk.id, source_id: walk.source_id, scope: walk.scope, started_at: w.started_at }, c.sweep.deletes, range);
+      marked = await sweepDeleted(trx, c.table, { id: walk.id, source_id: walk.source_id, scope: walk.scope, started_at: w.started_at }, c.sweep.deletes, range, c.asked);
       await dropHeldSweep(trx, walk.source_id, walk.resource, walk.scope);
       break;
     case 'applied':
@@ -257,10 +263,16 @@ async function sweepScope(trx: Transaction<Database>, c: PageCommit): Promise<Sw
   await closeHistory(trx, c.table, walk.source_id, marked.deletedIds);
   await trx
     .updateTable('sync_walks')
-    .set({ sweep: decision.outcome, sweep_reason: decision.reason, seen_ids: counts.seen, deleted: marked.deleted, missing: marked.missing })
+    .set({ sweep: decision.outcome, sweep_reason: decision.reason ?? (decision.outcome === 'swept' ? askedNote(c.asked) : null), seen_ids: counts.seen, deleted: marked.deleted, missing: marked.missing })
     .where('id', '=', walk.id)
     .execute();
   return decision;
+}
+
+/** What a swept walk says about rows the vendor was asked about but did not answer (null when none). */
+function askedNote(asked: PageCommit['asked']): string | null {
+  if (!asked || asked.unknown === 0) return null;
+  return `${asked.unknown} missed row${asked.unknown === 1 ? '' : 's'} not confirmed by the vendor (${asked.problem ?? 'not asked'}): kept as missing, asked again by the next walk`;
 }
 
 /**
