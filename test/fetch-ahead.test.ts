@@ -1,6 +1,10 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PagePrefetch, PREFETCH_TTL_MS } from '../src/queue/prefetch.js';
+import type { EngineContext } from '../src/queue/context.js';
+import type { Lane } from '../src/queue/lanes.js';
+import { fetchAhead, PagePrefetch, PREFETCH_TTL_MS } from '../src/queue/prefetch.js';
+import type { ResolvedSource } from '../src/sources.js';
+import type { WalkRow } from '../src/warehouse/walks.js';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
 import type { HttpPage } from '../src/http/client.js';
 import { createTestEnv, waitFor, type TestEnv } from './helpers.js';
@@ -36,6 +40,23 @@ describe('PagePrefetch', () => {
     p.put('a', Promise.resolve(page(1)));
     now += PREFETCH_TTL_MS + 1;
     p.put('b', Promise.resolve(page(2)));
+    expect(p.size).toBe(1);
+  });
+
+  it('sends nothing ahead once the worker is stopping (its answer would only be dropped)', async () => {
+    const p = new PagePrefetch();
+    let sent = 0;
+    const lane = { concurrency: 2, http: async () => (sent++, page(1)), gate: { take: async () => 0 } } as unknown as Lane;
+    const ctx = { prefetch: p, db: { selectFrom: () => ({ select: () => ({ where: () => ({ where: () => ({ executeTakeFirst: async () => undefined }) }) }) }) } } as unknown as EngineContext;
+    const src = { vendor: {}, config: {} } as unknown as ResolvedSource;
+    const walk = { id: 'w1' } as unknown as WalkRow;
+    const next = { request: { method: 'GET', path: '/x', query: {} }, nextRequestHash: 'h' } as unknown as Parameters<typeof fetchAhead>[5];
+    await fetchAhead(ctx, src, lane, walk, 1, next);
+    expect(sent).toBe(1);
+    expect(p.size).toBe(1);
+    p.close();
+    await fetchAhead(ctx, src, lane, walk, 2, { ...next, nextRequestHash: 'h2' });
+    expect(sent).toBe(1);
     expect(p.size).toBe(1);
   });
 });

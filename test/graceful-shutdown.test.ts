@@ -60,7 +60,10 @@ describe('a worker stopped with SIGTERM mid-walk', () => {
     const lane = { windows: [{ max: 50, durationMs: 1000 }] };
     const cfg = testConfig([automoxSource('automox-term', `${proxy.origin}/api`, 'SHUT_KEY', { rateLimits: { api: { ...lane, concurrency: 3 }, servers: { ...lane, concurrency: 2 } } })], {
       // Long locks: if SIGTERM abandoned a page, the second worker could not take it for 60 s and the test would time out.
-      worker: { ...TEST_WORKER, lockDurationMs: 60_000, shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS },
+      // Without fetching ahead: the requests in flight at SIGTERM are then exactly the pages in
+      // hand. A page's request sent ahead is no page in hand; a stopping worker drops its answer
+      // and the next worker asks again (src/queue/prefetch.ts).
+      worker: { ...TEST_WORKER, lockDurationMs: 60_000, shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS, fetchAhead: false },
     });
     configFile = await dir.writeYaml('fleetsync.yaml', cfg);
     app = await env.open(cfg, { ...process.env, SHUT_KEY: API_KEY });

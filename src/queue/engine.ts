@@ -263,6 +263,7 @@ export class Engine {
    * then closes the queues. Does not close the db or redis passed in.
    */
   async close(): Promise<void> {
+    this.ctx.prefetch?.close();
     await Promise.all(this.workers.map((w) => w.close()));
     this.workers.length = 0;
     await Promise.all([...this.lanes.values()].map((l) => l.queue.close()));

@@ -25,6 +25,7 @@ interface Entry {
 /** Pages fetched ahead by this process, by walk, page and request. */
 export class PagePrefetch {
   private readonly entries = new Map<string, Entry>();
+  private closed = false;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -52,6 +53,19 @@ export class PagePrefetch {
     return e.response;
   }
 
+  /**
+   * Stops fetching ahead: a stopping worker takes no new jobs, so an answer fetched now would
+   * only be dropped (the next worker asks again). Pages already held stay takeable.
+   */
+  close(): void {
+    this.closed = true;
+  }
+
+  /** Whether close() was called. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Pages held now (for tests and metrics). */
   get size(): number {
     return this.entries.size;
@@ -71,11 +85,11 @@ export class PagePrefetch {
  */
 export async function fetchAhead(ctx: EngineContext, src: ResolvedSource, lane: Lane, walk: WalkRow, page: number, next: { request: PageRequest; nextRequestHash: string }): Promise<void> {
   const prefetch = ctx.prefetch;
-  if (!prefetch || lane.concurrency <= 1 || src.vendor.session) return;
+  if (!prefetch || prefetch.isClosed || lane.concurrency <= 1 || src.vendor.session) return;
   // A request this walk already made is a loop (commitPage fails the walk): never send it.
   const used = await ctx.db.selectFrom('sync_walk_cursors').select('page').where('walk_id', '=', walk.id).where('request_hash', '=', next.nextRequestHash).executeTakeFirst();
   if (used) return;
-  if ((await lane.gate.take()) > 0) return;
+  if (prefetch.isClosed || (await lane.gate.take()) > 0) return;
   // The vendor's word on its limit holds for the whole lane as soon as it comes, not only once
   // the next page's job takes the answer (other walks of the lane ask in between).
   const response = lane.http(next.request).then(
