@@ -9,6 +9,7 @@ import * as m0007 from './20261123T0200_records_and_responses.js';
 import * as m0008 from './20261123T0400_connector_columns.js';
 import * as m0009 from './20261123T0600_reporting.js';
 import * as m0010 from './20261124T0100_organization_counts.js';
+import * as m0011 from './20261124T0200_row_hash.js';
 
 /**
  * Migrations listed statically rather than read from the directory, so the same provider works
@@ -26,6 +27,7 @@ export const migrations: Record<string, Migration> = {
   '20261123T0400_connector_columns': m0008,
   '20261123T0600_reporting': m0009,
   '20261124T0100_organization_counts': m0010,
+  '20261124T0200_row_hash': m0011,
 };
 
 /** Kysely MigrationProvider over the static list. */

@@ -157,6 +157,8 @@ export interface DataTableBase {
   deleted_at: Date | null;
   /** Set when a complete full walk first missed the row; cleared when it is listed again. */
   missing_since: Date | null;
+  /** md5 (as a uuid) of the record the row was written from; null until its first sync after migration 20261124T0200. */
+  row_hash: string | null;
   [column: string]: unknown;
 }
 

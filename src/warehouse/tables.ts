@@ -1,7 +1,8 @@
 /**
  * The normalized columns of each warehouse table, with their Postgres types.
- * Every data table also has source_id, external_id, scope, raw, first_seen_at, last_seen_at and
- * deleted_at, which the engine fills; connectors map vendor objects only onto these columns.
+ * Every data table also has source_id, external_id, scope, raw, first_seen_at, last_seen_at,
+ * deleted_at, missing_since and row_hash, which the engine fills; connectors map vendor objects
+ * only onto these columns.
  * Changing this list needs a migration, which must change `<table>_history` the same way
  * (history copies the normalized columns; see src/warehouse/history.ts).
  */
