@@ -65,5 +65,11 @@ describe('row hashes', () => {
     const revived = await upsertRows(env.db, 'devices', SOURCE, page({ a: 'alpha', b: 'beta', c: 'delta' }));
     expect(revived).toEqual({ inserted: 0, updated: 1, unchanged: 2, changedIds: ['b'] });
     expect((await stored())[1]!.missing_since).toBeNull();
+
+    // Without the lookup (a walk whose rows were all new so far) every record is sent and
+    // compared: still exact, and the hand edit is now rewritten from the vendor's record.
+    const compared = await upsertRows(env.db, 'devices', SOURCE, page({ a: 'alpha', b: 'beta', c: 'delta' }), false);
+    expect(compared).toEqual({ inserted: 0, updated: 1, unchanged: 2, changedIds: ['a'] });
+    expect((await stored())[0]!.raw.name).toBe('alpha');
   });
 });

@@ -97,13 +97,24 @@ export function recordsToSend<T extends { id: string }>(records: readonly T[], u
 }
 
 /**
+ * Whether looking up the stored hashes of a page's records is worth its query, from what the
+ * walk's earlier pages did: yes on a walk's first page, and once any of its rows existed already
+ * (unchanged or updated); no while every row so far was new (a first sync, where the lookup finds
+ * nothing). Only speed depends on it: the upsert compares every record it is sent.
+ */
+export function hashLookupPays(walk: { pages: number; updated: number; unchanged: number }): boolean {
+  return walk.pages === 0 || walk.updated + walk.unchanged > 0;
+}
+
+/**
  * Upserts one page of rows into a data table.
- * First asks which stored rows already carry each record's hash (present, not missing): those
- * are unchanged and are neither sent nor parsed again, which is what makes a resync of unchanged
- * data cheap. The rest goes in one statement, where rows whose normalized columns, raw and scope
- * are unchanged are still not written; the ids of the rows it wrote come back as `changedIds`
- * (for the history step, src/warehouse/history.ts). A row edited in the warehouse by hand keeps
- * its hash and is not rewritten until the vendor's record changes.
+ * With `lookUpHashes` (see hashLookupPays) it first asks which stored rows already carry each
+ * record's hash (present, not missing): those are unchanged and are neither sent nor parsed
+ * again, which is what makes a resync of unchanged data cheap. The rest goes in one statement,
+ * where rows whose normalized columns, raw and scope are unchanged are still not written; the
+ * ids of the rows it wrote come back as `changedIds` (for the history step,
+ * src/warehouse/history.ts). A row edited in the warehouse by hand keeps its hash and is not
+ * rewritten until the vendor's record changes.
  * Takes ownership of each row's `columns` object (it is reused as the statement's record).
  * The caller passes the transaction that also advances the walk's cursor. Duplicate ids within
  * `rows` must already be removed (Postgres refuses to update one row twice in a statement).
@@ -113,6 +124,7 @@ export async function upsertRows(
   table: DataTableName,
   sourceId: string,
   rows: readonly RowToUpsert[],
+  lookUpHashes = true,
 ): Promise<UpsertResult> {
   if (rows.length === 0) return { inserted: 0, updated: 0, unchanged: 0, changedIds: [] };
   // The columns objects become the payload records in place: a spread copy per row cost ~3% of
@@ -127,10 +139,12 @@ export async function upsertRows(
     // The record's text is an object: its hash goes in as one more key without a second stringify.
     return { id: r.externalId, hash, json: `${json.slice(0, -1)},"row_hash":"${hash}"}` };
   });
-  const same = await sql<{ external_id: string }>`
+  const same = lookUpHashes
+    ? await sql<{ external_id: string }>`
     SELECT t.external_id FROM unnest(${records.map((r) => r.id)}::text[], ${records.map((r) => r.hash)}::uuid[]) AS x(id, h)
     JOIN ${sql.table(table)} AS t ON t.source_id = ${sourceId} AND t.external_id = x.id
-    WHERE t.row_hash = x.h AND t.deleted_at IS NULL AND t.missing_since IS NULL`.execute(db);
+    WHERE t.row_hash = x.h AND t.deleted_at IS NULL AND t.missing_since IS NULL`.execute(db)
+    : { rows: [] };
   const toSend = recordsToSend(records, new Set(same.rows.map((r) => r.external_id)));
   if (toSend.length === 0) return { inserted: 0, updated: 0, unchanged: rows.length, changedIds: [] };
   const result = await statementFor(table)(`[${toSend.map((r) => r.json).join(',')}]`, sourceId).execute(db);

@@ -7,7 +7,7 @@ import type { Database, SyncRunsTable, SyncWalksTable } from './db.js';
 import type { DataTableName } from './tables.js';
 import { decideSweep, type SweepDecision } from '../sync/sweep-decision.js';
 import { dropHeldSweep, lockHeldSweep, pruneHeldSweep, recordHeldSweep } from './held-sweeps.js';
-import { scopeSweepCounts, sweepDeleted, unseenRows, upsertRows, type SweepCounts, type UpsertCounts } from './upsert.js';
+import { hashLookupPays, scopeSweepCounts, sweepDeleted, unseenRows, upsertRows, type SweepCounts, type UpsertCounts } from './upsert.js';
 import { closeHistory, recordHistory } from './history.js';
 import { refreshOrganizationCounts } from './organization-counts.js';
 
@@ -180,7 +180,7 @@ export async function commitPage(db: Kysely<Database>, c: PageCommit, onComplete
         throw new PaginationLoopError(`pagination loop: the next request${shown} repeats the request of page ${used.page} of this walk`);
       }
     }
-    const { changedIds, ...counts } = await upsertRows(trx, c.table, walk.source_id, c.rows);
+    const { changedIds, ...counts } = await upsertRows(trx, c.table, walk.source_id, c.rows, hashLookupPays(walk));
     // History step (docs/warehouse.md, History): only the rows the upsert wrote, same transaction.
     if (c.history) await recordHistory(trx, c.table, walk.source_id, changedIds);
     if (walk.mode === 'full' && c.seen.length > 0) {

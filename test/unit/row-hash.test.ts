@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { recordsToSend, rowHash } from '../../src/warehouse/upsert.js';
+import { hashLookupPays, recordsToSend, rowHash } from '../../src/warehouse/upsert.js';
 
 describe('rowHash', () => {
   it('is the md5 of the record text as a uuid, and differs for any change of the text', () => {
@@ -16,5 +16,14 @@ describe('recordsToSend', () => {
     expect(recordsToSend(recs, new Set(['y'])).map((r) => r.id)).toEqual(['x', 'z']);
     expect(recordsToSend(recs, new Set()).map((r) => r.id)).toEqual(['x', 'y', 'z']);
     expect(recordsToSend(recs, new Set(['x', 'y', 'z']))).toEqual([]);
+  });
+});
+
+describe('hashLookupPays', () => {
+  it('looks hashes up on a first page and once rows existed, not while every row so far was new', () => {
+    expect(hashLookupPays({ pages: 0, updated: 0, unchanged: 0 })).toBe(true);
+    expect(hashLookupPays({ pages: 5, updated: 0, unchanged: 0 })).toBe(false);
+    expect(hashLookupPays({ pages: 5, updated: 0, unchanged: 1 })).toBe(true);
+    expect(hashLookupPays({ pages: 5, updated: 3, unchanged: 0 })).toBe(true);
   });
 });
