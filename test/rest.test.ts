@@ -162,6 +162,20 @@ describe('declarative REST source (partner API template)', () => {
     expect(row.deleted_at).not.toBeNull();
   });
 
+  it('activates the OU again when the vendor forgot it (its restart) while Redis still names it active', async () => {
+    sim.activeOu = null;
+    sim.activations.length = 0;
+    sim.reset();
+    const mark = sim.requests.length;
+    const { run } = await syncOnce(app, SOURCE);
+    expect(run.status, run.error_message ?? '').toBe('succeeded');
+    await expectExact(env, sim.data);
+    expect(sim.violations).toBe(0);
+    // One 409 for the page that found the OU forgotten, then the OU again and the page again.
+    expect(sim.requests.slice(mark).filter((r) => r.status === 409).length).toBe(1);
+    expect(sim.activations.length).toBeGreaterThanOrEqual(1);
+  });
+
   it('shows the vendor error body {error, message, details} and never repeats a 4xx', async () => {
     sim.inject({ kind: 'status', status: 422, body: { error: 'validation_failed', message: 'limit is too large', details: { field: 'limit' } }, match: (r) => r.path === '/v1/users' });
     const mark = sim.requests.length;

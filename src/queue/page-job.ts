@@ -19,7 +19,7 @@ import { askAboutMissedRows } from './missed-rows.js';
 import { fetchAhead, PagePrefetch } from './prefetch.js';
 import type { PageQueue } from './page-queue.js';
 import { logRunFinished } from './run-end.js';
-import { enterSession } from './session-lock.js';
+import { enterSession, reactivateSession, sessionMayBeLost } from './session-lock.js';
 import { startChildWalks } from './walk-start.js';
 
 /** What the page job needs from the engine besides the shared context. */
@@ -82,18 +82,30 @@ export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, toke
       const ahead = ctx.prefetch?.take(PagePrefetch.key(walk.id, page, requestHash(request))) ?? null;
       let res = ahead ? await ahead : null;
       if (res === null) {
-        releaseSession = await enterSession({ ...ctx, requestTimeoutMs: ctx.worker.requestTimeoutMs }, src, lane, walk.scope, {
-          defer: async (ms) => {
+        const sessionDeps = { ...ctx, requestTimeoutMs: ctx.worker.requestTimeoutMs };
+        const waits = {
+          defer: async (ms: number): Promise<never> => {
             if (token === undefined) return await hold(ms, null, 'gate');
             await job.moveToDelayed(Date.now() + ms, token);
             throw new DelayedError();
           },
-          holdLane: (ms) => hold(ms, null, 'gate'),
-        });
+          holdLane: (ms: number) => hold(ms, null, 'gate'),
+        };
+        releaseSession = await enterSession(sessionDeps, src, lane, walk.scope, waits);
         const wait = await lane.gate.take();
         if (wait > 0) return await hold(wait, null, 'gate');
         const t0 = Date.now();
-        res = await lane.http(request);
+        try {
+          res = await lane.http(request);
+        } catch (err) {
+          if (releaseSession === null || !sessionMayBeLost(err)) throw err;
+          // The state Redis remembers may be one the vendor forgot (its restart or expiry, or
+          // another client of the account switched it): activate it again, once, and ask again.
+          await reactivateSession(sessionDeps, src, lane, walk.scope, waits);
+          const again = await lane.gate.take();
+          if (again > 0) return await hold(again, null, 'gate');
+          res = await lane.http(request);
+        }
         ctx.log.trace({ where, ms: Date.now() - t0, status: res.status, requestId: res.requestId }, 'request');
       }
       body = res.body;

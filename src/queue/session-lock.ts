@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { RedisClient } from '../redis.js';
 import type { Kysely } from 'kysely';
+import { VendorError } from '../http/errors.js';
 import type { Logger } from '../logger.js';
 import type { ResolvedSource } from '../sources.js';
 import type { Database } from '../warehouse/db.js';
@@ -36,6 +37,36 @@ export interface SessionWaits {
  * page of the source is in flight, or while walks of the active state still run, so that states
  * are switched once per set of walks rather than once per page.
  */
+/**
+ * Whether a failed page request of a session-scoped walk may come from the vendor no longer
+ * holding the walk's state (a restart or an expiry on its side, or another client of the account
+ * switching it): 409 (the partner API's `no_active_ou`: no state, or a conflicting one) and 403
+ * (a record outside the active state). Other 4xx say the request itself is wrong and are never
+ * asked twice.
+ */
+export function sessionMayBeLost(err: unknown): boolean {
+  return err instanceof VendorError && (err.status === 409 || err.status === 403);
+}
+
+/**
+ * Activates the walk's state again, unconditionally, while the caller holds the session lock
+ * (enterSession returned its release): the state Redis remembers may be one the vendor forgot.
+ * The request goes through the lane's gate; `waits.holdLane` (which throws) when it has no room.
+ */
+export async function reactivateSession(deps: SessionDeps, src: ResolvedSource, lane: Lane, scope: string, waits: SessionWaits): Promise<void> {
+  const session = src.vendor.session;
+  const state = session?.stateOf(scope) ?? null;
+  if (!session || state === null) return;
+  const activeKey = `${deps.prefix}:fleetsync-session:${src.id}:active`;
+  await deps.redis.del(activeKey);
+  const wait = await lane.gate.take();
+  if (wait > 0) return await waits.holdLane(wait);
+  const req = session.activate(state);
+  await lane.http({ method: req.method, path: req.path, body: req.body });
+  deps.log.info({ source: src.id, state }, 'session state activated again: the vendor refused a page of it');
+  await deps.redis.set(activeKey, state, 'PX', ACTIVE_TTL_MS);
+}
+
 export async function enterSession(deps: SessionDeps, src: ResolvedSource, lane: Lane, scope: string, waits: SessionWaits): Promise<(() => Promise<void>) | null> {
   const session = src.vendor.session;
   const state = session?.stateOf(scope) ?? null;
