@@ -131,7 +131,12 @@ export function newPrefix(): string {
   return `fsbench-${randomBytes(4).toString('hex')}`;
 }
 
+/** Writes a bench config; BENCH_FETCH_AHEAD=0 turns the workers' fetching ahead off (to measure what it costs and brings). */
 export async function writeConfigFile(config: unknown): Promise<string> {
+  if (process.env.BENCH_FETCH_AHEAD === '0' && config !== null && typeof config === 'object') {
+    const c = config as { worker?: Record<string, unknown> };
+    c.worker = { ...c.worker, fetchAhead: false };
+  }
   const dir = await mkdtemp(join(tmpdir(), 'fleetsync-bench-'));
   const file = join(dir, 'fleetsync.yaml');
   await writeFile(file, stringify(config));

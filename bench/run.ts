@@ -19,6 +19,7 @@
  *   BENCH_CPU_PROF=dir             worker processes write V8 CPU profiles there
  *   BENCH_NO_RESYNC=1              throughput without the resync that follows it
  *   BENCH_WORKER=tsx               run the worker from source under tsx instead of the build
+ *   BENCH_FETCH_AHEAD=0            workers do not fetch a walk's next page ahead (worker.fetchAhead)
  */
 import { writeFile } from 'node:fs/promises';
 import { sql } from 'kysely';

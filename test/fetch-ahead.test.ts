@@ -22,7 +22,7 @@ const page = (n: number): HttpPage => ({ status: 200, body: [n], requestId: null
 describe('PagePrefetch', () => {
   it('hands a held response over once, by walk, page and request', async () => {
     const p = new PagePrefetch();
-    p.put(PagePrefetch.key('w1', 3, 'h'), Promise.resolve(page(3)));
+    p.put(PagePrefetch.key('w1', 3, 'h'), 'lane', Promise.resolve(page(3)));
     expect(p.take(PagePrefetch.key('w1', 3, 'other'))).toBeNull();
     expect(await p.take(PagePrefetch.key('w1', 3, 'h'))).toEqual(page(3));
     expect(p.take(PagePrefetch.key('w1', 3, 'h'))).toBeNull();
@@ -32,21 +32,38 @@ describe('PagePrefetch', () => {
   it("keeps a failed request as the job's failure, and drops responses older than the TTL", async () => {
     let now = 1_000;
     const p = new PagePrefetch(() => now);
-    p.put('failed', Promise.reject(new Error('400 bad page')));
+    p.put('failed', 'lane', Promise.reject(new Error('400 bad page')));
     await expect(p.take('failed')).rejects.toThrow('400 bad page');
-    p.put('old', Promise.resolve(page(1)));
+    p.put('old', 'lane', Promise.resolve(page(1)));
     now += PREFETCH_TTL_MS + 1;
     expect(p.take('old')).toBeNull();
-    p.put('a', Promise.resolve(page(1)));
+    p.put('a', 'lane', Promise.resolve(page(1)));
     now += PREFETCH_TTL_MS + 1;
-    p.put('b', Promise.resolve(page(2)));
+    p.put('b', 'lane', Promise.resolve(page(2)));
     expect(p.size).toBe(1);
+  });
+
+  it("holds no more pages ahead than the lane's free slots in this process", async () => {
+    const p = new PagePrefetch();
+    expect(p.hasRoom('a', 1)).toBe(true);
+    const leave = p.enter('a');
+    expect(p.hasRoom('a', 1)).toBe(false);
+    expect(p.hasRoom('a', 2)).toBe(true);
+    expect(p.hasRoom('b', 1)).toBe(true);
+    p.put('k', 'a', Promise.resolve(page(1)));
+    expect(p.hasRoom('a', 2)).toBe(false);
+    expect(p.hasRoom('a', 3)).toBe(true);
+    await p.take('k');
+    expect(p.hasRoom('a', 2)).toBe(true);
+    leave();
+    leave();
+    expect(p.hasRoom('a', 1)).toBe(true);
   });
 
   it('sends nothing ahead once the worker is stopping (its answer would only be dropped)', async () => {
     const p = new PagePrefetch();
     let sent = 0;
-    const lane = { concurrency: 2, http: async () => (sent++, page(1)), gate: { take: async () => 0 } } as unknown as Lane;
+    const lane = { concurrency: 3, queue: { name: 'lane' }, http: async () => (sent++, page(1)), gate: { take: async () => 0 } } as unknown as Lane;
     const ctx = { prefetch: p, db: { selectFrom: () => ({ select: () => ({ where: () => ({ where: () => ({ executeTakeFirst: async () => undefined }) }) }) }) } } as unknown as EngineContext;
     const src = { vendor: {}, config: {} } as unknown as ResolvedSource;
     const walk = { id: 'w1' } as unknown as WalkRow;

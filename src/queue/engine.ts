@@ -154,8 +154,13 @@ export class Engine {
   }
 
   /** Processes one page job (see page-job.ts). Exposed for tests and custom workers. */
-  processPage(job: Job<PageJobData>, token?: string): Promise<PageOutcome> {
-    return processPage({ ctx: this.ctx, queue: this.queue, pauseSourceQueues: (id) => this.pauseSourceQueues(id) }, job, token);
+  async processPage(job: Job<PageJobData>, token?: string): Promise<PageOutcome> {
+    const leave = this.ctx.prefetch?.enter(job.queueName);
+    try {
+      return await processPage({ ctx: this.ctx, queue: this.queue, pauseSourceQueues: (id) => this.pauseSourceQueues(id) }, job, token);
+    } finally {
+      leave?.();
+    }
   }
 
   /** Pauses every lane queue of a source in BullMQ (all worker processes stop taking its jobs). */

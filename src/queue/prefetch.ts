@@ -20,11 +20,18 @@ export const PREFETCH_TTL_MS = 30_000;
 interface Entry {
   response: Promise<HttpPage>;
   at: number;
+  lane: string;
 }
 
-/** Pages fetched ahead by this process, by walk, page and request. */
+/**
+ * Pages fetched ahead by this process, by walk, page and request, and the page jobs in hand per
+ * lane: a page held ahead takes one of the lane's slots, so a lane never holds more pages in this
+ * process than its concurrency (each costs a parsed page of memory). A lane whose slots are all
+ * busy with jobs (many walks) fetches nothing ahead; its walks already overlap.
+ */
 export class PagePrefetch {
   private readonly entries = new Map<string, Entry>();
+  private readonly jobs = new Map<string, number>();
   private closed = false;
 
   constructor(private readonly now: () => number = Date.now) {}
@@ -34,11 +41,30 @@ export class PagePrefetch {
     return `${walkId}:${page}:${requestHash}`;
   }
 
-  /** Starts holding `response` for `key`. A rejection is kept for the job, never left unhandled. */
-  put(key: string, response: Promise<HttpPage>): void {
+  /** Starts holding `response` for `key`, in a slot of `lane`. A rejection is kept for the job, never left unhandled. */
+  put(key: string, lane: string, response: Promise<HttpPage>): void {
     this.prune();
     response.catch(() => undefined);
-    this.entries.set(key, { response, at: this.now() });
+    this.entries.set(key, { response, at: this.now(), lane });
+  }
+
+  /** Counts a page job of `lane` in hand until the returned function is called. */
+  enter(lane: string): () => void {
+    this.jobs.set(lane, (this.jobs.get(lane) ?? 0) + 1);
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      this.jobs.set(lane, (this.jobs.get(lane) ?? 1) - 1);
+    };
+  }
+
+  /** Whether `lane` has a slot for one more page held ahead: jobs in hand plus pages held stay under `concurrency`. */
+  hasRoom(lane: string, concurrency: number): boolean {
+    this.prune();
+    let held = 0;
+    for (const e of this.entries.values()) if (e.lane === lane) held++;
+    return (this.jobs.get(lane) ?? 0) + held < concurrency;
   }
 
   /**
@@ -78,14 +104,16 @@ export class PagePrefetch {
 }
 
 /**
- * Sends the next page's request while this page commits and holds its answer for that page's job, when the
- * worker fetches ahead, the lane allows more than one request at a time, the source has no
- * session state, the walk never made that request (a loop), and the gate has room now (the
- * request counts against it like any other).
+ * Sends the next page's request while this page commits and holds its answer for that page's
+ * job, when the worker fetches ahead and is not stopping, the lane has a free slot in this
+ * process (PagePrefetch.hasRoom: never for a lane of concurrency 1), the source has no session
+ * state, the walk never made that request (a loop), and the gate has room now (the request
+ * counts against it like any other).
  */
 export async function fetchAhead(ctx: EngineContext, src: ResolvedSource, lane: Lane, walk: WalkRow, page: number, next: { request: PageRequest; nextRequestHash: string }): Promise<void> {
   const prefetch = ctx.prefetch;
-  if (!prefetch || prefetch.isClosed || lane.concurrency <= 1 || src.vendor.session) return;
+  const name = lane.queue.name;
+  if (!prefetch || prefetch.isClosed || !prefetch.hasRoom(name, lane.concurrency) || src.vendor.session) return;
   // A request this walk already made is a loop (commitPage fails the walk): never send it.
   const used = await ctx.db.selectFrom('sync_walk_cursors').select('page').where('walk_id', '=', walk.id).where('request_hash', '=', next.nextRequestHash).executeTakeFirst();
   if (used) return;
@@ -104,5 +132,5 @@ export async function fetchAhead(ctx: EngineContext, src: ResolvedSource, lane: 
       throw err;
     },
   );
-  prefetch.put(PagePrefetch.key(walk.id, page, next.nextRequestHash), response);
+  prefetch.put(PagePrefetch.key(walk.id, page, next.nextRequestHash), name, response);
 }
