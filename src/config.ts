@@ -137,8 +137,9 @@ const workerSchema = z
      */
     connectFailureTimeoutMs: z.number().int().min(0).default(120_000),
     /**
-     * Fetch the next page of a walk while its page commits (docs/performance.md). Never for a lane
-     * of concurrency 1 or a source whose lists depend on a session; the gate counts every request.
+     * Fetch the next page of a walk while its page commits (docs/performance.md), in a free slot of
+     * the lane (never for a lane of concurrency 1, nor while its jobs fill it) and never for a
+     * source whose lists depend on a session; the gate counts every request.
      */
     fetchAhead: z.boolean().default(true),
   })
