@@ -30,14 +30,6 @@ export interface SessionWaits {
 }
 
 /**
- * For vendors with session state (the partner API's active OU): takes the source's session
- * lock, makes the walk's state active if it is not (one request through the lane's gate) and
- * returns the release function; the caller makes its page request while holding the lock.
- * Returns null for walks that need no state. Waits (through `waits`, which throw) while another
- * page of the source is in flight, or while walks of the active state still run, so that states
- * are switched once per set of walks rather than once per page.
- */
-/**
  * Whether a failed page request of a session-scoped walk may come from the vendor no longer
  * holding the walk's state (a restart or an expiry on its side, or another client of the account
  * switching it): 409 (the partner API's `no_active_ou`: no state, or a conflicting one) and 403
@@ -67,6 +59,14 @@ export async function reactivateSession(deps: SessionDeps, src: ResolvedSource, 
   await deps.redis.set(activeKey, state, 'PX', ACTIVE_TTL_MS);
 }
 
+/**
+ * For vendors with session state (the partner API's active OU): takes the source's session
+ * lock, makes the walk's state active if it is not (one request through the lane's gate) and
+ * returns the release function; the caller makes its page request while holding the lock.
+ * Returns null for walks that need no state. Waits (through `waits`, which throw) while another
+ * page of the source is in flight, or while walks of the active state still run, so that states
+ * are switched once per set of walks rather than once per page.
+ */
 export async function enterSession(deps: SessionDeps, src: ResolvedSource, lane: Lane, scope: string, waits: SessionWaits): Promise<(() => Promise<void>) | null> {
   const session = src.vendor.session;
   const state = session?.stateOf(scope) ?? null;
