@@ -89,6 +89,14 @@ export function deletePolicyOf(config: SourceConfig, resource: string): { delete
 }
 
 /**
+ * How long a lane pauses after a 429 that names no wait (no Retry-After or reset header): the
+ * source's `rateLimitBackoffMs`, else the vendor's documented backoff, else a minute.
+ */
+export function rateLimitBackoffOf(src: ResolvedSource): number {
+  return src.config.rateLimitBackoffMs ?? src.vendor.rateLimitBackoffMs ?? 60_000;
+}
+
+/**
  * Expands requested resource names with the parents they are nested under, in the vendor's order.
  * Throws ConfigError for a name the source does not sync.
  */

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ResourceDefinition, SweepRange } from '../connector.js';
 import { VendorError } from '../http/errors.js';
 import type { PageRequest } from '../pagination/types.js';
-import type { ResolvedSource } from '../sources.js';
+import { rateLimitBackoffOf, type ResolvedSource } from '../sources.js';
 import { missedRows } from '../warehouse/upsert.js';
 import type { PageCommit, WalkRow } from '../warehouse/walks.js';
 import { laneOf, type EngineContext } from './context.js';
@@ -110,6 +110,6 @@ export async function askAboutMissedRows(
   return askAboutMissed(lane, missed.ids, (id) => item(id, walk.scope, src.config), {
     maxIds: MAX_ASKED_PER_WALK,
     maxWaitMs: ctx.worker.maxInProcessWaitMs,
-    rateLimitBackoffMs: src.config.rateLimitBackoffMs ?? src.vendor.rateLimitBackoffMs ?? 60_000,
+    rateLimitBackoffMs: rateLimitBackoffOf(src),
   });
 }

@@ -4,7 +4,7 @@ import { VendorError } from '../http/errors.js';
 import { postgresConnectionReason, UNREACHABLE_CODES } from '../infra-errors.js';
 import { describeRequest, requestHash } from '../pagination/request-key.js';
 import { PageShapeError, PaginationLoopError, type Cursor, type PageContext, type PageRequest, type PageResult } from '../pagination/types.js';
-import { deletePolicyOf, type ResolvedSource } from '../sources.js';
+import { deletePolicyOf, rateLimitBackoffOf, type ResolvedSource } from '../sources.js';
 import { normalizePage } from '../sync/normalize-page.js';
 import { pageContext } from '../sync/walk-plan.js';
 import { scopeLabel } from '../sync/where.js';
@@ -75,11 +75,12 @@ export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, toke
     let body: unknown = null;
     let requestId: string | null = null;
     let headers: Record<string, string> = {};
+    const request = def.pagination.request(cursor, pageCtx);
+    const thisRequestHash = requestHash(request);
     if (def.pagination.kind !== 'static') {
-      const request = def.pagination.request(cursor, pageCtx);
       // A request the previous page's job sent ahead has passed the gate already; its answer,
       // or its failure, is this job's.
-      const ahead = ctx.prefetch?.take(PagePrefetch.key(walk.id, page, requestHash(request))) ?? null;
+      const ahead = ctx.prefetch?.take(PagePrefetch.key(walk.id, page, thisRequestHash)) ?? null;
       let res = ahead ? await ahead : null;
       if (res === null) {
         const sessionDeps = { ...ctx, requestTimeoutMs: ctx.worker.requestTimeoutMs };
@@ -120,7 +121,7 @@ export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, toke
     const next = result.next ? nextRequest(def, result.next, pageContext(src, def, walk, page + 1)) : null;
     if (next) await fetchAhead(ctx, src, lane, walk, page + 1, next);
     const committed = await commit(ctx, src, def, walk, page, cursor, result, where, requestId, startedAt, {
-      requestHash: requestHash(def.pagination.request(cursor, pageCtx)),
+      requestHash: thisRequestHash,
       ...(next ? { nextRequestHash: next.nextRequestHash, nextRequestText: next.nextRequestText } : { nextRequestHash: null }),
     });
     if (committed) {
@@ -281,7 +282,7 @@ async function handleFailure(deps: PageJobDeps, err: unknown, job: Job<PageJobDa
     attempt: job.attemptsMade + 1,
     maxAttempts: job.opts.attempts ?? 1,
     // Without a Retry-After the vendor's documented backoff applies (Toggl: "a few minutes").
-    rateLimitBackoffMs: src.config.rateLimitBackoffMs ?? src.vendor.rateLimitBackoffMs ?? 60_000,
+    rateLimitBackoffMs: rateLimitBackoffOf(src),
     firstRequest,
     backoffMs: ctx.worker.backoffMs,
     connectFailureTimeoutMs: ctx.worker.connectFailureTimeoutMs,

@@ -1,7 +1,7 @@
 import type { HttpPage } from '../http/client.js';
 import { VendorError } from '../http/errors.js';
 import type { PageRequest } from '../pagination/types.js';
-import type { ResolvedSource } from '../sources.js';
+import { rateLimitBackoffOf, type ResolvedSource } from '../sources.js';
 import type { WalkRow } from '../warehouse/walks.js';
 import type { EngineContext } from './context.js';
 import type { Lane } from './lanes.js';
@@ -127,7 +127,7 @@ export async function fetchAhead(ctx: EngineContext, src: ResolvedSource, lane: 
     },
     async (err: unknown) => {
       if (err instanceof VendorError && err.kind === 'rate_limited') {
-        await lane.gate.pauseUntil(Date.now() + (err.retryAfterMs ?? src.config.rateLimitBackoffMs ?? src.vendor.rateLimitBackoffMs ?? 60_000));
+        await lane.gate.pauseUntil(Date.now() + (err.retryAfterMs ?? rateLimitBackoffOf(src)));
       }
       throw err;
     },

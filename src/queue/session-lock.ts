@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { RedisClient } from '../redis.js';
 import type { Kysely } from 'kysely';
 import { VendorError } from '../http/errors.js';
+import type { SessionScoping } from '../connector.js';
 import type { Logger } from '../logger.js';
 import type { ResolvedSource } from '../sources.js';
 import type { Database } from '../warehouse/db.js';
@@ -49,14 +50,32 @@ export async function reactivateSession(deps: SessionDeps, src: ResolvedSource, 
   const session = src.vendor.session;
   const state = session?.stateOf(scope) ?? null;
   if (!session || state === null) return;
-  const activeKey = `${deps.prefix}:fleetsync-session:${src.id}:active`;
+  const activeKey = activeKeyOf(deps, src);
+  // Forgotten even when the gate makes this job wait: its next attempt then activates first.
   await deps.redis.del(activeKey);
-  const wait = await lane.gate.take();
+  const wait = await activate(deps, lane, session, state, activeKey);
   if (wait > 0) return await waits.holdLane(wait);
-  const req = session.activate(state);
-  await lane.http({ method: req.method, path: req.path, body: req.body });
   deps.log.info({ source: src.id, state }, 'session state activated again: the vendor refused a page of it');
   await deps.redis.set(activeKey, state, 'PX', ACTIVE_TTL_MS);
+}
+
+function activeKeyOf(deps: SessionDeps, src: ResolvedSource): string {
+  return `${deps.prefix}:fleetsync-session:${src.id}:active`;
+}
+
+/**
+ * Sends the activation of `state` through the lane's gate, having forgotten the remembered state
+ * first (after a failed switch we no longer know which one is active). Returns the gate's wait
+ * when it had no room (nothing sent, nothing forgotten), else 0. The caller holds the session
+ * lock and records the state on success.
+ */
+async function activate(deps: SessionDeps, lane: Lane, session: SessionScoping, state: string, activeKey: string): Promise<number> {
+  const wait = await lane.gate.take();
+  if (wait > 0) return wait;
+  await deps.redis.del(activeKey);
+  const req = session.activate(state);
+  await lane.http({ method: req.method, path: req.path, body: req.body });
+  return 0;
 }
 
 /**
@@ -72,9 +91,8 @@ export async function enterSession(deps: SessionDeps, src: ResolvedSource, lane:
   const state = session?.stateOf(scope) ?? null;
   if (!session || state === null) return null;
   const { redis } = deps;
-  const base = `${deps.prefix}:fleetsync-session:${src.id}`;
-  const lockKey = `${base}:lock`;
-  const activeKey = `${base}:active`;
+  const lockKey = `${deps.prefix}:fleetsync-session:${src.id}:lock`;
+  const activeKey = activeKeyOf(deps, src);
   const mine = randomBytes(8).toString('hex');
   const release = async () => {
     await redis.eval(RELEASE, 1, lockKey, mine);
@@ -87,15 +105,11 @@ export async function enterSession(deps: SessionDeps, src: ResolvedSource, lane:
         await release();
         return await waits.defer(200);
       }
-      const wait = await lane.gate.take();
+      const wait = await activate(deps, lane, session, state, activeKey);
       if (wait > 0) {
         await release();
         return await waits.holdLane(wait);
       }
-      // Forget the old state first: after a failed switch we no longer know which one is active.
-      await redis.del(activeKey);
-      const req = session.activate(state);
-      await lane.http({ method: req.method, path: req.path, body: req.body });
       deps.log.debug({ source: src.id, state }, 'session state activated');
     }
     await redis.set(activeKey, state, 'PX', ACTIVE_TTL_MS);
