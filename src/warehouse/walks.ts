@@ -7,7 +7,7 @@ import type { Database, SyncRunsTable, SyncWalksTable } from './db.js';
 import type { DataTableName } from './tables.js';
 import { decideSweep, type SweepDecision } from '../sync/sweep-decision.js';
 import { dropHeldSweep, lockHeldSweep, pruneHeldSweep, recordHeldSweep } from './held-sweeps.js';
-import { hashLookupPays, scopeSweepCounts, sweepDeleted, unseenRows, upsertRows, type SweepCounts, type UpsertCounts } from './upsert.js';
+import { hashLookupPays, scopeSweepCounts, sweepDeleted, unseenRows, upsertRows, type PayloadRecord, type SweepCounts, type UpsertCounts } from './upsert.js';
 import { closeHistory, recordHistory } from './history.js';
 import { refreshOrganizationCounts } from './organization-counts.js';
 
@@ -147,6 +147,8 @@ export interface PageCommit extends NormalizedPage {
   sweep: { deletes: 'confirm' | 'immediate'; maxDeleteShare: number; label: string };
   /** Whether this table's history is kept for the source (src/warehouse/history.ts, keepsHistory). */
   history?: boolean;
+  /** payloadRecords(rows), when the page was prepared ahead (src/queue/page-prepare.ts). */
+  payload?: readonly PayloadRecord[];
   /**
    * The vendor's per-id answers about the rows this last page's walk missed (resources with an
    * item GET, `deletes: confirm`): the sweep then deletes only `gone` rows and clears `present`
@@ -180,9 +182,14 @@ export async function commitPage(db: Kysely<Database>, c: PageCommit, onComplete
         throw new PaginationLoopError(`pagination loop: the next request${shown} repeats the request of page ${used.page} of this walk`);
       }
     }
-    const { changedIds, ...counts } = await upsertRows(trx, c.table, walk.source_id, c.rows, hashLookupPays(walk));
+    const { changedIds, history, ...counts } = await upsertRows(trx, c.table, walk.source_id, c.rows, { lookUpHashes: hashLookupPays(walk), openHistory: c.history === true, ...(c.payload ? { payload: c.payload } : {}) });
     // History step (docs/warehouse.md, History): only the rows the upsert wrote, same transaction.
-    if (c.history) await recordHistory(trx, c.table, walk.source_id, changedIds);
+    // When the upsert opened the inserted rows' versions itself, the updated rows are what is left,
+    // unless an inserted row already had an open version (a row deleted from the table by hand).
+    if (c.history) {
+      if (history && history.opened === counts.inserted) await recordHistory(trx, c.table, walk.source_id, history.updatedIds);
+      else await recordHistory(trx, c.table, walk.source_id, changedIds, counts.inserted === changedIds.length);
+    }
     if (walk.mode === 'full' && c.seen.length > 0) {
       await trx.insertInto('sync_walk_pages').values({ walk_id: walk.id, page, ids: c.seen }).onConflict((oc) => oc.doNothing()).execute();
     }
