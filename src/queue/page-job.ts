@@ -3,7 +3,8 @@ import type { ResourceDefinition } from '../connector.js';
 import { VendorError } from '../http/errors.js';
 import { postgresConnectionReason, UNREACHABLE_CODES } from '../infra-errors.js';
 import { describeRequest, requestHash } from '../pagination/request-key.js';
-import { PageShapeError, PaginationLoopError, type Cursor, type PageContext, type PageRequest, type PageResult } from '../pagination/types.js';
+import type { Cursor, PageContext, PageRequest, PageResult } from '../pagination/types.js';
+import { canonicalJson, checkPage, preparePage, type PreparedPage } from './page-prepare.js';
 import { deletePolicyOf, rateLimitBackoffOf, type ResolvedSource } from '../sources.js';
 import { normalizePage } from '../sync/normalize-page.js';
 import { pageContext } from '../sync/walk-plan.js';
@@ -75,13 +76,19 @@ export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, toke
     let body: unknown = null;
     let requestId: string | null = null;
     let headers: Record<string, string> = {};
+    let prepared: PreparedPage | null = null;
     const request = def.pagination.request(cursor, pageCtx);
     const thisRequestHash = requestHash(request);
     if (def.pagination.kind !== 'static') {
       // A request the previous page's job sent ahead has passed the gate already; its answer,
       // or its failure, is this job's.
-      const ahead = ctx.prefetch?.take(PagePrefetch.key(walk.id, page, thisRequestHash)) ?? null;
-      let res = ahead ? await ahead : null;
+      const ahead = ctx.prefetch?.takePage(PagePrefetch.key(walk.id, page, thisRequestHash)) ?? null;
+      let res = ahead ? await ahead.response : null;
+      if (ahead) {
+        const made = await ahead.prepared;
+        // Made from the cursor this job reads from the committed walk, or not used.
+        if (made && made.cursorKey === canonicalJson(cursor)) prepared = made;
+      }
       if (res === null) {
         const sessionDeps = { ...ctx, requestTimeoutMs: ctx.worker.requestTimeoutMs };
         const waits = {
@@ -116,14 +123,14 @@ export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, toke
       await releaseSession?.();
       releaseSession = null;
     }
-    const result = def.pagination.parse(body, cursor, pageCtx, { headers });
-    checkPage(def, result, cursor, pageCtx);
+    const result = prepared?.result ?? def.pagination.parse(body, cursor, pageCtx, { headers });
+    if (!prepared) checkPage(def, result, cursor, pageCtx);
     const next = result.next ? nextRequest(def, result.next, pageContext(src, def, walk, page + 1)) : null;
-    if (next) await fetchAhead(ctx, src, lane, walk, page + 1, next);
+    if (result.next) await fetchAheadFrom(ctx, src, def, lane, walk, page + 1, result.next);
     const committed = await commit(ctx, src, def, walk, page, cursor, result, where, requestId, startedAt, {
       requestHash: thisRequestHash,
       ...(next ? { nextRequestHash: next.nextRequestHash, nextRequestText: next.nextRequestText } : { nextRequestHash: null }),
-    });
+    }, prepared);
     if (committed) {
       if (result.next) await queue.enqueue(walk, page + 1);
       else await queue.enqueueChildren(walk.id);
@@ -135,22 +142,37 @@ export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, toke
   }
 }
 
+/** How many pages of one walk a process holds ahead of the page it commits (each one parsed page of memory). */
+export const FETCH_AHEAD_PAGES = 2;
+
 /**
- * The page frame's own checks, the same for every style and free of any id order: a page with
- * more records than it asked for is refused (the vendor ignored the limit: committing it, and a
- * sweep after it, would be unsafe); a page that is empty but claims more is a loop; so is a next
- * cursor equal to this one (the commit then checks every request the walk made before).
+ * Fetches page `page` of the walk ahead, its request made from `cursor` (fetchAhead says when),
+ * and prepares it (src/queue/page-prepare.ts). Once a page held ahead is prepared, the page after
+ * it follows, while the walk holds fewer than FETCH_AHEAD_PAGES pages in this process: a resync,
+ * whose commits are cheap, then waits for no single answer. A page held already is not asked for
+ * again; the chain goes on from it.
  */
-function checkPage(def: ResourceDefinition, result: PageResult, cursor: Cursor, pageCtx: PageContext): void {
-  const limit = def.pagination.maxRecords ? def.pagination.maxRecords(pageCtx) : pageCtx.pageSize;
-  if (result.records.length > limit) {
-    throw new PageShapeError(`the vendor sent ${result.records.length} records where at most ${limit} were asked for (it ignored the page size); page refused, committing it would be unsafe`);
-  }
-  if (result.next === null) return;
-  if (result.records.length === 0 && !def.pagination.emptyPagesAdvance) throw new PaginationLoopError(`pagination loop: an empty page claims more (next ${JSON.stringify(result.next).slice(0, 300)})`);
-  if (JSON.stringify(result.next) === JSON.stringify(cursor)) {
-    throw new PaginationLoopError(`pagination loop: the next cursor ${JSON.stringify(result.next).slice(0, 300)} does not advance`);
-  }
+async function fetchAheadFrom(ctx: EngineContext, src: ResolvedSource, def: ResourceDefinition, lane: Lane, walk: WalkRow, page: number, cursor: Cursor): Promise<void> {
+  const prefetch = ctx.prefetch;
+  if (!prefetch) return;
+  const pageCtx = pageContext(src, def, walk, page);
+  const next = nextRequest(def, cursor, pageCtx);
+  const onward = (made: PreparedPage | null): void => {
+    if (made?.result.next && prefetch.heldFor(walk.id) < FETCH_AHEAD_PAGES) {
+      fetchAheadFrom(ctx, src, def, lane, walk, page + 1, made.result.next).catch((err: unknown) => ctx.log.debug({ walkId: walk.id, page: page + 1, err: err instanceof Error ? err.message : String(err) }, 'not fetched ahead'));
+    }
+  };
+  const held = prefetch.preparedOf(PagePrefetch.key(walk.id, page, next.nextRequestHash));
+  if (held) return void held.then(onward).catch(() => undefined);
+  if (prefetch.heldFor(walk.id) >= FETCH_AHEAD_PAGES) return;
+  // The page's job reads its cursor back from the walk's jsonb: prepare from that same copy.
+  const copy = JSON.parse(JSON.stringify(cursor)) as Cursor;
+  const norm = { sourceId: src.id, scope: walk.scope, where: whereOf(ctx, walk, page) };
+  await fetchAhead(ctx, src, lane, walk, page, next, (res) => {
+    const made = preparePage(def, res, copy, pageCtx, norm);
+    onward(made);
+    return made;
+  });
 }
 
 /** The next page's request, its hash and text (for the loop check in commitPage and fetching ahead). */
@@ -171,8 +193,9 @@ async function commit(
   requestId: string | null,
   startedAt: number,
   requests: { requestHash: string; nextRequestHash: string | null; nextRequestText?: string },
+  prepared: PreparedPage | null,
 ): Promise<boolean> {
-  const normalized = normalizePage(def, result.records, { sourceId: src.id, scope: walk.scope, where });
+  const normalized = prepared?.normalized ?? normalizePage(def, result.records, { sourceId: src.id, scope: walk.scope, where });
   const policy = deletePolicyOf(src.config, def.name);
   // The last page's cursor says what the whole walk covered.
   const sweepRange = result.next === null ? (def.sweepRange?.(cursor) ?? null) : null;
@@ -192,6 +215,7 @@ async function commit(
       sweepRange,
       sweep: { ...policy, label: `${def.name} of ${scopeLabel(walk.scope, def.parent)}` },
       history: keepsHistory(def.table, src.config.history),
+      ...(prepared ? { payload: prepared.payload } : {}),
       ...(asked ? { asked } : {}),
     },
     (trx) => startChildWalks(trx, src, def, walk),

@@ -5,6 +5,7 @@ import { rateLimitBackoffOf, type ResolvedSource } from '../sources.js';
 import type { WalkRow } from '../warehouse/walks.js';
 import type { EngineContext } from './context.js';
 import type { Lane } from './lanes.js';
+import type { PreparedPage } from './page-prepare.js';
 
 // Fetching ahead within a walk (docs/performance.md): while page N commits, its job has already
 // sent page N+1's request; the job of page N+1, when this process runs it, takes that response
@@ -17,11 +18,24 @@ import type { Lane } from './lanes.js';
 /** How long a fetched-ahead page may wait for its job; older ones are dropped unused. */
 export const PREFETCH_TTL_MS = 30_000;
 
-interface Entry {
-  response: Promise<HttpPage>;
+interface Entry extends HeldPage {
   at: number;
   lane: string;
+  walkId: string;
 }
+
+/**
+ * A page held ahead: the vendor's answer (null: it was not fetched after all, the job asks
+ * itself), and that answer made ready for the commit (null when there is none or making it
+ * failed: the job then does it itself and meets the failure).
+ */
+export interface HeldPage {
+  response: Promise<HttpPage | null>;
+  prepared: Promise<PreparedPage | null>;
+}
+
+/** Hands a reserved page its request, or null when it is not fetched after all (PagePrefetch.reserve). */
+export type Fulfil = (response: Promise<HttpPage> | null, prepare?: (res: HttpPage) => PreparedPage) => void;
 
 /**
  * Pages fetched ahead by this process, by walk, page and request, and the page jobs in hand per
@@ -41,11 +55,50 @@ export class PagePrefetch {
     return `${walkId}:${page}:${requestHash}`;
   }
 
-  /** Starts holding `response` for `key`, in a slot of `lane`. A rejection is kept for the job, never left unhandled. */
-  put(key: string, lane: string, response: Promise<HttpPage>): void {
+  /**
+   * Starts holding `response` for `key`, in a slot of `lane`, and what `prepare` makes of it once
+   * it comes. A rejection is kept for the job, never left unhandled.
+   */
+  put(key: string, lane: string, response: Promise<HttpPage>, prepare?: (res: HttpPage) => PreparedPage): void {
+    this.reserve(key, lane)?.(response, prepare);
+  }
+
+  /**
+   * Takes a slot of `lane` for `key` at once, before its request is decided, so that two
+   * callers never both fetch one page: returns null when `key` is held already (or the worker is
+   * stopping), else the function that hands over the request, or null for none (the slot is
+   * then freed, and a job that took the page meanwhile asks the vendor itself).
+   */
+  reserve(key: string, lane: string): Fulfil | null {
     this.prune();
+    if (this.closed || this.entries.has(key)) return null;
+    let settle: (v: { response: Promise<HttpPage> | null; prepare?: (res: HttpPage) => PreparedPage }) => void = () => undefined;
+    const decided = new Promise<{ response: Promise<HttpPage> | null; prepare?: (res: HttpPage) => PreparedPage }>((r) => (settle = r));
+    const response = decided.then((d) => d.response);
     response.catch(() => undefined);
-    this.entries.set(key, { response, at: this.now(), lane });
+    const prepared = decided.then(async (d) => (d.response && d.prepare ? d.prepare(await d.response) : null)).catch(() => null);
+    const entry: Entry = { response, prepared, at: this.now(), lane, walkId: key.slice(0, key.indexOf(':')) };
+    this.entries.set(key, entry);
+    let done = false;
+    return (res, prepare) => {
+      if (done) return;
+      done = true;
+      if (res === null && this.entries.get(key) === entry) this.entries.delete(key);
+      settle({ response: res, ...(prepare ? { prepare } : {}) });
+    };
+  }
+
+  /** How many pages of `walkId` this process holds or is fetching ahead. */
+  heldFor(walkId: string): number {
+    this.prune();
+    let n = 0;
+    for (const e of this.entries.values()) if (e.walkId === walkId) n++;
+    return n;
+  }
+
+  /** The prepared page held for `key`, without taking it; null when none is held. */
+  preparedOf(key: string): Promise<PreparedPage | null> | null {
+    return this.entries.get(key)?.prepared ?? null;
   }
 
   /** Counts a page job of `lane` in hand until the returned function is called. */
@@ -71,12 +124,17 @@ export class PagePrefetch {
    * Takes the response held for `key` (at most once): null when none is held or it expired;
    * otherwise it resolves or rejects as the request did.
    */
-  take(key: string): Promise<HttpPage> | null {
+  take(key: string): Promise<HttpPage | null> | null {
+    return this.takePage(key)?.response ?? null;
+  }
+
+  /** Like take(), with the prepared page as well. */
+  takePage(key: string): HeldPage | null {
     const e = this.entries.get(key);
     if (!e) return null;
     this.entries.delete(key);
     if (this.now() - e.at > PREFETCH_TTL_MS) return null;
-    return e.response;
+    return { response: e.response, prepared: e.prepared };
   }
 
   /**
@@ -104,20 +162,34 @@ export class PagePrefetch {
 }
 
 /**
- * Sends the next page's request while this page commits and holds its answer for that page's
- * job, when the worker fetches ahead and is not stopping, the lane has a free slot in this
- * process (PagePrefetch.hasRoom: never for a lane of concurrency 1), the source has no session
- * state, the walk never made that request (a loop), and the gate has room now (the request
- * counts against it like any other).
+ * Sends a later page's request while this page commits and holds its answer (and what `prepare`
+ * makes of it) for that page's job, when the worker fetches ahead and is not stopping, the lane
+ * has a free slot in this process (PagePrefetch.hasRoom: never for a lane of concurrency 1), the
+ * source has no session state, the page is not held already, no committed page of the walk made
+ * that request (a loop), and the gate has room now (the request counts against it like any other).
  */
-export async function fetchAhead(ctx: EngineContext, src: ResolvedSource, lane: Lane, walk: WalkRow, page: number, next: { request: PageRequest; nextRequestHash: string }): Promise<void> {
+export async function fetchAhead(
+  ctx: EngineContext,
+  src: ResolvedSource,
+  lane: Lane,
+  walk: WalkRow,
+  page: number,
+  next: { request: PageRequest; nextRequestHash: string },
+  prepare?: (res: HttpPage) => PreparedPage,
+): Promise<void> {
   const prefetch = ctx.prefetch;
   const name = lane.queue.name;
   if (!prefetch || prefetch.isClosed || !prefetch.hasRoom(name, lane.concurrency) || src.vendor.session) return;
-  // A request this walk already made is a loop (commitPage fails the walk): never send it.
-  const used = await ctx.db.selectFrom('sync_walk_cursors').select('page').where('walk_id', '=', walk.id).where('request_hash', '=', next.nextRequestHash).executeTakeFirst();
-  if (used) return;
-  if (prefetch.isClosed || (await lane.gate.take()) > 0) return;
+  const fulfil = prefetch.reserve(PagePrefetch.key(walk.id, page, next.nextRequestHash), name);
+  if (!fulfil) return;
+  try {
+    // A request a committed page of this walk made is a loop (commitPage fails the walk): never send it.
+    const used = await ctx.db.selectFrom('sync_walk_cursors').select('page').where('walk_id', '=', walk.id).where('request_hash', '=', next.nextRequestHash).executeTakeFirst();
+    if (used || prefetch.isClosed || (await lane.gate.take()) > 0) return fulfil(null);
+  } catch (err) {
+    fulfil(null);
+    throw err;
+  }
   // The vendor's word on its limit holds for the whole lane as soon as it comes, not only once
   // the next page's job takes the answer (other walks of the lane ask in between).
   const response = lane.http(next.request).then(
@@ -132,5 +204,5 @@ export async function fetchAhead(ctx: EngineContext, src: ResolvedSource, lane: 
       throw err;
     },
   );
-  prefetch.put(PagePrefetch.key(walk.id, page, next.nextRequestHash), name, response);
+  fulfil(response, prepare);
 }
