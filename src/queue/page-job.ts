@@ -221,8 +221,9 @@ async function commit(
     (trx) => startChildWalks(trx, src, def, walk),
   );
   if (!outcome.committed) return false;
-  // Only inserts grow a table; a resync of unchanged rows never asks.
-  if (outcome.counts.inserted > 0) await keepStatistics(ctx, def.table);
+  // Only inserts grow a table; a resync of unchanged rows never asks. Not awaited: the check
+  // (a catalog query, now and then an ANALYZE) is no part of the walk's page-after-page path.
+  if (outcome.counts.inserted > 0) void keepStatistics(ctx, def.table);
   ctx.metrics?.rows(src.id, def.table, outcome.counts);
   ctx.log.debug({ source: src.id, resource: def.name, scope: walk.scope, page, rows: result.records.length, ...outcome.counts, requestId, ms: Date.now() - startedAt }, 'page committed');
   if (normalized.duplicates > 0 || normalized.quarantine.length > 0) {
@@ -242,13 +243,26 @@ async function commit(
   return true;
 }
 
-/** Analyzes the page's table and its history when a sync grew them (src/warehouse/table-stats.ts); a failure only costs plan quality. */
+/** Tables whose statistics check is running, per engine: one check at a time per table is enough. */
+const checking = new WeakMap<EngineContext, Set<string>>();
+
+/**
+ * Analyzes the page's table and its history when a sync grew them (src/warehouse/table-stats.ts),
+ * unless a check of that table is running already in this engine. Never throws: a failure only
+ * costs plan quality.
+ */
 async function keepStatistics(ctx: EngineContext, table: string): Promise<void> {
+  const running = checking.get(ctx) ?? new Set<string>();
+  checking.set(ctx, running);
+  if (running.has(table)) return;
+  running.add(table);
   try {
     const analyzed = await analyzeIfStale(ctx.db, [table, `${table}_history`]);
     if (analyzed.length > 0) ctx.log.debug({ tables: analyzed }, 'analyzed tables whose statistics were stale');
   } catch (err) {
     ctx.log.debug({ table, err: err instanceof Error ? err.message : String(err) }, 'analyze skipped');
+  } finally {
+    running.delete(table);
   }
 }
 
