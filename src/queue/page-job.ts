@@ -142,37 +142,17 @@ export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, toke
   }
 }
 
-/** How many pages of one walk a process holds ahead of the page it commits (each one parsed page of memory). */
-export const FETCH_AHEAD_PAGES = 2;
-
 /**
  * Fetches page `page` of the walk ahead, its request made from `cursor` (fetchAhead says when),
- * and prepares it (src/queue/page-prepare.ts). Once a page held ahead is prepared, the page after
- * it follows, while the walk holds fewer than FETCH_AHEAD_PAGES pages in this process: a resync,
- * whose commits are cheap, then waits for no single answer. A page held already is not asked for
- * again; the chain goes on from it.
+ * and prepares its answer as it comes (src/queue/page-prepare.ts).
  */
 async function fetchAheadFrom(ctx: EngineContext, src: ResolvedSource, def: ResourceDefinition, lane: Lane, walk: WalkRow, page: number, cursor: Cursor): Promise<void> {
-  const prefetch = ctx.prefetch;
-  if (!prefetch) return;
+  if (!ctx.prefetch) return;
   const pageCtx = pageContext(src, def, walk, page);
-  const next = nextRequest(def, cursor, pageCtx);
-  const onward = (made: PreparedPage | null): void => {
-    if (made?.result.next && prefetch.heldFor(walk.id) < FETCH_AHEAD_PAGES) {
-      fetchAheadFrom(ctx, src, def, lane, walk, page + 1, made.result.next).catch((err: unknown) => ctx.log.debug({ walkId: walk.id, page: page + 1, err: err instanceof Error ? err.message : String(err) }, 'not fetched ahead'));
-    }
-  };
-  const held = prefetch.preparedOf(PagePrefetch.key(walk.id, page, next.nextRequestHash));
-  if (held) return void held.then(onward).catch(() => undefined);
-  if (prefetch.heldFor(walk.id) >= FETCH_AHEAD_PAGES) return;
   // The page's job reads its cursor back from the walk's jsonb: prepare from that same copy.
   const copy = JSON.parse(JSON.stringify(cursor)) as Cursor;
   const norm = { sourceId: src.id, scope: walk.scope, where: whereOf(ctx, walk, page) };
-  await fetchAhead(ctx, src, lane, walk, page, next, (res) => {
-    const made = preparePage(def, res, copy, pageCtx, norm);
-    onward(made);
-    return made;
-  });
+  await fetchAhead(ctx, src, lane, walk, page, nextRequest(def, cursor, pageCtx), (res) => preparePage(def, res, copy, pageCtx, norm));
 }
 
 /** The next page's request, its hash and text (for the loop check in commitPage and fetching ahead). */

@@ -21,7 +21,6 @@ export const PREFETCH_TTL_MS = 30_000;
 interface Entry extends HeldPage {
   at: number;
   lane: string;
-  walkId: string;
 }
 
 /**
@@ -77,7 +76,7 @@ export class PagePrefetch {
     const response = decided.then((d) => d.response);
     response.catch(() => undefined);
     const prepared = decided.then(async (d) => (d.response && d.prepare ? d.prepare(await d.response) : null)).catch(() => null);
-    const entry: Entry = { response, prepared, at: this.now(), lane, walkId: key.slice(0, key.indexOf(':')) };
+    const entry: Entry = { response, prepared, at: this.now(), lane };
     this.entries.set(key, entry);
     let done = false;
     return (res, prepare) => {
@@ -86,19 +85,6 @@ export class PagePrefetch {
       if (res === null && this.entries.get(key) === entry) this.entries.delete(key);
       settle({ response: res, ...(prepare ? { prepare } : {}) });
     };
-  }
-
-  /** How many pages of `walkId` this process holds or is fetching ahead. */
-  heldFor(walkId: string): number {
-    this.prune();
-    let n = 0;
-    for (const e of this.entries.values()) if (e.walkId === walkId) n++;
-    return n;
-  }
-
-  /** The prepared page held for `key`, without taking it; null when none is held. */
-  preparedOf(key: string): Promise<PreparedPage | null> | null {
-    return this.entries.get(key)?.prepared ?? null;
   }
 
   /** Counts a page job of `lane` in hand until the returned function is called. */

@@ -47,10 +47,10 @@ export async function runChaosSeed(env: TestEnv, style: ChaosStyle, seed: number
   try {
     const app = await env.open(
       {
-        // Concurrency 3: the walk fetches and prepares its next two pages ahead while a page
-        // commits, so the chaos also hits the requests sent early and the pages prepared from them
+        // Concurrency 2: the walk fetches and prepares its next page ahead while a page commits,
+        // so the chaos also hits the requests sent early and the pages prepared from them
         // (src/queue/prefetch.ts, src/queue/page-prepare.ts).
-        sources: [{ id: sourceId, vendor: 'rest', baseUrl, credentials: { token: TOKEN }, rateLimits: { api: { windows: [{ max: 1000, durationMs: 1000 }], concurrency: 3 } }, rest: chaosRestBlock(style, pageSize) }],
+        sources: [{ id: sourceId, vendor: 'rest', baseUrl, credentials: { token: TOKEN }, rateLimits: { api: { windows: [{ max: 1000, durationMs: 1000 }], concurrency: 2 } }, rest: chaosRestBlock(style, pageSize) }],
         worker: CHAOS_WORKER,
       },
       process.env,

@@ -29,11 +29,9 @@ export function sortById<T extends { id: string | number }>(records: readonly T[
   return [...records].sort((a, b) => String(a.id).localeCompare(String(b.id)));
 }
 
-/** Asserts `devices` (of `sourceId`, when given) holds exactly `expected`, in external_id order, each with its record as `raw` and none deleted. */
-export async function expectDevicesRaw(env: TestEnv, expected: ReadonlyArray<{ id: string | number }>, sourceId?: string): Promise<void> {
-  let query = env.db.selectFrom('devices').select(['external_id', 'raw', 'deleted_at']).orderBy('external_id');
-  if (sourceId !== undefined) query = query.where('source_id', '=', sourceId);
-  const rows = await query.execute();
+/** Asserts `devices` holds exactly `expected`, in external_id order, each with its record as `raw` and none deleted. */
+export async function expectDevicesRaw(env: TestEnv, expected: ReadonlyArray<{ id: string | number }>): Promise<void> {
+  const rows = await env.db.selectFrom('devices').select(['external_id', 'raw', 'deleted_at']).orderBy('external_id').execute();
   expect(rows.map((r) => r.external_id)).toEqual(expected.map((d) => String(d.id)));
   for (const [i, r] of rows.entries()) expect([r.raw, r.deleted_at]).toEqual([expected[i], null]);
 }
