@@ -47,23 +47,32 @@ export interface UpsertOptions {
 type UpsertRow = { inserted: number; updated: number; ids: string[] };
 const statements = new Map<DataTableName, (json: string, sourceId: string) => RawBuilder<UpsertRow>>();
 
+/** The column lists both page statements are made of, for one data table. */
+function statementParts(table: DataTableName) {
+  const columns = Object.entries(DATA_TABLES[table]) as Array<[string, string]>;
+  const names = columns.map(([c]) => c);
+  const compared = ['scope', ...names, 'raw'];
+  return {
+    names,
+    recordDef: ['external_id text', 'scope text', ...columns.map(([c, t]) => `${c} ${t}`), 'raw jsonb', 'row_hash uuid'].join(', '),
+    insertCols: ['source_id', 'external_id', 'scope', ...names, 'raw', 'row_hash'].join(', '),
+    selectCols: ['external_id', 'scope', ...names, 'raw', 'row_hash'].join(', '),
+    setList: [...['scope', ...names, 'raw', 'row_hash'].map((c) => `${c} = EXCLUDED.${c}`), 'last_seen_at = now()', 'deleted_at = NULL', 'missing_since = NULL'].join(', '),
+    /** The values a row is compared on, with two more (its deletion marks) after them. */
+    tuple: (alias: string, marks: string) => `(${compared.map((c) => `${alias}.${c}`).join(', ')}, ${marks})`,
+  };
+}
+
 function statementFor(table: DataTableName) {
   const cached = statements.get(table);
   if (cached) return cached;
-  const columns = Object.entries(DATA_TABLES[table]) as Array<[string, string]>;
-  const names = columns.map(([c]) => c);
-  const recordDef = ['external_id text', 'scope text', ...columns.map(([c, t]) => `${c} ${t}`), 'raw jsonb', 'row_hash uuid'].join(', ');
-  const insertCols = ['source_id', 'external_id', 'scope', ...names, 'raw', 'row_hash'].join(', ');
-  const selectCols = ['external_id', 'scope', ...names, 'raw', 'row_hash'].join(', ');
-  const setList = [...['scope', ...names, 'raw', 'row_hash'].map((c) => `${c} = EXCLUDED.${c}`), 'last_seen_at = now()', 'deleted_at = NULL', 'missing_since = NULL'].join(', ');
-  const compared = ['scope', ...names, 'raw'];
+  const { recordDef, insertCols, selectCols, setList, tuple } = statementParts(table);
   // Unchanged rows are dropped before the INSERT (`changed`): an ON CONFLICT DO UPDATE whose
   // WHERE is false still locks the existing row, and that lock is a WAL record plus, first time
   // after a checkpoint, a full-page image: a re-sync of unchanged data wrote ~85% of the first
   // sync's WAL. The WHERE of the DO UPDATE stays for rows changed between the two steps.
   // A deleted (or missing) row that comes back differs in deleted_at (missing_since) and is
   // revived; first_seen_at is never written by the update.
-  const tuple = (alias: string, marks: string) => `(${compared.map((c) => `${alias}.${c}`).join(', ')}, ${marks})`;
   const stored = tuple('t', 't.deleted_at, t.missing_since');
   const head = `WITH input AS (SELECT * FROM jsonb_to_recordset(`;
   // A row whose values match but whose row_hash does not (written before row hashes existed, or a
@@ -115,15 +124,8 @@ function freshStatementFor(table: DataTableName, history: boolean) {
   const key = `${table}:${history}`;
   const cached = freshStatements.get(key);
   if (cached) return cached;
-  const columns = Object.entries(DATA_TABLES[table]) as Array<[string, string]>;
-  const names = columns.map(([c]) => c);
+  const { names, recordDef, insertCols, selectCols, setList, tuple } = statementParts(table);
   const versioned = ['scope', ...names];
-  const recordDef = ['external_id text', 'scope text', ...columns.map(([c, t]) => `${c} ${t}`), 'raw jsonb', 'row_hash uuid'].join(', ');
-  const insertCols = ['source_id', 'external_id', 'scope', ...names, 'raw', 'row_hash'].join(', ');
-  const selectCols = ['external_id', 'scope', ...names, 'raw', 'row_hash'].join(', ');
-  const setList = [...['scope', ...names, 'raw', 'row_hash'].map((c) => `${c} = EXCLUDED.${c}`), 'last_seen_at = now()', 'deleted_at = NULL', 'missing_since = NULL'].join(', ');
-  const compared = ['scope', ...names, 'raw'];
-  const tuple = (alias: string, marks: string) => `(${compared.map((c) => `${alias}.${c}`).join(', ')}, ${marks})`;
   const returned = history ? `, ${versioned.map((c) => `t.${c}`).join(', ')}` : '';
   const head = `WITH up AS (
   INSERT INTO ${table} AS t (${insertCols})
