@@ -152,6 +152,73 @@ function procStatusKb(pid: number, field: 'VmHWM' | 'VmRSS'): number | null {
   }
 }
 
+/**
+ * CPU time (user and system, all threads) a process has used so far, in ms; null when it is gone
+ * or there is no /proc (the bench reads the processes of its own machine).
+ */
+export function processCpuMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime (fields 14 and 15 of proc(5)), in USER_HZ ticks: 100 a second on Linux.
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return null;
+  }
+}
+
+/** The CPU of named groups of processes over one phase of a workload. */
+export interface CpuMeter {
+  /** Stops sampling; returns each group's CPU in ms over the phase. */
+  stop(): Promise<Record<string, number>>;
+}
+
+/**
+ * Starts measuring the CPU of groups of processes: each group's `pids()` is asked every 250 ms
+ * (Postgres backends come and go with the pools), and a process counts from its CPU when the
+ * meter started, or from zero when it appeared later. A process that exits between two samples
+ * loses at most its last 250 ms.
+ */
+export async function startCpuMeter(groups: Record<string, () => Promise<number[]> | number[]>): Promise<CpuMeter> {
+  const base = new Map<string, Map<number, number>>();
+  const last = new Map<string, Map<number, number>>();
+  const sample = async (first: boolean) => {
+    for (const [name, pids] of Object.entries(groups)) {
+      const b = base.get(name) ?? new Map<number, number>();
+      const l = last.get(name) ?? new Map<number, number>();
+      base.set(name, b);
+      last.set(name, l);
+      for (const pid of await pids()) {
+        const ms = processCpuMs(pid);
+        if (ms === null) continue;
+        if (!b.has(pid)) b.set(pid, first ? ms : 0);
+        l.set(pid, ms);
+      }
+    }
+  };
+  await sample(true);
+  let running: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => void (running = running.then(() => sample(false)).catch(() => undefined)), 250);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+      await sample(false);
+      const out: Record<string, number> = {};
+      for (const [name, l] of last) out[name] = [...l].reduce((sum, [pid, ms]) => sum + ms - (base.get(name)!.get(pid) ?? 0), 0);
+      return out;
+    },
+  };
+}
+
+/** Pids of the Postgres backends connected to `db`'s database, and of the server's WAL writer, checkpointer and background writer. */
+export async function postgresPids(db: Kysely<Database>): Promise<number[]> {
+  const res = await sql<{ pid: number }>`
+    SELECT pid FROM pg_stat_activity
+    WHERE datname = current_database() OR backend_type IN ('walwriter', 'checkpointer', 'background writer')`.execute(db);
+  return res.rows.map((r) => r.pid);
+}
+
 export interface WorkerHandle {
   child: ChildProcess;
   /** Peak RSS in MB so far (VmHWM of the worker process). */

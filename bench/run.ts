@@ -37,7 +37,9 @@ import {
   deleteRedisPrefix,
   freshDb,
   newPrefix,
+  postgresPids,
   REDIS_URL,
+  startCpuMeter,
   startSim,
   startWorker,
   UNLIMITED,
@@ -71,24 +73,28 @@ interface SyncResult {
   peakRssMb: number[];
   walBytes: number;
   runs: string[];
+  /** CPU ms over the runs (startSync's `simPid` given): the worker processes, Postgres, the simulator. */
+  cpuMs?: Record<string, number>;
 }
 
 /**
  * One sync of the given sources by `processes` worker processes: starts the workers, starts a run
  * per source from this process, waits for all of them. Time = first run start to last run end.
  */
-async function sync(cfg: { sources: Array<{ id: string }>; worker?: unknown }, bench: BenchDb, prefix: string, processes = 1): Promise<SyncResult> {
+async function sync(cfg: { sources: Array<{ id: string }>; worker?: unknown }, bench: BenchDb, prefix: string, processes = 1, simPid?: number): Promise<SyncResult> {
   const file = await writeConfigFile(cfg);
   const workers = Array.from({ length: processes }, () => startWorker(file, bench.url, prefix));
   const app = await openApp({ config: parseConfig(cfg, { ...env, BENCH_KEY: API_KEY }), logger: createLogger({ level: 'warn' }), databaseUrl: bench.url, redisUrl: REDIS_URL, prefix });
   try {
     const wal0 = await walMark(bench.db);
+    const meter = simPid === undefined ? null : await startCpuMeter({ worker: () => workers.map((w) => w.child.pid!), postgres: () => postgresPids(bench.db), simulator: () => [simPid] });
     const runIds: string[] = [];
     for (const s of cfg.sources) runIds.push((await app.engine.startRun(s.id, { resources: ['devices'], trigger: 'bench' })).runId);
     for (const id of runIds) {
       const run = await app.engine.waitForRun(id, { pollMs: 250 });
       if (run.status !== 'succeeded') throw new Error(`run ${id} ${run.status}: ${run.error_message ?? ''}`);
     }
+    const cpuMs = await meter?.stop();
     const wal = await walBytes(bench.db, wal0);
     const t = await sql<{ ms: number; rows: string }>`
       select extract(epoch from max(r.finished_at) - min(r.started_at)) * 1000 as ms,
@@ -98,12 +104,21 @@ async function sync(cfg: { sources: Array<{ id: string }>; worker?: unknown }, b
     const ms = Number(t.rows[0]!.ms);
     const peak: number[] = [];
     for (const w of workers) peak.push(await w.stop());
-    return { rows, ms, rowsPerSec: rows / (ms / 1000), peakRssMb: peak, walBytes: wal, runs: runIds };
+    return { rows, ms, rowsPerSec: rows / (ms / 1000), peakRssMb: peak, walBytes: wal, runs: runIds, ...(cpuMs ? { cpuMs } : {}) };
   } finally {
     for (const w of workers) await w.stop();
     await app.close();
   }
 }
+
+/** CPU ms per 1,000 rows of each process group, rounded to 0.1 ms. */
+const perThousand = (cpuMs: Record<string, number>, rows: number): Record<string, number> =>
+  Object.fromEntries(Object.entries(cpuMs).map(([k, ms]) => [k, Math.round((10_000 * ms) / rows) / 10]));
+
+const cpuText = (perK: Record<string, number>) => {
+  const total = Object.values(perK).reduce((a, b) => a + b, 0);
+  return `${Object.entries(perK).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')} (total ${total.toFixed(0)})`;
+};
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -183,6 +198,8 @@ async function main(): Promise<void> {
       const rs: number[] = [];
       const ld: number[] = [];
       const rss: number[] = [];
+      // CPU ms per 1,000 rows of each run, by process group: where the two sides' costs differ.
+      const cpu: Array<Record<string, Record<string, number>>> = [];
       try {
         for (let rep = 0; rep < LOADER_REPEATS; rep++) {
           {
@@ -191,15 +208,17 @@ async function main(): Promise<void> {
             try {
               log(`loader shape ${orgs} org(s) x ${perShapeOrg}: fleetsync (run ${rep + 1})`);
               const cfg = { sources: [automoxSource('bench-a', shapeSim.origin, devicesLane())] };
-              const first = await sync(cfg, bench, prefix);
+              const first = await sync(cfg, bench, prefix, 1, shapeSim.pid);
               const landed = await deviceCount(bench);
               if (landed !== perShapeOrg * orgs) throw new Error(`loader shape ${orgs}: ${landed} devices landed, expected ${perShapeOrg * orgs}`);
               await sql`VACUUM (ANALYZE) devices`.execute(bench.db);
-              const again = await sync(cfg, bench, prefix);
+              const again = await sync(cfg, bench, prefix, 1, shapeSim.pid);
               fs.push(first.rowsPerSec);
               rs.push(again.rowsPerSec);
               rss.push(first.peakRssMb[0]!);
+              cpu.push({ fleetsync: perThousand(first.cpuMs!, first.rows), resync: perThousand(again.cpuMs!, again.rows) });
               log(`  fleetsync ${first.rowsPerSec.toFixed(0)} rows/s, resync ${again.rowsPerSec.toFixed(0)} rows/s`);
+              log(`  CPU ms per 1,000 rows: first sync ${cpuText(cpu[cpu.length - 1]!.fleetsync!)}; resync ${cpuText(cpu[cpu.length - 1]!.resync!)}`);
             } finally {
               await bench.drop();
               await deleteRedisPrefix(prefix);
@@ -209,10 +228,15 @@ async function main(): Promise<void> {
             const bench = await freshDb(DB_NAME);
             try {
               const orgIds = Array.from({ length: orgs }, (_, i) => 10_001 + i);
+              // The loader runs in this process: its CPU is this process's over the run.
+              const own0 = process.cpuUsage();
+              const meter = await startCpuMeter({ postgres: () => postgresPids(bench.db), simulator: () => [shapeSim.pid] });
               const r = await runLoader({ databaseUrl: bench.url, origin: shapeSim.origin, apiKey: API_KEY, sourceId: 'bench-a', orgIds });
+              const used = { ...(await meter.stop()), loader: (({ user, system }) => (user + system) / 1000)(process.cpuUsage(own0)) };
               if (r.rows !== perShapeOrg * orgs) throw new Error(`loader: ${r.rows} rows, expected ${perShapeOrg * orgs}`);
               ld.push(r.rows / (r.ms / 1000));
-              log(`  loader ${ld[ld.length - 1]!.toFixed(0)} rows/s`);
+              cpu[cpu.length - 1]!.loader = perThousand(used, r.rows);
+              log(`  loader ${ld[ld.length - 1]!.toFixed(0)} rows/s; CPU ms per 1,000 rows ${cpuText(cpu[cpu.length - 1]!.loader!)}`);
             } finally {
               await bench.drop();
             }
@@ -221,7 +245,7 @@ async function main(): Promise<void> {
       } finally {
         await shapeSim.stop();
       }
-      shapes.push({ orgs, devices: perShapeOrg * orgs, fleetsync: fs, resync: rs, loader: ld, peakRssMb: rss, fleetsyncMedian: median(fs), resyncMedian: median(rs), loaderMedian: median(ld) });
+      shapes.push({ orgs, devices: perShapeOrg * orgs, fleetsync: fs, resync: rs, loader: ld, peakRssMb: rss, cpuMsPerThousandRows: cpu, fleetsyncMedian: median(fs), resyncMedian: median(rs), loaderMedian: median(ld) });
     }
     figures.loader = shapes;
   }
