@@ -177,9 +177,11 @@ export interface CpuMeter {
  * Starts measuring the CPU of groups of processes: each group's `pids()` is asked every 250 ms
  * (Postgres backends come and go with the pools), and a process counts from its CPU when the
  * meter started, or from zero when it appeared later. A process that exits between two samples
- * loses at most its last 250 ms.
+ * loses at most its last 250 ms. Without /proc, stop() returns no groups.
  */
 export async function startCpuMeter(groups: Record<string, () => Promise<number[]> | number[]>): Promise<CpuMeter> {
+  // Without /proc (not Linux) there is nothing to read: no figures rather than zeros.
+  if (processCpuMs(process.pid) === null) return { stop: async () => ({}) };
   const base = new Map<string, Map<number, number>>();
   const last = new Map<string, Map<number, number>>();
   const sample = async (first: boolean) => {

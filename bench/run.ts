@@ -116,6 +116,7 @@ const perThousand = (cpuMs: Record<string, number>, rows: number): Record<string
   Object.fromEntries(Object.entries(cpuMs).map(([k, ms]) => [k, Math.round((10_000 * ms) / rows) / 10]));
 
 const cpuText = (perK: Record<string, number>) => {
+  if (Object.keys(perK).length === 0) return 'not measured (no /proc)';
   const total = Object.values(perK).reduce((a, b) => a + b, 0);
   return `${Object.entries(perK).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')} (total ${total.toFixed(0)})`;
 };
@@ -232,7 +233,8 @@ async function main(): Promise<void> {
               const own0 = process.cpuUsage();
               const meter = await startCpuMeter({ postgres: () => postgresPids(bench.db), simulator: () => [shapeSim.pid] });
               const r = await runLoader({ databaseUrl: bench.url, origin: shapeSim.origin, apiKey: API_KEY, sourceId: 'bench-a', orgIds });
-              const used = { ...(await meter.stop()), loader: (({ user, system }) => (user + system) / 1000)(process.cpuUsage(own0)) };
+              const measured = await meter.stop();
+              const used = Object.keys(measured).length === 0 ? {} : { ...measured, loader: (({ user, system }) => (user + system) / 1000)(process.cpuUsage(own0)) };
               if (r.rows !== perShapeOrg * orgs) throw new Error(`loader: ${r.rows} rows, expected ${perShapeOrg * orgs}`);
               ld.push(r.rows / (r.ms / 1000));
               cpu[cpu.length - 1]!.loader = perThousand(used, r.rows);
