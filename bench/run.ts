@@ -73,7 +73,7 @@ interface SyncResult {
   peakRssMb: number[];
   walBytes: number;
   runs: string[];
-  /** CPU ms over the runs (startSync's `simPid` given): the worker processes, Postgres, the simulator. */
+  /** CPU ms over the runs (when sync() is given the simulator's pid): the worker processes, Postgres, the simulator. */
   cpuMs?: Record<string, number>;
 }
 

@@ -9,12 +9,14 @@ import type { Database } from './db.js';
 // Plans need the order of magnitude, not the last row: the threshold is the table having doubled
 // since the statistics were taken (about 10 analyzes from empty to a million rows), far above
 // autovacuum's defaults, so that a running autovacuum normally gets there first. Only the columns
-// the engine's own statements filter, join or group on are analyzed (PLANNED_COLUMNS): with `raw`
-// devices at 30,000 rows took 450 ms; every column but raw took 470 ms at 80,000 rows, about a
-// sixth of Postgres's time in a first sync (perf), and these columns 145 ms. Reporting queries on
-// the other columns are the business of the server's autovacuum. An analyze of some columns does not reset
-// Postgres's count of changes since the last analyze, so growth is read from the live rows
-// against the rows the statistics were taken with (pg_class.reltuples), which any analyze sets.
+// the engine's own statements filter, join or group on are analyzed (PLANNED_COLUMNS). Each
+// analyzed column costs a sort of its sample, and many columns sit after `raw` in the row, which
+// makes their values slow to reach: devices at 80,000 rows took 470 ms with every column but raw
+// (about a sixth of Postgres's time in a first sync, perf), 145 ms with these; with raw as well
+// it was 450 ms at 30,000 rows. Reporting queries on the other columns are left to the server's
+// autovacuum. An analyze of some columns does not reset Postgres's count of changes since the
+// last analyze, so growth is read from the live rows against the rows the statistics were taken
+// with (pg_class.reltuples), which any analyze sets.
 
 /**
  * The columns whose statistics the engine's statements need (keys, scope, the deletion marks, the
@@ -53,7 +55,9 @@ export async function analyzeIfStale(db: Kysely<Database>, tables: readonly stri
     const analyzed = await db.transaction().execute(async (trx) => {
       const lock = await sql<{ ok: boolean }>`SELECT pg_try_advisory_xact_lock(hashtext(${`fleetsync:analyze:${t.relname}`})) AS ok`.execute(trx);
       if (!lock.rows[0]?.ok) return false;
-      await sql`ANALYZE ${sql.table(t.relname)} (${sql.join(t.columns.map((c) => sql.ref(c)))})`.execute(trx);
+      // Every warehouse table has planned columns; a table without any would get a full analyze.
+      const columns = t.columns.length > 0 ? sql` (${sql.join(t.columns.map((c) => sql.ref(c)))})` : sql``;
+      await sql`ANALYZE ${sql.table(t.relname)}${columns}`.execute(trx);
       return true;
     });
     if (analyzed) done.push(t.relname);
