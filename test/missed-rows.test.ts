@@ -95,4 +95,17 @@ describe('analyzeIfStale', () => {
     const cols = (await sql<{ attname: string }>`SELECT attname FROM pg_stats WHERE tablename = 'devices' AND schemaname = current_schema()`.execute(env.db)).rows.map((r) => r.attname);
     expect(cols.sort()).toEqual(['deleted_at', 'external_id', 'missing_since', 'organization_external_id', 'scope', 'source_id']);
   });
+
+  it('analyzes a table without any planned column as a whole', async () => {
+    await env.db.connection().execute(async (conn) => {
+      await sql`CREATE TABLE stats_plain (n int)`.execute(conn);
+      await sql`INSERT INTO stats_plain SELECT g FROM generate_series(1, 1500) g`.execute(conn);
+      await sql`SELECT pg_stat_force_next_flush()`.execute(conn);
+    });
+    const live = async () => Number((await sql<{ n: string }>`SELECT n_live_tup::text AS n FROM pg_stat_user_tables WHERE relname = 'stats_plain'`.execute(env.db)).rows[0]?.n ?? 0);
+    await waitFor(async () => (await live()) >= 1500, 'the insert in the table statistics');
+    expect(await analyzeIfStale(env.db, ['stats_plain'])).toEqual(['stats_plain']);
+    const cols = (await sql<{ attname: string }>`SELECT attname FROM pg_stats WHERE tablename = 'stats_plain' AND schemaname = current_schema()`.execute(env.db)).rows.map((r) => r.attname);
+    expect(cols).toEqual(['n']);
+  });
 });
