@@ -11,7 +11,8 @@
  *   BENCH_LOADER_DEVICES [200000]  devices of each `loader` shape (1 org, then 20 orgs)
  *   BENCH_LOADER_REPEATS [1]       runs of each side per shape (medians are compared)
  *   BENCH_LOADER_SHAPES [1,20]     org counts of the `loader` workload
- *   BENCH_ONLY                     comma list of workloads (throughput,loader,ceiling,baseline,memory,scale,rate-limited,reporting);
+ *   BENCH_PAGE_COST_PAGES [60]     pages of 500 that `page-cost` measures
+ *   BENCH_ONLY                     comma list of workloads (throughput,loader,page-cost,ceiling,baseline,memory,scale,rate-limited,reporting);
  *                                  `reporting` runs only when named (it generates its own warehouse)
  *   BENCH_REPORTING_DEVICES [1000000] devices of `reporting` (5 packages each), generated with SQL
  *   BENCH_REPORTING_RESYNC [1]     0: skip the resyncs of `reporting` (history growth)
@@ -30,6 +31,7 @@ import { runBaseline } from './baseline.js';
 import { runCeiling } from './ceiling.js';
 import { runReportingBench } from './reporting.js';
 import { runLoader } from './loader.js';
+import { runPageCost } from './page-cost.js';
 import {
   API_KEY,
   automoxSource,
@@ -250,6 +252,16 @@ async function main(): Promise<void> {
       shapes.push({ orgs, devices: perShapeOrg * orgs, fleetsync: fs, resync: rs, loader: ld, peakRssMb: rss, cpuMsPerThousandRows: cpu, fleetsyncMedian: median(fs), resyncMedian: median(rs), loaderMedian: median(ld) });
     }
     figures.loader = shapes;
+  }
+
+  // ------------------------------------------------------------ page cost: CPU per page of 500, step by step
+  if (want('page-cost')) {
+    const pages = Number(env.BENCH_PAGE_COST_PAGES ?? 60);
+    log(`page cost: ${pages} pages of 500 devices, CPU per page`);
+    const cost = await runPageCost(pages, DB_NAME);
+    figures.pageCost = cost;
+    log(`  worker: parse ${cost.worker.parse} ms, normalize ${cost.worker.normalize} ms, payload and hashes ${cost.worker.payload} ms`);
+    log(`  Postgres backend: first-sync statement ${cost.postgres.firstSync} ms, resync hash lookup ${cost.postgres.resyncLookup} ms, loader statement ${cost.postgres.loader} ms`);
   }
 
   // ------------------------------------------------------------ ceiling

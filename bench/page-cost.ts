@@ -1,0 +1,99 @@
+/**
+ * What one page of 500 devices costs, step by step, in CPU rather than wall time (the machine's
+ * speed moves wall-time figures by a third from run to run; CPU per page moves far less):
+ * - the worker's steps, in this process: parsing the answer's text, normalizing the records
+ *   (validation, mapping, text checks), serializing and hashing the payload;
+ * - the Postgres backend's CPU (read from /proc) for fleetsync's first-sync statement (history
+ *   versions opened in it), for the resync's hash lookup of the same pages, and for the loader's
+ *   statement (bench/loader.ts) writing the same pages into a second empty table.
+ * Generated Automox devices, one connection, pages one after another, nothing else running.
+ */
+import { CompiledQuery, sql } from 'kysely';
+import { automox } from '../jobs/automox.js';
+import { generateAutomoxData, generatedAutomoxServer } from '../src/simulators/automox.js';
+import { normalizePage } from '../src/sync/normalize-page.js';
+import { createDb } from '../src/warehouse/db.js';
+import { payloadRecords, upsertRows } from '../src/warehouse/upsert.js';
+import { unnestUpsert } from './ceiling.js';
+import { freshDb, processCpuMs } from './lib.js';
+
+export interface PageCost {
+  pages: number;
+  /** Worker CPU ms per page. */
+  worker: { parse: number; normalize: number; payload: number };
+  /** Postgres backend CPU ms per page. */
+  postgres: { firstSync: number; resyncLookup: number; loader: number };
+}
+
+const cpuNow = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/** Measures `pages` pages of 500 (database `dbName`, dropped afterwards). */
+export async function runPageCost(pages: number, dbName: string): Promise<PageCost> {
+  const def = automox.resources.find((r) => r.name === 'devices')!;
+  const gen = { seed: 1, orgs: 1, devicesPerOrg: pages * 500 };
+  const groups = generateAutomoxData({ seed: 1, orgs: 1, devicesPerOrg: 0, packagesPerDevice: 0 }).groups;
+  const bodies: string[] = [];
+  for (let p = 0; p < pages; p++) {
+    const page: unknown[] = [];
+    for (let d = p * 500; d < (p + 1) * 500; d++) page.push(generatedAutomoxServer(gen, groups, 0, d));
+    bodies.push(JSON.stringify(page));
+  }
+  const worker = { parse: 0, normalize: 0, payload: 0 };
+  const postgres = { firstSync: 0, resyncLookup: 0, loader: 0 };
+  const bench = await freshDb(dbName);
+  // One connection, so that one backend does all the work measured.
+  const db = createDb(bench.url, { max: 1, applicationName: 'fleetsync-bench-page-cost' });
+  const backendCpu = async () => processCpuMs((await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(db)).rows[0]!.pid) ?? Number.NaN;
+  try {
+    await sql`CREATE TABLE loader_devices (LIKE devices INCLUDING ALL)`.execute(db);
+    const loader = unnestUpsert('devices');
+    const loaderText = loader.text.replace('INSERT INTO devices', 'INSERT INTO loader_devices');
+    const norm = { sourceId: 'bench-a', scope: '10001', where: 'page cost' };
+    const written: Array<{ rows: ReturnType<typeof normalizePage>['rows']; payload: ReturnType<typeof payloadRecords> }> = [];
+    for (const body of bodies) {
+      let t = cpuNow();
+      const records = JSON.parse(body) as unknown[];
+      worker.parse += cpuNow() - t;
+      t = cpuNow();
+      const normalized = normalizePage(def, records, norm);
+      worker.normalize += cpuNow() - t;
+      t = cpuNow();
+      const payload = payloadRecords(normalized.rows);
+      worker.payload += cpuNow() - t;
+      const c = await backendCpu();
+      await db.transaction().execute((trx) => upsertRows(trx, 'devices', 'bench-a', normalized.rows, { lookUpHashes: false, openHistory: true, payload }));
+      postgres.firstSync += (await backendCpu()) - c;
+      written.push({ rows: normalized.rows, payload });
+    }
+    // The resync's lookups run against the whole table with fresh statistics, as after a first sync.
+    await sql`VACUUM (ANALYZE) devices`.execute(db);
+    for (const [page, { rows, payload }] of written.entries()) {
+      const c = await backendCpu();
+      const again = await db.transaction().execute((trx) => upsertRows(trx, 'devices', 'bench-a', rows, { lookUpHashes: true, payload }));
+      postgres.resyncLookup += (await backendCpu()) - c;
+      if (again.unchanged !== rows.length) throw new Error(`page cost: page ${page} was not unchanged on its second write`);
+    }
+    for (const body of bodies) {
+      // The loader's arrays, built as bench/loader.ts builds them.
+      const arrays: unknown[][] = Array.from({ length: loader.width }, () => []);
+      for (const raw of JSON.parse(body) as Array<{ id: number }>) {
+        const columns = def.map(raw as never, { sourceId: 'bench-a', scope: '10001' }) as Record<string, unknown>;
+        arrays[0]!.push(String(raw.id));
+        arrays[1]!.push('10001');
+        loader.names.forEach((n, i) => arrays[i + 2]!.push(columns[n] ?? null));
+        arrays[loader.width - 1]!.push(JSON.stringify(raw));
+      }
+      const c = await backendCpu();
+      await db.executeQuery(CompiledQuery.raw(loaderText, ['bench-a', ...arrays]));
+      postgres.loader += (await backendCpu()) - c;
+    }
+  } finally {
+    await db.destroy();
+    await bench.drop();
+  }
+  const per = <T extends Record<string, number>>(o: T): T => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Math.round((10 * v) / pages) / 10])) as T;
+  return { pages, worker: per(worker), postgres: per(postgres) };
+}
