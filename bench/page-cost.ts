@@ -13,7 +13,7 @@ import { automox } from '../jobs/automox.js';
 import { generateAutomoxData, generatedAutomoxServer } from '../src/simulators/automox.js';
 import { normalizePage } from '../src/sync/normalize-page.js';
 import { createDb } from '../src/warehouse/db.js';
-import { payloadRecords, upsertRows } from '../src/warehouse/upsert.js';
+import { payloadRecords, upsertRows, type PayloadRecord, type RowToUpsert } from '../src/warehouse/upsert.js';
 import { unnestUpsert } from './ceiling.js';
 import { freshDb, processCpuMs } from './lib.js';
 
@@ -30,7 +30,7 @@ const cpuNow = (): number => {
   return (u.user + u.system) / 1000;
 };
 
-/** Measures `pages` pages of 500 (database `dbName`, dropped afterwards). */
+/** Measures `pages` pages of 500 (database `dbName`, dropped afterwards). Reads /proc: Linux only. */
 export async function runPageCost(pages: number, dbName: string): Promise<PageCost> {
   const def = automox.resources.find((r) => r.name === 'devices')!;
   const gen = { seed: 1, orgs: 1, devicesPerOrg: pages * 500 };
@@ -52,7 +52,7 @@ export async function runPageCost(pages: number, dbName: string): Promise<PageCo
     const loader = unnestUpsert('devices');
     const loaderText = loader.text.replace('INSERT INTO devices', 'INSERT INTO loader_devices');
     const norm = { sourceId: 'bench-a', scope: '10001', where: 'page cost' };
-    const written: Array<{ rows: ReturnType<typeof normalizePage>['rows']; payload: ReturnType<typeof payloadRecords> }> = [];
+    const written: Array<{ rows: RowToUpsert[]; payload: PayloadRecord[] }> = [];
     for (const body of bodies) {
       let t = cpuNow();
       const records = JSON.parse(body) as unknown[];
