@@ -8,8 +8,7 @@
 import http from 'node:http';
 import axios from 'axios';
 import pg from 'pg';
-import { automox } from '../jobs/automox.js';
-import { unnestUpsert } from './ceiling.js';
+import { unnestArrays, unnestUpsert } from './ceiling.js';
 
 export interface LoaderOptions {
   databaseUrl: string;
@@ -22,10 +21,9 @@ export interface LoaderOptions {
 
 /** Loads every device of the orgs, one org after the other. Returns rows written and elapsed ms. */
 export async function runLoader(opts: LoaderOptions): Promise<{ rows: number; ms: number }> {
-  const def = automox.resources.find((r) => r.name === 'devices')!;
   const agent = new http.Agent({ keepAlive: true });
   const client = axios.create({ baseURL: `${opts.origin}/api`, httpAgent: agent, headers: { Authorization: `Bearer ${opts.apiKey}` } });
-  const { text, names, width } = unnestUpsert('devices');
+  const { text, names } = unnestUpsert('devices');
   const conn = new pg.Client({ connectionString: opts.databaseUrl });
   await conn.connect();
   const limit = opts.pageSize ?? 500;
@@ -41,14 +39,7 @@ export async function runLoader(opts: LoaderOptions): Promise<{ rows: number; ms
         // The next request goes out before this page is mapped and written.
         next = records.length === limit ? fetchPage(org, page + 1) : null;
         next?.catch(() => undefined);
-        const arrays: unknown[][] = Array.from({ length: width }, () => []);
-        for (const raw of records) {
-          const columns = def.map(raw as never, { sourceId: opts.sourceId, scope }) as Record<string, unknown>;
-          arrays[0]!.push(String((raw as { id: number }).id));
-          arrays[1]!.push(scope);
-          names.forEach((n, i) => arrays[i + 2]!.push(columns[n] ?? null));
-          arrays[width - 1]!.push(JSON.stringify(raw));
-        }
+        const arrays = unnestArrays(records, scope, opts.sourceId, names);
         await conn.query({ name: 'loader-upsert', text, values: [opts.sourceId, ...arrays] });
         rows += records.length;
       }

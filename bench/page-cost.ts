@@ -14,7 +14,7 @@ import { generateAutomoxData, generatedAutomoxServer } from '../src/simulators/a
 import { normalizePage } from '../src/sync/normalize-page.js';
 import { createDb } from '../src/warehouse/db.js';
 import { payloadRecords, upsertRows, type PayloadRecord, type RowToUpsert } from '../src/warehouse/upsert.js';
-import { unnestUpsert } from './ceiling.js';
+import { unnestArrays, unnestUpsert } from './ceiling.js';
 import { freshDb, processCpuMs } from './lib.js';
 
 export interface PageCost {
@@ -77,15 +77,7 @@ export async function runPageCost(pages: number, dbName: string): Promise<PageCo
       if (again.unchanged !== rows.length) throw new Error(`page cost: page ${page} was not unchanged on its second write`);
     }
     for (const body of bodies) {
-      // The loader's arrays, built as bench/loader.ts builds them.
-      const arrays: unknown[][] = Array.from({ length: loader.width }, () => []);
-      for (const raw of JSON.parse(body) as Array<{ id: number }>) {
-        const columns = def.map(raw as never, { sourceId: 'bench-a', scope: '10001' }) as Record<string, unknown>;
-        arrays[0]!.push(String(raw.id));
-        arrays[1]!.push('10001');
-        loader.names.forEach((n, i) => arrays[i + 2]!.push(columns[n] ?? null));
-        arrays[loader.width - 1]!.push(JSON.stringify(raw));
-      }
+      const arrays = unnestArrays(JSON.parse(body) as unknown[], '10001', 'bench-a', loader.names);
       const c = await backendCpu();
       await db.executeQuery(CompiledQuery.raw(loaderText, ['bench-a', ...arrays]));
       postgres.loader += (await backendCpu()) - c;
