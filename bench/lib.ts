@@ -201,6 +201,8 @@ export async function startCpuMeter(groups: Record<string, () => Promise<number[
   await sample(true);
   let running: Promise<void> = Promise.resolve();
   const timer = setInterval(() => void (running = running.then(() => sample(false)).catch(() => undefined)), 250);
+  // A run that fails before stop() must not be kept alive by its meter.
+  timer.unref();
   return {
     stop: async () => {
       clearInterval(timer);
