@@ -13,7 +13,7 @@ import { automox } from '../jobs/automox.js';
 import { generateAutomoxData, generatedAutomoxServer } from '../src/simulators/automox.js';
 import { normalizePage } from '../src/sync/normalize-page.js';
 import { createDb } from '../src/warehouse/db.js';
-import { payloadRecords, upsertRows, type PayloadRecord, type RowToUpsert } from '../src/warehouse/upsert.js';
+import { payloadRecords, upsertRows, type PagePayload, type RowToUpsert } from '../src/warehouse/upsert.js';
 import { unnestArrays, unnestUpsert } from './ceiling.js';
 import { freshDb, processCpuMs } from './lib.js';
 
@@ -52,7 +52,7 @@ export async function runPageCost(pages: number, dbName: string): Promise<PageCo
     const loader = unnestUpsert('devices');
     const loaderText = loader.text.replace('INSERT INTO devices', 'INSERT INTO loader_devices');
     const norm = { sourceId: 'bench-a', scope: '10001', where: 'page cost' };
-    const written: Array<{ rows: RowToUpsert[]; payload: PayloadRecord[] }> = [];
+    const written: Array<{ rows: RowToUpsert[]; payload: PagePayload }> = [];
     for (const body of bodies) {
       let t = cpuNow();
       const records = JSON.parse(body) as unknown[];

@@ -2,7 +2,7 @@ import type { ResourceDefinition } from '../connector.js';
 import type { HttpPage } from '../http/client.js';
 import { PageShapeError, PaginationLoopError, type Cursor, type PageContext, type PageResult } from '../pagination/types.js';
 import { normalizePage, type NormalizeContext, type NormalizedPage } from '../sync/normalize-page.js';
-import { payloadRecords, type PayloadRecord } from '../warehouse/upsert.js';
+import { payloadRecords, type PagePayload } from '../warehouse/upsert.js';
 
 // A page fetched ahead is also parsed, checked, normalized and serialized for its upsert as soon
 // as its answer comes (src/queue/prefetch.ts), while the page before it still commits: that is
@@ -17,7 +17,7 @@ export interface PreparedPage {
   result: PageResult;
   normalized: NormalizedPage;
   /** payloadRecords() of `normalized.rows`, in the same order. */
-  payload: PayloadRecord[];
+  payload: PagePayload;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import { DATA_TABLES, type DataTableName } from './tables.js';
 import type { SweepRange } from '../connector.js';
@@ -41,11 +41,11 @@ export interface UpsertOptions {
   /** The table keeps history (src/warehouse/history.ts): a fresh walk's statement opens the versions of the rows it inserts. */
   openHistory?: boolean;
   /** payloadRecords(rows), when already made (a page prepared ahead, src/queue/page-prepare.ts). */
-  payload?: readonly PayloadRecord[];
+  payload?: PagePayload;
 }
 
 type UpsertRow = { inserted: number; updated: number; ids: string[] };
-const statements = new Map<DataTableName, (json: string, sourceId: string) => RawBuilder<UpsertRow>>();
+const statements = new Map<DataTableName, (json: Buffer, sourceId: string) => RawBuilder<UpsertRow>>();
 
 /** The column lists both page statements are made of, for one data table. */
 function statementParts(table: DataTableName) {
@@ -102,14 +102,14 @@ up AS (
 )
 SELECT (count(*) FILTER (WHERE inserted))::int AS inserted, (count(*) FILTER (WHERE NOT inserted))::int AS updated,
   coalesce(array_agg(external_id), '{}') AS ids FROM up`;
-  const build = (json: string, sourceId: string) =>
+  const build = (json: Buffer, sourceId: string) =>
     sql<UpsertRow>`${sql.raw(head)}${json}${sql.raw(tail)}${sourceId}${sql.raw(tail1)}${sourceId}${sql.raw(tail1b)}${sourceId}${sql.raw(tail2)}`;
   statements.set(table, build);
   return build;
 }
 
 type FreshRow = { inserted: number; updated: number; ids: string[]; updated_ids: string[]; opened: number | null };
-const freshStatements = new Map<string, (json: string, sourceId: string) => RawBuilder<FreshRow>>();
+const freshStatements = new Map<string, (json: Buffer, sourceId: string) => RawBuilder<FreshRow>>();
 
 /**
  * The page statement of a fresh walk, where the rows met so far were all new: the records go
@@ -152,7 +152,7 @@ function freshStatementFor(table: DataTableName, history: boolean) {
 SELECT (count(*) FILTER (WHERE inserted))::int AS inserted, (count(*) FILTER (WHERE NOT inserted))::int AS updated,
   coalesce(array_agg(external_id), '{}') AS ids, coalesce(array_agg(external_id) FILTER (WHERE NOT inserted), '{}') AS updated_ids,
   ${history ? '(SELECT count(*) FROM opened)::int' : 'NULL::int'} AS opened FROM up`;
-  const build = (json: string, sourceId: string) =>
+  const build = (json: Buffer, sourceId: string) =>
     history
       ? sql<FreshRow>`${sql.raw(head)}${sourceId}${sql.raw(mid)}${json}${sql.raw(tail)}${sourceId}${sql.raw(historyTail + select)}`
       : sql<FreshRow>`${sql.raw(head)}${sourceId}${sql.raw(mid)}${json}${sql.raw(tail + select)}`;
@@ -163,36 +163,106 @@ SELECT (count(*) FILTER (WHERE inserted))::int AS inserted, (count(*) FILTER (WH
 /**
  * The hash of one payload record's JSON text (its scope, normalized columns and raw): an md5 as a
  * uuid, 16 bytes to compare instead of the whole row. It only detects change; it secures nothing.
+ * The text may be given as its UTF-8 bytes: the hash is the same.
  */
-export function rowHash(recordJson: string): string {
-  const h = createHash('md5').update(recordJson).digest('hex');
+export function rowHash(recordJson: string | Uint8Array): string {
+  const h = hash('md5', recordJson, 'hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-/** One row as the upsert statement's payload record: its id, its rowHash and its JSON text (row_hash included). */
+/** One row of a PagePayload: its id, its rowHash, and where its JSON text (row_hash included) lies in the payload's bytes. */
 export interface PayloadRecord {
   id: string;
   hash: string;
-  json: string;
+  /** Byte offset of the record's text in PagePayload.bytes. */
+  start: number;
+  /** Byte offset just past it. */
+  end: number;
 }
 
 /**
- * The payload records of a page's rows, in order. Takes ownership of each row's `columns`
- * object: it becomes the record (external_id, scope and raw are added to it).
+ * A page's rows as the upsert's jsonb parameter, in Postgres's binary jsonb format (a version
+ * byte, then the text of a JSON array of the records), with each record's place in it.
  */
-export function payloadRecords(rows: readonly RowToUpsert[]): PayloadRecord[] {
+export interface PagePayload {
+  bytes: Buffer;
+  records: PayloadRecord[];
+}
+
+/** jsonb's binary input format: this version byte, then the JSON text. */
+const JSONB_VERSION = 1;
+const COMMA = 0x2c;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+
+/**
+ * The payload of a page's rows, in order. Takes ownership of each row's `columns` object: it
+ * becomes the record (external_id, scope and raw are added to it).
+ * Each record is serialized once and encoded to UTF-8 once, straight into the one buffer that
+ * goes to Postgres, and hashed from those bytes: a string per record, its re-encoding by the
+ * hash, a joined page string and its re-encoding by the driver cost ~5 ms of worker CPU a page of
+ * 500 devices more (scratch measure, 16.4 against 11.3 ms per page).
+ */
+export function payloadRecords(rows: readonly RowToUpsert[]): PagePayload {
   // The columns objects become the payload records in place: a spread copy per row cost ~3% of
   // the worker's CPU at a million rows.
-  return rows.map((r) => {
+  const texts = rows.map((r) => {
     const rec = r.columns;
     rec.external_id = r.externalId;
     rec.scope = r.scope;
     rec.raw = r.raw;
-    const json = JSON.stringify(rec);
-    const hash = rowHash(json);
-    // The record's text is an object: its hash goes in as one more key without a second stringify.
-    return { id: r.externalId, hash, json: `${json.slice(0, -1)},"row_hash":"${hash}"}` };
+    return JSON.stringify(rec);
   });
+  // Each record grows by `,"row_hash":"<36 characters>"` and the comma after it: ASCII, 51 bytes.
+  const EXTRA = 51;
+  let size = 3;
+  for (const t of texts) size += t.length + EXTRA;
+  // As many bytes as characters while the text is ASCII; more room is made when it is not.
+  let bytes = Buffer.allocUnsafe(size);
+  bytes[0] = JSONB_VERSION;
+  bytes[1] = OPEN_BRACKET;
+  let at = 2;
+  const records: PayloadRecord[] = new Array(rows.length);
+  for (let i = 0; i < texts.length; i++) {
+    const text = texts[i]!;
+    // A character takes at most 3 bytes: count the exact bytes only when that worst case does not fit.
+    if (bytes.length - at < text.length * 3 + EXTRA) {
+      const need = Buffer.byteLength(text) + EXTRA;
+      if (bytes.length - at < need) {
+        const grown = Buffer.allocUnsafe(Math.max(bytes.length * 2, at + need + 1));
+        bytes.copy(grown, 0, 0, at);
+        bytes = grown;
+      }
+    }
+    const start = at;
+    const n = bytes.write(text, at);
+    const h = rowHash(bytes.subarray(start, start + n));
+    // The record's text is an object: its hash goes in as one more key, over its closing brace.
+    at = start + n - 1;
+    at += bytes.write(`,"row_hash":"${h}"}`, at, 'latin1');
+    records[i] = { id: rows[i]!.externalId, hash: h, start, end: at };
+    bytes[at++] = COMMA;
+  }
+  // The last comma becomes the closing bracket; an empty page gets one after its opening one.
+  if (records.length === 0) at++;
+  bytes[at - 1] = CLOSE_BRACKET;
+  return { bytes: bytes.subarray(0, at), records };
+}
+
+/**
+ * The jsonb parameter (binary format) of some of a payload's records, in the order given; for all
+ * of them, the payload's own bytes without a copy.
+ */
+export function payloadOf(payload: PagePayload, records: readonly PayloadRecord[]): Buffer {
+  if (records.length === payload.records.length) return payload.bytes;
+  const parts: Buffer[] = [Buffer.from([JSONB_VERSION, OPEN_BRACKET])];
+  const comma = Buffer.from([COMMA]);
+  records.forEach((r, i) => {
+    if (i > 0) parts.push(comma);
+    parts.push(payload.bytes.subarray(r.start, r.end));
+  });
+  parts.push(Buffer.from([CLOSE_BRACKET]));
+  return Buffer.concat(parts);
 }
 
 /**
@@ -237,9 +307,10 @@ export async function upsertRows(
 ): Promise<UpsertResult> {
   const lookUpHashes = options.lookUpHashes ?? true;
   if (rows.length === 0) return { inserted: 0, updated: 0, unchanged: 0, changedIds: [] };
-  const records = options.payload ?? payloadRecords(rows);
+  const payload = options.payload ?? payloadRecords(rows);
+  const records = payload.records;
   if (!lookUpHashes) {
-    const fresh = await freshStatementFor(table, options.openHistory === true)(`[${records.map((r) => r.json).join(',')}]`, sourceId).execute(db);
+    const fresh = await freshStatementFor(table, options.openHistory === true)(payload.bytes, sourceId).execute(db);
     const f = fresh.rows[0] ?? { inserted: 0, updated: 0, ids: [], updated_ids: [], opened: null };
     const counts = { inserted: f.inserted, updated: f.updated, unchanged: rows.length - f.inserted - f.updated, changedIds: f.ids };
     return f.opened === null ? counts : { ...counts, history: { opened: f.opened, updatedIds: f.updated_ids } };
@@ -250,7 +321,7 @@ export async function upsertRows(
     WHERE t.row_hash = x.h AND t.deleted_at IS NULL AND t.missing_since IS NULL`.execute(db);
   const toSend = recordsToSend(records, new Set(same.rows.map((r) => r.external_id)));
   if (toSend.length === 0) return { inserted: 0, updated: 0, unchanged: rows.length, changedIds: [] };
-  const result = await statementFor(table)(`[${toSend.map((r) => r.json).join(',')}]`, sourceId).execute(db);
+  const result = await statementFor(table)(payloadOf(payload, toSend), sourceId).execute(db);
   const row = result.rows[0] ?? { inserted: 0, updated: 0, ids: [] };
   return { inserted: row.inserted, updated: row.updated, unchanged: rows.length - row.inserted - row.updated, changedIds: row.ids };
 }

@@ -7,7 +7,7 @@ import type { Database, SyncRunsTable, SyncWalksTable } from './db.js';
 import type { DataTableName } from './tables.js';
 import { decideSweep, type SweepDecision } from '../sync/sweep-decision.js';
 import { dropHeldSweep, lockHeldSweep, pruneHeldSweep, recordHeldSweep } from './held-sweeps.js';
-import { hashLookupPays, scopeSweepCounts, sweepDeleted, unseenRows, upsertRows, type PayloadRecord, type SweepCounts, type UpsertCounts } from './upsert.js';
+import { hashLookupPays, scopeSweepCounts, sweepDeleted, unseenRows, upsertRows, type PagePayload, type SweepCounts, type UpsertCounts } from './upsert.js';
 import { closeHistory, recordHistory } from './history.js';
 import { refreshOrganizationCounts } from './organization-counts.js';
 
@@ -148,7 +148,7 @@ export interface PageCommit extends NormalizedPage {
   /** Whether this table's history is kept for the source (src/warehouse/history.ts, keepsHistory). */
   history?: boolean;
   /** payloadRecords(rows), when the page was prepared ahead (src/queue/page-prepare.ts). */
-  payload?: readonly PayloadRecord[];
+  payload?: PagePayload;
   /**
    * The vendor's per-id answers about the rows this last page's walk missed (resources with an
    * item GET, `deletes: confirm`): the sweep then deletes only `gone` rows and clears `present`
