@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import { defineResource, type VendorDefinition } from '../src/connector.js';
 import { toBool, toInt, toText, toTimestamp } from '../src/normalize.js';
 import { pageNumber } from '../src/pagination/page-number.js';
@@ -52,7 +52,7 @@ const packageSchema = z
     cves: z.unknown(),
   })
   ;
-const categorySchema = z.object({ id: z.number().int(), name: z.string() }).strict();
+const categorySchema = z.strictObject({ id: z.number().int(), name: z.string() });
 
 /** The documented `patch_classification_category_id` table (Automox serves no endpoint for it). */
 export const AUTOMOX_PATCH_CATEGORIES: ReadonlyArray<{ id: number; name: string }> = [
@@ -95,7 +95,7 @@ function serialOf(s: z.infer<typeof serverSchema>): string | null {
 export const automox: VendorDefinition = {
   vendor: 'automox',
   docUrl: 'https://developer.automox.com/developer-portal/',
-  credentials: z.object({ apiKey: z.string().min(1, 'is empty') }).strict(),
+  credentials: z.strictObject({ apiKey: z.string().min(1, 'is empty') }),
   authHeaders: (c) => ({ Authorization: `Bearer ${c.apiKey ?? ''}` }),
   lanes: {
     // "For most APIs, Automox allows 100 authenticated requests per second."

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import type { SourceConfig } from '../src/config.js';
 import { defineResource, type ErrorBodyReader, type VendorDefinition } from '../src/connector.js';
 import { toBool, toInt, toText, toTimestamp } from '../src/normalize.js';
@@ -103,7 +103,7 @@ export const readFamocoError: ErrorBodyReader = (body) => {
   return parts.length > 0 ? { message: parts.join('; ') } : {};
 };
 
-const tokenCredentials = z.object({ token: z.string().min(1, 'is empty') }).strict();
+const tokenCredentials = z.strictObject({ token: z.string().min(1, 'is empty') });
 const bearer = (c: Record<string, string>) => ({ Authorization: `Bearer ${c.token ?? ''}` });
 
 /** Famoco MDM: bearer token; org-scoped devices and fleets; 100 requests/min and 1000/h per client. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import { defineResource, type ErrorBodyReader, type VendorDefinition } from '../src/connector.js';
 import { toInt, toText, toTimestamp } from '../src/normalize.js';
 import { afterCursor } from '../src/pagination/after-cursor.js';
@@ -90,7 +90,7 @@ export const readIzumaError: ErrorBodyReader = (body) => {
 export const izuma: VendorDefinition = {
   vendor: 'izuma',
   docUrl: 'https://developer.izumanetworks.com/docs/device-management-api/',
-  credentials: z.object({ apiKey: z.string().min(1, 'is empty') }).strict(),
+  credentials: z.strictObject({ apiKey: z.string().min(1, 'is empty') }),
   authHeaders: (c) => ({ Authorization: `Bearer ${c.apiKey ?? ''}` }),
   lanes: {
     api: { windows: [{ max: 20, durationMs: 1000 }], concurrency: 2 },

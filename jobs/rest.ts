@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { z as z4 } from 'zod/v4';
 import { formatKeyPath, laneLimitSchema, type LaneLimit, type SourceConfig } from '../src/config.js';
 import type { ResourceDefinition, SessionScoping, VendorDefinition } from '../src/connector.js';
 import { toBool, toInt, toText, toTimestamp } from '../src/normalize.js';
@@ -192,10 +193,10 @@ function buildResource(r: RestResource, table: DataTableName, ous: boolean): Res
   };
   const fill = (scope: string) => fillIn(r.path, scope);
   const item = r.item;
-  const record = z
-    .record(z.string(), z.unknown())
+  const record = z4
+    .record(z4.string(), z4.unknown())
     .superRefine((rec, ctx) => {
-      if (idText(atPath(rec, r.id)) === null) ctx.addIssue({ code: z.ZodIssueCode.custom, path: r.id.split('.'), message: 'id is missing or not a string/number' });
+      if (idText(atPath(rec, r.id)) === null) ctx.addIssue({ code: 'custom', path: r.id.split('.'), message: 'id is missing or not a string/number' });
     });
   return {
     name: r.name,
@@ -269,10 +270,10 @@ export function buildRestVendor(src: SourceConfig): { vendor?: VendorDefinition;
   const auth = cfg.auth;
   const credentials =
     auth.type === 'basic'
-      ? z.object({ clientId: z.string().min(1, 'is empty'), clientSecret: z.string().min(1, 'is empty') }).strict()
+      ? z4.strictObject({ clientId: z4.string().min(1, 'is empty'), clientSecret: z4.string().min(1, 'is empty') })
       : auth.type === 'bearer'
-        ? z.object({ token: z.string().min(1, 'is empty') }).strict()
-        : z.object({ apiKey: z.string().min(1, 'is empty') }).strict();
+        ? z4.strictObject({ token: z4.string().min(1, 'is empty') })
+        : z4.strictObject({ apiKey: z4.string().min(1, 'is empty') });
   const eb = cfg.errorBody;
   const session: SessionScoping | undefined = cfg.orgUnits
     ? {
@@ -314,7 +315,7 @@ export function buildRestVendor(src: SourceConfig): { vendor?: VendorDefinition;
 export const rest: VendorDefinition = {
   vendor: 'rest',
   docUrl: 'docs/rest-sources.md',
-  credentials: z.record(z.string(), z.string()),
+  credentials: z4.record(z4.string(), z4.string()),
   authHeaders: () => ({}),
   lanes: {},
   resources: [],

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import type { SourceConfig } from '../src/config.js';
 import { defineResource, type VendorDefinition } from '../src/connector.js';
 import { toBool, toInt, toText, toTimestamp } from '../src/normalize.js';
@@ -128,7 +128,7 @@ function readTogglError(body: unknown): { message?: string } {
 export const toggl: VendorDefinition = {
   vendor: 'toggl',
   docUrl: 'https://engineering.toggl.com/docs/',
-  credentials: z.object({ apiToken: z.string().min(1, 'is empty') }).strict(),
+  credentials: z.strictObject({ apiToken: z.string().min(1, 'is empty') }),
   authHeaders: (c) => ({ Authorization: `Basic ${Buffer.from(`${c.apiToken ?? ''}:api_token`).toString('base64')}` }),
   lanes: {
     // "you can expect a rate of 1req/sec to be available"

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { z } from 'zod/v4';
 import type { LaneLimit, SourceConfig } from './config.js';
 import type { Cursor, PageRequest, PageStrategy } from './pagination/types.js';
 import type { DataTableName, NormalizedRow } from './warehouse/tables.js';
@@ -59,7 +59,7 @@ export interface ResourceDefinition<T extends DataTableName = DataTableName, R =
    * 404/410: a listing that shifts during two walks in a row cannot fake a delete.
    */
   item?: (id: string, scope: string, source: SourceConfig) => PageRequest;
-  record: z.ZodType<R, z.ZodTypeDef, unknown>;
+  record: z.ZodType<R, unknown>;
   /**
    * Dot path of the field the external id comes from; default "id". A record whose value there
    * is missing, empty or not a string or number is quarantined as unidentified before `record`
@@ -96,7 +96,7 @@ export interface VendorDefinition {
   vendor: string;
   docUrl: string;
   /** Validates a source's `credentials` block. */
-  credentials: z.ZodType<Record<string, string>, z.ZodTypeDef, unknown>;
+  credentials: z.ZodType<Record<string, string>, unknown>;
   /** Headers that authenticate a request. The values are secrets and never leave the HTTP layer. */
   authHeaders: (credentials: Record<string, string>) => Record<string, string>;
   /** The vendor's documented rate-limit classes. */

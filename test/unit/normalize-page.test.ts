@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import { defineResource } from '../../src/connector.js';
 import { staticList } from '../../src/pagination/static-list.js';
 import { normalizePage } from '../../src/sync/normalize-page.js';
 
-const record = z.object({ id: z.union([z.string().min(1), z.number()]), name: z.string().nullable().optional(), updated_at: z.string().optional() }).passthrough();
+const record = z.looseObject({ id: z.union([z.string().min(1), z.number()]), name: z.string().nullable().optional(), updated_at: z.string().optional() });
 
 const devices = defineResource({
   name: 'devices',
