@@ -14,6 +14,40 @@ describe('normalize', () => {
   });
 
   // One test per vendor time format (issue 13): every one lands as the same UTC instant.
+  it('gives for a UTC time exactly what Date gives, over every day of leap and common years and the edges of each field', () => {
+    // What toTimestamp did for these shapes before it built UTC texts from their digits.
+    const viaDate = (s: string): string | null => {
+      const ms = Date.parse(s.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+      return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+    };
+    const p2 = (n: number) => String(n).padStart(2, '0');
+    const checked: string[] = [];
+    for (const year of [1999, 2000, 2023, 2024, 2100]) {
+      for (let month = 1; month <= 12; month++) {
+        for (let day = 1; day <= 31; day++) {
+          for (const [time, zone] of [
+            ['00:00:00', 'Z'],
+            ['23:59:59.999', '+0000'],
+            ['12:30:05', '+00:00'],
+            ['07:08:09.120', '-00:00'],
+            ['24:00:00', 'Z'],
+            ['10:60:00', 'Z'],
+            ['10:00:60', '-0000'],
+            ['10:00:00.5', 'Z'],
+            ['10:00:00.1234', 'Z'],
+            ['10:00:00', '+0130'],
+          ] as const) {
+            checked.push(`${year}-${p2(month)}-${p2(day)}T${time}${zone}`);
+          }
+        }
+      }
+    }
+    checked.push('2024-13-01T00:00:00Z', '2024-00-10T00:00:00Z', '2024-01-00T00:00:00Z', '0000-01-01T00:00:00Z', '2024-01-01T00:00:00+00:0', '2024-01-01T00:00:00ZZ');
+    const differ = checked.filter((s) => toTimestamp(s) !== viaDate(s));
+    expect(differ).toEqual([]);
+    expect(checked.length).toBeGreaterThan(18_000);
+  });
+
   describe('toTimestamp formats', () => {
     it('"+0000" offsets without a colon (Automox)', () => {
       expect(toTimestamp('2025-01-22T22:18:21+0000')).toBe('2025-01-22T22:18:21.000Z');
