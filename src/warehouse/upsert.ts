@@ -161,13 +161,13 @@ SELECT (count(*) FILTER (WHERE inserted))::int AS inserted, (count(*) FILTER (WH
 }
 
 /**
- * The hash of one payload record's JSON text (its scope, normalized columns and raw): an md5 as a
- * uuid, 16 bytes to compare instead of the whole row. It only detects change; it secures nothing.
- * The text may be given as its UTF-8 bytes: the hash is the same.
+ * The hash of one payload record's JSON text (its scope, normalized columns and raw): an md5 in
+ * 32 hex digits, a form Postgres's uuid input takes as it is, so 16 bytes are compared instead of
+ * the whole row. It only detects change; it secures nothing. The text may be given as its UTF-8
+ * bytes: the hash is the same.
  */
 export function rowHash(recordJson: string | Uint8Array): string {
-  const h = hash('md5', recordJson, 'hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  return hash('md5', recordJson, 'hex');
 }
 
 /** One row of a PagePayload: its id, its rowHash, and where its JSON text (row_hash included) lies in the payload's bytes. */
@@ -194,6 +194,9 @@ const JSONB_VERSION = 1;
 const COMMA = 0x2c;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
+const QUOTE = 0x22;
+const CLOSE_BRACE = 0x7d;
+const HASH_KEY = Buffer.from(',"row_hash":"', 'latin1');
 
 /**
  * The payload of a page's rows, in order. Takes ownership of each row's `columns` object: it
@@ -213,8 +216,8 @@ export function payloadRecords(rows: readonly RowToUpsert[]): PagePayload {
     rec.raw = r.raw;
     return JSON.stringify(rec);
   });
-  // Each record grows by `,"row_hash":"<36 characters>"` and the comma after it: ASCII, 51 bytes.
-  const EXTRA = 51;
+  // Each record grows by `,"row_hash":"<32 hex digits>"` and the comma after it: ASCII, 47 bytes.
+  const EXTRA = HASH_KEY.length + 32 + 1 + 1;
   let size = 3;
   for (const t of texts) size += t.length + EXTRA;
   // As many bytes as characters while the text is ASCII; more room is made when it is not.
@@ -238,8 +241,12 @@ export function payloadRecords(rows: readonly RowToUpsert[]): PagePayload {
     const n = bytes.write(text, at);
     const h = rowHash(bytes.subarray(start, start + n));
     // The record's text is an object: its hash goes in as one more key, over its closing brace.
+    // Byte by byte: a Buffer.write per record for so few bytes cost more than the loop.
     at = start + n - 1;
-    at += bytes.write(`,"row_hash":"${h}"}`, at, 'latin1');
+    for (let k = 0; k < HASH_KEY.length; k++) bytes[at++] = HASH_KEY[k]!;
+    for (let k = 0; k < 32; k++) bytes[at++] = h.charCodeAt(k);
+    bytes[at++] = QUOTE;
+    bytes[at++] = CLOSE_BRACE;
     records[i] = { id: rows[i]!.externalId, hash: h, start, end: at };
     bytes[at++] = COMMA;
   }
