@@ -7,7 +7,7 @@ import { VendorError } from '../src/http/errors.js';
 import { LaneGate } from '../src/queue/lane-gate.js';
 import type { Lane } from '../src/queue/lanes.js';
 import { askAboutMissed, itemVerdict } from '../src/queue/missed-rows.js';
-import { analyzeIfStale, statsAreStale } from '../src/warehouse/table-stats.js';
+import { analyzeIfStale, ENGINE_STATISTICS_TARGET, statsAreStale } from '../src/warehouse/table-stats.js';
 import { createTestEnv, deleteRedisPrefix, REDIS_URL, waitFor, type TestEnv } from './helpers.js';
 
 // The per-id questions about rows a walk missed (src/queue/missed-rows.ts), through a real gate
@@ -78,6 +78,14 @@ describe('statsAreStale', () => {
   });
 });
 
+/** How many histogram bounds a column's statistics hold (one more than the statistics target for a column of distinct values). */
+async function histogramBounds(table: string, column: string): Promise<number> {
+  const res = await sql<{ n: number }>`
+    SELECT cardinality(histogram_bounds::text::text[])::int AS n FROM pg_stats
+    WHERE schemaname = current_schema() AND tablename = ${table} AND attname = ${column}`.execute(env.db);
+  return res.rows[0]?.n ?? 0;
+}
+
 describe('analyzeIfStale', () => {
   it('analyzes a table that grew past the threshold since its statistics were taken, and only then', async () => {
     await env.db.connection().execute(async (conn) => {
@@ -94,18 +102,24 @@ describe('analyzeIfStale', () => {
     // Only the columns the engine plans on have statistics: not raw, not the normalized columns.
     const cols = (await sql<{ attname: string }>`SELECT attname FROM pg_stats WHERE tablename = 'devices' AND schemaname = current_schema()`.execute(env.db)).rows.map((r) => r.attname);
     expect(cols.sort()).toEqual(['deleted_at', 'external_id', 'missing_since', 'organization_external_id', 'scope', 'source_id']);
+    // From a small sample (ENGINE_STATISTICS_TARGET): 1,500 distinct ids would fill 101 histogram bounds at the default target.
+    expect(await histogramBounds('devices', 'external_id')).toBe(ENGINE_STATISTICS_TARGET + 1);
   });
 
   it('analyzes a table without any planned column as a whole', async () => {
     await env.db.connection().execute(async (conn) => {
-      await sql`CREATE TABLE stats_plain (n int)`.execute(conn);
-      await sql`INSERT INTO stats_plain SELECT g FROM generate_series(1, 1500) g`.execute(conn);
+      await sql`CREATE TABLE stats_plain (n int, m int)`.execute(conn);
+      // A column's own statistics target is kept.
+      await sql`ALTER TABLE stats_plain ALTER m SET STATISTICS 100`.execute(conn);
+      await sql`INSERT INTO stats_plain SELECT g, g FROM generate_series(1, 1500) g`.execute(conn);
       await sql`SELECT pg_stat_force_next_flush()`.execute(conn);
     });
     const live = async () => Number((await sql<{ n: string }>`SELECT n_live_tup::text AS n FROM pg_stat_user_tables WHERE relname = 'stats_plain'`.execute(env.db)).rows[0]?.n ?? 0);
     await waitFor(async () => (await live()) >= 1500, 'the insert in the table statistics');
     expect(await analyzeIfStale(env.db, ['stats_plain'])).toEqual(['stats_plain']);
     const cols = (await sql<{ attname: string }>`SELECT attname FROM pg_stats WHERE tablename = 'stats_plain' AND schemaname = current_schema()`.execute(env.db)).rows.map((r) => r.attname);
-    expect(cols).toEqual(['n']);
+    expect(cols.sort()).toEqual(['m', 'n']);
+    expect(await histogramBounds('stats_plain', 'n')).toBe(ENGINE_STATISTICS_TARGET + 1);
+    expect(await histogramBounds('stats_plain', 'm')).toBe(101);
   });
 });

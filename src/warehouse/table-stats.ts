@@ -24,6 +24,15 @@ import type { Database } from './db.js';
  */
 export const PLANNED_COLUMNS: readonly string[] = ['source_id', 'external_id', 'scope', 'organization_external_id', 'deleted_at', 'missing_since', 'valid_from', 'valid_to'];
 
+/**
+ * The statistics target of the engine's own analyzes (default_statistics_target for them only): a
+ * sample of 300 x 10 rows instead of 300 x 100. Its plans need row counts and whether a column is
+ * unique, which a small sample gives as well: an analyze of those columns of 200,000 devices took
+ * 15 ms instead of 200-290 ms. A column with a statistics target of its own keeps it, and
+ * autovacuum's analyzes use the server's.
+ */
+export const ENGINE_STATISTICS_TARGET = 10;
+
 /** Live rows below which statistics are never worth taking here. */
 export const ANALYZE_MIN_ROWS = 1_000;
 /** How many times the rows the statistics were taken with a table must hold to be analyzed again. */
@@ -57,6 +66,7 @@ export async function analyzeIfStale(db: Kysely<Database>, tables: readonly stri
       if (!lock.rows[0]?.ok) return false;
       // Every warehouse table has planned columns; a table without any would get a full analyze.
       const columns = t.columns.length > 0 ? sql` (${sql.join(t.columns.map((c) => sql.ref(c)))})` : sql``;
+      await sql`SET LOCAL default_statistics_target = ${sql.raw(String(ENGINE_STATISTICS_TARGET))}`.execute(trx);
       await sql`ANALYZE ${sql.table(t.relname)}${columns}`.execute(trx);
       return true;
     });
