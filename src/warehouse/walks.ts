@@ -249,7 +249,8 @@ async function sweepScope(trx: Transaction<Database>, c: PageCommit): Promise<Sw
   let marked: SweepCounts = { missing: 0, deleted: 0, deletedIds: [] };
   switch (decision.outcome) {
     case 'swept':
-      marked = await sweepDeleted(trx, c.table, { id: walk.id, source_id: walk.source_id, scope: walk.scope, started_at: w.started_at }, c.sweep.deletes, range, c.asked);
+      // Nothing unseen (every first sync, most resyncs): no statement that would rescan the scope.
+      if (counts.unseen > 0) marked = await sweepDeleted(trx, c.table, { id: walk.id, source_id: walk.source_id, scope: walk.scope, started_at: w.started_at }, c.sweep.deletes, range, c.asked);
       await dropHeldSweep(trx, walk.source_id, walk.resource, walk.scope);
       break;
     case 'applied':
