@@ -80,9 +80,9 @@ describe('PagePrefetch', () => {
 
   it('prepares a held page once its answer comes, and a failed preparation leaves the work to the job', async () => {
     const p = new PagePrefetch();
-    const made = { cursorKey: '{"page":2}', result: { records: [], next: null }, normalized: {} as never, payload: { bytes: Buffer.alloc(0), records: [] } };
-    p.put('ok', 'lane', Promise.resolve(page(2)), (res) => ({ ...made, result: { records: res.body as unknown[], next: null } }));
-    expect(await p.takePage('ok')!.prepared).toMatchObject({ cursorKey: '{"page":2}', result: { records: [2] } });
+    const made = { cursorKey: '{"page":2}', frame: { next: null, records: 0 }, normalized: {} as never, payload: { bytes: Buffer.alloc(0), records: [] } };
+    p.put('ok', 'lane', Promise.resolve(page(2)), (res) => ({ ...made, frame: { next: null, records: (res.body as unknown[]).length } }));
+    expect(await p.takePage('ok')!.prepared).toMatchObject({ cursorKey: '{"page":2}', frame: { records: 1 } });
     p.put('bad', 'lane', Promise.resolve(page(3)), () => {
       throw new Error('page shape');
     });

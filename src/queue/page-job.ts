@@ -3,8 +3,8 @@ import type { ResourceDefinition } from '../connector.js';
 import { VendorError } from '../http/errors.js';
 import { postgresConnectionReason, UNREACHABLE_CODES } from '../infra-errors.js';
 import { describeRequest, requestHash } from '../pagination/request-key.js';
-import type { Cursor, PageContext, PageRequest, PageResult } from '../pagination/types.js';
-import { canonicalJson, checkPage, preparePage, type PreparedPage } from './page-prepare.js';
+import type { Cursor, PageContext, PageRequest } from '../pagination/types.js';
+import { canonicalJson, checkPage, pageFrame, preparePage, type PageFrame, type PreparedPage } from './page-prepare.js';
 import { deletePolicyOf, rateLimitBackoffOf, type ResolvedSource } from '../sources.js';
 import { normalizePage } from '../sync/normalize-page.js';
 import { pageContext } from '../sync/walk-plan.js';
@@ -33,6 +33,9 @@ export interface PageJobDeps {
 
 /** A page job's outcome, for logs and tests. */
 export type PageOutcome = 'walk-gone' | 'walk-finished' | 'already-committed' | 'stale' | 'committed' | 'raced';
+
+/** A page in hand for its commit: prepared ahead, or its parsed records to normalize now. */
+type PageContent = { frame: PageFrame } & ({ prepared: PreparedPage } | { records: unknown[] });
 
 /**
  * Processes one page job: check the walk, pass the gate, make the one vendor request, parse,
@@ -123,16 +126,22 @@ export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, toke
       await releaseSession?.();
       releaseSession = null;
     }
-    const result = prepared?.result ?? def.pagination.parse(body, cursor, pageCtx, { headers });
-    if (!prepared) checkPage(def, result, cursor, pageCtx);
-    const next = result.next ? nextRequest(def, result.next, pageContext(src, def, walk, page + 1)) : null;
-    if (result.next) await fetchAheadFrom(ctx, src, def, lane, walk, page + 1, result.next);
-    const committed = await commit(ctx, src, def, walk, page, cursor, result, where, requestId, startedAt, {
+    let content: PageContent;
+    if (prepared) content = { frame: prepared.frame, prepared };
+    else {
+      const result = def.pagination.parse(body, cursor, pageCtx, { headers });
+      checkPage(def, result, cursor, pageCtx);
+      content = { frame: pageFrame(result), records: result.records };
+    }
+    const { frame } = content;
+    const next = frame.next ? nextRequest(def, frame.next, pageContext(src, def, walk, page + 1)) : null;
+    if (frame.next) await fetchAheadFrom(ctx, src, def, lane, walk, page + 1, frame.next);
+    const committed = await commit(ctx, src, def, walk, page, cursor, content, where, requestId, startedAt, {
       requestHash: thisRequestHash,
       ...(next ? { nextRequestHash: next.nextRequestHash, nextRequestText: next.nextRequestText } : { nextRequestHash: null }),
-    }, prepared);
+    });
     if (committed) {
-      if (result.next) await queue.enqueue(walk, page + 1);
+      if (frame.next) await queue.enqueue(walk, page + 1);
       else await queue.enqueueChildren(walk.id);
     }
     return committed ? 'committed' : 'raced';
@@ -168,18 +177,19 @@ async function commit(
   walk: WalkRow,
   page: number,
   cursor: Cursor,
-  result: PageResult,
+  content: PageContent,
   where: string,
   requestId: string | null,
   startedAt: number,
   requests: { requestHash: string; nextRequestHash: string | null; nextRequestText?: string },
-  prepared: PreparedPage | null,
 ): Promise<boolean> {
-  const normalized = prepared?.normalized ?? normalizePage(def, result.records, { sourceId: src.id, scope: walk.scope, where });
+  const { frame } = content;
+  const prepared = 'prepared' in content ? content.prepared : null;
+  const normalized = prepared?.normalized ?? normalizePage(def, 'records' in content ? content.records : [], { sourceId: src.id, scope: walk.scope, where });
   const policy = deletePolicyOf(src.config, def.name);
   // The last page's cursor says what the whole walk covered.
-  const sweepRange = result.next === null ? (def.sweepRange?.(cursor) ?? null) : null;
-  const asked = result.next === null ? await askAboutMissedRows(ctx, src, def, walk, normalized, sweepRange, policy) : undefined;
+  const sweepRange = frame.next === null ? (def.sweepRange?.(cursor) ?? null) : null;
+  const asked = frame.next === null ? await askAboutMissedRows(ctx, src, def, walk, normalized, sweepRange, policy) : undefined;
   if (asked?.problem) ctx.log.warn({ source: src.id, resource: def.name, scope: walk.scope, gone: asked.gone.length, present: asked.present.length, unknown: asked.unknown }, `${where}: ${asked.unknown} missed rows stay missing, not deleted: ${asked.problem}`);
   const outcome = await commitPage(
     ctx.db,
@@ -189,9 +199,9 @@ async function commit(
       table: def.table,
       ...normalized,
       ...requests,
-      records: result.records.length,
-      next: result.next === null ? null : JSON.stringify(result.next),
-      total: result.total ?? null,
+      records: frame.records,
+      next: frame.next === null ? null : JSON.stringify(frame.next),
+      total: frame.total ?? null,
       sweepRange,
       sweep: { ...policy, label: `${def.name} of ${scopeLabel(walk.scope, def.parent)}` },
       history: keepsHistory(def.table, src.config.history),
@@ -205,7 +215,7 @@ async function commit(
   // (a catalog query, now and then an ANALYZE) is no part of the walk's page-after-page path.
   if (outcome.counts.inserted > 0) void keepStatistics(ctx, def.table);
   ctx.metrics?.rows(src.id, def.table, outcome.counts);
-  ctx.log.debug({ source: src.id, resource: def.name, scope: walk.scope, page, rows: result.records.length, ...outcome.counts, requestId, ms: Date.now() - startedAt }, 'page committed');
+  ctx.log.debug({ source: src.id, resource: def.name, scope: walk.scope, page, rows: frame.records, ...outcome.counts, requestId, ms: Date.now() - startedAt }, 'page committed');
   if (normalized.duplicates > 0 || normalized.quarantine.length > 0) {
     ctx.log.warn(
       { source: src.id, resource: def.name, scope: walk.scope, page, duplicates: normalized.duplicates, quarantined: normalized.quarantine.length, unidentified: normalized.unidentified, repaired: normalized.repaired },

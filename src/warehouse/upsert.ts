@@ -40,7 +40,7 @@ export interface UpsertOptions {
   lookUpHashes?: boolean;
   /** The table keeps history (src/warehouse/history.ts): a fresh walk's statement opens the versions of the rows it inserts. */
   openHistory?: boolean;
-  /** payloadRecords(rows), when already made (a page prepared ahead, src/queue/page-prepare.ts). */
+  /** payloadRecords(rows), when already made (a page prepared ahead, src/queue/page-prepare.ts); the rows are then not read. */
   payload?: PagePayload;
 }
 
@@ -299,7 +299,8 @@ export function hashLookupPays(walk: { pages: number; updated: number; unchanged
  * ids of the rows it wrote come back as `changedIds` (for the history step,
  * src/warehouse/history.ts). A row edited in the warehouse by hand keeps its hash and is not
  * rewritten until the vendor's record changes.
- * Takes ownership of each row's `columns` object (payloadRecords), unless `payload` is given.
+ * Takes ownership of each row's `columns` object (payloadRecords), unless `payload` is given:
+ * then `rows` are not read (a prepared page passes none, its payload holds them).
  * The caller passes the transaction that also advances the walk's cursor. Duplicate ids within
  * `rows` must already be removed (Postgres refuses to update one row twice in a statement).
  * Without `lookUpHashes` it writes with the fresh walk's statement (freshStatementFor), which
@@ -313,13 +314,13 @@ export async function upsertRows(
   options: UpsertOptions = {},
 ): Promise<UpsertResult> {
   const lookUpHashes = options.lookUpHashes ?? true;
-  if (rows.length === 0) return { inserted: 0, updated: 0, unchanged: 0, changedIds: [] };
   const payload = options.payload ?? payloadRecords(rows);
   const records = payload.records;
+  if (records.length === 0) return { inserted: 0, updated: 0, unchanged: 0, changedIds: [] };
   if (!lookUpHashes) {
     const fresh = await freshStatementFor(table, options.openHistory === true)(payload.bytes, sourceId).execute(db);
     const f = fresh.rows[0] ?? { inserted: 0, updated: 0, ids: [], updated_ids: [], opened: null };
-    const counts = { inserted: f.inserted, updated: f.updated, unchanged: rows.length - f.inserted - f.updated, changedIds: f.ids };
+    const counts = { inserted: f.inserted, updated: f.updated, unchanged: records.length - f.inserted - f.updated, changedIds: f.ids };
     return f.opened === null ? counts : { ...counts, history: { opened: f.opened, updatedIds: f.updated_ids } };
   }
   const same = await sql<{ external_id: string }>`
@@ -327,10 +328,10 @@ export async function upsertRows(
     JOIN ${sql.table(table)} AS t ON t.source_id = ${sourceId} AND t.external_id = x.id
     WHERE t.row_hash = x.h AND t.deleted_at IS NULL AND t.missing_since IS NULL`.execute(db);
   const toSend = recordsToSend(records, new Set(same.rows.map((r) => r.external_id)));
-  if (toSend.length === 0) return { inserted: 0, updated: 0, unchanged: rows.length, changedIds: [] };
+  if (toSend.length === 0) return { inserted: 0, updated: 0, unchanged: records.length, changedIds: [] };
   const result = await statementFor(table)(payloadOf(payload, toSend), sourceId).execute(db);
   const row = result.rows[0] ?? { inserted: 0, updated: 0, ids: [] };
-  return { inserted: row.inserted, updated: row.updated, unchanged: rows.length - row.inserted - row.updated, changedIds: row.ids };
+  return { inserted: row.inserted, updated: row.updated, unchanged: records.length - row.inserted - row.updated, changedIds: row.ids };
 }
 
 /**

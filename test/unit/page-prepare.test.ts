@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { automox } from '../../jobs/automox.js';
-import { canonicalJson, preparePage } from '../../src/queue/page-prepare.js';
+import { canonicalJson, pageFrame, preparePage } from '../../src/queue/page-prepare.js';
 import { PageShapeError } from '../../src/pagination/types.js';
 import { generateAutomoxData } from '../../src/simulators/automox.js';
 import { payloadRecords } from '../../src/warehouse/upsert.js';
@@ -21,14 +21,16 @@ describe('canonicalJson', () => {
 });
 
 describe('preparePage', () => {
-  it("does what the page's job would: the same result, rows and payload", () => {
+  it("does what the page's job would: the same frame, payload and page counts, and keeps no rows besides the payload", () => {
     const cursor = devices.pagination.first(pageCtx);
     const made = preparePage(devices, answer(servers.slice(0, 2)), cursor, pageCtx, norm);
     const result = devices.pagination.parse(servers.slice(0, 2), cursor, pageCtx, { headers: {} });
-    expect(made.result).toEqual(result);
+    expect(made.frame).toEqual(pageFrame(result));
+    expect(made.frame).toEqual({ next: result.next, records: 2 });
     expect(made.cursorKey).toBe(canonicalJson(cursor));
     const rows = normalizePage(devices, result.records, norm).rows;
     expect(made.payload).toEqual(payloadRecords(rows));
+    expect(made.normalized.rows).toEqual([]);
     expect(made.normalized.seen).toEqual(servers.slice(0, 2).map((s) => String(s.id)));
   });
 
