@@ -135,7 +135,12 @@ export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, toke
     }
     const { frame } = content;
     const next = frame.next ? nextRequest(def, frame.next, pageContext(src, def, walk, page + 1)) : null;
-    if (frame.next) await fetchAheadFrom(ctx, src, def, lane, walk, page + 1, frame.next);
+    // Not awaited: its loop check and gate token are two round trips the commit need not wait
+    // for (the page is reserved before this returns, so it is never fetched twice). A failure only
+    // costs the head start: the next page's job asks the vendor itself.
+    if (frame.next) {
+      fetchAheadFrom(ctx, src, def, lane, walk, page + 1, frame.next).catch((err: unknown) => ctx.log.debug({ err, where }, 'the next page was not fetched ahead'));
+    }
     const committed = await commit(ctx, src, def, walk, page, cursor, content, where, requestId, startedAt, {
       requestHash: thisRequestHash,
       ...(next ? { nextRequestHash: next.nextRequestHash, nextRequestText: next.nextRequestText } : { nextRequestHash: null }),
