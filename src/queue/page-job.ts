@@ -190,7 +190,7 @@ async function commit(
 ): Promise<boolean> {
   const { frame } = content;
   const prepared = 'prepared' in content ? content.prepared : null;
-  const normalized = prepared?.normalized ?? normalizePage(def, 'records' in content ? content.records : [], { sourceId: src.id, scope: walk.scope, where });
+  const normalized = 'prepared' in content ? content.prepared.normalized : normalizePage(def, content.records, { sourceId: src.id, scope: walk.scope, where });
   const policy = deletePolicyOf(src.config, def.name);
   // The last page's cursor says what the whole walk covered.
   const sweepRange = frame.next === null ? (def.sweepRange?.(cursor) ?? null) : null;
