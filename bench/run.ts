@@ -137,6 +137,11 @@ async function deviceCount(bench: BenchDb): Promise<number> {
   return Number((await sql<{ n: string }>`select count(*)::text as n from devices where deleted_at is null`.execute(bench.db)).rows[0]!.n);
 }
 
+/** Devices with a model and a serial: what only the records' `detail` fills (both sides must load it). */
+async function detailedCount(bench: BenchDb): Promise<number> {
+  return Number((await sql<{ n: string }>`select count(*)::text as n from devices where model is not null and serial_number is not null`.execute(bench.db)).rows[0]!.n);
+}
+
 /** Earliest schedule of `n` requests under sliding windows: the duration an ideal client needs. */
 function idealDurationMs(n: number, windows: Array<{ max: number; durationMs: number }>): number {
   const t: number[] = [];
@@ -201,6 +206,8 @@ async function main(): Promise<void> {
       const fs: number[] = [];
       const rs: number[] = [];
       const ld: number[] = [];
+      // The loader must load the warehouse fleetsync loads: the same columns filled.
+      let detailed: number | null = null;
       const rss: number[] = [];
       // CPU ms per 1,000 rows of each run, by process group: where the two sides' costs differ.
       const cpu: Array<Record<string, Record<string, number>>> = [];
@@ -215,6 +222,7 @@ async function main(): Promise<void> {
               const first = await sync(cfg, bench, prefix, 1, shapeSim.pid);
               const landed = await deviceCount(bench);
               if (landed !== perShapeOrg * orgs) throw new Error(`loader shape ${orgs}: ${landed} devices landed, expected ${perShapeOrg * orgs}`);
+              detailed = await detailedCount(bench);
               await sql`VACUUM (ANALYZE) devices`.execute(bench.db);
               const again = await sync(cfg, bench, prefix, 1, shapeSim.pid);
               fs.push(first.rowsPerSec);
@@ -239,6 +247,8 @@ async function main(): Promise<void> {
               const measured = await meter.stop();
               const used = Object.keys(measured).length === 0 ? {} : { ...measured, loader: (({ user, system }) => (user + system) / 1000)(process.cpuUsage(own0)) };
               if (r.rows !== perShapeOrg * orgs) throw new Error(`loader: ${r.rows} rows, expected ${perShapeOrg * orgs}`);
+              const loaderDetailed = await detailedCount(bench);
+              if (loaderDetailed !== detailed) throw new Error(`loader: ${loaderDetailed} devices with a model and serial, fleetsync ${detailed ?? 'not measured'}: the two did not load the same columns`);
               ld.push(r.rows / (r.ms / 1000));
               cpu[cpu.length - 1]!.loader = perThousand(used, r.rows);
               log(`  loader ${ld[ld.length - 1]!.toFixed(0)} rows/s; CPU ms per 1,000 rows ${cpuText(cpu[cpu.length - 1]!.loader!)}`);
