@@ -12,7 +12,7 @@ import { scopeLabel } from '../sync/where.js';
 import { keepsHistory } from '../warehouse/history.js';
 import { disableResource, pauseSource, sourcePause } from '../warehouse/source-state.js';
 import { analyzeIfStale } from '../warehouse/table-stats.js';
-import { commitPage, failWalks, getWalk, runHasCommittedPages, runningWalks, type WalkRow } from '../warehouse/walks.js';
+import { commitPage, failWalks, getWalk, runHasCommittedPages, runningWalks, type CommitOrder, type WalkRow } from '../warehouse/walks.js';
 import { definitionOf, laneOf, sourceOf, whereOf, type EngineContext } from './context.js';
 import { decideFailure, type FailureRecord } from './failure-policy.js';
 import { holdLane, type Lane, type LaneWaitKind, type PageJobData } from './lanes.js';
@@ -22,6 +22,7 @@ import type { PageQueue } from './page-queue.js';
 import { logRunFinished } from './run-end.js';
 import { enterSession, reactivateSession, sessionMayBeLost } from './session-lock.js';
 import { startChildWalks } from './walk-start.js';
+import { writeAheadRefusal } from './write-ahead.js';
 
 /** What the page job needs from the engine besides the shared context. */
 export interface PageJobDeps {
@@ -141,12 +142,28 @@ export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, toke
     if (frame.next) {
       fetchAheadFrom(ctx, src, def, lane, walk, page + 1, frame.next).catch((err: unknown) => ctx.log.debug({ err, where }, 'the next page was not fetched ahead'));
     }
-    const committed = await commit(ctx, src, def, walk, page, cursor, content, where, requestId, startedAt, {
+    let began = (): void => undefined;
+    const holding = new Promise<void>((resolve) => (began = resolve));
+    const committing = commit(ctx, src, def, walk, page, cursor, content, where, requestId, startedAt, {
       requestHash: thisRequestHash,
       ...(next ? { nextRequestHash: next.nextRequestHash, nextRequestText: next.nextRequestText } : { nextRequestHash: null }),
-    });
+    }, { began });
+    // A commit that fails before its transaction holds a connection must not leave the page
+    // written ahead waiting for it.
+    committing.then(began, began);
+    const ahead = prepared && next ? writeAhead(ctx, src, def, lane, walk, page, prepared, next.nextRequestHash, thisRequestHash, committing, holding) : Promise.resolve(false);
+    let committed: boolean;
+    try {
+      committed = await committing;
+    } catch (err) {
+      await ahead;
+      throw err;
+    }
+    const aheadCommitted = await ahead;
     if (committed) {
-      if (frame.next) await queue.enqueue(walk, page + 1);
+      // A page written ahead never ends the walk (writeAheadRefusal): the page after it follows.
+      if (aheadCommitted) await queue.enqueue(walk, page + 2);
+      else if (frame.next) await queue.enqueue(walk, page + 1);
       else await queue.enqueueChildren(walk.id);
     }
     return committed ? 'committed' : 'raced';
@@ -169,6 +186,77 @@ async function fetchAheadFrom(ctx: EngineContext, src: ResolvedSource, def: Reso
   await fetchAhead(ctx, src, lane, walk, page, nextRequest(def, cursor, pageCtx), (res) => preparePage(def, res, copy, pageCtx, norm));
 }
 
+/**
+ * Writes page `page + 1` of the walk while page `page` commits (src/queue/write-ahead.ts): when
+ * its answer was fetched and prepared ahead in this process from the cursor `thisPage` ends
+ * with, and writeAheadRefusal lets it. Its transaction writes the rows at once and commits only
+ * after `committing` (page `page`) committed; `holding` settles once that page's transaction
+ * holds its connection (this one never takes the pool's last connection from it). Returns true
+ * when it committed the page; false leaves the page to its own job. Never throws.
+ */
+async function writeAhead(
+  ctx: EngineContext,
+  src: ResolvedSource,
+  def: ResourceDefinition,
+  lane: Lane,
+  walk: WalkRow,
+  page: number,
+  thisPage: PreparedPage,
+  nextHash: string,
+  thisHash: string,
+  committing: Promise<boolean>,
+  holding: Promise<void>,
+): Promise<boolean> {
+  const prefetch = ctx.prefetch;
+  const nextCursor = thisPage.frame.next;
+  if (!prefetch || nextCursor === null) return false;
+  const key = PagePrefetch.key(walk.id, page + 1, nextHash);
+  const held = prefetch.peekPage(key);
+  if (!held) return false;
+  const where = whereOf(ctx, walk, page + 1);
+  try {
+    // A failed answer stays held for the page's own job, which meets the failure (a 4xx is never asked twice).
+    const made = await held.prepared;
+    if (!made || made.cursorKey !== canonicalJson(nextCursor)) return false;
+    const afterNext = made.frame.next ? nextRequest(def, made.frame.next, pageContext(src, def, walk, page + 2)) : null;
+    const refusal = writeAheadRefusal({
+      ids: thisPage.payload.records.map((r) => r.id),
+      nextIds: made.payload.records.map((r) => r.id),
+      nextIsLast: made.frame.next === null,
+      requestHash: thisHash,
+      nextRequestHash: nextHash,
+      afterNextRequestHash: afterNext?.nextRequestHash ?? null,
+    });
+    if (refusal !== null) {
+      ctx.log.trace({ where, refusal }, 'page not written ahead');
+      return false;
+    }
+    if (prefetch.takePage(key)?.prepared !== held.prepared) return false;
+    const res = await held.response;
+    if (made.frame.next) {
+      fetchAheadFrom(ctx, src, def, lane, walk, page + 2, made.frame.next).catch((err: unknown) => ctx.log.debug({ err, where }, 'the next page was not fetched ahead'));
+    }
+    await holding;
+    return await commit(
+      ctx,
+      src,
+      def,
+      walk,
+      page + 1,
+      nextCursor,
+      { frame: made.frame, prepared: made },
+      where,
+      res?.requestId ?? null,
+      Date.now(),
+      { requestHash: nextHash, ...(afterNext ? { nextRequestHash: afterNext.nextRequestHash, nextRequestText: afterNext.nextRequestText } : { nextRequestHash: null }) },
+      { after: committing },
+    );
+  } catch (err) {
+    ctx.log.debug({ err, where }, 'the page written ahead did not commit: its own job writes it');
+    return false;
+  }
+}
+
 /** The next page's request, its hash and text (for the loop check in commitPage and fetching ahead). */
 function nextRequest(def: ResourceDefinition, next: Cursor, nextCtx: PageContext): { request: PageRequest; nextRequestHash: string; nextRequestText: string } {
   const request = def.pagination.request(next, nextCtx);
@@ -187,6 +275,7 @@ async function commit(
   requestId: string | null,
   startedAt: number,
   requests: { requestHash: string; nextRequestHash: string | null; nextRequestText?: string },
+  order: CommitOrder = {},
 ): Promise<boolean> {
   const { frame } = content;
   const prepared = 'prepared' in content ? content.prepared : null;
@@ -214,6 +303,7 @@ async function commit(
       ...(asked ? { asked } : {}),
     },
     (trx) => startChildWalks(trx, src, def, walk),
+    order,
   );
   if (!outcome.committed) return false;
   // Only inserts grow a table; a resync of unchanged rows never asks. Not awaited: the check

@@ -114,6 +114,13 @@ export class PagePrefetch {
     return this.takePage(key)?.response ?? null;
   }
 
+  /** The page held for `key` without taking it (null when none is held or it expired): the same promises takePage() hands over. */
+  peekPage(key: string): HeldPage | null {
+    const e = this.entries.get(key);
+    if (!e || this.now() - e.at > PREFETCH_TTL_MS) return null;
+    return { response: e.response, prepared: e.prepared };
+  }
+
   /** Like take(), with the prepared page as well. */
   takePage(key: string): HeldPage | null {
     const e = this.entries.get(key);

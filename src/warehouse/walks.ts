@@ -11,7 +11,9 @@ import { hashLookupPays, scopeSweepCounts, sweepDeleted, unseenRows, upsertRows,
 import { closeHistory, recordHistory } from './history.js';
 import { refreshOrganizationCounts } from './organization-counts.js';
 
-// The SQL of runs and walks. Lock order everywhere: walk row, then run row.
+// The SQL of runs and walks. Lock order everywhere: walk row, then run row. A page written ahead
+// takes its data rows before the walk row: its rows are none of the page before it
+// (src/queue/write-ahead.ts), and it waits for that page's commit before it asks for the walk row.
 
 export type WalkRow = Selectable<SyncWalksTable>;
 export type RunRow = Selectable<SyncRunsTable>;
@@ -161,82 +163,125 @@ export interface PageCommit extends NormalizedPage {
 export type CommitOutcome = { committed: false } | { committed: true; counts: UpsertCounts; completed: boolean; sweep?: SweepDecision; runEnd?: RunEnd | null };
 
 /**
+ * How a page written ahead (src/queue/write-ahead.ts) waits for the page before it: `after`
+ * settles with that page's commit (true: it committed). `began` is called once this page's
+ * transaction holds its connection.
+ */
+export interface CommitOrder {
+  after?: Promise<boolean>;
+  began?: () => void;
+}
+
+/** Rolls back a page written ahead whose page before it did not commit. */
+class PageBeforeNotCommitted extends Error {}
+
+/**
  * Commits one page in one transaction: upserts the rows, records seen ids (full walks) and
  * quarantine, advances the cursor and counts; when `next` is null, completes the walk (deletion
  * sweep of a full walk) and calls `onComplete` inside the same transaction (child walks, run end;
  * it returns the run's end when it ended the run, passed on as `runEnd`).
  * Commits nothing when the walk is no longer at `page` (a redelivered job lost the race).
+ * With `order.after` (a page written ahead): the rows are written first, while the page before
+ * commits; then, once that page committed, the walk row is locked and must be at `page`, else
+ * everything is rolled back and nothing is committed. The cursor still commits with its rows.
  */
-export async function commitPage(db: Kysely<Database>, c: PageCommit, onComplete: (trx: Transaction<Database>) => Promise<RunEnd | null>): Promise<CommitOutcome> {
+export async function commitPage(db: Kysely<Database>, c: PageCommit, onComplete: (trx: Transaction<Database>) => Promise<RunEnd | null>, order: CommitOrder = {}): Promise<CommitOutcome> {
+  // Settled now, read after the rows: a failure of the page before is this page's rollback, never unhandled.
+  const after = order.after?.catch(() => false);
+  try {
+    return await db.transaction().execute((trx) => commitInTransaction(trx, c, onComplete, { ...order, ...(after ? { after } : {}) }));
+  } catch (err) {
+    if (err instanceof PageBeforeNotCommitted) return { committed: false };
+    throw err;
+  }
+}
+
+async function commitInTransaction(trx: Transaction<Database>, c: PageCommit, onComplete: (trx: Transaction<Database>) => Promise<RunEnd | null>, order: CommitOrder): Promise<CommitOutcome> {
   const { walk, page } = c;
-  return db.transaction().execute(async (trx): Promise<CommitOutcome> => {
-    const locked = await trx.selectFrom('sync_walks').select(['pages', 'status']).where('id', '=', walk.id).forUpdate().executeTakeFirst();
-    if (!locked || locked.status !== 'running' || locked.pages !== page) return { committed: false };
-    // The loop check, order-free and for every style: the next page must not ask for what a page
-    // of this walk already asked for. The hashes live with the walk, so a resumed walk knows them.
-    await trx.insertInto('sync_walk_cursors').values({ walk_id: walk.id, request_hash: c.requestHash, page }).onConflict((oc) => oc.doNothing()).execute();
-    if (c.nextRequestHash !== null) {
-      const used = await trx.selectFrom('sync_walk_cursors').select('page').where('walk_id', '=', walk.id).where('request_hash', '=', c.nextRequestHash).executeTakeFirst();
-      if (used) {
-        const shown = c.nextRequestText ? ` ${c.nextRequestText.slice(0, 300)}` : '';
-        throw new PaginationLoopError(`pagination loop: the next request${shown} repeats the request of page ${used.page} of this walk`);
-      }
+  order.began?.();
+  let written: UpsertCounts | null = null;
+  if (order.after) {
+    written = await writeRows(trx, c);
+    if (!(await order.after)) throw new PageBeforeNotCommitted();
+  }
+  const locked = await trx.selectFrom('sync_walks').select(['pages', 'status']).where('id', '=', walk.id).forUpdate().executeTakeFirst();
+  if (!locked || locked.status !== 'running' || locked.pages !== page) {
+    if (written) throw new PageBeforeNotCommitted();
+    return { committed: false };
+  }
+  // The loop check, order-free and for every style: the next page must not ask for what a page
+  // of this walk already asked for. The hashes live with the walk, so a resumed walk knows them.
+  await trx.insertInto('sync_walk_cursors').values({ walk_id: walk.id, request_hash: c.requestHash, page }).onConflict((oc) => oc.doNothing()).execute();
+  if (c.nextRequestHash !== null) {
+    const used = await trx.selectFrom('sync_walk_cursors').select('page').where('walk_id', '=', walk.id).where('request_hash', '=', c.nextRequestHash).executeTakeFirst();
+    if (used) {
+      const shown = c.nextRequestText ? ` ${c.nextRequestText.slice(0, 300)}` : '';
+      throw new PaginationLoopError(`pagination loop: the next request${shown} repeats the request of page ${used.page} of this walk`);
     }
-    const { changedIds, history, ...counts } = await upsertRows(trx, c.table, walk.source_id, c.rows, { lookUpHashes: hashLookupPays(walk), openHistory: c.history === true, ...(c.payload ? { payload: c.payload } : {}) });
-    // History step (docs/warehouse.md, History): only the rows the upsert wrote, same transaction.
-    // When the upsert opened the inserted rows' versions itself, the updated rows are what is left,
-    // unless an inserted row already had an open version (a row deleted from the table by hand).
-    if (c.history) {
-      if (history && history.opened === counts.inserted) await recordHistory(trx, c.table, walk.source_id, history.updatedIds);
-      else await recordHistory(trx, c.table, walk.source_id, changedIds, counts.inserted === changedIds.length);
-    }
-    if (walk.mode === 'full' && c.seen.length > 0) {
-      await trx.insertInto('sync_walk_pages').values({ walk_id: walk.id, page, ids: c.seen }).onConflict((oc) => oc.doNothing()).execute();
-    }
-    if (c.quarantine.length > 0) {
-      await trx
-        .insertInto('sync_quarantine')
-        .values(c.quarantine.map((q) => ({ source_id: walk.source_id, resource: walk.resource, scope: walk.scope, run_id: walk.run_id, walk_id: walk.id, page, ...q })))
-        .execute();
-    }
+  }
+  const counts = written ?? (await writeRows(trx, c));
+  if (walk.mode === 'full' && c.seen.length > 0) {
+    await trx.insertInto('sync_walk_pages').values({ walk_id: walk.id, page, ids: c.seen }).onConflict((oc) => oc.doNothing()).execute();
+  }
+  if (c.quarantine.length > 0) {
     await trx
-      .updateTable('sync_walks')
-      .set((eb) => ({
-        cursor: c.next,
-        pages: page + 1,
-        records: eb('records', '+', c.records),
-        inserted: eb('inserted', '+', counts.inserted),
-        updated: eb('updated', '+', counts.updated),
-        unchanged: eb('unchanged', '+', counts.unchanged),
-        quarantined: eb('quarantined', '+', c.quarantine.length),
-        repaired: eb('repaired', '+', c.repaired),
-        unidentified: eb('unidentified', '+', c.unidentified),
-        duplicates: eb('duplicates', '+', c.duplicates),
-        total: c.total ?? walk.total,
-        ...(c.total !== null ? { total_max: sql<number>`greatest(total_max, ${c.total}::int)` } : {}),
-        ...(c.markMs !== null ? { high_water_mark: sql<Date>`greatest(high_water_mark, ${new Date(c.markMs).toISOString()}::timestamptz)` } : {}),
-        waiting_until: null,
-        waiting_reason: null,
-        updated_at: sql`now()`,
-      }))
-      .where('id', '=', walk.id)
+      .insertInto('sync_quarantine')
+      .values(c.quarantine.map((q) => ({ source_id: walk.source_id, resource: walk.resource, scope: walk.scope, run_id: walk.run_id, walk_id: walk.id, page, ...q })))
       .execute();
-    if (c.next !== null) return { committed: true, counts, completed: false };
-    // Only a full walk saw everything; an incremental one never marks deletes. The sweep needs
-    // its scope's held-sweep row (locked in sweepScope), not the run's: the walks of a run that
-    // end together queued on the run row for the length of each other's sweeps (1.5 s of lock
-    // waits in a first sync and resync of 20 organizations of 5,000 devices).
-    const sweep = walk.mode === 'full' ? await sweepScope(trx, c) : undefined;
-    // The run row serializes the end of its walks (child walks, the run's end). NO KEY UPDATE (not
-    // FOR UPDATE) so the foreign-key checks of concurrent child-walk inserts (KEY SHARE) do not
-    // deadlock with it.
-    await trx.selectFrom('sync_runs').select('id').where('id', '=', walk.run_id).forNoKeyUpdate().execute();
-    await trx.deleteFrom('sync_walk_pages').where('walk_id', '=', walk.id).execute();
-    await trx.deleteFrom('sync_walk_cursors').where('walk_id', '=', walk.id).execute();
-    await trx.updateTable('sync_walks').set({ status: 'succeeded', finished_at: sql`now()`, updated_at: sql`now()` }).where('id', '=', walk.id).execute();
-    const runEnd = await onComplete(trx);
-    return { committed: true, counts, completed: true, runEnd, ...(sweep ? { sweep } : {}) };
-  });
+  }
+  await trx
+    .updateTable('sync_walks')
+    .set((eb) => ({
+      cursor: c.next,
+      pages: page + 1,
+      records: eb('records', '+', c.records),
+      inserted: eb('inserted', '+', counts.inserted),
+      updated: eb('updated', '+', counts.updated),
+      unchanged: eb('unchanged', '+', counts.unchanged),
+      quarantined: eb('quarantined', '+', c.quarantine.length),
+      repaired: eb('repaired', '+', c.repaired),
+      unidentified: eb('unidentified', '+', c.unidentified),
+      duplicates: eb('duplicates', '+', c.duplicates),
+      // A page without a total keeps the stored one (a page written ahead read the walk before the page before it).
+      ...(c.total !== null ? { total: c.total, total_max: sql<number>`greatest(total_max, ${c.total}::int)` } : {}),
+      ...(c.markMs !== null ? { high_water_mark: sql<Date>`greatest(high_water_mark, ${new Date(c.markMs).toISOString()}::timestamptz)` } : {}),
+      waiting_until: null,
+      waiting_reason: null,
+      updated_at: sql`now()`,
+    }))
+    .where('id', '=', walk.id)
+    .execute();
+  if (c.next !== null) return { committed: true, counts, completed: false };
+  // Only a full walk saw everything; an incremental one never marks deletes. The sweep needs
+  // its scope's held-sweep row (locked in sweepScope), not the run's: the walks of a run that
+  // end together queued on the run row for the length of each other's sweeps (1.5 s of lock
+  // waits in a first sync and resync of 20 organizations of 5,000 devices).
+  const sweep = walk.mode === 'full' ? await sweepScope(trx, c) : undefined;
+  // The run row serializes the end of its walks (child walks, the run's end). NO KEY UPDATE (not
+  // FOR UPDATE) so the foreign-key checks of concurrent child-walk inserts (KEY SHARE) do not
+  // deadlock with it.
+  await trx.selectFrom('sync_runs').select('id').where('id', '=', walk.run_id).forNoKeyUpdate().execute();
+  await trx.deleteFrom('sync_walk_pages').where('walk_id', '=', walk.id).execute();
+  await trx.deleteFrom('sync_walk_cursors').where('walk_id', '=', walk.id).execute();
+  await trx.updateTable('sync_walks').set({ status: 'succeeded', finished_at: sql`now()`, updated_at: sql`now()` }).where('id', '=', walk.id).execute();
+  const runEnd = await onComplete(trx);
+  return { committed: true, counts, completed: true, runEnd, ...(sweep ? { sweep } : {}) };
+}
+
+/**
+ * A page's rows and their history, in the page's transaction: the upsert, then the history step
+ * (docs/warehouse.md, History) for the rows it wrote. Returns the upsert's counts.
+ */
+async function writeRows(trx: Transaction<Database>, c: PageCommit): Promise<UpsertCounts> {
+  const { walk } = c;
+  const { changedIds, history, ...counts } = await upsertRows(trx, c.table, walk.source_id, c.rows, { lookUpHashes: hashLookupPays(walk), openHistory: c.history === true, ...(c.payload ? { payload: c.payload } : {}) });
+  // When the upsert opened the inserted rows' versions itself, the updated rows are what is left,
+  // unless an inserted row already had an open version (a row deleted from the table by hand).
+  if (c.history) {
+    if (history && history.opened === counts.inserted) await recordHistory(trx, c.table, walk.source_id, history.updatedIds);
+    else await recordHistory(trx, c.table, walk.source_id, changedIds, counts.inserted === changedIds.length);
+  }
+  return counts;
 }
 
 /**
