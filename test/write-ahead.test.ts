@@ -5,7 +5,7 @@ import { PagePrefetch, PREFETCH_TTL_MS } from '../src/queue/prefetch.js';
 import { writeAheadRefusal, type WriteAheadCase } from '../src/queue/write-ahead.js';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
 import { normalizePage } from '../src/sync/normalize-page.js';
-import { commitPage, getWalk, insertRun, type PageCommit, type WalkRow } from '../src/warehouse/walks.js';
+import { commitPage, getWalk, insertRun, type CommitOutcome, type PageCommit, type WalkRow } from '../src/warehouse/walks.js';
 import { createTestEnv, waitFor, type TestEnv } from './helpers.js';
 import { automoxSource, FAST, testConfig } from './helpers/config.js';
 import { expectDevicesRaw } from './helpers/warehouse.js';
@@ -105,34 +105,41 @@ describe('commitPage of a page written ahead', () => {
     expect((await getWalk(env.db, walk.id))!.pages).toBe(0);
   });
 
-  it('writes its rows before the page before commits, and commits its cursor after it', async () => {
-    let release: (ok: boolean) => void = () => undefined;
-    const before = new Promise<boolean>((r) => (release = r));
-    const ahead = commitPage(env.db, pageOf(1, '{"page":2}'), noChildren, { after: before });
-    // Its rows are in (uncommitted) while it waits: the page before's transaction still runs.
-    const waited = waitFor(
-      async () =>
-        (
-          await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction' AND query ~ 'INSERT INTO "?devices'`.execute(env.db)
-        ).rows[0]!.n === 1,
-      'the page written ahead holds its rows and waits',
-    );
-    // A failed wait must not leave its transaction open (the cleanup would wait for it).
-    await waited.catch(async (err: unknown) => {
-      release(false);
-      await ahead;
-      throw err;
+  it('writes its rows before the page before commits, waits for it in Postgres, and commits its cursor after it', async () => {
+    // Page 0's transaction, as commitPage runs it: the walk row locked first, the cursor advanced.
+    let ahead: Promise<CommitOutcome> = Promise.resolve({ committed: false });
+    await env.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('sync_walks').select('pages').where('id', '=', walk.id).forUpdate().execute();
+      ahead = commitPage(env.db, pageOf(1, '{"page":2}'), noChildren, { after: Promise.resolve(true), fromCursor: (c) => JSON.stringify(c) === '{"page":1}' });
+      // Its rows are in (uncommitted) and it waits for the walk row, in Postgres.
+      const waited = waitFor(
+        async () =>
+          (
+            await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ~ 'sync_walks' AND query ~* 'for update'`.execute(env.db)
+          ).rows[0]!.n === 1,
+        'the page written ahead waits for the walk row',
+      );
+      await waited.catch(async (err: unknown) => {
+        await ahead.catch(() => undefined);
+        throw err;
+      });
+      expect(await stored(1)).toBe(0);
+      await trx.updateTable('sync_walks').set({ pages: 1, cursor: '{"page":1}' }).where('id', '=', walk.id).execute();
     });
-    const first = await commitPage(env.db, pageOf(0, '{"page":1}'), noChildren);
-    expect(first).toMatchObject({ committed: true, counts: { inserted: 5 } });
-    expect(await stored(1)).toBe(0);
-    release(true);
+    // This commit let it go on.
     expect(await ahead).toMatchObject({ committed: true, counts: { inserted: 5 } });
     const w = (await getWalk(env.db, walk.id))!;
-    expect(w).toMatchObject({ pages: 2, inserted: 10, records: 10, cursor: { page: 2 } });
+    expect(w).toMatchObject({ pages: 2, inserted: 5, records: 5, cursor: { page: 2 } });
     expect(await stored(1)).toBe(5);
     expect(await openVersions(1)).toBe(5);
-    expect((await env.db.selectFrom('sync_walk_pages').select('page').where('walk_id', '=', walk.id).orderBy('page').execute()).map((r) => r.page)).toEqual([0, 1]);
+    expect((await env.db.selectFrom('sync_walk_pages').select('page').where('walk_id', '=', walk.id).execute()).map((r) => r.page)).toEqual([1]);
+  });
+
+  it('rolls back when the page before committed another cursor (another delivery of it)', async () => {
+    const other = commitPage(env.db, pageOf(2, '{"page":3}'), noChildren, { after: Promise.resolve(true), fromCursor: (c) => JSON.stringify(c) === '{"page":"elsewhere"}' });
+    expect(await other).toEqual({ committed: false });
+    expect(await stored(2)).toBe(0);
+    expect((await getWalk(env.db, walk.id))!.pages).toBe(2);
   });
 });
 
@@ -175,13 +182,13 @@ describe('writing ahead in a walk', () => {
       const { runId } = await app.engine.startRun('ax-wa2', { trigger: 'test', resources: ['devices'] });
       const page4 = sim.data.servers.slice(20, 25).map((s) => String(s.id));
       // Once page 3's transaction waits for the lock (pages 0-2 committed), page 4's rows are
-      // written, not yet committed, by a transaction that waits for page 3's.
+      // written, not yet committed, by a transaction that waits for page 3's walk row.
       await waitFor(
         async () =>
           (
             await sql<{ blocked: number; ahead: number }>`SELECT
               count(*) FILTER (WHERE wait_event_type = 'Lock' AND wait_event = 'advisory')::int AS blocked,
-              count(*) FILTER (WHERE state = 'idle in transaction' AND query ~ 'INSERT INTO "?devices')::int AS ahead
+              count(*) FILTER (WHERE wait_event_type = 'Lock' AND query ~ 'sync_walks' AND query ~* 'for update')::int AS ahead
               FROM pg_stat_activity WHERE datname = current_database()`.execute(conn)
           ).rows.some((r) => r.blocked === 1 && r.ahead === 1),
         'page 4 written while page 3 commits',

@@ -148,7 +148,7 @@ export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, toke
       requestHash: thisRequestHash,
       ...(next ? { nextRequestHash: next.nextRequestHash, nextRequestText: next.nextRequestText } : { nextRequestHash: null }),
     }, { began });
-    // A commit that fails before its transaction holds a connection must not leave the page
+    // A commit that fails before its transaction holds the walk row must not leave the page
     // written ahead waiting for it.
     committing.then(began, began);
     const ahead = prepared && next ? writeAhead(ctx, src, def, lane, walk, page, prepared, next.nextRequestHash, thisRequestHash, committing, holding) : Promise.resolve(false);
@@ -190,9 +190,10 @@ async function fetchAheadFrom(ctx: EngineContext, src: ResolvedSource, def: Reso
  * Writes page `page + 1` of the walk while page `page` commits (src/queue/write-ahead.ts): when
  * its answer was fetched and prepared ahead in this process from the cursor `thisPage` ends
  * with, and writeAheadRefusal lets it. Its transaction writes the rows at once and commits only
- * after `committing` (page `page`) committed; `holding` settles once that page's transaction
- * holds its connection (this one never takes the pool's last connection from it). Returns true
- * when it committed the page; false leaves the page to its own job. Never throws.
+ * after `committing` (page `page`) committed that cursor; `holding` settles once that page's
+ * transaction holds the walk row, so this one waits for it in Postgres (and never takes the
+ * pool's last connection from it). Returns true when it committed the page; false leaves the page
+ * to its own job. Never throws.
  */
 async function writeAhead(
   ctx: EngineContext,
@@ -249,7 +250,7 @@ async function writeAhead(
       res?.requestId ?? null,
       Date.now(),
       { requestHash: nextHash, ...(afterNext ? { nextRequestHash: afterNext.nextRequestHash, nextRequestText: afterNext.nextRequestText } : { nextRequestHash: null }) },
-      { after: committing },
+      { after: committing, fromCursor: (committed) => canonicalJson(committed) === made.cursorKey },
     );
   } catch (err) {
     ctx.log.debug({ err, where }, 'the page written ahead did not commit: its own job writes it');

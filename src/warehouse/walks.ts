@@ -163,12 +163,14 @@ export interface PageCommit extends NormalizedPage {
 export type CommitOutcome = { committed: false } | { committed: true; counts: UpsertCounts; completed: boolean; sweep?: SweepDecision; runEnd?: RunEnd | null };
 
 /**
- * How a page written ahead (src/queue/write-ahead.ts) waits for the page before it: `after`
- * settles with that page's commit (true: it committed). `began` is called once this page's
- * transaction holds its connection.
+ * How a page written ahead (src/queue/write-ahead.ts) follows the page before it. `after` settles
+ * with that page's commit (true: it committed); `fromCursor` tells whether the walk's committed
+ * cursor is the one this page was fetched with. `began` is called once this page's transaction
+ * holds the walk row.
  */
 export interface CommitOrder {
   after?: Promise<boolean>;
+  fromCursor?: (cursor: unknown) => boolean;
   began?: () => void;
 }
 
@@ -182,30 +184,43 @@ class PageBeforeNotCommitted extends Error {}
  * it returns the run's end when it ended the run, passed on as `runEnd`).
  * Commits nothing when the walk is no longer at `page` (a redelivered job lost the race).
  * With `order.after` (a page written ahead): the rows are written first, while the page before
- * commits; then, once that page committed, the walk row is locked and must be at `page`, else
- * everything is rolled back and nothing is committed. The cursor still commits with its rows.
+ * commits; then the walk row is locked, which waits in Postgres for that page's transaction (so
+ * Postgres sees any deadlock through it), and the walk must be at `page` with the cursor this
+ * page came from (`order.fromCursor`), else everything is rolled back and nothing is committed.
+ * The cursor still commits with its rows.
  */
 export async function commitPage(db: Kysely<Database>, c: PageCommit, onComplete: (trx: Transaction<Database>) => Promise<RunEnd | null>, order: CommitOrder = {}): Promise<CommitOutcome> {
-  // Settled now, read after the rows: a failure of the page before is this page's rollback, never unhandled.
-  const after = order.after?.catch(() => false);
+  // Never unhandled: a page before that failed only means this page rolls back.
+  let before: boolean | undefined;
+  order.after?.then(
+    (ok) => (before = ok),
+    () => (before = false),
+  );
   try {
-    return await db.transaction().execute((trx) => commitInTransaction(trx, c, onComplete, { ...order, ...(after ? { after } : {}) }));
+    return await db.transaction().execute((trx) => commitInTransaction(trx, c, onComplete, order, () => before));
   } catch (err) {
     if (err instanceof PageBeforeNotCommitted) return { committed: false };
     throw err;
   }
 }
 
-async function commitInTransaction(trx: Transaction<Database>, c: PageCommit, onComplete: (trx: Transaction<Database>) => Promise<RunEnd | null>, order: CommitOrder): Promise<CommitOutcome> {
+async function commitInTransaction(
+  trx: Transaction<Database>,
+  c: PageCommit,
+  onComplete: (trx: Transaction<Database>) => Promise<RunEnd | null>,
+  order: CommitOrder,
+  before: () => boolean | undefined,
+): Promise<CommitOutcome> {
   const { walk, page } = c;
-  order.began?.();
   let written: UpsertCounts | null = null;
   if (order.after) {
     written = await writeRows(trx, c);
-    if (!(await order.after)) throw new PageBeforeNotCommitted();
+    // Known to have failed already: no need to wait for the walk row to learn it.
+    if (before() === false) throw new PageBeforeNotCommitted();
   }
-  const locked = await trx.selectFrom('sync_walks').select(['pages', 'status']).where('id', '=', walk.id).forUpdate().executeTakeFirst();
-  if (!locked || locked.status !== 'running' || locked.pages !== page) {
+  const locked = await trx.selectFrom('sync_walks').select(['pages', 'status', 'cursor']).where('id', '=', walk.id).forUpdate().executeTakeFirst();
+  order.began?.();
+  if (!locked || locked.status !== 'running' || locked.pages !== page || (order.fromCursor && !order.fromCursor(locked.cursor))) {
     if (written) throw new PageBeforeNotCommitted();
     return { committed: false };
   }
