@@ -1,11 +1,12 @@
 // Writing a page ahead (docs/performance.md): one walk's pages commit one after another, each with
 // its cursor, so a big walk waits on one Postgres statement at a time. When the next page was
 // fetched and prepared while this page commits, the same job writes it in a second transaction
-// at once: its rows and history go in while this page's transaction runs, and only after this
-// page committed does it lock the walk row, check that the walk is at its page, and commit its
-// cursor. If this page does not commit, the next page's transaction rolls back, and its own job
-// starts it again. The two transactions must never wait for each other's rows (a deadlock that
-// Postgres breaks only after deadlock_timeout): the page written ahead shares no id with this one.
+// at once: its rows and history go in while this page's transaction runs; then it asks for the
+// walk row, which this page's transaction holds until it ends, and commits its cursor only if
+// the walk is then at its page with the cursor it was fetched with. If this page does not commit,
+// the next page's transaction rolls back, and its own job starts it again. The two transactions
+// must never wait for each other's rows (a deadlock that Postgres breaks only after
+// deadlock_timeout, by failing one of them): the page written ahead shares no id with this one.
 
 /** What decides whether the next page may be written while this page commits. */
 export interface WriteAheadCase {

@@ -12,8 +12,8 @@ import { closeHistory, recordHistory } from './history.js';
 import { refreshOrganizationCounts } from './organization-counts.js';
 
 // The SQL of runs and walks. Lock order everywhere: walk row, then run row. A page written ahead
-// takes its data rows before the walk row: its rows are none of the page before it
-// (src/queue/write-ahead.ts), and it waits for that page's commit before it asks for the walk row.
+// takes its data rows before the walk row, which the page before it holds until it commits: its
+// rows are none of that page's (src/queue/write-ahead.ts).
 
 export type WalkRow = Selectable<SyncWalksTable>;
 export type RunRow = Selectable<SyncRunsTable>;
