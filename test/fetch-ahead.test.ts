@@ -155,3 +155,39 @@ describe('fetching ahead in a walk', () => {
     await expectDevicesRaw(env, sim.data.servers);
   });
 });
+
+describe('fetching ahead as soon as a page is parsed', () => {
+  let env: TestEnv;
+  let sim: AutomoxSimulator;
+
+  beforeAll(async () => {
+    env = await createTestEnv();
+    sim = new AutomoxSimulator({ apiKey: KEY, data: generateAutomoxData({ seed: 12, orgs: 1, devicesPerOrg: 33, packagesPerDevice: 0 }) });
+  });
+  afterAll(async () => {
+    await sim.stop();
+    await env.cleanup();
+  });
+
+  it('asks for page 2 once page 1, fetched ahead, is parsed, while page 0 still waits to commit; then every page once, exact', async () => {
+    const origin = await sim.start();
+    // Three slots: page 0's job, page 1 held ahead, and page 2 held ahead of page 1.
+    const app = await env.open(testConfig([automoxSource('ax-chain', `${origin}/api`, 'TEST_AUTOMOX_KEY', { rateLimits: { servers: { ...FAST, concurrency: 3 } } })]), vars);
+    app.engine.startWorkers();
+    const org = String(sim.data.orgs[0]!.id);
+    const pageRequests = () => sim.requests.filter((r) => r.path === '/api/servers' && r.query.get('o') === org).map((r) => r.query.get('page'));
+    let runId = '';
+    await env.db.transaction().execute(async (trx) => {
+      await sql`LOCK TABLE devices IN SHARE MODE`.execute(trx);
+      ({ runId } = await app.engine.startRun('ax-chain', { trigger: 'test', resources: ['devices'] }));
+      // Only page 1's answer, parsed ahead, knows page 2's request before page 0 commits.
+      await waitFor(() => pageRequests().includes('2'), 'page 2 requested while page 0 waits to commit');
+      const walk = await trx.selectFrom('sync_walks').select('pages').where('run_id', '=', runId).where('resource', '=', 'devices').executeTakeFirstOrThrow();
+      expect(walk.pages).toBe(0);
+    });
+    const run = await app.engine.waitForRun(runId);
+    expect([run.status, run.error_message]).toEqual(['succeeded', null]);
+    expect(pageRequests()).toEqual(['0', '1', '2', '3', '4', '5', '6']);
+    await expectDevicesRaw(env, sim.data.servers);
+  });
+});

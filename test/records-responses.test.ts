@@ -1,10 +1,11 @@
 import { gzipSync } from 'node:zlib';
+import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { FamocoSimulator, generateFamocoData } from '../src/simulators/famoco.js';
 import { createRng } from '../src/simulators/http-sim.js';
 import { generateIzumaData, IzumaSimulator, type IzumaData } from '../src/simulators/izuma.js';
-import { createTestEnv, TEST_WORKER, type TestEnv } from './helpers.js';
+import { createTestEnv, TEST_WORKER, waitFor, type TestEnv } from './helpers.js';
 import { FAST, famocoSource, izumaSource, testConfig } from './helpers/config.js';
 import { syncOnce } from './helpers/sync.js';
 import { liveRows } from './helpers/warehouse.js';
@@ -52,6 +53,8 @@ describe('records and responses', () => {
       izumaSource('izuma-rr', await sim.start(), 'RR_KEY', lane),
       izumaSource('izuma-big', await big.start(), 'RR_KEY', { ...lane, pageSize: 500 }),
       izumaSource('izuma-order', await ordered.start(), 'RR_KEY', lane),
+      // Four slots: pages are fetched ahead two deep, each as soon as the one before is parsed.
+      izumaSource('izuma-chain', ordered.origin, 'RR_KEY', { rateLimits: { api: { ...FAST, concurrency: 4 } } }),
       famocoSource('famoco-rr', await famoco.start(), 'RR_FAMOCO', { rateLimits: { mdm: FAST } }),
     ]);
     app = await env.open(config, { ...process.env, RR_KEY: API_KEY, RR_FAMOCO: 'famoco-token' });
@@ -182,6 +185,23 @@ describe('records and responses', () => {
     expect(listRequests(ordered, mark)).toEqual([null, byCreation[4], byCreation[9]].map((after) => [after, 200]));
     const walk = await env.db.selectFrom('sync_walks').select(['pages', 'records']).where('run_id', '=', run.id).executeTakeFirstOrThrow();
     expect(walk).toEqual({ pages: 2, records: 10 });
+  });
+
+  it('fetching ahead never asks a loop again: the request a page fetched ahead sends the walk back to is not sent, before any page commits', async () => {
+    const byCreation = [...ordered.data.devices].sort((x, y) => (x.created_at < y.created_at ? -1 : 1)).map((d) => d.id);
+    ordered.afterGlitch.set(byCreation[9]!, null);
+    const mark = ordered.requests.length;
+    let runId = '';
+    // Nothing commits while the lock is held: no committed request tells page 2's answer is a loop.
+    await env.db.transaction().execute(async (trx) => {
+      await sql`LOCK TABLE devices IN SHARE MODE`.execute(trx);
+      ({ runId } = await app.engine.startRun('izuma-chain', { trigger: 'test', resources: ['devices'] }));
+      await waitFor(() => listRequests(ordered, mark).length >= 3, 'pages 1 and 2 fetched ahead');
+    });
+    const run = await app.engine.waitForRun(runId);
+    expect(run.status).toBe('failed');
+    expect(run.error_message).toMatch(/^izuma-chain\/devices scope - page 2: pagination loop: /);
+    expect(listRequests(ordered, mark)).toEqual([null, byCreation[4], byCreation[9]].map((after) => [after, 200]));
   });
 
   it('a next link back to a page the walk already read is a loop, also when links carry no page number', async () => {

@@ -4,7 +4,7 @@ import { VendorError } from '../http/errors.js';
 import { postgresConnectionReason, UNREACHABLE_CODES } from '../infra-errors.js';
 import { describeRequest, requestHash } from '../pagination/request-key.js';
 import type { Cursor, PageContext, PageRequest } from '../pagination/types.js';
-import { canonicalJson, checkPage, pageFrame, preparePage, type PageFrame, type PreparedPage } from './page-prepare.js';
+import { canonicalJson, checkPage, finishPage, pageFrame, parsePage, type PageFrame, type PreparedPage } from './page-prepare.js';
 import { deletePolicyOf, rateLimitBackoffOf, type ResolvedSource } from '../sources.js';
 import { normalizePage } from '../sync/normalize-page.js';
 import { pageContext } from '../sync/walk-plan.js';
@@ -140,7 +140,7 @@ export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, toke
     // for (the page is reserved before this returns, so it is never fetched twice). A failure only
     // costs the head start: the next page's job asks the vendor itself.
     if (frame.next) {
-      fetchAheadFrom(ctx, src, def, lane, walk, page + 1, frame.next).catch((err: unknown) => ctx.log.debug({ err, where }, 'the next page was not fetched ahead'));
+      fetchAheadFrom(ctx, src, def, lane, walk, page + 1, frame.next, [thisRequestHash]).catch((err: unknown) => ctx.log.debug({ err, where }, 'the next page was not fetched ahead'));
     }
     let began = (): void => undefined;
     const holding = new Promise<void>((resolve) => (began = resolve));
@@ -175,16 +175,37 @@ export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, toke
 
 /**
  * Fetches page `page` of the walk ahead, its request made from `cursor` (fetchAhead says when),
- * and prepares its answer as it comes (src/queue/page-prepare.ts).
+ * and prepares its answer as it comes (src/queue/page-prepare.ts). `earlier` holds the request
+ * hashes of the pages before it in this chain (the page that asks first): a request among them
+ * is a loop, never sent (the commit fails the walk for it).
+ * As soon as the answer is parsed, before it is normalized and hashed, the page after it is
+ * fetched ahead in turn, while the lane has room (PagePrefetch.hasRoom): a walk's requests then
+ * follow each other at the vendor's pace plus a parse, not plus the whole preparation.
  */
-async function fetchAheadFrom(ctx: EngineContext, src: ResolvedSource, def: ResourceDefinition, lane: Lane, walk: WalkRow, page: number, cursor: Cursor): Promise<void> {
+async function fetchAheadFrom(ctx: EngineContext, src: ResolvedSource, def: ResourceDefinition, lane: Lane, walk: WalkRow, page: number, cursor: Cursor, earlier: readonly string[]): Promise<void> {
   if (!ctx.prefetch) return;
   const pageCtx = pageContext(src, def, walk, page);
   // The page's job reads its cursor back from the walk's jsonb: prepare from that same copy.
   const copy = JSON.parse(JSON.stringify(cursor)) as Cursor;
-  const norm = { sourceId: src.id, scope: walk.scope, where: whereOf(ctx, walk, page) };
-  await fetchAhead(ctx, src, lane, walk, page, nextRequest(def, cursor, pageCtx), (res) => preparePage(def, res, copy, pageCtx, norm));
+  const where = whereOf(ctx, walk, page);
+  const norm = { sourceId: src.id, scope: walk.scope, where };
+  const request = nextRequest(def, cursor, pageCtx);
+  if (earlier.includes(request.nextRequestHash)) return;
+  const chain = [...earlier.slice(-(CHAIN_MEMORY - 1)), request.nextRequestHash];
+  await fetchAhead(ctx, src, lane, walk, page, request, async (res) => {
+    const result = parsePage(def, res, copy, pageCtx);
+    if (result.next) {
+      await fetchAheadFrom(ctx, src, def, lane, walk, page + 1, result.next, chain).catch((err: unknown) => ctx.log.debug({ err, where }, 'the next page was not fetched ahead'));
+      // A macrotask turn lets the request just started reach its socket (the HTTP client writes
+      // it on a later tick) before the synchronous normalization below holds the event loop.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return finishPage(def, result, copy, norm);
+  });
 }
+
+/** How many of a chain's latest requests fetchAheadFrom compares a new one with. */
+const CHAIN_MEMORY = 4;
 
 /**
  * Writes page `page + 1` of the walk while page `page` commits (src/queue/write-ahead.ts): when
@@ -235,7 +256,7 @@ async function writeAhead(
     if (prefetch.takePage(key)?.prepared !== held.prepared) return false;
     const res = await held.response;
     if (made.frame.next) {
-      fetchAheadFrom(ctx, src, def, lane, walk, page + 2, made.frame.next).catch((err: unknown) => ctx.log.debug({ err, where }, 'the next page was not fetched ahead'));
+      fetchAheadFrom(ctx, src, def, lane, walk, page + 2, made.frame.next, [thisHash, nextHash]).catch((err: unknown) => ctx.log.debug({ err, where }, 'the next page was not fetched ahead'));
     }
     await holding;
     return await commit(

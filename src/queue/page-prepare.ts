@@ -63,16 +63,29 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
- * Parses, checks and normalizes one page's answer and serializes its rows for the upsert: what
- * a page job does between its answer and its commit. Throws what parsing or checkPage throws.
+ * Parses and checks one page's answer (the first half of preparePage): its next cursor is known
+ * from here on. Throws what parsing or checkPage throws.
  */
-export function preparePage(def: ResourceDefinition, res: HttpPage, cursor: Cursor, pageCtx: PageContext, norm: NormalizeContext): PreparedPage {
+export function parsePage(def: ResourceDefinition, res: HttpPage, cursor: Cursor, pageCtx: PageContext): PageResult {
   const result = def.pagination.parse(res.body, cursor, pageCtx, { headers: res.headers });
   checkPage(def, result, cursor, pageCtx);
+  return result;
+}
+
+/** Normalizes a parsed page and serializes its rows for the upsert (the second half of preparePage). */
+export function finishPage(def: ResourceDefinition, result: PageResult, cursor: Cursor, norm: NormalizeContext): PreparedPage {
   const normalized = normalizePage(def, result.records, norm);
   const payload = payloadRecords(normalized.rows);
   // Nothing here holds the parsed records, their validated copies or their rows while the page
   // before commits (~50 ms): they die young instead of being promoted, and the collector's time
   // in a first sync fell from 1.5 to 0.8 s per 100,000 devices (CPU profile).
   return { cursorKey: canonicalJson(cursor), frame: pageFrame(result), normalized: { ...normalized, rows: [] }, payload };
+}
+
+/**
+ * Parses, checks and normalizes one page's answer and serializes its rows for the upsert: what
+ * a page job does between its answer and its commit. Throws what parsing or checkPage throws.
+ */
+export function preparePage(def: ResourceDefinition, res: HttpPage, cursor: Cursor, pageCtx: PageContext, norm: NormalizeContext): PreparedPage {
+  return finishPage(def, parsePage(def, res, cursor, pageCtx), cursor, norm);
 }

@@ -7,13 +7,14 @@ import type { EngineContext } from './context.js';
 import type { Lane } from './lanes.js';
 import type { PreparedPage } from './page-prepare.js';
 
-// Fetching ahead within a walk (docs/performance.md): while page N commits, its job has already
-// sent page N+1's request; the job of page N+1, when this process runs it, takes that response
-// instead of asking again. The walk still commits page after page, and page N+1 commits only with
-// its own job, so the cursor still commits with its rows. The prefetched request is that job's
-// request, only sent earlier: its answer, a failure included, is what the job goes on with (a 4xx
-// is never asked twice). One that expired, or whose page runs in another process, is not used:
-// that job asks the vendor itself.
+// Fetching ahead within a walk (docs/performance.md): while page N commits, page N+1's request
+// has already gone out, sent by page N's job or, when page N was itself fetched ahead, as soon as
+// page N's answer was parsed; a lane holds as many pages ahead as it has free slots. The job of
+// page N+1, when this process runs it, takes that response instead of asking again (or page N's
+// job writes it, src/queue/write-ahead.ts). The walk still commits page after page, each cursor
+// with its rows. The prefetched request is that job's request, only sent earlier: its answer, a
+// failure included, is what the job goes on with (a 4xx is never asked twice). One that expired,
+// or whose page runs in another process, is not used: that job asks the vendor itself.
 
 /** How long a fetched-ahead page may wait for its job; older ones are dropped unused. */
 export const PREFETCH_TTL_MS = 30_000;
@@ -33,8 +34,11 @@ export interface HeldPage {
   prepared: Promise<PreparedPage | null>;
 }
 
+/** What makes a held page's answer ready for its commit; it may wait (for the next page's request to go out). */
+export type Prepare = (res: HttpPage) => PreparedPage | Promise<PreparedPage>;
+
 /** Hands a reserved page its request, or null when it is not fetched after all (PagePrefetch.reserve). */
-export type Fulfil = (response: Promise<HttpPage> | null, prepare?: (res: HttpPage) => PreparedPage) => void;
+export type Fulfil = (response: Promise<HttpPage> | null, prepare?: Prepare) => void;
 
 /**
  * Pages fetched ahead by this process, by walk, page and request, and the page jobs in hand per
@@ -58,7 +62,7 @@ export class PagePrefetch {
    * Starts holding `response` for `key`, in a slot of `lane`, and what `prepare` makes of it once
    * it comes. A rejection is kept for the job, never left unhandled.
    */
-  put(key: string, lane: string, response: Promise<HttpPage>, prepare?: (res: HttpPage) => PreparedPage): void {
+  put(key: string, lane: string, response: Promise<HttpPage>, prepare?: Prepare): void {
     this.reserve(key, lane)?.(response, prepare);
   }
 
@@ -71,11 +75,11 @@ export class PagePrefetch {
   reserve(key: string, lane: string): Fulfil | null {
     this.prune();
     if (this.closed || this.entries.has(key)) return null;
-    let settle: (v: { response: Promise<HttpPage> | null; prepare?: (res: HttpPage) => PreparedPage }) => void = () => undefined;
-    const decided = new Promise<{ response: Promise<HttpPage> | null; prepare?: (res: HttpPage) => PreparedPage }>((r) => (settle = r));
+    let settle: (v: { response: Promise<HttpPage> | null; prepare?: Prepare }) => void = () => undefined;
+    const decided = new Promise<{ response: Promise<HttpPage> | null; prepare?: Prepare }>((r) => (settle = r));
     const response = decided.then((d) => d.response);
     response.catch(() => undefined);
-    const prepared = decided.then(async (d) => (d.response && d.prepare ? d.prepare(await d.response) : null)).catch(() => null);
+    const prepared = decided.then(async (d) => (d.response && d.prepare ? await d.prepare(await d.response) : null)).catch(() => null);
     const entry: Entry = { response, prepared, at: this.now(), lane };
     this.entries.set(key, entry);
     let done = false;
@@ -160,6 +164,8 @@ export class PagePrefetch {
  * has a free slot in this process (PagePrefetch.hasRoom: never for a lane of concurrency 1), the
  * source has no session state, the page is not held already, no committed page of the walk made
  * that request (a loop), and the gate has room now (the request counts against it like any other).
+ * Resolves once the request is on its way, or it was decided not to send it; `prepare` runs
+ * when the answer comes.
  */
 export async function fetchAhead(
   ctx: EngineContext,
@@ -168,7 +174,7 @@ export async function fetchAhead(
   walk: WalkRow,
   page: number,
   next: { request: PageRequest; nextRequestHash: string },
-  prepare?: (res: HttpPage) => PreparedPage,
+  prepare?: Prepare,
 ): Promise<void> {
   const prefetch = ctx.prefetch;
   const name = lane.queue.name;
