@@ -198,6 +198,15 @@ export interface CreateDbOptions {
 }
 
 /**
+ * Makes this session compress large values (a device's `raw`) with lz4 instead of pglz, unless the
+ * server, database or role chose a compression itself (its setting's source is then not
+ * `default`). pglz was 3.4 ms of the ~46 ms of Postgres CPU a first-sync page of 500 devices costs
+ * (perf), lz4 a fraction of it, for the same table size (docs/performance.md). Values already
+ * stored keep their compression; every reader decompresses either.
+ */
+export const PREFER_LZ4 = `SELECT set_config('default_toast_compression', 'lz4', false) FROM pg_settings WHERE name = 'default_toast_compression' AND source = 'default'`;
+
+/**
  * Creates a Kysely instance over a pg pool. The caller owns it and must `destroy()` it.
  * Never lets a lost connection crash the process: every client, idle or checked out, has an
  * 'error' handler, so a terminated backend or a Postgres restart only fails the queries in
@@ -215,7 +224,11 @@ export function createDb(databaseUrl: string, opts: CreateDbOptions = {}): Kysel
   // The pool's own handler covers idle clients only; a client Kysely has checked out emits
   // 'error' on itself when its backend goes away, and an unhandled 'error' kills the process.
   pool.on('error', lost);
-  pool.on('connect', (client) => client.on('error', lost));
+  pool.on('connect', (client) => {
+    client.on('error', lost);
+    // Queued before any query of the client's first user; a server without lz4 (or before 14) refuses it, and keeps pglz.
+    client.query(PREFER_LZ4).catch(() => undefined);
+  });
   const watched: PostgresPool = {
     connect: async () => {
       try {
