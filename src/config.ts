@@ -139,8 +139,10 @@ const workerSchema = z
     /**
      * Fetch the next page of a walk while its page commits (docs/performance.md), in a free slot of
      * the lane (never for a lane of concurrency 1, nor while its jobs fill it) and never for a
-     * source whose lists depend on a session; the gate counts every request. A job whose page came
-     * that way also writes the next page while its own commits (src/queue/write-ahead.ts).
+     * source whose lists depend on a session; the gate counts every request. A page fetched ahead
+     * has the page after it requested as soon as it is parsed, while the lane has room. A job
+     * whose page came that way also writes the next page while its own commits
+     * (src/queue/write-ahead.ts).
      */
     fetchAhead: z.boolean().default(true),
   })
