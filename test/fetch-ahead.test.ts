@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineContext } from '../src/queue/context.js';
 import type { Lane } from '../src/queue/lanes.js';
-import { fetchAhead, PagePrefetch, PREFETCH_TTL_MS } from '../src/queue/prefetch.js';
+import { fetchAhead, PagePrefetch, PREFETCH_TTL_MS, sendFirst } from '../src/queue/prefetch.js';
 import type { ResolvedSource } from '../src/sources.js';
 import type { WalkRow } from '../src/warehouse/walks.js';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
@@ -106,6 +106,24 @@ describe('PagePrefetch', () => {
     await fetchAhead(ctx, src, lane, walk, 2, { ...next, nextRequestHash: 'h2' });
     expect(sent).toBe(1);
     expect(p.size).toBe(1);
+  });
+});
+
+describe('sendFirst', () => {
+  it('waits for the next request to be sent, hands its failure on, and never waits on a send that hangs', async () => {
+    const order: string[] = [];
+    await sendFirst(async () => {
+      await Promise.resolve();
+      order.push('sent');
+    }, () => order.push('failed'));
+    order.push('prepared');
+    await sendFirst(async () => {
+      throw new Error('Redis is down');
+    }, (err) => order.push(`failed: ${(err as Error).message}`));
+    // A loop check or gate token that never answers (Postgres or Redis hanging) must not hold the page.
+    await sendFirst(() => new Promise<void>(() => undefined), () => order.push('failed'), 5);
+    order.push('prepared after a hanging send');
+    expect(order).toEqual(['sent', 'prepared', 'failed: Redis is down', 'prepared after a hanging send']);
   });
 });
 

@@ -17,7 +17,7 @@ import { definitionOf, laneOf, sourceOf, whereOf, type EngineContext } from './c
 import { decideFailure, type FailureRecord } from './failure-policy.js';
 import { holdLane, type Lane, type LaneWaitKind, type PageJobData } from './lanes.js';
 import { askAboutMissedRows } from './missed-rows.js';
-import { fetchAhead, PagePrefetch } from './prefetch.js';
+import { fetchAhead, PagePrefetch, sendFirst } from './prefetch.js';
 import type { PageQueue } from './page-queue.js';
 import { logRunFinished } from './run-end.js';
 import { enterSession, reactivateSession, sessionMayBeLost } from './session-lock.js';
@@ -194,11 +194,12 @@ async function fetchAheadFrom(ctx: EngineContext, src: ResolvedSource, def: Reso
   const chain = [...earlier.slice(-(CHAIN_MEMORY - 1)), request.nextRequestHash];
   await fetchAhead(ctx, src, lane, walk, page, request, async (res) => {
     const result = parsePage(def, res, copy, pageCtx);
-    if (result.next) {
-      await fetchAheadFrom(ctx, src, def, lane, walk, page + 1, result.next, chain).catch((err: unknown) => ctx.log.debug({ err, where }, 'the next page was not fetched ahead'));
-      // A macrotask turn lets the request just started reach its socket (the HTTP client writes
-      // it on a later tick) before the synchronous normalization below holds the event loop.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+    const next = result.next;
+    if (next) {
+      await sendFirst(
+        () => fetchAheadFrom(ctx, src, def, lane, walk, page + 1, next, chain),
+        (err: unknown) => ctx.log.debug({ err, where }, 'the next page was not fetched ahead'),
+      );
     }
     return finishPage(def, result, copy, norm);
   });

@@ -158,6 +158,24 @@ export class PagePrefetch {
   }
 }
 
+/** How long a page fetched ahead waits for the next page's request to go out before it is prepared on. */
+export const SEND_WAIT_MS = 100;
+
+/**
+ * Starts `send` (the next page's request: a loop check in Postgres and a gate token in Redis,
+ * then the HTTP request) and waits until it is sent, but at most `maxWaitMs`, so a slow Postgres or
+ * Redis never holds the page that waits; then gives the event loop a macrotask turn, in which the
+ * HTTP client writes the request to its socket, before the caller's synchronous work holds the
+ * loop. A failure of `send` goes to `onError`.
+ */
+export async function sendFirst(send: () => Promise<void>, onError: (err: unknown) => void, maxWaitMs = SEND_WAIT_MS): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, maxWaitMs)));
+  await Promise.race([send().catch(onError), waited]);
+  clearTimeout(timer);
+  await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
 /**
  * Sends a later page's request while this page commits and holds its answer (and what `prepare`
  * makes of it) for that page's job, when the worker fetches ahead and is not stopping, the lane
