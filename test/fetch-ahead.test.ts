@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../src/app.js';
 import type { EngineContext } from '../src/queue/context.js';
 import type { Lane } from '../src/queue/lanes.js';
 import { fetchAhead, PagePrefetch, PREFETCH_TTL_MS, sendFirst } from '../src/queue/prefetch.js';
@@ -18,6 +19,29 @@ import { expectDevicesRaw } from './helpers/warehouse.js';
 const KEY = 'test-automox-key-fetch-ahead-0123456789';
 const vars = { ...process.env, TEST_AUTOMOX_KEY: KEY };
 const page = (n: number): HttpPage => ({ status: 200, body: [n], requestId: null, throttleMs: 0, headers: {} });
+
+/** The page numbers of the simulator's /servers requests for its first organization, in order. */
+function pageRequests(sim: AutomoxSimulator): Array<string | null> {
+  const org = String(sim.data.orgs[0]!.id);
+  return sim.requests.filter((r) => r.path === '/api/servers' && r.query.get('o') === org).map((r) => r.query.get('page'));
+}
+
+/**
+ * Starts a devices run of `sourceId` while a lock on devices holds page 0's commit, and returns
+ * its id once page `page` was requested: only a request sent ahead can reach the vendor
+ * meanwhile. Asserts that no page of the walk committed by then.
+ */
+async function requestedWhileFirstPageWaits(env: TestEnv, app: App, sim: AutomoxSimulator, sourceId: string, page: number): Promise<string> {
+  let runId = '';
+  await env.db.transaction().execute(async (trx) => {
+    await sql`LOCK TABLE devices IN SHARE MODE`.execute(trx);
+    ({ runId } = await app.engine.startRun(sourceId, { trigger: 'test', resources: ['devices'] }));
+    await waitFor(() => pageRequests(sim).includes(String(page)), `page ${page} requested while page 0 waits to commit`);
+    const walk = await trx.selectFrom('sync_walks').select('pages').where('run_id', '=', runId).where('resource', '=', 'devices').executeTakeFirstOrThrow();
+    expect(walk.pages).toBe(0);
+  });
+  return runId;
+}
 
 describe('PagePrefetch', () => {
   it('hands a held response over once, by walk, page and request', async () => {
@@ -127,38 +151,32 @@ describe('sendFirst', () => {
   });
 });
 
-describe('fetching ahead in a walk', () => {
-  let env: TestEnv;
-  let sim: AutomoxSimulator;
-
+/** A database of its own and an Automox simulator of one organization of `devices`, for one describe block. */
+function walkSetup(seed: number, devices: number): { env: TestEnv; sim: AutomoxSimulator } {
+  const setup = {} as { env: TestEnv; sim: AutomoxSimulator };
   beforeAll(async () => {
-    env = await createTestEnv();
-    sim = new AutomoxSimulator({ apiKey: KEY, data: generateAutomoxData({ seed: 11, orgs: 1, devicesPerOrg: 23, packagesPerDevice: 0 }) });
+    setup.env = await createTestEnv();
+    setup.sim = new AutomoxSimulator({ apiKey: KEY, data: generateAutomoxData({ seed, orgs: 1, devicesPerOrg: devices, packagesPerDevice: 0 }) });
   });
   afterAll(async () => {
-    await sim.stop();
-    await env.cleanup();
+    await setup.sim.stop();
+    await setup.env.cleanup();
   });
+  return setup;
+}
+
+describe('fetching ahead in a walk', () => {
+  const setup = walkSetup(11, 23);
 
   it("requests page 1 while page 0 is still committing, then walks every page exactly once, exact", async () => {
+    const { env, sim } = setup;
     const origin = await sim.start();
     const app = await env.open(testConfig([automoxSource('ax-ahead', `${origin}/api`, 'TEST_AUTOMOX_KEY', { rateLimits: { servers: { ...FAST, concurrency: 2 } } })]), vars);
     app.engine.startWorkers();
-    const org = String(sim.data.orgs[0]!.id);
-    const pageRequests = () => sim.requests.filter((r) => r.path === '/api/servers' && r.query.get('o') === org).map((r) => r.query.get('page'));
-    // Page 0's commit waits for this lock on devices; only a request sent ahead reaches the
-    // vendor for page 1 meanwhile.
-    let runId = '';
-    await env.db.transaction().execute(async (trx) => {
-      await sql`LOCK TABLE devices IN SHARE MODE`.execute(trx);
-      ({ runId } = await app.engine.startRun('ax-ahead', { trigger: 'test', resources: ['devices'] }));
-      await waitFor(() => pageRequests().includes('1'), 'page 1 requested while page 0 waits to commit');
-      const walk = await trx.selectFrom('sync_walks').select('pages').where('run_id', '=', runId).where('resource', '=', 'devices').executeTakeFirstOrThrow();
-      expect(walk.pages).toBe(0);
-    });
+    const runId = await requestedWhileFirstPageWaits(env, app, sim, 'ax-ahead', 1);
     const run = await app.engine.waitForRun(runId);
     expect(run.status).toBe('succeeded');
-    expect(pageRequests()).toEqual(['0', '1', '2', '3', '4']);
+    expect(pageRequests(sim)).toEqual(['0', '1', '2', '3', '4']);
     await expectDevicesRaw(env, sim.data.servers);
 
     // A fetched-ahead request that fails is its page's failure: a 4xx is not asked again and
@@ -175,37 +193,19 @@ describe('fetching ahead in a walk', () => {
 });
 
 describe('fetching ahead as soon as a page is parsed', () => {
-  let env: TestEnv;
-  let sim: AutomoxSimulator;
-
-  beforeAll(async () => {
-    env = await createTestEnv();
-    sim = new AutomoxSimulator({ apiKey: KEY, data: generateAutomoxData({ seed: 12, orgs: 1, devicesPerOrg: 33, packagesPerDevice: 0 }) });
-  });
-  afterAll(async () => {
-    await sim.stop();
-    await env.cleanup();
-  });
+  const setup = walkSetup(12, 33);
 
   it('asks for page 2 once page 1, fetched ahead, is parsed, while page 0 still waits to commit; then every page once, exact', async () => {
+    const { env, sim } = setup;
     const origin = await sim.start();
     // Three slots: page 0's job, page 1 held ahead, and page 2 held ahead of page 1.
     const app = await env.open(testConfig([automoxSource('ax-chain', `${origin}/api`, 'TEST_AUTOMOX_KEY', { rateLimits: { servers: { ...FAST, concurrency: 3 } } })]), vars);
     app.engine.startWorkers();
-    const org = String(sim.data.orgs[0]!.id);
-    const pageRequests = () => sim.requests.filter((r) => r.path === '/api/servers' && r.query.get('o') === org).map((r) => r.query.get('page'));
-    let runId = '';
-    await env.db.transaction().execute(async (trx) => {
-      await sql`LOCK TABLE devices IN SHARE MODE`.execute(trx);
-      ({ runId } = await app.engine.startRun('ax-chain', { trigger: 'test', resources: ['devices'] }));
-      // Only page 1's answer, parsed ahead, knows page 2's request before page 0 commits.
-      await waitFor(() => pageRequests().includes('2'), 'page 2 requested while page 0 waits to commit');
-      const walk = await trx.selectFrom('sync_walks').select('pages').where('run_id', '=', runId).where('resource', '=', 'devices').executeTakeFirstOrThrow();
-      expect(walk.pages).toBe(0);
-    });
+    // Only page 1's answer, parsed ahead, knows page 2's request before page 0 commits.
+    const runId = await requestedWhileFirstPageWaits(env, app, sim, 'ax-chain', 2);
     const run = await app.engine.waitForRun(runId);
     expect([run.status, run.error_message]).toEqual(['succeeded', null]);
-    expect(pageRequests()).toEqual(['0', '1', '2', '3', '4', '5', '6']);
+    expect(pageRequests(sim)).toEqual(['0', '1', '2', '3', '4', '5', '6']);
     await expectDevicesRaw(env, sim.data.servers);
   });
 });
