@@ -39,6 +39,8 @@ export interface ChaosOutcome {
 export async function runChaosSeed(env: TestEnv, style: ChaosStyle, seed: number): Promise<ChaosOutcome> {
   const plan = createRngForSeed(seed, style, 'plan');
   const pageSize = plan.int(3, 7);
+  // From a stream of its own, so the plan's draws (and so each seed's scenario) stay as they were.
+  const concurrency = createRngForSeed(seed, style, 'lanes').int(2, 4);
   const sim = new ChaosSimulator({ style, seed, token: TOKEN, stallMs: REQUEST_TIMEOUT_MS + 200 });
   const sourceId = `chaos-${style}-${seed}`;
   const violations: string[] = [];
@@ -47,10 +49,12 @@ export async function runChaosSeed(env: TestEnv, style: ChaosStyle, seed: number
   try {
     const app = await env.open(
       {
-        // Concurrency 2: the walk fetches and prepares its next page ahead while a page commits,
-        // so the chaos also hits the requests sent early and the pages prepared from them
-        // (src/queue/prefetch.ts, src/queue/page-prepare.ts).
-        sources: [{ id: sourceId, vendor: 'rest', baseUrl, credentials: { token: TOKEN }, rateLimits: { api: { windows: [{ max: 1000, durationMs: 1000 }], concurrency: 2 } }, rest: chaosRestBlock(style, pageSize) }],
+        // Concurrency 2 to 4: the walk fetches and prepares its next page ahead while a page
+        // commits, writes it beside that page, and from 3 on requests the page after a page
+        // fetched ahead as soon as that one is parsed, so the chaos also hits the requests sent
+        // early and the pages prepared and written from them (src/queue/prefetch.ts,
+        // src/queue/page-prepare.ts, src/queue/write-ahead.ts).
+        sources: [{ id: sourceId, vendor: 'rest', baseUrl, credentials: { token: TOKEN }, rateLimits: { api: { windows: [{ max: 1000, durationMs: 1000 }], concurrency } }, rest: chaosRestBlock(style, pageSize) }],
         worker: CHAOS_WORKER,
       },
       process.env,
