@@ -176,8 +176,8 @@ export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, toke
 /**
  * Fetches page `page` of the walk ahead, its request made from `cursor` (fetchAhead says when),
  * and prepares its answer as it comes (src/queue/page-prepare.ts). `earlier` holds the request
- * hashes of the pages before it in this chain (the page that asks first): a request among them
- * is a loop, never sent (the commit fails the walk for it).
+ * hashes of the latest pages before it (the job's own page first): a request among them is a
+ * loop, never sent (the commit fails the walk for it).
  * As soon as the answer is parsed, before it is normalized and hashed, the page after it is
  * fetched ahead in turn, while the lane has room (PagePrefetch.hasRoom): a walk's requests then
  * follow each other at the vendor's pace plus a parse, not plus the whole preparation.
