@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
@@ -229,7 +230,18 @@ export interface WorkerHandle {
   peakRssMb(): number;
   /** SIGTERM, wait for exit; returns the peak RSS in MB read just before. */
   stop(): Promise<number>;
+  /**
+   * Settles once the worker logged that it started (its queues are open): a run started before
+   * would count the process's boot (~0.6 s of loading modules) as sync time, which the loader,
+   * measured from its first request, never pays. Rejects when the worker exits first.
+   */
+  ready: Promise<void>;
 }
+
+/** Levels at which the worker logs its start (`worker started` is an info line). */
+const STARTED_LEVELS = ['trace', 'debug', 'info'];
+/** pino's level numbers, as the worker's JSON log lines carry them. */
+const LEVEL_NUMBERS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
 
 /** Compiles the engine (`npm run build`) so the measured worker runs as deployed: `node dist/src/cli.js`. */
 export async function buildWorker(): Promise<void> {
@@ -247,16 +259,34 @@ export async function buildWorker(): Promise<void> {
  */
 export function startWorker(configFile: string, databaseUrl: string, prefix: string): WorkerHandle {
   const prof = process.env.BENCH_CPU_PROF;
+  const asked = process.env.BENCH_LOG_LEVEL;
+  const level = asked !== undefined && STARTED_LEVELS.includes(asked) ? asked : 'info';
+  const shown = LEVEL_NUMBERS[asked ?? 'warn'] ?? LEVEL_NUMBERS.warn!;
   const entry = process.env.BENCH_WORKER === 'tsx' ? ['--import', 'tsx', join(ROOT, 'src/cli.ts')] : [join(ROOT, 'dist/src/cli.js')];
   const child = spawn(
     process.execPath,
     [...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), ...entry, '--config', configFile, 'worker'],
     {
       cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL, FLEETSYNC_QUEUE_PREFIX: prefix, FLEETSYNC_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', BENCH_KEY: API_KEY },
-      stdio: ['ignore', process.env.BENCH_WORKER_STDOUT ? 'inherit' : 'ignore', 'inherit'],
+      env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL, FLEETSYNC_QUEUE_PREFIX: prefix, FLEETSYNC_LOG_LEVEL: level, FLEETSYNC_LOG_FORMAT: 'json', BENCH_KEY: API_KEY },
+      stdio: ['ignore', process.env.BENCH_WORKER_STDOUT ? 'inherit' : 'ignore', 'pipe'],
     },
   );
+  const ready = new Promise<void>((resolve, reject) => {
+    const exited = (code: number | null) => reject(new Error(`the bench worker exited (code ${code}) before it started`));
+    child.once('exit', exited);
+    // The log (stderr) passes through from the level asked for (warn unless BENCH_LOG_LEVEL).
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      const at = /"level":(\d+)/.exec(line);
+      if (at === null || Number(at[1]) >= shown) process.stderr.write(`${line}\n`);
+      if (line.includes('"msg":"worker started"')) {
+        child.off('exit', exited);
+        resolve();
+      }
+    });
+  });
+  // A worker that dies before the bench waits for it must not be an unhandled rejection.
+  ready.catch(() => undefined);
   let peakKb = 0;
   const sample = () => {
     const hwm = procStatusKb(child.pid!, 'VmHWM') ?? procStatusKb(child.pid!, 'VmRSS');
@@ -265,6 +295,7 @@ export function startWorker(configFile: string, databaseUrl: string, prefix: str
   const timer = setInterval(sample, 250);
   return {
     child,
+    ready,
     peakRssMb: () => (sample(), peakKb / 1024),
     stop: async () => {
       sample();

@@ -81,14 +81,17 @@ interface SyncResult {
 }
 
 /**
- * One sync of the given sources by `processes` worker processes: starts the workers, starts a run
- * per source from this process, waits for all of them. Time = first run start to last run end.
+ * One sync of the given sources by `processes` worker processes: starts the workers, waits until
+ * each has started, starts a run per source from this process, waits for all of them. Time =
+ * first run start to last run end.
  */
 async function sync(cfg: { sources: Array<{ id: string }>; worker?: unknown }, bench: BenchDb, prefix: string, processes = 1, simPid?: number): Promise<SyncResult> {
   const file = await writeConfigFile(cfg);
   const workers = Array.from({ length: processes }, () => startWorker(file, bench.url, prefix));
   const app = await openApp({ config: parseConfig(cfg, { ...env, BENCH_KEY: API_KEY }), logger: createLogger({ level: 'warn' }), databaseUrl: bench.url, redisUrl: REDIS_URL, prefix });
   try {
+    // Measured from a started worker: its boot is no part of a sync (the loader's is not counted either).
+    await Promise.all(workers.map((w) => w.ready));
     const wal0 = await walMark(bench.db);
     const meter = simPid === undefined ? null : await startCpuMeter({ worker: () => workers.map((w) => w.child.pid!), postgres: () => postgresPids(bench.db), simulator: () => [simPid] });
     const runIds: string[] = [];
