@@ -11,7 +11,9 @@
 import { CompiledQuery, sql } from 'kysely';
 import { automox } from '../jobs/automox.js';
 import { generateAutomoxData, generatedAutomoxServer } from '../src/simulators/automox.js';
+import { rememberBodyText } from '../src/http/body-text.js';
 import { normalizePage } from '../src/sync/normalize-page.js';
+import { recordTexts } from '../src/sync/record-texts.js';
 import { createDb } from '../src/warehouse/db.js';
 import { payloadRecords, upsertRows, type PagePayload, type RowToUpsert } from '../src/warehouse/upsert.js';
 import { unnestArrays, unnestUpsert } from './ceiling.js';
@@ -56,9 +58,14 @@ export async function runPageCost(pages: number, dbName: string): Promise<PageCo
     for (const body of bodies) {
       let t = cpuNow();
       const records = JSON.parse(body) as unknown[];
+      // As the HTTP client does: the body's text stays with it, for each record's raw.
+      rememberBodyText(records, body);
       worker.parse += cpuNow() - t;
       t = cpuNow();
-      const normalized = normalizePage(def, records, norm);
+      const texts = recordTexts(records, records);
+      worker.payload += cpuNow() - t;
+      t = cpuNow();
+      const normalized = normalizePage(def, records, norm, texts);
       worker.normalize += cpuNow() - t;
       t = cpuNow();
       const payload = payloadRecords(normalized.rows);

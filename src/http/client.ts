@@ -5,6 +5,7 @@ import axiosRetry from 'axios-retry';
 import type { ErrorBodyReader } from '../connector.js';
 import { endpointOf, errorCode, formatEndpoint, vendorUnreachableMessage, type Endpoint } from '../infra-errors.js';
 import type { PageRequest } from '../pagination/types.js';
+import { rememberBodyText } from './body-text.js';
 import { classifyStatus, parseRateLimitReset, parseRetryAfter, VendorError } from './errors.js';
 import { isLoopbackHost } from './loopback.js';
 
@@ -146,7 +147,9 @@ function isTooLarge(err: AxiosError): boolean {
 function parseBody(this: InternalAxiosRequestConfig & { response?: AxiosResponse }, data: unknown, _headers: unknown, status?: number): unknown {
   if (typeof data !== 'string') return data;
   try {
-    return JSON.parse(data);
+    const body: unknown = JSON.parse(data);
+    rememberBodyText(body, data);
+    return body;
   } catch {
     const page = status !== undefined && status >= 200 && status < 300 && (this.method ?? 'get').toLowerCase() === 'get';
     if (!page) return data;

@@ -7,6 +7,7 @@ import type { Cursor, PageContext, PageRequest } from '../pagination/types.js';
 import { canonicalJson, checkPage, finishPage, pageFrame, parsePage, type PageFrame, type PreparedPage } from './page-prepare.js';
 import { deletePolicyOf, rateLimitBackoffOf, type ResolvedSource } from '../sources.js';
 import { normalizePage } from '../sync/normalize-page.js';
+import { recordTexts } from '../sync/record-texts.js';
 import { pageContext } from '../sync/walk-plan.js';
 import { scopeLabel } from '../sync/where.js';
 import { keepsHistory } from '../warehouse/history.js';
@@ -36,7 +37,7 @@ export interface PageJobDeps {
 export type PageOutcome = 'walk-gone' | 'walk-finished' | 'already-committed' | 'stale' | 'committed' | 'raced';
 
 /** A page in hand for its commit: prepared ahead, or its parsed records to normalize now. */
-type PageContent = { frame: PageFrame } & ({ prepared: PreparedPage } | { records: unknown[] });
+type PageContent = { frame: PageFrame } & ({ prepared: PreparedPage } | { records: unknown[]; body: unknown });
 
 /**
  * Processes one page job: check the walk, pass the gate, make the one vendor request, parse,
@@ -132,7 +133,7 @@ export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, toke
     else {
       const result = def.pagination.parse(body, cursor, pageCtx, { headers });
       checkPage(def, result, cursor, pageCtx);
-      content = { frame: pageFrame(result), records: result.records };
+      content = { frame: pageFrame(result), records: result.records, body };
     }
     const { frame } = content;
     const next = frame.next ? nextRequest(def, frame.next, pageContext(src, def, walk, page + 1)) : null;
@@ -201,7 +202,7 @@ async function fetchAheadFrom(ctx: EngineContext, src: ResolvedSource, def: Reso
         (err: unknown) => ctx.log.debug({ err, where }, 'the next page was not fetched ahead'),
       );
     }
-    return finishPage(def, result, copy, norm);
+    return finishPage(def, result, copy, norm, res.body);
   });
 }
 
@@ -302,7 +303,7 @@ async function commit(
 ): Promise<boolean> {
   const { frame } = content;
   const prepared = 'prepared' in content ? content.prepared : null;
-  const normalized = 'prepared' in content ? content.prepared.normalized : normalizePage(def, content.records, { sourceId: src.id, scope: walk.scope, where });
+  const normalized = 'prepared' in content ? content.prepared.normalized : normalizePage(def, content.records, { sourceId: src.id, scope: walk.scope, where }, recordTexts(content.body, content.records));
   const policy = deletePolicyOf(src.config, def.name);
   // The last page's cursor says what the whole walk covered.
   const sweepRange = frame.next === null ? (def.sweepRange?.(cursor) ?? null) : null;

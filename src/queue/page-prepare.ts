@@ -2,6 +2,7 @@ import type { ResourceDefinition } from '../connector.js';
 import type { HttpPage } from '../http/client.js';
 import { PageShapeError, PaginationLoopError, type Cursor, type PageContext, type PageResult } from '../pagination/types.js';
 import { normalizePage, type NormalizeContext, type NormalizedPage } from '../sync/normalize-page.js';
+import { recordTexts } from '../sync/record-texts.js';
 import { payloadRecords, type PagePayload } from '../warehouse/upsert.js';
 
 // A page fetched ahead is also parsed, checked, normalized and serialized for its upsert as soon
@@ -72,9 +73,13 @@ export function parsePage(def: ResourceDefinition, res: HttpPage, cursor: Cursor
   return result;
 }
 
-/** Normalizes a parsed page and serializes its rows for the upsert (the second half of preparePage). */
-export function finishPage(def: ResourceDefinition, result: PageResult, cursor: Cursor, norm: NormalizeContext): PreparedPage {
-  const normalized = normalizePage(def, result.records, norm);
+/**
+ * Normalizes a parsed page and serializes its rows for the upsert (the second half of
+ * preparePage). `body` is the answer's body the page was parsed from: each record's raw goes to
+ * Postgres as its text there (recordTexts), when it can be cut from it.
+ */
+export function finishPage(def: ResourceDefinition, result: PageResult, cursor: Cursor, norm: NormalizeContext, body: unknown): PreparedPage {
+  const normalized = normalizePage(def, result.records, norm, recordTexts(body, result.records));
   const payload = payloadRecords(normalized.rows);
   // Nothing here holds the parsed records, their validated copies or their rows while the page
   // before commits (~50 ms): they die young instead of being promoted, and the collector's time
@@ -87,5 +92,5 @@ export function finishPage(def: ResourceDefinition, result: PageResult, cursor: 
  * a page job does between its answer and its commit. Throws what parsing or checkPage throws.
  */
 export function preparePage(def: ResourceDefinition, res: HttpPage, cursor: Cursor, pageCtx: PageContext, norm: NormalizeContext): PreparedPage {
-  return finishPage(def, parsePage(def, res, cursor, pageCtx), cursor, norm);
+  return finishPage(def, parsePage(def, res, cursor, pageCtx), cursor, norm, res.body);
 }

@@ -71,8 +71,10 @@ function fieldName(path: ReadonlyArray<string | number>): string {
  * (it is quarantined with the reason, prefixed by `ctx.where`, and the field at fault), never
  * does I/O, and never recurses deeper than MAX_RECORD_DEPTH over a record, so a record nested
  * 5,000 deep costs only itself. Repairs (NUL, lone surrogates) are counted, not quarantined.
+ * `texts`, when given, holds each record's original JSON text (recordTexts): a row keeps it as
+ * `rawText` unless its record needed a repair.
  */
-export function normalizePage(def: ResourceDefinition, records: readonly unknown[], ctx: NormalizeContext): NormalizedPage {
+export function normalizePage(def: ResourceDefinition, records: readonly unknown[], ctx: NormalizeContext, texts: readonly string[] | null = null): NormalizedPage {
   const rows = new Map<string, RowToUpsert>();
   const seen: string[] = [];
   const quarantine: QuarantinedRecord[] = [];
@@ -89,8 +91,8 @@ export function normalizePage(def: ResourceDefinition, records: readonly unknown
     // A too-deep record is not repaired, so a key in its field path may still hold what text refuses.
     quarantine.push({ external_id: looseId, reason: storableText(`${ctx.where}: ${reason}`), field: field === null ? null : storableText(field), raw: storable && !cut ? text : null, raw_text: text });
   };
-  for (const original of records) {
-    const { value: raw, repairs, tooDeep } = repairJson(original);
+  for (let i = 0; i < records.length; i++) {
+    const { value: raw, repairs, tooDeep } = repairJson(records[i]);
     let looseId = idOf(raw, idField);
     if (tooDeep !== null) {
       // The record was left as it came: its id still needs the repair the others got.
@@ -116,7 +118,9 @@ export function normalizePage(def: ResourceDefinition, records: readonly unknown
       if (typeof externalId !== 'string' || externalId === '') throw new Error(`the id ${JSON.stringify(externalId)} is not a non-empty string`);
       const columns = def.map(parsed.data, mapCtx);
       if (rows.has(externalId)) duplicates++;
-      rows.set(externalId, { externalId, scope: ctx.scope, columns, raw });
+      // A repaired record is stored as repaired: its original text holds what Postgres refuses.
+      const rawText = repairs === 0 ? texts?.[i] : undefined;
+      rows.set(externalId, rawText === undefined ? { externalId, scope: ctx.scope, columns, raw } : { externalId, scope: ctx.scope, columns, raw, rawText });
       seen.push(externalId);
       const updatedAt = def.incremental?.updatedAt(parsed.data);
       const t = updatedAt ? Date.parse(updatedAt) : Number.NaN;

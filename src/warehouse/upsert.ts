@@ -10,6 +10,8 @@ export interface RowToUpsert {
   scope: string;
   columns: Record<string, unknown>;
   raw: unknown;
+  /** The JSON text `raw` was parsed from (src/sync/record-texts.ts): sent as it is instead of serializing `raw`. */
+  rawText?: string;
 }
 
 /** What one page's upsert did. unchanged = rows that matched the stored values exactly. */
@@ -197,10 +199,12 @@ const CLOSE_BRACKET = 0x5d;
 const QUOTE = 0x22;
 const CLOSE_BRACE = 0x7d;
 const HASH_KEY = Buffer.from(',"row_hash":"', 'latin1');
+const RAW_KEY = Buffer.from(',"raw":', 'latin1');
 
 /**
  * The payload of a page's rows, in order. Takes ownership of each row's `columns` object: it
- * becomes the record (external_id, scope and raw are added to it).
+ * becomes the record (external_id, scope and raw are added to it; a row's `rawText` goes in as
+ * its raw, as it is).
  * Each record is serialized once and encoded to UTF-8 once, straight into the one buffer that
  * goes to Postgres, and hashed from those bytes: a string per record, its re-encoding by the
  * hash, a joined page string and its re-encoding by the driver cost ~5 ms of worker CPU a page of
@@ -208,18 +212,19 @@ const HASH_KEY = Buffer.from(',"row_hash":"', 'latin1');
  */
 export function payloadRecords(rows: readonly RowToUpsert[]): PagePayload {
   // The columns objects become the payload records in place: a spread copy per row cost ~3% of
-  // the worker's CPU at a million rows.
+  // the worker's CPU at a million rows. A row with its raw text gets that text after its other
+  // keys (`,"raw":` and the text, over the closing brace): its raw is not serialized again.
   const texts = rows.map((r) => {
     const rec = r.columns;
     rec.external_id = r.externalId;
     rec.scope = r.scope;
-    rec.raw = r.raw;
+    if (r.rawText === undefined) rec.raw = r.raw;
     return JSON.stringify(rec);
   });
   // Each record grows by `,"row_hash":"<32 hex digits>"` and the comma after it: ASCII, 47 bytes.
   const EXTRA = HASH_KEY.length + 32 + 1 + 1;
   let size = 3;
-  for (const t of texts) size += t.length + EXTRA;
+  for (let i = 0; i < texts.length; i++) size += texts[i]!.length + EXTRA + (rows[i]!.rawText?.length ?? 0) + RAW_KEY.length;
   // As many bytes as characters while the text is ASCII; more room is made when it is not.
   let bytes = Buffer.allocUnsafe(size);
   bytes[0] = JSONB_VERSION;
@@ -228,9 +233,11 @@ export function payloadRecords(rows: readonly RowToUpsert[]): PagePayload {
   const records: PayloadRecord[] = new Array(rows.length);
   for (let i = 0; i < texts.length; i++) {
     const text = texts[i]!;
+    const rawText = rows[i]!.rawText;
+    const chars = text.length + (rawText === undefined ? 0 : rawText.length + RAW_KEY.length);
     // A character takes at most 3 bytes: count the exact bytes only when that worst case does not fit.
-    if (bytes.length - at < text.length * 3 + EXTRA) {
-      const need = Buffer.byteLength(text) + EXTRA;
+    if (bytes.length - at < chars * 3 + EXTRA) {
+      const need = Buffer.byteLength(text) + (rawText === undefined ? 0 : Buffer.byteLength(rawText) + RAW_KEY.length) + EXTRA;
       if (bytes.length - at < need) {
         const grown = Buffer.allocUnsafe(Math.max(bytes.length * 2, at + need + 1));
         bytes.copy(grown, 0, 0, at);
@@ -238,11 +245,17 @@ export function payloadRecords(rows: readonly RowToUpsert[]): PagePayload {
       }
     }
     const start = at;
-    const n = bytes.write(text, at);
-    const h = rowHash(bytes.subarray(start, start + n));
+    at += bytes.write(text, at);
+    if (rawText !== undefined) {
+      at--;
+      for (let k = 0; k < RAW_KEY.length; k++) bytes[at++] = RAW_KEY[k]!;
+      at += bytes.write(rawText, at);
+      bytes[at++] = CLOSE_BRACE;
+    }
+    const h = rowHash(bytes.subarray(start, at));
     // The record's text is an object: its hash goes in as one more key, over its closing brace.
     // Byte by byte: a Buffer.write per record for so few bytes cost more than the loop.
-    at = start + n - 1;
+    at--;
     for (let k = 0; k < HASH_KEY.length; k++) bytes[at++] = HASH_KEY[k]!;
     for (let k = 0; k < 32; k++) bytes[at++] = h.charCodeAt(k);
     bytes[at++] = QUOTE;
