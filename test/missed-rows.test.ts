@@ -7,7 +7,7 @@ import { VendorError } from '../src/http/errors.js';
 import { LaneGate } from '../src/queue/lane-gate.js';
 import type { Lane } from '../src/queue/lanes.js';
 import { askAboutMissed, itemVerdict } from '../src/queue/missed-rows.js';
-import { analyzeIfStale, ENGINE_STATISTICS_TARGET, statsAreStale } from '../src/warehouse/table-stats.js';
+import { analyzeIfStale, ENGINE_STATISTICS_TARGET, STATS_CHECK_INTERVAL_MS, statsAreStale, statsCheckDue } from '../src/warehouse/table-stats.js';
 import { createTestEnv, deleteRedisPrefix, REDIS_URL, waitFor, type TestEnv } from './helpers.js';
 
 // The per-id questions about rows a walk missed (src/queue/missed-rows.ts), through a real gate
@@ -65,6 +65,15 @@ describe('askAboutMissed', () => {
     const out = await askAboutMissed(lane, ['1', '2'], (id) => ({ path: `/x/${id}` }), { maxIds: 10, maxWaitMs: 0, rateLimitBackoffMs: 1000 });
     expect(out).toEqual({ gone: ['1'], present: [], unknown: 1, problem: "the lane's rate limit left no room for more questions in this walk" });
     expect(asked).toEqual(['/x/1']);
+  });
+});
+
+describe('statsCheckDue', () => {
+  it('asks at most once per interval per table, and never while a check runs', () => {
+    expect(statsCheckDue(undefined, 5_000)).toBe(true);
+    expect(statsCheckDue(5_000, 5_000 + STATS_CHECK_INTERVAL_MS - 1)).toBe(false);
+    expect(statsCheckDue(5_000, 5_000 + STATS_CHECK_INTERVAL_MS)).toBe(true);
+    expect(statsCheckDue(Number.POSITIVE_INFINITY, 1e15)).toBe(false);
   });
 });
 

@@ -12,7 +12,7 @@ import { pageContext } from '../sync/walk-plan.js';
 import { scopeLabel } from '../sync/where.js';
 import { keepsHistory } from '../warehouse/history.js';
 import { disableResource, pauseSource, sourcePause } from '../warehouse/source-state.js';
-import { analyzeIfStale } from '../warehouse/table-stats.js';
+import { analyzeIfStale, statsCheckDue } from '../warehouse/table-stats.js';
 import { commitPage, failWalks, getWalk, runHasCommittedPages, runningWalks, type CommitOrder, type WalkRow } from '../warehouse/walks.js';
 import { definitionOf, laneOf, sourceOf, whereOf, type EngineContext } from './context.js';
 import { decideFailure, type FailureRecord } from './failure-policy.js';
@@ -352,26 +352,27 @@ async function commit(
   return true;
 }
 
-/** Tables whose statistics check is running, per engine: one check at a time per table is enough. */
-const checking = new WeakMap<EngineContext, Set<string>>();
+/** When each table's statistics were last checked, per engine (epoch ms; Infinity while a check runs). */
+const checked = new WeakMap<EngineContext, Map<string, number>>();
 
 /**
  * Analyzes the page's table and its history when a sync grew them (src/warehouse/table-stats.ts),
- * unless a check of that table is running already in this engine. Never throws: a failure only
- * costs plan quality.
+ * at most once per STATS_CHECK_INTERVAL_MS per table in this engine (statsCheckDue), and never
+ * while a check of that table is running here. Never throws: a failure only costs plan quality.
  */
 async function keepStatistics(ctx: EngineContext, table: string): Promise<void> {
-  const running = checking.get(ctx) ?? new Set<string>();
-  checking.set(ctx, running);
-  if (running.has(table)) return;
-  running.add(table);
+  const last = checked.get(ctx) ?? new Map<string, number>();
+  checked.set(ctx, last);
+  const now = Date.now();
+  if (!statsCheckDue(last.get(table), now)) return;
+  last.set(table, Number.POSITIVE_INFINITY);
   try {
     const analyzed = await analyzeIfStale(ctx.db, [table, `${table}_history`]);
     if (analyzed.length > 0) ctx.log.debug({ tables: analyzed }, 'analyzed tables whose statistics were stale');
   } catch (err) {
     ctx.log.debug({ table, err: err instanceof Error ? err.message : String(err) }, 'analyze skipped');
   } finally {
-    running.delete(table);
+    last.set(table, now);
   }
 }
 
