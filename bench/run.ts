@@ -21,6 +21,7 @@
  *   BENCH_NO_RESYNC=1              throughput without the resync that follows it
  *   BENCH_WORKER=tsx               run the worker from source under tsx instead of the build
  *   BENCH_FETCH_AHEAD=0            workers do not fetch a walk's next page ahead (worker.fetchAhead)
+ *   BENCH_LOG_LEVEL [warn]         worker log lines shown (on stderr); BENCH_WORKER_STDOUT=1 shows their stdout
  */
 import { writeFile } from 'node:fs/promises';
 import { sql } from 'kysely';

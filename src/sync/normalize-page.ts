@@ -2,6 +2,7 @@ import { formatKeyPath } from '../config.js';
 import type { ResourceDefinition } from '../connector.js';
 import { boundedJson, MAX_RECORD_DEPTH, repairJson, storableText } from '../normalize.js';
 import { atPath } from '../pagination/body.js';
+import type { RecordText } from './record-texts.js';
 import type { RowToUpsert } from '../warehouse/upsert.js';
 
 /** How much of a quarantined record's text is kept (characters). */
@@ -72,9 +73,9 @@ function fieldName(path: ReadonlyArray<string | number>): string {
  * does I/O, and never recurses deeper than MAX_RECORD_DEPTH over a record, so a record nested
  * 5,000 deep costs only itself. Repairs (NUL, lone surrogates) are counted, not quarantined.
  * `texts`, when given, holds each record's original JSON text (recordTexts): a row keeps it as
- * `rawText` unless its record needed a repair.
+ * `rawText` unless its record needed a repair, and a plain one is not looked through for repairs.
  */
-export function normalizePage(def: ResourceDefinition, records: readonly unknown[], ctx: NormalizeContext, texts: readonly string[] | null = null): NormalizedPage {
+export function normalizePage(def: ResourceDefinition, records: readonly unknown[], ctx: NormalizeContext, texts: readonly RecordText[] | null = null): NormalizedPage {
   const rows = new Map<string, RowToUpsert>();
   const seen: string[] = [];
   const quarantine: QuarantinedRecord[] = [];
@@ -92,7 +93,9 @@ export function normalizePage(def: ResourceDefinition, records: readonly unknown
     quarantine.push({ external_id: looseId, reason: storableText(`${ctx.where}: ${reason}`), field: field === null ? null : storableText(field), raw: storable && !cut ? text : null, raw_text: text });
   };
   for (let i = 0; i < records.length; i++) {
-    const { value: raw, repairs, tooDeep } = repairJson(records[i]);
+    const own = texts?.[i];
+    // A plain text says repairJson would find nothing: its walk over every string is skipped.
+    const { value: raw, repairs, tooDeep } = own?.plain ? { value: records[i], repairs: 0, tooDeep: null } : repairJson(records[i]);
     let looseId = idOf(raw, idField);
     if (tooDeep !== null) {
       // The record was left as it came: its id still needs the repair the others got.
@@ -119,7 +122,7 @@ export function normalizePage(def: ResourceDefinition, records: readonly unknown
       const columns = def.map(parsed.data, mapCtx);
       if (rows.has(externalId)) duplicates++;
       // A repaired record is stored as repaired: its original text holds what Postgres refuses.
-      const rawText = repairs === 0 ? texts?.[i] : undefined;
+      const rawText = repairs === 0 ? own?.text : undefined;
       rows.set(externalId, rawText === undefined ? { externalId, scope: ctx.scope, columns, raw } : { externalId, scope: ctx.scope, columns, raw, rawText });
       seen.push(externalId);
       const updatedAt = def.incremental?.updatedAt(parsed.data);

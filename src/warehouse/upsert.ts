@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
+import { CLOSE_BRACE, CLOSE_BRACKET, COMMA, OPEN_BRACKET, QUOTE } from '../json-chars.js';
 import { DATA_TABLES, type DataTableName } from './tables.js';
 import type { SweepRange } from '../connector.js';
 import type { Database } from './db.js';
@@ -193,11 +194,6 @@ export interface PagePayload {
 
 /** jsonb's binary input format: this version byte, then the JSON text. */
 const JSONB_VERSION = 1;
-const COMMA = 0x2c;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const QUOTE = 0x22;
-const CLOSE_BRACE = 0x7d;
 const HASH_KEY = Buffer.from(',"row_hash":"', 'latin1');
 const RAW_KEY = Buffer.from(',"raw":', 'latin1');
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rememberBodyText } from '../../src/http/body-text.js';
+import { MAX_RECORD_DEPTH, repairJson } from '../../src/normalize.js';
 import { arrayElementSpans, pathOfRecords, recordTexts } from '../../src/sync/record-texts.js';
 
 /** The texts arrayElementSpans cuts from `text` at `path`, or null. */
@@ -7,7 +8,7 @@ function cut(text: string, path: string[]): string[] | null {
   const spans = arrayElementSpans(text, path);
   if (spans === null) return null;
   const out: string[] = [];
-  for (let i = 0; i < spans.length; i += 2) out.push(text.slice(spans[i], spans[i + 1]));
+  for (let i = 0; i < spans.length; i += 3) out.push(text.slice(spans[i], spans[i + 1]));
   return out;
 }
 
@@ -74,12 +75,38 @@ describe('recordTexts', () => {
     expect(recordTexts(body, body.data)).toBeNull();
     rememberBodyText(body, text);
     expect(pathOfRecords(body, body.data)).toEqual(['data']);
-    expect(recordTexts(body, body.data)).toEqual(['{"id":1,"n":1.50}', '{"id":2}']);
+    expect(recordTexts(body, body.data)).toEqual([
+      { text: '{"id":1,"n":1.50}', plain: true },
+      { text: '{"id":2}', plain: true },
+    ]);
     // Records the style filtered or copied are not the body's: no texts.
     expect(recordTexts(body, body.data.slice(1))).toBeNull();
     expect(recordTexts(body, [...body.data])).toBeNull();
     const top = JSON.parse('[{"id":1}]') as unknown[];
     rememberBodyText(top, '[{"id":1}]');
-    expect(recordTexts(top, top)).toEqual(['{"id":1}']);
+    expect(recordTexts(top, top)).toEqual([{ text: '{"id":1}', plain: true }]);
+  });
+
+  it('calls a record plain only when repairJson would find nothing in it', () => {
+    const nested = (n: number) => `${'['.repeat(n - 1)}1${']'.repeat(n - 1)}`;
+    const items = [
+      '{"a":"x"}',
+      '{"a":"nul\\u0000"}',
+      '{"a":"half \\udc00"}',
+      '{"\\uD83D\\uDE00":1}',
+      '{"a":"\\\\u0000 is only text"}',
+      `{"a":${nested(MAX_RECORD_DEPTH)}}`,
+      `{"a":${nested(MAX_RECORD_DEPTH + 1)}}`,
+    ];
+    const text = `[${items.join(',')}]`;
+    const body = JSON.parse(text) as unknown[];
+    rememberBodyText(body, text);
+    expect(recordTexts(body, body)?.map((t) => t.plain)).toEqual([true, false, false, false, false, true, false]);
+    // What the flag spares: repairJson finds nothing in a plain record, and something (or too deep) in the others.
+    const found = body.map((r) => {
+      const { repairs, tooDeep } = repairJson(r);
+      return repairs > 0 || tooDeep !== null;
+    });
+    expect(found).toEqual([false, true, true, false, false, false, true]);
   });
 });
