@@ -15,7 +15,8 @@ import { rememberBodyText } from '../src/http/body-text.js';
 import { normalizePage } from '../src/sync/normalize-page.js';
 import { recordTexts } from '../src/sync/record-texts.js';
 import { createDb } from '../src/warehouse/db.js';
-import { payloadRecords, upsertRows, type PagePayload, type RowToUpsert } from '../src/warehouse/upsert.js';
+import { payloadRecords, type PagePayload, type RowToUpsert } from '../src/warehouse/payload.js';
+import { upsertRows } from '../src/warehouse/upsert.js';
 import { unnestArrays, unnestUpsert } from './ceiling.js';
 import { freshDb, processCpuMs } from './lib.js';
 
@@ -71,7 +72,7 @@ export async function runPageCost(pages: number, dbName: string): Promise<PageCo
       const payload = payloadRecords(normalized.rows);
       worker.payload += cpuNow() - t;
       const c = await backendCpu();
-      await db.transaction().execute((trx) => upsertRows(trx, 'devices', 'bench-a', normalized.rows, { lookUpHashes: false, openHistory: true, payload }));
+      await db.transaction().execute((trx) => upsertRows(trx, { table: 'devices', sourceId: 'bench-a' }, payload, { lookUpHashes: false, openHistory: true }));
       postgres.firstSync += (await backendCpu()) - c;
       written.push({ rows: normalized.rows, payload });
     }
@@ -79,7 +80,7 @@ export async function runPageCost(pages: number, dbName: string): Promise<PageCo
     await sql`VACUUM (ANALYZE) devices`.execute(db);
     for (const [page, { rows, payload }] of written.entries()) {
       const c = await backendCpu();
-      const again = await db.transaction().execute((trx) => upsertRows(trx, 'devices', 'bench-a', rows, { lookUpHashes: true, payload }));
+      const again = await db.transaction().execute((trx) => upsertRows(trx, { table: 'devices', sourceId: 'bench-a' }, payload, { lookUpHashes: true }));
       postgres.resyncLookup += (await backendCpu()) - c;
       if (again.unchanged !== rows.length) throw new Error(`page cost: page ${page} was not unchanged on its second write`);
     }

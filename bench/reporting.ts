@@ -10,7 +10,8 @@ import { sql, type Kysely } from 'kysely';
 import { recordHistory } from '../src/warehouse/history.js';
 import { refreshOrganizationCounts } from '../src/warehouse/organization-counts.js';
 import { DATA_TABLES } from '../src/warehouse/tables.js';
-import { upsertRows, type RowToUpsert } from '../src/warehouse/upsert.js';
+import { payloadRecords, type RowToUpsert } from '../src/warehouse/payload.js';
+import { upsertRows } from '../src/warehouse/upsert.js';
 import type { Database } from '../src/warehouse/db.js';
 import { freshDb } from './lib.js';
 
@@ -168,7 +169,7 @@ async function resync(db: Kysely<Database>, changeEvery: number): Promise<{ chan
       return { externalId: id, scope: String(r.scope), columns, raw: r.raw };
     });
     await db.transaction().execute(async (trx) => {
-      const { changedIds } = await upsertRows(trx, 'devices', SOURCE, rows);
+      const { changedIds } = await upsertRows(trx, { table: 'devices', sourceId: SOURCE }, payloadRecords(rows));
       await recordHistory(trx, 'devices', SOURCE, changedIds);
     });
   }

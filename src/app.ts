@@ -133,10 +133,10 @@ export async function openApp(opts: OpenAppOptions): Promise<App> {
   const engine = new Engine({ db, redis, sources, worker: opts.config.worker, prefix, logger: opts.logger, metrics, onRedisError });
   metrics.trackQueues(async () =>
     Promise.all(
-      [...engine.lanes.values()].map(async (l) => ({
-        source: l.sourceId,
-        lane: l.laneClass,
-        counts: await l.queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed'),
+      engine.lanesOf().map(async ({ lane, queue }) => ({
+        source: lane.sourceId,
+        lane: lane.laneClass,
+        counts: await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed'),
       })),
     ),
   );

@@ -190,17 +190,16 @@ export async function collectStatus(db: Kysely<Database>, engine: Engine, source
     const disabled = await db.selectFrom('sync_disabled_resources').selectAll().where('source_id', '=', id).execute();
     const held = await listHeldSweeps(db, { sourceId: id });
     const lanes: SourceStatus['lanes'] = [];
-    for (const lane of engine.lanes.values()) {
-      if (lane.sourceId !== id) continue;
-      const counts = await lane.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+    for (const { lane, queue } of engine.lanesOf(id)) {
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
       const until = await lane.gate.pausedUntil();
       lanes.push({
-        name: lane.queue.name,
+        name: lane.name,
         waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
         active: counts.active ?? 0,
         delayed: counts.delayed ?? 0,
         failed: counts.failed ?? 0,
-        paused: await lane.queue.isPaused(),
+        paused: await queue.isPaused(),
         pausedUntil: until ? new Date(until).toISOString() : null,
         limit: laneLimitText(lane),
       });

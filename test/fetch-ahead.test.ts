@@ -1,11 +1,10 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
-import type { EngineContext } from '../src/queue/context.js';
+import { fetchAhead, sendFirst } from '../src/queue/head-start/fetch-ahead.js';
+import { PagePrefetch, PREFETCH_TTL_MS, type Prepare } from '../src/queue/head-start/prefetch.js';
 import type { Lane } from '../src/queue/lanes.js';
-import { fetchAhead, PagePrefetch, PREFETCH_TTL_MS, sendFirst } from '../src/queue/prefetch.js';
-import type { ResolvedSource } from '../src/sources.js';
-import type { WalkRow } from '../src/warehouse/walks.js';
+import type { PageRef } from '../src/queue/page-ref.js';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
 import type { HttpPage } from '../src/http/client.js';
 import { createTestEnv, waitFor, type TestEnv } from './helpers.js';
@@ -19,6 +18,11 @@ import { expectDevicesRaw } from './helpers/warehouse.js';
 const KEY = 'test-automox-key-fetch-ahead-0123456789';
 const vars = { ...process.env, TEST_AUTOMOX_KEY: KEY };
 const page = (n: number): HttpPage => ({ status: 200, body: [n], requestId: null, throttleMs: 0, headers: {} });
+
+/** Holds `response` for `key` in a slot of `lane`, as a page fetched ahead is held. */
+const put = (p: PagePrefetch, key: string, lane: string, response: Promise<HttpPage>, prepare?: Prepare) => p.reserve(key, lane)?.(response, prepare);
+/** Takes the response held for `key`, as the page's job does (null: none held). */
+const take = (p: PagePrefetch, key: string) => p.takePage(key)?.response ?? null;
 
 /** The page numbers of the simulator's /servers requests for its first organization, in order. */
 function pageRequests(sim: AutomoxSimulator): Array<string | null> {
@@ -46,24 +50,24 @@ async function requestedWhileFirstPageWaits(env: TestEnv, app: App, sim: Automox
 describe('PagePrefetch', () => {
   it('hands a held response over once, by walk, page and request', async () => {
     const p = new PagePrefetch();
-    p.put(PagePrefetch.key('w1', 3, 'h'), 'lane', Promise.resolve(page(3)));
-    expect(p.take(PagePrefetch.key('w1', 3, 'other'))).toBeNull();
-    expect(await p.take(PagePrefetch.key('w1', 3, 'h'))).toEqual(page(3));
-    expect(p.take(PagePrefetch.key('w1', 3, 'h'))).toBeNull();
+    put(p, PagePrefetch.key('w1', 3, 'h'), 'lane', Promise.resolve(page(3)));
+    expect(take(p, PagePrefetch.key('w1', 3, 'other'))).toBeNull();
+    expect(await take(p, PagePrefetch.key('w1', 3, 'h'))).toEqual(page(3));
+    expect(take(p, PagePrefetch.key('w1', 3, 'h'))).toBeNull();
     expect(p.size).toBe(0);
   });
 
   it("keeps a failed request as the job's failure, and drops responses older than the TTL", async () => {
     let now = 1_000;
     const p = new PagePrefetch(() => now);
-    p.put('failed', 'lane', Promise.reject(new Error('400 bad page')));
-    await expect(p.take('failed')).rejects.toThrow('400 bad page');
-    p.put('old', 'lane', Promise.resolve(page(1)));
+    put(p, 'failed', 'lane', Promise.reject(new Error('400 bad page')));
+    await expect(take(p, 'failed')).rejects.toThrow('400 bad page');
+    put(p, 'old', 'lane', Promise.resolve(page(1)));
     now += PREFETCH_TTL_MS + 1;
-    expect(p.take('old')).toBeNull();
-    p.put('a', 'lane', Promise.resolve(page(1)));
+    expect(take(p, 'old')).toBeNull();
+    put(p, 'a', 'lane', Promise.resolve(page(1)));
     now += PREFETCH_TTL_MS + 1;
-    p.put('b', 'lane', Promise.resolve(page(2)));
+    put(p, 'b', 'lane', Promise.resolve(page(2)));
     expect(p.size).toBe(1);
   });
 
@@ -74,10 +78,10 @@ describe('PagePrefetch', () => {
     expect(p.hasRoom('a', 1)).toBe(false);
     expect(p.hasRoom('a', 2)).toBe(true);
     expect(p.hasRoom('b', 1)).toBe(true);
-    p.put('k', 'a', Promise.resolve(page(1)));
+    put(p, 'k', 'a', Promise.resolve(page(1)));
     expect(p.hasRoom('a', 2)).toBe(false);
     expect(p.hasRoom('a', 3)).toBe(true);
-    await p.take('k');
+    await take(p, 'k');
     expect(p.hasRoom('a', 2)).toBe(true);
     leave();
     leave();
@@ -104,10 +108,10 @@ describe('PagePrefetch', () => {
 
   it('prepares a held page once its answer comes, and a failed preparation leaves the work to the job', async () => {
     const p = new PagePrefetch();
-    const made = { cursorKey: '{"page":2}', frame: { next: null, records: 0 }, normalized: {} as never, payload: { bytes: Buffer.alloc(0), records: [] } };
-    p.put('ok', 'lane', Promise.resolve(page(2)), (res) => ({ ...made, frame: { next: null, records: (res.body as unknown[]).length } }));
+    const made = { cursorKey: '{"page":2}', frame: { next: null, records: 0 }, normalized: {} as never, payload: { bytes: Buffer.alloc(0), records: [] }, requestId: null };
+    put(p, 'ok', 'lane', Promise.resolve(page(2)), (res) => ({ ...made, frame: { next: null, records: (res.body as unknown[]).length } }));
     expect(await p.takePage('ok')!.prepared).toMatchObject({ cursorKey: '{"page":2}', frame: { records: 1 } });
-    p.put('bad', 'lane', Promise.resolve(page(3)), () => {
+    put(p, 'bad', 'lane', Promise.resolve(page(3)), () => {
       throw new Error('page shape');
     });
     const bad = p.takePage('bad')!;
@@ -118,16 +122,14 @@ describe('PagePrefetch', () => {
   it('sends nothing ahead once the worker is stopping (its answer would only be dropped)', async () => {
     const p = new PagePrefetch();
     let sent = 0;
-    const lane = { concurrency: 3, queue: { name: 'lane' }, http: async () => (sent++, page(1)), gate: { take: async () => 0 } } as unknown as Lane;
-    const ctx = { prefetch: p, db: { selectFrom: () => ({ select: () => ({ where: () => ({ where: () => ({ executeTakeFirst: async () => undefined }) }) }) }) } } as unknown as EngineContext;
-    const src = { vendor: {}, config: {} } as unknown as ResolvedSource;
-    const walk = { id: 'w1' } as unknown as WalkRow;
-    const next = { request: { method: 'GET', path: '/x', query: {} }, nextRequestHash: 'h' } as unknown as Parameters<typeof fetchAhead>[5];
-    await fetchAhead(ctx, src, lane, walk, 1, next);
+    const lane = { concurrency: 3, name: 'lane', request: async () => (sent++, { sent: true, page: page(1) }) } as unknown as Lane;
+    const deps = { store: p, db: { selectFrom: () => ({ select: () => ({ where: () => ({ where: () => ({ executeTakeFirst: async () => undefined }) }) }) }) } } as unknown as Parameters<typeof fetchAhead>[0];
+    const ref = { src: { vendor: {}, config: {} }, lane, walk: { id: 'w1' }, page: 1, request: { method: 'GET', path: '/x' }, requestHash: 'h' } as unknown as PageRef;
+    await fetchAhead(deps, ref);
     expect(sent).toBe(1);
     expect(p.size).toBe(1);
     p.close();
-    await fetchAhead(ctx, src, lane, walk, 2, { ...next, nextRequestHash: 'h2' });
+    await fetchAhead(deps, { ...ref, page: 2, requestHash: 'h2' });
     expect(sent).toBe(1);
     expect(p.size).toBe(1);
   });

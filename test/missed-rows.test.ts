@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpGet } from '../src/http/client.js';
 import { VendorError } from '../src/http/errors.js';
 import { LaneGate } from '../src/queue/lane-gate.js';
-import type { Lane } from '../src/queue/lanes.js';
+import { Lane } from '../src/queue/lanes.js';
 import { askAboutMissed, itemVerdict } from '../src/queue/missed-rows.js';
 import { analyzeIfStale, ENGINE_STATISTICS_TARGET, STATS_CHECK_INTERVAL_MS, statsAreStale, statsCheckDue } from '../src/warehouse/table-stats.js';
 import { createTestEnv, deleteRedisPrefix, REDIS_URL, waitFor, type TestEnv } from './helpers.js';
@@ -36,7 +36,7 @@ function laneAnswering(name: string, answers: Record<string, number>, windows = 
     if (status >= 200 && status < 300) return { status, body: {}, requestId: null, throttleMs: 0, headers: {} };
     throw new VendorError({ kind: status === 404 ? 'invalid_request' : status === 410 ? 'gone' : 'retryable', status, message: `${path}: ${status}` });
   };
-  const lane = { sourceId: 's', laneClass: 'api', gate: new LaneGate(redis, `${prefix}:${name}`, windows), windows, concurrency: 1, http } as unknown as Lane;
+  const lane = new Lane({ sourceId: 's', laneClass: 'api', limit: { windows, concurrency: 1 }, gate: new LaneGate(redis, `${prefix}:${name}`, windows), http, rateLimitBackoffMs: 1000 });
   return { lane, asked };
 }
 
@@ -49,20 +49,20 @@ describe('itemVerdict', () => {
 describe('askAboutMissed', () => {
   it('asks id by id and sorts the answers; the first answer that tells nothing stops it and the rest stay unknown', async () => {
     const { lane, asked } = laneAnswering('stop', { '/x/1': 404, '/x/2': 200, '/x/3': 410, '/x/4': 503, '/x/5': 404 });
-    const out = await askAboutMissed(lane, ['1', '2', '3', '4', '5'], (id) => ({ path: `/x/${id}` }), { maxIds: 100, maxWaitMs: 1000, rateLimitBackoffMs: 1000 });
+    const out = await askAboutMissed(lane, ['1', '2', '3', '4', '5'], (id) => ({ path: `/x/${id}` }), { maxIds: 100, maxWaitMs: 1000 });
     expect(out).toEqual({ gone: ['1', '3'], present: ['2'], unknown: 2, problem: 'asking for 4: /x/4: 503' });
     expect(asked).toEqual(['/x/1', '/x/2', '/x/3', '/x/4']);
   });
 
   it('asks at most maxIds ids per walk and says so', async () => {
     const { lane } = laneAnswering('cap', { '/x/1': 404, '/x/2': 404, '/x/3': 404 });
-    const out = await askAboutMissed(lane, ['1', '2', '3'], (id) => ({ path: `/x/${id}` }), { maxIds: 2, maxWaitMs: 1000, rateLimitBackoffMs: 1000 });
+    const out = await askAboutMissed(lane, ['1', '2', '3'], (id) => ({ path: `/x/${id}` }), { maxIds: 2, maxWaitMs: 1000 });
     expect(out).toEqual({ gone: ['1', '2'], present: [], unknown: 1, problem: 'only 2 ids are asked per walk' });
   });
 
   it('keeps to the lane: a window spent beyond the wait budget stops the questions without a request', async () => {
     const { lane, asked } = laneAnswering('full', { '/x/1': 404, '/x/2': 404 }, [{ max: 1, durationMs: 60_000 }]);
-    const out = await askAboutMissed(lane, ['1', '2'], (id) => ({ path: `/x/${id}` }), { maxIds: 10, maxWaitMs: 0, rateLimitBackoffMs: 1000 });
+    const out = await askAboutMissed(lane, ['1', '2'], (id) => ({ path: `/x/${id}` }), { maxIds: 10, maxWaitMs: 0 });
     expect(out).toEqual({ gone: ['1'], present: [], unknown: 1, problem: "the lane's rate limit left no room for more questions in this walk" });
     expect(asked).toEqual(['/x/1']);
   });

@@ -379,21 +379,21 @@ describe('Toggl Track sync', () => {
       body: 'Workspace needs to be upgraded to access this feature',
       match: (r) => r.path === `/api/v9/workspaces/${ws2.id}/projects` && r.query.get('page') === '2',
     });
-    const failedBefore = (await Promise.all([...app.engine.lanes.values()].map((l) => l.queue.getJobCounts('failed')))).reduce((n, c) => n + (c.failed ?? 0), 0);
+    const failedBefore = (await Promise.all(app.engine.lanesOf().map((l) => l.queue.getJobCounts('failed')))).reduce((n, c) => n + (c.failed ?? 0), 0);
     const { runId } = await app.engine.startRun(SOURCE, { trigger: 'test' });
     await waitFor(async () => (await env.db.selectFrom('sync_sources').select('paused_at').where('source_id', '=', SOURCE).executeTakeFirst())?.paused_at, 'the source to pause');
     // Every lane of the source is paused in Redis, i.e. for every worker process.
-    for (const lane of app.engine.lanes.values()) expect(await lane.queue.isPaused()).toBe(true);
+    for (const lane of app.engine.lanesOf()) expect(await lane.queue.isPaused()).toBe(true);
 
     // Jobs that were already in flight when the 402 came back finish their one request first.
-    await waitFor(async () => (await Promise.all([...app.engine.lanes.values()].map((l) => l.queue.getActiveCount()))).every((n) => n === 0), 'in-flight pages to settle');
+    await waitFor(async () => (await Promise.all(app.engine.lanesOf().map((l) => l.queue.getActiveCount()))).every((n) => n === 0), 'in-flight pages to settle');
     const quiet = sim.requests.length;
     const status = await cli(['status']);
     expect(status.stdout).toMatch(/source toggl-test \(toggl\)\s+PAUSED since \S+: toggl-test\/projects workspace \d+ page 1: 402 Workspace needs to be upgraded to access this feature: payment required; resume with `fleetsync resume --source toggl-test`/);
     const run = await env.db.selectFrom('sync_runs').select('status').where('id', '=', runId).executeTakeFirstOrThrow();
     expect(run.status).toBe('running');
     // The held jobs are in the paused queue, not failed and not lost.
-    const held = await Promise.all([...app.engine.lanes.values()].map((l) => l.queue.getJobCounts('waiting', 'prioritized', 'failed')));
+    const held = await Promise.all(app.engine.lanesOf().map((l) => l.queue.getJobCounts('waiting', 'prioritized', 'failed')));
     expect(held.reduce((n, c) => n + (c.waiting ?? 0) + (c.prioritized ?? 0), 0)).toBeGreaterThan(0);
     expect(held.reduce((n, c) => n + (c.failed ?? 0), 0)).toBe(failedBefore);
     expect(sim.requests.length).toBe(quiet); // nothing was sent while paused

@@ -1,11 +1,13 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { automox } from '../jobs/automox.js';
-import { PagePrefetch, PREFETCH_TTL_MS } from '../src/queue/prefetch.js';
-import { writeAheadRefusal, type WriteAheadCase } from '../src/queue/write-ahead.js';
+import { PagePrefetch, PREFETCH_TTL_MS } from '../src/queue/head-start/prefetch.js';
+import { writeAheadRefusal, type WriteAheadCase } from '../src/queue/head-start/write-ahead.js';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
 import { normalizePage } from '../src/sync/normalize-page.js';
-import { commitPage, getWalk, insertRun, type CommitOutcome, type PageCommit, type WalkRow } from '../src/warehouse/walks.js';
+import { commitPageAhead, type CommitOutcome, type PageCommit } from '../src/warehouse/page-commit.js';
+import { payloadRecords } from '../src/warehouse/payload.js';
+import { getWalk, insertRun, type WalkRow } from '../src/warehouse/walks.js';
 import { createTestEnv, waitFor, type TestEnv } from './helpers.js';
 import { automoxSource, FAST, testConfig } from './helpers/config.js';
 import { expectDevicesRaw } from './helpers/warehouse.js';
@@ -38,12 +40,12 @@ describe('PagePrefetch.peekPage', () => {
     let now = 0;
     const p = new PagePrefetch(() => now);
     const res = { status: 200, body: [], requestId: null, throttleMs: 0, headers: {} };
-    p.put('k', 'lane', Promise.resolve(res));
+    p.reserve('k', 'lane')!(Promise.resolve(res));
     const seen = p.peekPage('k')!;
     expect(await seen.response).toEqual(res);
     expect(p.takePage('k')!.prepared).toBe(seen.prepared);
     expect(p.peekPage('k')).toBeNull();
-    p.put('old', 'lane', Promise.resolve(res));
+    p.reserve('old', 'lane')!(Promise.resolve(res));
     now += PREFETCH_TTL_MS + 1;
     expect(p.peekPage('old')).toBeNull();
   });
@@ -76,6 +78,7 @@ describe('commitPage of a page written ahead', () => {
     const normalized = normalizePage(def, servers, { sourceId: 'ax-wa', scope: walk.scope, where: `page ${page}` });
     return {
       ...normalized,
+      payload: payloadRecords(normalized.rows),
       walk,
       page,
       table: 'devices',
@@ -84,7 +87,7 @@ describe('commitPage of a page written ahead', () => {
       total: null,
       requestHash: `request ${page}`,
       nextRequestHash: next === null ? null : `request ${page + 1}`,
-      sweep: { deletes: 'confirm', maxDeleteShare: 0.5, label: 'devices' },
+      sweep: { policy: { deletes: 'confirm', maxDeleteShare: 0.5, label: 'devices' }, range: null },
       history: true,
     };
   };
@@ -96,10 +99,10 @@ describe('commitPage of a page written ahead', () => {
   const noChildren = async () => null;
 
   it('rolls back when the page before does not commit, or fails, or the walk moved on', async () => {
-    expect(await commitPage(env.db, pageOf(1, '{"page":2}'), noChildren, { after: Promise.resolve(false) })).toEqual({ committed: false });
-    expect(await commitPage(env.db, pageOf(1, '{"page":2}'), noChildren, { after: Promise.reject(new Error('page 0: Postgres went away')) })).toEqual({ committed: false });
+    expect(await commitPageAhead(env.db, pageOf(1, '{"page":2}'), { onComplete: noChildren }, { after: Promise.resolve(false) })).toEqual({ committed: false });
+    expect(await commitPageAhead(env.db, pageOf(1, '{"page":2}'), { onComplete: noChildren }, { after: Promise.reject(new Error('page 0: Postgres went away')) })).toEqual({ committed: false });
     // The page before "committed", but the walk is still at page 0: another delivery's doing.
-    expect(await commitPage(env.db, pageOf(1, '{"page":2}'), noChildren, { after: Promise.resolve(true) })).toEqual({ committed: false });
+    expect(await commitPageAhead(env.db, pageOf(1, '{"page":2}'), { onComplete: noChildren }, { after: Promise.resolve(true) })).toEqual({ committed: false });
     expect(await stored(1)).toBe(0);
     expect(await openVersions(1)).toBe(0);
     expect((await getWalk(env.db, walk.id))!.pages).toBe(0);
@@ -110,7 +113,7 @@ describe('commitPage of a page written ahead', () => {
     let ahead: Promise<CommitOutcome> = Promise.resolve({ committed: false });
     await env.db.transaction().execute(async (trx) => {
       await trx.selectFrom('sync_walks').select('pages').where('id', '=', walk.id).forUpdate().execute();
-      ahead = commitPage(env.db, pageOf(1, '{"page":2}'), noChildren, { after: Promise.resolve(true), fromCursor: (c) => JSON.stringify(c) === '{"page":1}' });
+      ahead = commitPageAhead(env.db, pageOf(1, '{"page":2}'), { onComplete: noChildren }, { after: Promise.resolve(true), fromCursor: (c) => JSON.stringify(c) === '{"page":1}' });
       // Its rows are in (uncommitted) and it waits for the walk row, in Postgres.
       const waited = waitFor(
         async () =>
@@ -136,7 +139,7 @@ describe('commitPage of a page written ahead', () => {
   });
 
   it('rolls back when the page before committed another cursor (another delivery of it)', async () => {
-    const other = commitPage(env.db, pageOf(2, '{"page":3}'), noChildren, { after: Promise.resolve(true), fromCursor: (c) => JSON.stringify(c) === '{"page":"elsewhere"}' });
+    const other = commitPageAhead(env.db, pageOf(2, '{"page":3}'), { onComplete: noChildren }, { after: Promise.resolve(true), fromCursor: (c) => JSON.stringify(c) === '{"page":"elsewhere"}' });
     expect(await other).toEqual({ committed: false });
     expect(await stored(2)).toBe(0);
     expect((await getWalk(env.db, walk.id))!.pages).toBe(2);

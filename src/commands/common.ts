@@ -7,7 +7,6 @@ import type { Logger } from '../logger.js';
 import { resolveSchedules, Scheduler } from '../queue/schedules.js';
 import type { ResolvedSource } from '../sources.js';
 import { RunProgress } from '../progress.js';
-import { laneQueueName } from '../queue/lanes.js';
 import type { RunRow } from '../warehouse/walks.js';
 import { formatRunSummary, heldInRun, laneLimitText, summarizeRun } from '../status.js';
 import { stderrTerm } from '../terminal.js';
@@ -131,8 +130,7 @@ export async function reportRunEnd(app: App, runId: string, run: { status: strin
 /** "servers lane (100/min)" for a resource of a configured source; undefined when unknown. */
 export function laneLabeller(app: App): (sourceId: string, resource: string) => string | undefined {
   return (sourceId, resource) => {
-    const def = app.sources.get(sourceId)?.vendor.resources.find((r) => r.name === resource);
-    const lane = def ? app.engine.lanes.get(laneQueueName(sourceId, def.lane)) : undefined;
+    const lane = app.engine.laneOf(sourceId, resource);
     if (!lane) return undefined;
     const limit = laneLimitText(lane);
     return `${lane.laneClass} lane${limit ? ` (${limit})` : ''}`;

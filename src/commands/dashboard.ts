@@ -21,7 +21,7 @@ export function registerDashboard(ctx: CommandContext): void {
         try {
           const dash = await startDashboard({
             db: app.db,
-            queues: [...[...app.engine.lanes.values()].map((l) => l.queue), control],
+            queues: [...app.engine.lanesOf().map((l) => l.queue), control],
             logger: ctx.logger,
             port: opts.port,
             host: opts.host,

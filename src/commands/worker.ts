@@ -73,7 +73,7 @@ export function registerWorker(ctx: CommandContext): void {
           // The first pass re-queues the running runs (a crash, a lost Redis); a failed one is retried.
           const first = await reconciler.start();
           app.engine.startWorkers(opts.source.length ? opts.source : undefined);
-          logger.info({ lanes: [...app.engine.lanes.keys()], resumedRuns: first?.runs ?? [], schedules: app.config.schedules.map((s) => s.name), metricsPort: metricsServer?.port }, 'worker started');
+          logger.info({ lanes: app.engine.lanesOf().map((l) => l.lane.name), resumedRuns: first?.runs ?? [], schedules: app.config.schedules.map((s) => s.name), metricsPort: metricsServer?.port }, 'worker started');
           await untilAborted(signal);
         } finally {
           // Firings and reconciling first (they queue work), then the lanes finish their pages in app.close().

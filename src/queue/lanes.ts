@@ -1,11 +1,13 @@
 import { Queue, Worker } from 'bullmq';
-import type { RedisClient } from '../redis.js';
 import type { Kysely } from 'kysely';
-import type { TokenBucket, WorkerSettings } from '../config.js';
-import { createHttpClient, type HttpGet } from '../http/client.js';
+import type { LaneLimit, RateWindow, TokenBucket, WorkerSettings } from '../config.js';
+import { createHttpClient, type HttpGet, type HttpPage } from '../http/client.js';
+import { VendorError } from '../http/errors.js';
 import type { Logger } from '../logger.js';
 import type { EngineMetrics } from '../metrics.js';
-import type { ResolvedSource } from '../sources.js';
+import type { PageRequest } from '../pagination/types.js';
+import type { RedisClient } from '../redis.js';
+import { rateLimitBackoffOf, type ResolvedSource } from '../sources.js';
 import type { Database } from '../warehouse/db.js';
 import { markWalkWaiting } from '../warehouse/walks.js';
 import { LaneGate } from './lane-gate.js';
@@ -19,17 +21,81 @@ export interface PageJobData {
   scope: string;
 }
 
-/** One lane: a BullMQ queue per (source, rate-limit class), its gate, limit and HTTP client. */
-export interface Lane {
+/** What a request through a lane came to: the gate had no room (nothing was sent), or the vendor's answer. */
+export type LaneReply = { sent: false; waitMs: number } | { sent: true; page: HttpPage };
+
+/** Hooks of one request through a lane. */
+export interface LaneRequestHooks {
+  /** Runs once the gate granted the request, right before it is sent (not when the gate had no room). */
+  beforeSend?: () => Promise<void>;
+  /** Called as soon as the request is on its way (its answer still to come). */
+  onSent?: () => void;
+}
+
+/** What a lane is made of: a source's lane class, its limit, its gate in Redis and its HTTP client. */
+export interface LaneParts {
   sourceId: string;
   laneClass: string;
-  queue: Queue<PageJobData>;
+  limit: LaneLimit;
   gate: LaneGate;
-  windows: ReadonlyArray<{ max: number; durationMs: number }>;
-  tokenBucket?: TokenBucket;
-  concurrency: number;
-  /** The source's HTTP client for this lane (one per lane, so every response is counted under it). */
   http: HttpGet;
+  /** Lane pause after a 429 that names no wait (rateLimitBackoffOf). */
+  rateLimitBackoffMs: number;
+}
+
+/**
+ * One lane: a source's rate-limit class, with its gate in Redis and its HTTP client. Every vendor
+ * request goes through `request`, so the gate counts each one and the vendor's word on its limit
+ * holds for the whole lane as soon as it comes.
+ */
+export class Lane {
+  readonly sourceId: string;
+  readonly laneClass: string;
+  /** `<source>.<lane class>`: the lane's queue name and the key of its gate. */
+  readonly name: string;
+  readonly gate: LaneGate;
+  readonly windows: readonly RateWindow[];
+  readonly tokenBucket: TokenBucket | undefined;
+  /** Page jobs of the lane one worker process runs at once. */
+  readonly concurrency: number;
+  private readonly http: HttpGet;
+  private readonly rateLimitBackoffMs: number;
+
+  constructor(parts: LaneParts) {
+    this.sourceId = parts.sourceId;
+    this.laneClass = parts.laneClass;
+    this.name = laneQueueName(parts.sourceId, parts.laneClass);
+    this.gate = parts.gate;
+    this.windows = parts.limit.windows ?? [];
+    this.tokenBucket = parts.limit.tokenBucket;
+    this.concurrency = parts.limit.concurrency ?? 1;
+    this.http = parts.http;
+    this.rateLimitBackoffMs = parts.rateLimitBackoffMs;
+  }
+
+  /**
+   * Sends one vendor request through the lane: takes a slot of the gate (every window, the token
+   * bucket, a pause the vendor asked for) and, when it has room, sends the request. A response
+   * that says the vendor's window is spent, and a 429 (or quota 402), pause the whole lane in every
+   * process before the answer or the VendorError is handed on. Resolves `{ sent: false }` with
+   * the wait when the gate had no room (nothing sent, nothing taken); rejects only with what the
+   * HTTP client or `hooks.beforeSend` throws (a VendorError for any vendor failure).
+   */
+  async request(req: PageRequest, hooks: LaneRequestHooks = {}): Promise<LaneReply> {
+    const waitMs = await this.gate.take();
+    if (waitMs > 0) return { sent: false, waitMs };
+    await hooks.beforeSend?.();
+    const answer = this.http(req);
+    hooks.onSent?.();
+    try {
+      const page = await answer;
+      if (page.throttleMs > 0) await this.gate.pauseUntil(Date.now() + page.throttleMs);
+      return { sent: true, page };
+    } catch (err) {
+      if (err instanceof VendorError && err.kind === 'rate_limited') await this.gate.pauseUntil(Date.now() + (err.retryAfterMs ?? this.rateLimitBackoffMs));
+      throw err;
+    }
+  }
 }
 
 /** Name of a lane's BullMQ queue. BullMQ refuses ':' in names. */
@@ -45,31 +111,34 @@ export interface LaneOptions {
   metrics?: EngineMetrics;
 }
 
-/** Builds every lane of every source, keyed by queue name. Opens queues (no workers); never throws for valid sources. */
+/**
+ * Opens one lane of a source: its gate under the queue prefix and its own HTTP client (so every
+ * response is counted under the lane). Throws when the source has no such lane class.
+ */
+export function openLane(src: ResolvedSource, laneClass: string, opts: LaneOptions): Lane {
+  const limit = src.lanes.get(laneClass);
+  if (!limit) throw new Error(`${src.id}: no lane "${laneClass}"`);
+  const http = createHttpClient({
+    baseUrl: src.config.baseUrl,
+    authHeaders: src.vendor.authHeaders(src.credentials),
+    readError: src.vendor.readError,
+    timeoutMs: opts.worker.requestTimeoutMs,
+    maxResponseBytes: opts.worker.maxResponseBytes,
+    maxInProcessWaitMs: opts.worker.maxInProcessWaitMs,
+    quotaHeaders: src.vendor.quotaHeaders,
+    onResponse: (status) => opts.metrics?.request(src.id, laneClass, status),
+  });
+  const gate = new LaneGate(opts.redis, `${opts.prefix}:fleetsync-lane:${laneQueueName(src.id, laneClass)}`, limit.windows ?? [], limit.tokenBucket);
+  return new Lane({ sourceId: src.id, laneClass, limit, gate, http, rateLimitBackoffMs: rateLimitBackoffOf(src) });
+}
+
+/** Opens every lane of every source, keyed by name. Never throws for resolved sources. */
 export function buildLanes(sources: Iterable<ResolvedSource>, opts: LaneOptions): Map<string, Lane> {
   const lanes = new Map<string, Lane>();
   for (const src of sources) {
-    for (const [laneClass, limit] of src.lanes) {
-      const name = laneQueueName(src.id, laneClass);
-      lanes.set(name, {
-        sourceId: src.id,
-        laneClass,
-        queue: new Queue<PageJobData>(name, { connection: opts.redis, prefix: opts.prefix }),
-        gate: new LaneGate(opts.redis, `${opts.prefix}:fleetsync-lane:${name}`, limit.windows ?? [], limit.tokenBucket),
-        windows: limit.windows ?? [],
-        tokenBucket: limit.tokenBucket,
-        concurrency: limit.concurrency ?? 1,
-        http: createHttpClient({
-          baseUrl: src.config.baseUrl,
-          authHeaders: src.vendor.authHeaders(src.credentials),
-          readError: src.vendor.readError,
-          timeoutMs: opts.worker.requestTimeoutMs,
-          maxResponseBytes: opts.worker.maxResponseBytes,
-          maxInProcessWaitMs: opts.worker.maxInProcessWaitMs,
-          quotaHeaders: src.vendor.quotaHeaders,
-          onResponse: (status) => opts.metrics?.request(src.id, laneClass, status),
-        }),
-      });
+    for (const laneClass of src.lanes.keys()) {
+      const lane = openLane(src, laneClass, opts);
+      lanes.set(lane.name, lane);
     }
   }
   return lanes;
@@ -82,18 +151,34 @@ export type LaneWaitKind = 'gate' | 'vendor' | 'paused';
 export interface HoldDeps {
   db: Kysely<Database>;
   log: Logger;
-  metrics?: EngineMetrics;
+  metrics?: EngineMetrics | undefined;
+}
+
+/** A lane with the queue its page jobs are on. */
+export interface HeldLane {
+  sourceId: string;
+  laneClass: string;
+  name: string;
+  queue: Queue;
+}
+
+/** Why and how long a lane is held, and for which walk. */
+export interface LaneHold {
+  walkId: string;
+  ms: number;
+  reason: string | null;
+  kind: LaneWaitKind;
 }
 
 /**
- * Holds a whole lane for `ms` in every process (BullMQ's queue rate limit) and ends the current
- * job with RateLimitError, which spends no attempt. A wait with a reason, or a long one, is
+ * Holds a whole lane for `hold.ms` in every process (BullMQ's queue rate limit) and ends the
+ * current job with RateLimitError, which spends no attempt. A wait with a reason, or a long one, is
  * recorded on the walk for status and the dashboard. Always throws.
  */
-export async function holdLane(deps: HoldDeps, lane: Lane, walkId: string, ms: number, reason: string | null, kind: LaneWaitKind): Promise<never> {
-  deps.metrics?.laneWait(lane.sourceId, lane.laneClass, ms, kind);
-  deps.log.debug({ lane: lane.queue.name, ms, reason }, 'lane rate limited');
-  if (reason !== null || ms > 5_000) await markWalkWaiting(deps.db, walkId, new Date(Date.now() + ms), reason ?? 'lane rate limit');
-  await lane.queue.rateLimit(ms);
+export async function holdLane(deps: HoldDeps, lane: HeldLane, hold: LaneHold): Promise<never> {
+  deps.metrics?.laneWait(lane.sourceId, lane.laneClass, hold.ms, hold.kind);
+  deps.log.debug({ lane: lane.name, ms: hold.ms, reason: hold.reason }, 'lane rate limited');
+  if (hold.reason !== null || hold.ms > 5_000) await markWalkWaiting(deps.db, hold.walkId, new Date(Date.now() + hold.ms), hold.reason ?? 'lane rate limit');
+  await lane.queue.rateLimit(hold.ms);
   throw Worker.RateLimitError();
 }

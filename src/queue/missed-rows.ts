@@ -1,24 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ResourceDefinition, SweepRange } from '../connector.js';
+import type { Kysely } from 'kysely';
+import type { SweepRange } from '../connector.js';
 import { VendorError } from '../http/errors.js';
 import type { PageRequest } from '../pagination/types.js';
-import { rateLimitBackoffOf, type ResolvedSource } from '../sources.js';
-import { missedRows } from '../warehouse/upsert.js';
-import type { PageCommit, WalkRow } from '../warehouse/walks.js';
-import { laneOf, type EngineContext } from './context.js';
+import type { Database } from '../warehouse/db.js';
+import { missedRows, type MissedAnswers } from '../warehouse/sweep.js';
 import type { Lane } from './lanes.js';
+import type { PageRef } from './page-ref.js';
 
-/** What the vendor said, id by id, about present rows a complete walk did not list. */
-export interface MissedCheck {
-  /** Answered 404 or 410: the vendor no longer has them. */
-  gone: string[];
-  /** Answered 2xx: the vendor still has them (the listing hid them). */
-  present: string[];
-  /** Not asked, or no usable answer: they stay missing and are asked again by the next walk. */
-  unknown: number;
-  /** Why some were left unknown (the first answer that was neither), null when all were answered. */
-  problem: string | null;
-}
+/**
+ * What the vendor said, id by id, about present rows a complete walk did not list: `gone` answered
+ * 404 or 410, `present` 2xx (the listing hid them); `unknown` were not asked or got no usable
+ * answer (they stay missing and are asked again by the next walk), `problem` says why.
+ */
+export type MissedCheck = MissedAnswers;
 
 /** How a per-id GET's answer counts: 404/410 gone, 2xx present, anything else tells nothing. */
 export function itemVerdict(status: number): 'gone' | 'present' | 'unknown' {
@@ -27,49 +22,30 @@ export function itemVerdict(status: number): 'gone' | 'present' | 'unknown' {
   return 'unknown';
 }
 
-/** Limits of one walk's questions: at most `maxIds` ids, gate waits adding up to at most `maxWaitMs`; a 429 that names no wait pauses the lane `rateLimitBackoffMs`. */
+/** Limits of one walk's questions: at most `maxIds` ids, gate waits adding up to at most `maxWaitMs`. */
 export interface MissedCheckLimits {
   maxIds: number;
   maxWaitMs: number;
-  rateLimitBackoffMs: number;
 }
 
 /**
- * Asks the vendor about each id in order, one request per id through the lane's gate (so the
- * vendor's rate limit holds). Stops at the first answer that is neither gone nor present (a
- * 429 pauses the lane first), or when the limits are spent; the ids not answered are `unknown`.
- * Never throws for a vendor answer: a failed question only leaves a row missing, never deleted.
+ * Asks the vendor about each id in order, one request per id through the lane (so the vendor's
+ * rate limit holds, and a 429 pauses the lane). Stops at the first answer that is neither gone nor
+ * present, or when the limits are spent; the ids not answered are `unknown`. Never throws for a
+ * vendor answer: a failed question only leaves a row missing, never deleted.
  */
-export async function askAboutMissed(lane: Lane, ids: readonly string[], request: (id: string) => PageRequest, limits: MissedCheckLimits): Promise<MissedCheck> {
+export async function askAboutMissed(lane: Pick<Lane, 'request'>, ids: readonly string[], request: (id: string) => PageRequest, limits: MissedCheckLimits): Promise<MissedCheck> {
   const out: MissedCheck = { gone: [], present: [], unknown: 0, problem: null };
   let waited = 0;
   for (const id of ids.slice(0, limits.maxIds)) {
-    let wait = await lane.gate.take();
-    while (wait > 0 && waited + wait <= limits.maxWaitMs) {
-      waited += wait;
-      await sleep(wait);
-      wait = await lane.gate.take();
-    }
-    if (wait > 0) {
-      out.problem = `the lane's rate limit left no room for more questions in this walk`;
+    const answer = await statusOf(lane, request(id), (ms) => waited + ms <= limits.maxWaitMs && ((waited += ms), true));
+    if ('problem' in answer) {
+      out.problem = answer.problem === null ? `the lane's rate limit left no room for more questions in this walk` : `asking for ${id}: ${answer.problem}`;
       break;
     }
-    let status: number;
-    let failure: string | null = null;
-    try {
-      status = (await lane.http(request(id))).status;
-    } catch (err) {
-      if (!(err instanceof VendorError) || err.status === null) {
-        out.problem = `asking for ${id}: ${err instanceof Error ? err.message : String(err)}`;
-        break;
-      }
-      if (err.kind === 'rate_limited') await lane.gate.pauseUntil(Date.now() + (err.retryAfterMs ?? limits.rateLimitBackoffMs));
-      status = err.status;
-      failure = err.message;
-    }
-    const verdict = itemVerdict(status);
+    const verdict = itemVerdict(answer.status);
     if (verdict === 'unknown') {
-      out.problem = `asking for ${id}: ${failure ?? `status ${status}`}`;
+      out.problem = `asking for ${id}: ${answer.failure ?? `status ${answer.status}`}`;
       break;
     }
     (verdict === 'gone' ? out.gone : out.present).push(id);
@@ -79,8 +55,40 @@ export async function askAboutMissed(lane: Lane, ids: readonly string[], request
   return out;
 }
 
+/**
+ * One per-id question through the lane: its status (and the vendor's message when it failed), or
+ * a problem: null when the gate had no room and `mayWait` refused the wait, else what went wrong
+ * without a status (the network).
+ */
+async function statusOf(lane: Pick<Lane, 'request'>, req: PageRequest, mayWait: (ms: number) => boolean): Promise<{ status: number; failure: string | null } | { problem: string | null }> {
+  try {
+    for (;;) {
+      const reply = await lane.request(req);
+      if (reply.sent) return { status: reply.page.status, failure: null };
+      if (!mayWait(reply.waitMs)) return { problem: null };
+      await sleep(reply.waitMs);
+    }
+  } catch (err) {
+    if (!(err instanceof VendorError) || err.status === null) return { problem: err instanceof Error ? err.message : String(err) };
+    return { status: err.status, failure: err.message };
+  }
+}
+
 /** Most missed rows one walk asks the vendor about; the rest stay missing for the next walk. */
 const MAX_ASKED_PER_WALK = 1_000;
+
+/** What asking about missed rows needs besides the page. */
+export interface MissedRowsDeps {
+  db: Kysely<Database>;
+  /** Longest the questions of one walk may wait for the lane's gate (worker.maxInProcessWaitMs). */
+  maxInProcessWaitMs: number;
+}
+
+/** How a walk's last page sweeps: what it covered, and the source's policy. */
+export interface SweepPlan {
+  range: SweepRange | null;
+  policy: { deletes: 'confirm' | 'immediate'; maxDeleteShare: number };
+}
 
 /**
  * Before a full walk's last page commits, for a resource with the vendor's per-id GET and a
@@ -91,25 +99,13 @@ const MAX_ASKED_PER_WALK = 1_000;
  * missed than the mass-delete guard lets through): the answers are then empty, and without a
  * 404/410 nothing is deleted.
  */
-export async function askAboutMissedRows(
-  ctx: EngineContext,
-  src: ResolvedSource,
-  def: ResourceDefinition,
-  walk: WalkRow,
-  page: { seen: string[]; unidentified: number },
-  range: SweepRange | null,
-  policy: { deletes: 'confirm' | 'immediate'; maxDeleteShare: number },
-): Promise<PageCommit['asked']> {
+export async function askAboutMissedRows(deps: MissedRowsDeps, ref: PageRef, page: { seen: string[]; unidentified: number }, sweep: SweepPlan): Promise<MissedAnswers | undefined> {
+  const { src, def, walk } = ref;
   const item = def.item;
-  if (!item || policy.deletes !== 'confirm' || walk.mode !== 'full' || src.vendor.session?.stateOf(walk.scope) != null) return undefined;
+  if (!item || sweep.policy.deletes !== 'confirm' || walk.mode !== 'full' || src.vendor.session?.stateOf(walk.scope) != null) return undefined;
   const none = { gone: [], present: [], unknown: 0, problem: null };
   if (walk.unidentified + page.unidentified > 0) return none;
-  const missed = await missedRows(ctx.db, def.table, walk, page.seen, range);
-  if (missed.ids.length === 0 || missed.ids.length > missed.present * policy.maxDeleteShare) return { ...none, unknown: missed.ids.length };
-  const lane = laneOf(ctx, src, def);
-  return askAboutMissed(lane, missed.ids, (id) => item(id, walk.scope, src.config), {
-    maxIds: MAX_ASKED_PER_WALK,
-    maxWaitMs: ctx.worker.maxInProcessWaitMs,
-    rateLimitBackoffMs: rateLimitBackoffOf(src),
-  });
+  const missed = await missedRows(deps.db, { table: def.table, walk, range: sweep.range }, page.seen);
+  if (missed.ids.length === 0 || missed.ids.length > missed.present * sweep.policy.maxDeleteShare) return { ...none, unknown: missed.ids.length };
+  return askAboutMissed(ref.lane, missed.ids, (id) => item(id, walk.scope, src.config), { maxIds: MAX_ASKED_PER_WALK, maxWaitMs: deps.maxInProcessWaitMs });
 }

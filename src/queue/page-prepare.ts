@@ -3,13 +3,12 @@ import type { HttpPage } from '../http/client.js';
 import { PageShapeError, PaginationLoopError, type Cursor, type PageContext, type PageResult } from '../pagination/types.js';
 import { normalizePage, type NormalizeContext, type NormalizedPage } from '../sync/normalize-page.js';
 import { recordTexts } from '../sync/record-texts.js';
-import { payloadRecords, type PagePayload } from '../warehouse/upsert.js';
+import { payloadRecords, type PagePayload } from '../warehouse/payload.js';
 
-// A page fetched ahead is also parsed, checked, normalized and serialized for its upsert as soon
-// as its answer comes (src/queue/prefetch.ts), while the page before it still commits: that is
-// worker CPU (~15 ms a page of 500 devices) taken off the walk's one-page-after-another path. The
-// page's own job still commits it, and uses this work only if it was done from the very cursor
-// the job reads from the committed walk; otherwise it does the work itself.
+// The one way a page's answer is made ready for its commit: parsed, checked, normalized and
+// serialized for its upsert. A page's job does it; the head start (src/queue/head-start/) does it
+// for a page fetched ahead while the page before it commits, and its job uses that work only if it
+// was done from the very cursor the job reads from the committed walk.
 
 /** What a page's commit needs of its parsed result besides the records themselves. */
 export interface PageFrame {
@@ -33,6 +32,16 @@ export interface PreparedPage {
   normalized: NormalizedPage;
   /** payloadRecords() of the normalized rows, in their order. */
   payload: PagePayload;
+  /** The vendor's request id of the answer (null when it named none), for the "page committed" line. */
+  requestId: string | null;
+}
+
+/** What preparing a page needs of it: its resource, the cursor and context it was requested with, and where its records come from. */
+export interface PageToPrepare {
+  def: ResourceDefinition;
+  cursor: Cursor;
+  ctx: PageContext;
+  norm: NormalizeContext;
 }
 
 /**
@@ -41,8 +50,9 @@ export interface PreparedPage {
  * sweep after it, would be unsafe); a page that is empty but claims more is a loop; so is a next
  * cursor equal to this one (the commit then checks every request the walk made before).
  */
-export function checkPage(def: ResourceDefinition, result: PageResult, cursor: Cursor, pageCtx: PageContext): void {
-  const limit = def.pagination.maxRecords ? def.pagination.maxRecords(pageCtx) : pageCtx.pageSize;
+export function checkPage(page: PageToPrepare, result: PageResult): void {
+  const { def, ctx, cursor } = page;
+  const limit = def.pagination.maxRecords ? def.pagination.maxRecords(ctx) : ctx.pageSize;
   if (result.records.length > limit) {
     throw new PageShapeError(`the vendor sent ${result.records.length} records where at most ${limit} were asked for (it ignored the page size); page refused, committing it would be unsafe`);
   }
@@ -63,34 +73,42 @@ export function canonicalJson(value: unknown): string {
   );
 }
 
+/** Whether a prepared page was made from `cursor` (or its copy read back from jsonb): only then is it that cursor's page. */
+export function preparedFrom(prepared: PreparedPage, cursor: unknown): boolean {
+  return prepared.cursorKey === canonicalJson(cursor);
+}
+
 /**
  * Parses and checks one page's answer (the first half of preparePage): its next cursor is known
  * from here on. Throws what parsing or checkPage throws.
  */
-export function parsePage(def: ResourceDefinition, res: HttpPage, cursor: Cursor, pageCtx: PageContext): PageResult {
-  const result = def.pagination.parse(res.body, cursor, pageCtx, { headers: res.headers });
-  checkPage(def, result, cursor, pageCtx);
+export function parsePage(page: PageToPrepare, answer: HttpPage): PageResult {
+  const result = page.def.pagination.parse(answer.body, page.cursor, page.ctx, { headers: answer.headers });
+  checkPage(page, result);
   return result;
 }
 
 /**
  * Normalizes a parsed page and serializes its rows for the upsert (the second half of
- * preparePage). `body` is the answer's body the page was parsed from: each record's raw goes to
- * Postgres as its text there (recordTexts), when it can be cut from it.
+ * preparePage). Each record's raw goes to Postgres as its text in the answer's body
+ * (recordTexts), when it can be cut from it.
  */
-export function finishPage(def: ResourceDefinition, result: PageResult, cursor: Cursor, norm: NormalizeContext, body: unknown): PreparedPage {
-  const normalized = normalizePage(def, result.records, norm, recordTexts(body, result.records));
+export function finishPage(page: PageToPrepare, result: PageResult, answer: HttpPage): PreparedPage {
+  const normalized = normalizePage(page.def, result.records, page.norm, recordTexts(answer.body, result.records));
   const payload = payloadRecords(normalized.rows);
   // Nothing here holds the parsed records, their validated copies or their rows while the page
   // before commits (~50 ms): they die young instead of being promoted, and the collector's time
   // in a first sync fell from 1.5 to 0.8 s per 100,000 devices (CPU profile).
-  return { cursorKey: canonicalJson(cursor), frame: pageFrame(result), normalized: { ...normalized, rows: [] }, payload };
+  return { cursorKey: canonicalJson(page.cursor), frame: pageFrame(result), normalized: { ...normalized, rows: [] }, payload, requestId: answer.requestId };
 }
 
 /**
- * Parses, checks and normalizes one page's answer and serializes its rows for the upsert: what
- * a page job does between its answer and its commit. Throws what parsing or checkPage throws.
+ * Parses, checks and normalizes one page's answer and serializes its rows for the upsert.
+ * `onParsed` runs between the two halves, once the next cursor is known (the head start asks for
+ * the next page then, before this one is normalized). Throws what parsing or checkPage throws.
  */
-export function preparePage(def: ResourceDefinition, res: HttpPage, cursor: Cursor, pageCtx: PageContext, norm: NormalizeContext): PreparedPage {
-  return finishPage(def, parsePage(def, res, cursor, pageCtx), cursor, norm, res.body);
+export function preparePage(page: PageToPrepare, answer: HttpPage, onParsed?: (next: Cursor | null) => void): PreparedPage {
+  const result = parsePage(page, answer);
+  onParsed?.(result.next);
+  return finishPage(page, result, answer);
 }

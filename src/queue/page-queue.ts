@@ -1,6 +1,11 @@
+import { Queue } from 'bullmq';
+import type { Kysely } from 'kysely';
+import type { WorkerSettings } from '../config.js';
+import type { RedisClient } from '../redis.js';
 import { pagePriority } from '../sync/walk-plan.js';
+import type { Database } from '../warehouse/db.js';
 import { getWalk, runningChildWalks, runTrigger, type WalkRow } from '../warehouse/walks.js';
-import { definitionOf, laneOf, sourceOf, type EngineContext } from './context.js';
+import type { PageJobData } from './lanes.js';
 
 /** The walk fields a page job is built from. */
 export type QueuedWalk = Pick<WalkRow, 'id' | 'job_key' | 'run_id' | 'source_id' | 'resource' | 'scope'>;
@@ -10,18 +15,53 @@ export function pageJobId(walk: Pick<WalkRow, 'id' | 'job_key'>, page: number): 
   return `w${walk.id}-${walk.job_key}-p${page}`;
 }
 
+/** What the page queues need; nothing here is owned by them but the queues. */
+export interface PageQueueOptions {
+  db: Kysely<Database>;
+  redis: RedisClient;
+  prefix: string;
+  worker: Pick<WorkerSettings, 'attempts' | 'backoffMs'>;
+  /** The names of the queues (one per lane). */
+  names: Iterable<string>;
+  /** The queue a walk's pages go to. Throws when the walk's source or resource is not configured. */
+  queueNameOf: (walk: Pick<WalkRow, 'source_id' | 'resource'>) => string;
+  /** Receives the 'error' events of the queues (a lost Redis). */
+  onRedisError: (err: Error) => void;
+}
+
 /**
- * Puts page jobs on their lanes. Ids are deterministic, so adding a job that exists is a no-op;
- * the priority of a run's jobs is looked up once (a run's trigger never changes).
+ * The BullMQ queues page jobs wait on, and how a walk's page is put there. Ids are deterministic,
+ * so adding a job that exists is a no-op; the priority of a run's jobs is looked up once (a run's
+ * trigger never changes).
  */
 export class PageQueue {
   private readonly runPriority = new Map<string, number | undefined>();
+  private readonly byName = new Map<string, Queue<PageJobData>>();
 
-  constructor(private readonly ctx: EngineContext) {}
+  constructor(private readonly opts: PageQueueOptions) {
+    for (const name of opts.names) {
+      const queue = new Queue<PageJobData>(name, { connection: opts.redis, prefix: opts.prefix });
+      // A BullMQ queue without an 'error' listener prints each connection error's stack to stderr.
+      queue.on('error', opts.onRedisError);
+      this.byName.set(name, queue);
+    }
+  }
+
+  /** The queue of this name. Throws when there is none. */
+  queue(name: string): Queue<PageJobData> {
+    const q = this.byName.get(name);
+    if (!q) throw new Error(`no page queue "${name}"`);
+    return q;
+  }
+
+  /** Every page queue, by name. */
+  get all(): ReadonlyMap<string, Queue<PageJobData>> {
+    return this.byName;
+  }
 
   private async priorityOf(runId: string): Promise<number | undefined> {
     if (!this.runPriority.has(runId)) {
-      const trigger = await runTrigger(this.ctx.db, runId);
+      const trigger = await runTrigger(this.opts.db, runId);
       this.runPriority.set(runId, trigger === undefined ? undefined : pagePriority(trigger));
     }
     return this.runPriority.get(runId);
@@ -34,23 +74,22 @@ export class PageQueue {
    * `repairFinished` found the job queued or active already (nothing added), else true.
    */
   async enqueue(walk: QueuedWalk, page: number, repairFinished = false): Promise<boolean> {
-    const src = sourceOf(this.ctx, walk.source_id);
-    const lane = laneOf(this.ctx, src, definitionOf(src, walk.resource));
+    const queue = this.queue(this.opts.queueNameOf(walk));
     const id = pageJobId(walk, page);
     if (repairFinished) {
-      const old = await lane.queue.getJob(id);
+      const old = await queue.getJob(id);
       if (old) {
         const state = await old.getState();
         if (state !== 'completed' && state !== 'failed') return false;
         // The job may have finished by committing its page after the caller read the walk: then
         // the next page's job exists, and re-adding this one would only be a wasted no-op job.
-        const now = await getWalk(this.ctx.db, walk.id);
+        const now = await getWalk(this.opts.db, walk.id);
         if (!now || now.status !== 'running' || now.pages !== page) return false;
         await old.remove().catch(() => undefined);
       }
     }
-    const { worker } = this.ctx;
-    await lane.queue.add(
+    const { worker } = this.opts;
+    await queue.add(
       walk.resource,
       { walkId: walk.id, page, sourceId: walk.source_id, resource: walk.resource, scope: walk.scope },
       {
@@ -67,6 +106,11 @@ export class PageQueue {
 
   /** Queues the current page of each running walk that a completed walk started. */
   async enqueueChildren(walkId: string): Promise<void> {
-    for (const c of await runningChildWalks(this.ctx.db, walkId)) await this.enqueue(c, c.pages);
+    for (const c of await runningChildWalks(this.opts.db, walkId)) await this.enqueue(c, c.pages);
+  }
+
+  /** Closes every queue. */
+  async close(): Promise<void> {
+    await Promise.all([...this.byName.values()].map((q) => q.close()));
   }
 }

@@ -9,6 +9,13 @@ import type { Database } from '../warehouse/db.js';
 import { runningScopes } from '../warehouse/walks.js';
 import type { Lane } from './lanes.js';
 
+/** The walk a page of a session-scoped source belongs to: its source, lane and scope. */
+export interface SessionWalk {
+  src: ResolvedSource;
+  lane: Pick<Lane, 'request'>;
+  scope: string;
+}
+
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 /** The vendor may forget an idle session: the active state is re-activated after this long. */
@@ -46,14 +53,15 @@ export function sessionMayBeLost(err: unknown): boolean {
  * (enterSession returned its release): the state Redis remembers may be one the vendor forgot.
  * The request goes through the lane's gate; `waits.holdLane` (which throws) when it has no room.
  */
-export async function reactivateSession(deps: SessionDeps, src: ResolvedSource, lane: Lane, scope: string, waits: SessionWaits): Promise<void> {
+export async function reactivateSession(deps: SessionDeps, walk: SessionWalk, waits: SessionWaits): Promise<void> {
+  const { src } = walk;
   const session = src.vendor.session;
-  const state = session?.stateOf(scope) ?? null;
+  const state = session?.stateOf(walk.scope) ?? null;
   if (!session || state === null) return;
   const activeKey = activeKeyOf(deps, src);
   // Forgotten even when the gate makes this job wait: its next attempt then activates first.
   await deps.redis.del(activeKey);
-  const wait = await activate(deps, lane, session, state, activeKey);
+  const wait = await activate(deps, walk.lane, { session, state, activeKey });
   if (wait > 0) return await waits.holdLane(wait);
   deps.log.info({ source: src.id, state }, 'session state activated again: the vendor refused a page of it');
   await deps.redis.set(activeKey, state, 'PX', ACTIVE_TTL_MS);
@@ -63,19 +71,23 @@ function activeKeyOf(deps: SessionDeps, src: ResolvedSource): string {
   return `${deps.prefix}:fleetsync-session:${src.id}:active`;
 }
 
+/** A state to make active, and the Redis key that remembers the active one. */
+interface Activation {
+  session: SessionScoping;
+  state: string;
+  activeKey: string;
+}
+
 /**
- * Sends the activation of `state` through the lane's gate, having forgotten the remembered state
- * first (after a failed switch we no longer know which one is active). Returns the gate's wait
- * when it had no room (nothing sent, nothing forgotten), else 0. The caller holds the session
- * lock and records the state on success.
+ * Sends the activation of a state through the lane, having forgotten the remembered state first
+ * (after a failed switch we no longer know which one is active). Returns the gate's wait when it
+ * had no room (nothing sent, nothing forgotten), else 0. The caller holds the session lock and
+ * records the state on success.
  */
-async function activate(deps: SessionDeps, lane: Lane, session: SessionScoping, state: string, activeKey: string): Promise<number> {
-  const wait = await lane.gate.take();
-  if (wait > 0) return wait;
-  await deps.redis.del(activeKey);
-  const req = session.activate(state);
-  await lane.http({ method: req.method, path: req.path, body: req.body });
-  return 0;
+async function activate(deps: SessionDeps, lane: Pick<Lane, 'request'>, a: Activation): Promise<number> {
+  const req = a.session.activate(a.state);
+  const reply = await lane.request({ method: req.method, path: req.path, body: req.body }, { beforeSend: async () => void (await deps.redis.del(a.activeKey)) });
+  return reply.sent ? 0 : reply.waitMs;
 }
 
 /**
@@ -86,9 +98,10 @@ async function activate(deps: SessionDeps, lane: Lane, session: SessionScoping, 
  * page of the source is in flight, or while walks of the active state still run, so that states
  * are switched once per set of walks rather than once per page.
  */
-export async function enterSession(deps: SessionDeps, src: ResolvedSource, lane: Lane, scope: string, waits: SessionWaits): Promise<(() => Promise<void>) | null> {
+export async function enterSession(deps: SessionDeps, walk: SessionWalk, waits: SessionWaits): Promise<(() => Promise<void>) | null> {
+  const { src } = walk;
   const session = src.vendor.session;
-  const state = session?.stateOf(scope) ?? null;
+  const state = session?.stateOf(walk.scope) ?? null;
   if (!session || state === null) return null;
   const { redis } = deps;
   const lockKey = `${deps.prefix}:fleetsync-session:${src.id}:lock`;
@@ -105,7 +118,7 @@ export async function enterSession(deps: SessionDeps, src: ResolvedSource, lane:
         await release();
         return await waits.defer(200);
       }
-      const wait = await activate(deps, lane, session, state, activeKey);
+      const wait = await activate(deps, walk.lane, { session, state, activeKey });
       if (wait > 0) {
         await release();
         return await waits.holdLane(wait);

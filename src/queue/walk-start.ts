@@ -1,11 +1,11 @@
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { DEFAULT_FULL_WALK_EVERY_MS } from '../config.js';
 import type { ResourceDefinition } from '../connector.js';
 import type { ResolvedSource } from '../sources.js';
 import { DEFAULT_OVERLAP_MS, FULL_WALK, needsHistory, newWalkValues, planWalks } from '../sync/walk-plan.js';
 import type { Database } from '../warehouse/db.js';
 import { disabledResources } from '../warehouse/source-state.js';
-import { finalizeRunIfDone, insertWalks, liveParentRows, scopeHistory, type NewWalkValues, type RunEnd, type WalkRow } from '../warehouse/walks.js';
+import { finalizeRunIfDone, insertRun, insertWalks, liveParentRows, scopeHistory, type NewWalkValues, type RunEnd, type WalkRow } from '../warehouse/walks.js';
 
 /** Which walks of one resource to create. */
 export interface WalkRequest {
@@ -57,4 +57,40 @@ export async function startChildWalks(trx: Transaction<Database>, src: ResolvedS
     await insertWalks(trx, values);
   }
   return finalizeRunIfDone(trx, walk.run_id);
+}
+
+/** A vendor resource of a source; throws when the vendor has none of that name. */
+export function definitionOf(src: ResolvedSource, resource: string): ResourceDefinition {
+  const def = src.vendor.resources.find((r) => r.name === resource);
+  if (!def) throw new Error(`${src.id}: vendor ${src.vendor.vendor} has no resource "${resource}"`);
+  return def;
+}
+
+/** What a new run is: its source, resources, mode and trigger, and a backfill's `since`. */
+export interface NewRun {
+  src: ResolvedSource;
+  resources: string[];
+  mode: 'full' | 'incremental';
+  trigger: string;
+  since: Date | null;
+}
+
+/**
+ * Inserts a running run and its root walks (resources not nested under another, not disabled) in
+ * one transaction; ends it at once when it has none. Throws the unique violation (23505) when the
+ * source already has a running run of its kind.
+ */
+export async function insertRunWithRoots(db: Kysely<Database>, run: NewRun): Promise<{ runId: string; emptyEnd: RunEnd | null }> {
+  const { src } = run;
+  const disabled = await disabledResources(db, src.id);
+  return db.transaction().execute(async (trx) => {
+    const runId = await insertRun(trx, { sourceId: src.id, vendor: src.vendor.vendor, trigger: run.trigger, mode: run.mode, resources: run.resources });
+    const roots = run.resources.filter((r) => !definitionOf(src, r).parent && !disabled.has(r));
+    // One root walk per root scope: '-' unless the vendor walks each of several (OUs).
+    const scopes = src.vendor.rootScopes?.() ?? ['-'];
+    for (const r of roots) {
+      await insertWalks(trx, await plannedWalks(trx, { runId, src, def: definitionOf(src, r), scopes, runMode: run.mode, runSince: run.since, parentWalkId: null }));
+    }
+    return { runId, emptyEnd: roots.length === 0 ? await finalizeRunIfDone(trx, runId) : null };
+  });
 }

@@ -3,7 +3,7 @@ import type { ResourceDefinition } from '../connector.js';
 import { boundedJson, MAX_RECORD_DEPTH, repairJson, storableText } from '../normalize.js';
 import { atPath } from '../pagination/body.js';
 import type { RecordText } from './record-texts.js';
-import type { RowToUpsert } from '../warehouse/upsert.js';
+import type { RowToUpsert } from '../warehouse/payload.js';
 
 /** How much of a quarantined record's text is kept (characters). */
 export const MAX_QUARANTINE_TEXT = 64 * 1024;

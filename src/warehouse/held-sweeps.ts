@@ -1,7 +1,6 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Database, SyncHeldSweepsTable } from './db.js';
-import { isDataTable } from './tables.js';
-import { markDeleted } from './upsert.js';
+import { isDataTable, type DataTableName } from './tables.js';
 import { closeHistory } from './history.js';
 import { refreshOrganizationCounts } from './organization-counts.js';
 
@@ -84,7 +83,7 @@ export async function applyHeldSweeps(db: Kysely<Database>, sourceId: string, re
     for (const h of holds) {
       if (!isDataTable(h.data_table)) throw new Error(`held sweep of ${sourceId}/${resource} scope ${h.scope} names unknown table "${h.data_table}"`);
       // A held row written since the hold (listed again, changed, by an incremental walk) exists.
-      const deletedIds = await markDeleted(trx, h.data_table, sourceId, h.scope, h.ids, h.held_at);
+      const deletedIds = await markDeleted(trx, { table: h.data_table, sourceId, scope: h.scope }, h.ids, h.held_at);
       // History: a deleted row's open version ends now (docs/warehouse.md, History).
       await closeHistory(trx, h.data_table, sourceId, deletedIds);
       const deleted = deletedIds.length;
@@ -100,4 +99,25 @@ export async function applyHeldSweeps(db: Kysely<Database>, sourceId: string, re
     if (applied.length > 0) await refreshOrganizationCounts(trx, sourceId);
     return applied;
   });
+}
+
+/** The rows of one scope of a data table. */
+export interface ScopeRows {
+  table: DataTableName;
+  sourceId: string;
+  scope: string;
+}
+
+/**
+ * Marks the listed rows of a scope deleted, those not deleted already and not written (inserted,
+ * changed, revived) after `notWrittenAfter`; returns the ids it marked.
+ */
+async function markDeleted(trx: Transaction<Database>, rows: ScopeRows, ids: readonly string[], notWrittenAfter: Date): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const res = await sql<{ external_id: string }>`
+    UPDATE ${sql.table(rows.table)} SET deleted_at = now(), missing_since = coalesce(missing_since, now())
+    WHERE source_id = ${rows.sourceId} AND scope = ${rows.scope} AND deleted_at IS NULL AND last_seen_at <= ${notWrittenAfter}
+      AND external_id = ANY(${ids as string[]}::text[])
+    RETURNING external_id`.execute(trx);
+  return res.rows.map((r) => r.external_id);
 }

@@ -3,7 +3,7 @@ import { automox } from '../../jobs/automox.js';
 import { canonicalJson, pageFrame, preparePage } from '../../src/queue/page-prepare.js';
 import { PageShapeError } from '../../src/pagination/types.js';
 import { generateAutomoxData } from '../../src/simulators/automox.js';
-import { payloadRecords } from '../../src/warehouse/upsert.js';
+import { payloadRecords } from '../../src/warehouse/payload.js';
 import { normalizePage } from '../../src/sync/normalize-page.js';
 
 const devices = automox.resources.find((r) => r.name === 'devices')!;
@@ -23,7 +23,7 @@ describe('canonicalJson', () => {
 describe('preparePage', () => {
   it("does what the page's job would: the same frame, payload and page counts, and keeps no rows besides the payload", () => {
     const cursor = devices.pagination.first(pageCtx);
-    const made = preparePage(devices, answer(servers.slice(0, 2)), cursor, pageCtx, norm);
+    const made = preparePage({ def: devices, cursor, ctx: pageCtx, norm }, answer(servers.slice(0, 2)));
     const result = devices.pagination.parse(servers.slice(0, 2), cursor, pageCtx, { headers: {} });
     expect(made.frame).toEqual(pageFrame(result));
     expect(made.frame).toEqual({ next: result.next, records: 2 });
@@ -36,6 +36,6 @@ describe('preparePage', () => {
 
   it("throws the page frame's own refusal (more records than asked for), so the job meets it itself", () => {
     const cursor = devices.pagination.first(pageCtx);
-    expect(() => preparePage(devices, answer(servers), cursor, pageCtx, norm)).toThrow(PageShapeError);
+    expect(() => preparePage({ def: devices, cursor, ctx: pageCtx, norm }, answer(servers))).toThrow(PageShapeError);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { hashLookupPays, payloadOf, payloadRecords, recordsToSend, rowHash, type RowToUpsert } from '../../src/warehouse/upsert.js';
+import { payloadOf, payloadRecords, rowHash, type RowToUpsert } from '../../src/warehouse/payload.js';
+import { hashLookupPays, recordsToSend } from '../../src/warehouse/upsert.js';
 
 describe('rowHash', () => {
   it('is the md5 of the record text in hex, the same for its UTF-8 bytes, and differs for any change of the text', () => {
