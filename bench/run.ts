@@ -89,7 +89,7 @@ interface SyncResult {
 async function sync(cfg: { sources: Array<{ id: string }>; worker?: unknown }, bench: BenchDb, prefix: string, processes = 1, simPid?: number): Promise<SyncResult> {
   const file = await writeConfigFile(cfg);
   const workers = Array.from({ length: processes }, () => startWorker(file, bench.url, prefix));
-  const app = await openApp({ config: parseConfig(cfg, { ...env, BENCH_KEY: API_KEY }), logger: createLogger({ level: 'warn' }), databaseUrl: bench.url, redisUrl: REDIS_URL, prefix });
+  const app = await openApp({ config: parseConfig(cfg, { ...env, BENCH_KEY: API_KEY }), env: { ...env, BENCH_KEY: API_KEY }, logger: createLogger({ level: 'warn' }), databaseUrl: bench.url, redisUrl: REDIS_URL, prefix });
   try {
     // Measured from a started worker: its boot is no part of a sync (the loader's is not counted either).
     await Promise.all(workers.map((w) => w.ready));

@@ -4,18 +4,20 @@ import type { FleetsyncConfig } from './config.js';
 import { readEnv } from './env.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
-import { createRedis, parseRedisUrl, prefixFor, type RedisClient } from './redis.js';
+import { createRedis, parseRedisUrl, prefixFor, type RedisClient, type RedisTarget } from './redis.js';
 import { countHeldSweeps } from './warehouse/held-sweeps.js';
 import { CONNECTION_CODES, errorCode, InfraError } from './infra-errors.js';
 import { OutageLog } from './outage-log.js';
 import { Engine } from './queue/engine.js';
-import { resolveSources, type ResolvedSource } from './sources.js';
+import { SourceRegistry } from './source-registry.js';
+import { checkSources } from './sources.js';
 import { createDb, type Database } from './warehouse/db.js';
 
 /** Everything a command needs, wired once. `close()` releases it all. */
 export interface App {
   config: FleetsyncConfig;
-  sources: Map<string, ResolvedSource>;
+  /** The YAML file's sources and those stored in Postgres (refresh() reads them again). */
+  sources: SourceRegistry;
   db: Kysely<Database>;
   redis: RedisClient;
   engine: Engine;
@@ -43,6 +45,8 @@ export interface OpenAppOptions {
    * Default `fail`.
    */
   whenDown?: 'fail' | 'wait';
+  /** Where sources' credential references resolve; default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** How long a one-shot command waits for Redis before it gives up. */
@@ -88,13 +92,52 @@ function redisReady(redis: RedisClient, display: string): Promise<void> {
 }
 
 /**
- * Connects to Postgres and Redis and builds the engine for a validated config.
- * Throws ConfigError for sources that do not resolve; opens no connection in that case.
+ * Connects to Postgres and Redis and builds the engine for a validated config, with the sources
+ * stored in Postgres read once. Throws ConfigError for a YAML source whose definition is wrong
+ * (credentials are not needed: they resolve when a request needs them); opens no connection then.
  */
 export async function openApp(opts: OpenAppOptions): Promise<App> {
   const env = readEnv();
-  const sources = resolveSources(opts.config, VENDORS);
-  const target = parseRedisUrl(opts.redisUrl ?? env.redisUrl);
+  checkSources(opts.config, VENDORS);
+  const { redis, onRedisError, display } = await connectRedis(opts, opts.redisUrl ?? env.redisUrl);
+  // A one-shot command reports a lost Postgres in its own one line; only a waiting process logs outages.
+  const failFast = (opts.whenDown ?? 'fail') === 'fail';
+  const db = createDb(opts.databaseUrl ?? env.databaseUrl, failFast ? {} : { logger: opts.logger });
+  const sources = new SourceRegistry({ config: opts.config, vendors: VENDORS, env: opts.env ?? process.env, db, logger: opts.logger });
+  // A worker waiting for Postgres reads the stored sources at its next refresh instead.
+  if (failFast) await sources.refresh();
+  const prefix = prefixFor(display, opts.prefix ?? env.queuePrefix);
+  const metrics = new Metrics();
+  const engine = new Engine({ db, redis, sources, worker: opts.config.worker, prefix, logger: opts.logger, metrics, onRedisError });
+  metrics.trackQueues(async () => Promise.all(engine.queues().map(async (queue) => ({ queue: queue.name, counts: await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed') }))));
+  metrics.trackHeldSweeps(() => countHeldSweeps(db));
+  let closed = false;
+  return {
+    config: opts.config,
+    sources,
+    db,
+    redis,
+    engine,
+    logger: opts.logger,
+    prefix,
+    metrics,
+    onRedisError,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await engine.close();
+      await db.destroy();
+      redis.disconnect();
+    },
+  };
+}
+
+/**
+ * Connects to Redis. A one-shot command (`whenDown: fail`) waits for it to answer and throws an
+ * InfraError naming it otherwise; the worker goes on and logs one line per outage.
+ */
+async function connectRedis(opts: OpenAppOptions, url: string): Promise<{ redis: RedisClient; onRedisError: (err: Error) => void; display: RedisTarget }> {
+  const target = parseRedisUrl(url);
   const redis = createRedis(target, {
     maxRetriesPerRequest: null,
     lazyConnect: false,
@@ -126,38 +169,5 @@ export async function openApp(opts: OpenAppOptions): Promise<App> {
     }
     watching = true;
   }
-  // A one-shot command reports a lost Postgres in its own one line; only a waiting process logs outages.
-  const db = createDb(opts.databaseUrl ?? env.databaseUrl, failFast ? {} : { logger: opts.logger });
-  const prefix = prefixFor(target, opts.prefix ?? env.queuePrefix);
-  const metrics = new Metrics();
-  const engine = new Engine({ db, redis, sources, worker: opts.config.worker, prefix, logger: opts.logger, metrics, onRedisError });
-  metrics.trackQueues(async () =>
-    Promise.all(
-      engine.lanesOf().map(async ({ lane, queue }) => ({
-        source: lane.sourceId,
-        lane: lane.laneClass,
-        counts: await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed'),
-      })),
-    ),
-  );
-  metrics.trackHeldSweeps(() => countHeldSweeps(db));
-  let closed = false;
-  return {
-    config: opts.config,
-    sources,
-    db,
-    redis,
-    engine,
-    logger: opts.logger,
-    prefix,
-    metrics,
-    onRedisError,
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      await engine.close();
-      await db.destroy();
-      redis.disconnect();
-    },
-  };
+  return { redis, onRedisError, display: target };
 }

@@ -12,6 +12,7 @@ import { registerResume } from './commands/resume.js';
 import { registerRuns } from './commands/runs.js';
 import { registerSchedules } from './commands/schedules.js';
 import { registerSimulate } from './commands/simulate.js';
+import { registerSources } from './commands/sources.js';
 import { registerState } from './commands/state.js';
 import { registerStatus } from './commands/status.js';
 import { registerSweep } from './commands/sweep.js';
@@ -31,7 +32,7 @@ export function buildProgram(logger: Logger, env: FleetsyncEnv = readEnv()): Com
     .option('-c, --config <file>', 'config file (default: $FLEETSYNC_CONFIG or ./fleetsync.yaml)')
     .showHelpAfterError();
   const ctx = { program, logger, env };
-  for (const register of [registerMigrate, registerWorker, registerSchedules, registerBackfill, registerDashboard, registerSync, registerStatus, registerReport, registerRuns, registerState, registerSweep, registerPause, registerResume, registerEnable, registerDemo, registerSimulate]) {
+  for (const register of [registerMigrate, registerWorker, registerSchedules, registerBackfill, registerDashboard, registerSync, registerStatus, registerReport, registerRuns, registerState, registerSweep, registerPause, registerResume, registerEnable, registerDemo, registerSimulate, registerSources]) {
     register(ctx);
   }
   return program;

@@ -3,7 +3,12 @@ import { basename } from 'node:path';
 import { CronExpressionParser } from 'cron-parser';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ConfigError, formatPath } from './config-errors.js';
+import { substituteEnv, withCredentialsKept } from './config-env.js';
 import { DATA_TABLES, type DataTableName } from './warehouse/tables.js';
+
+export { ConfigError, formatKeyPath } from './config-errors.js';
+export { substituteEnv } from './config-env.js';
 
 /** A request-rate window: at most `max` requests in any `durationMs`. */
 export const rateWindowSchema = z
@@ -62,6 +67,9 @@ export const durationSchema = z
     return ms;
   });
 
+/** Default of a schedule's `maxRunsPerMinute`: 1,000 sources start within a minute. */
+export const DEFAULT_MAX_RUNS_PER_MINUTE = 1200;
+
 /** A share of a scope's rows, more than 0 and at most 1. */
 const deleteShareSchema = z.number().gt(0).max(1);
 
@@ -71,14 +79,19 @@ export const DEFAULT_MAX_DELETE_SHARE = 0.5;
 /** Default of a source's `fullWalkEvery`: an incremental run walks a resource fully once a week. */
 export const DEFAULT_FULL_WALK_EVERY_MS = 7 * 86_400_000;
 
-const sourceSchema = z
+/** A source's tags: labels schedules select sources by (`select: { tags: [...] }`). */
+const tagSchema = z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,62}$/i, 'must be 1-63 letters, digits, ".", ":", "-" or "_", starting with a letter or digit');
+
+export const sourceConfigSchema = z
   .object({
     id: z
       .string()
       .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'must be 1-63 letters, digits, "-" or "_", starting with a letter or digit'),
     vendor: z.string().min(1),
     baseUrl: z.string().url(),
+    /** Values or references (`${VAR}`, `${file:/path}`), resolved when a request needs them (src/secret-refs.ts). */
     credentials: z.record(z.string(), z.string()).default({}),
+    tags: z.array(tagSchema).optional(),
     resources: z.array(z.string().min(1)).min(1).optional(),
     rateLimits: z.record(z.string(), laneLimitSchema).optional(),
     pageSize: z.number().int().positive().optional(),
@@ -110,7 +123,7 @@ const sourceSchema = z
     options: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
-export type SourceConfig = z.infer<typeof sourceSchema>;
+export type SourceConfig = z.infer<typeof sourceConfigSchema>;
 
 const workerSchema = z
   .object({
@@ -145,6 +158,10 @@ const workerSchema = z
      * (src/queue/write-ahead.ts).
      */
     fetchAhead: z.boolean().default(true),
+    /** Page jobs of one vendor's queue this process runs at once, over all its sources; each lane still keeps its own limit. */
+    concurrency: z.number().int().min(1).max(256).default(16),
+    /** How often a worker reads the sources stored in Postgres (`fleetsync sources`) to pick up added, changed and removed ones. */
+    sourceRefreshMs: z.number().int().min(200).default(10_000),
   })
   .strict();
 
@@ -178,8 +195,18 @@ export const scheduleSchema = z
     cron: z.string().min(1),
     timeZone: z.string().default('UTC').refine(isTimeZone, 'is not an IANA time zone (e.g. Europe/Berlin)'),
     sources: z.array(z.string().min(1)).min(1).optional(),
+    /** Sources chosen when the schedule fires: by vendor and/or tag (every tag must match); combines with `sources`. */
+    select: z
+      .object({
+        vendor: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+        tags: z.array(tagSchema).min(1).optional(),
+      })
+      .strict()
+      .optional(),
     resources: z.array(z.string().min(1)).min(1).optional(),
     mode: z.enum(['full', 'incremental']).default('full'),
+    /** At most this many runs start per minute of a firing (the rest start spread over the following minutes). */
+    maxRunsPerMinute: z.number().int().min(1).default(DEFAULT_MAX_RUNS_PER_MINUTE),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -193,7 +220,7 @@ export type ScheduleConfig = z.infer<typeof scheduleSchema>;
 
 export const configSchema = z
   .object({
-    sources: z.array(sourceSchema).min(1),
+    sources: z.array(sourceConfigSchema).default([]),
     worker: workerSchema.default({}),
     schedules: z.array(scheduleSchema).default([]),
   })
@@ -210,71 +237,17 @@ export const configSchema = z
     cfg.schedules.forEach((sch, i) => {
       if (names.has(sch.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['schedules', i, 'name'], message: `duplicate schedule name "${sch.name}"` });
       names.add(sch.name);
-      sch.sources?.forEach((id, j) => {
-        if (!seen.has(id)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['schedules', i, 'sources', j], message: `unknown source "${id}" (configured: ${[...seen].join(', ')})` });
-      });
     });
   });
 export type FleetsyncConfig = z.infer<typeof configSchema>;
 export type WorkerSettings = FleetsyncConfig['worker'];
-
-/** Thrown for any configuration that cannot be used; the message names the key path. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
-/** A key path as users write it: `sources[0].credentials.apiKey`; '' for the empty path. */
-export function formatKeyPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
-  return out;
-}
-
-function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  return formatKeyPath(path) || '(top level)';
-}
-
-/**
- * Replaces `${VAR}` in every string of a parsed YAML tree from `env`.
- * Substitution happens after parsing so a secret can never change the YAML structure.
- * Throws one ConfigError naming every variable that is not set, each with its key path, so a
- * first run fixes them all at once.
- */
-export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: Array<string | number> = []): unknown {
-  const missing: string[] = [];
-  const out = substituteInto(value, env, path, missing);
-  if (missing.length === 1) throw new ConfigError(missing[0]!);
-  if (missing.length > 1) throw new ConfigError(`${missing.length} environment variables are not set (export them or put them in .env):\n${missing.map((m) => `  ${m}`).join('\n')}`);
-  return out;
-}
-
-function substituteInto(value: unknown, env: NodeJS.ProcessEnv, path: Array<string | number>, missing: string[]): unknown {
-  if (typeof value === 'string') {
-    return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, name: string | undefined) => {
-      if (m === '$$') return '$';
-      const v = name === undefined ? undefined : env[name];
-      if (v === undefined) {
-        missing.push(`${formatPath(path)}: environment variable ${name ?? ''} is not set`);
-        return '';
-      }
-      return v;
-    });
-  }
-  if (Array.isArray(value)) return value.map((v, i) => substituteInto(v, env, [...path, i], missing));
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = substituteInto(v, env, [...path, k], missing);
-    return out;
-  }
-  return value;
-}
 
 /**
  * Validates an already-parsed configuration object.
  * Throws ConfigError listing every problem with its key path; never returns a partial config.
  */
 export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env): FleetsyncConfig {
-  const substituted = substituteEnv(raw, env);
+  const substituted = withCredentialsKept(raw, (tree) => substituteEnv(tree, env));
   const result = configSchema.safeParse(substituted);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`);

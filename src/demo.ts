@@ -97,13 +97,13 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     },
     { ...process.env, ...secrets },
   );
-  const app = await openApp({ config, logger: opts.logger, databaseUrl, redisUrl: env.redisUrl, prefix: `${env.queuePrefix}-demo` });
+  const app = await openApp({ config, env: { ...process.env, ...secrets }, logger: opts.logger, databaseUrl, redisUrl: env.redisUrl, prefix: `${env.queuePrefix}-demo` });
   let ok = true;
   try {
     app.engine.startWorkers();
     const started = Date.now();
     // Sources sync side by side, each in its own lanes.
-    const runs = await Promise.all([...app.sources.keys()].map(async (id) => (await app.engine.startRun(id, { trigger: 'demo' })).runId));
+    const runs = await Promise.all(app.sources.ids().map(async (id) => (await app.engine.startRun(id, { trigger: 'demo' })).runId));
     out(`runs ${runs.join(', ')} started; syncing...`);
     const progress = new RunProgress(app.db, runs, { terminal: opts.terminal ?? null, logger: opts.logger });
     let last = 0;
@@ -141,7 +141,7 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     out(table([['table', 'rows', 'deleted'], ...counts.rows.map((r) => [r.t, String(r.live), String(r.deleted)])]).join('\n'));
     const sample = (
       await Promise.all(
-        [...app.sources.keys()].map((id) =>
+        app.sources.ids().map((id) =>
           app.db
             .selectFrom('devices')
             .select(['source_id', 'external_id', 'name', 'os_name', 'os_version', 'agent_version', 'vendor_last_seen_at'])

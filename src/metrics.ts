@@ -13,8 +13,8 @@ export interface RowCounts {
 
 /** One lane queue's job counts, for the queue-depth gauge. */
 export interface QueueDepth {
-  source: string;
-  lane: string;
+  /** The page queue (`pages.<vendor>`). */
+  queue: string;
   counts: Record<string, number>;
 }
 
@@ -111,13 +111,13 @@ export class Metrics implements EngineMetrics {
     });
     new Gauge({
       name: 'fleetsync_queue_jobs',
-      help: 'Page jobs per source, lane and state, read from Redis at scrape time.',
-      labelNames: ['source', 'lane', 'state'],
+      help: 'Page jobs per page queue (one per vendor, shared by its sources) and state, read from Redis at scrape time.',
+      labelNames: ['queue', 'state'],
       registers: [this.registry],
       async collect() {
         this.reset();
         if (!self.depthSource) return;
-        for (const q of await self.depthSource()) for (const [state, n] of Object.entries(q.counts)) this.set({ source: q.source, lane: q.lane, state }, n);
+        for (const q of await self.depthSource()) for (const [state, n] of Object.entries(q.counts)) this.set({ queue: q.queue, state }, n);
       },
     });
     // process_* and nodejs_* (CPU, memory, event loop lag, GC), read at scrape time.

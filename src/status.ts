@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Engine } from './queue/engine.js';
-import type { Lane } from './queue/lanes.js';
+import { laneStatus, type LaneStatus } from './lane-status.js';
+import type { LaneInfo } from './queue/lane-info.js';
 import type { Database } from './warehouse/db.js';
 import { listHeldSweeps } from './warehouse/held-sweeps.js';
 
@@ -166,7 +167,7 @@ export interface SourceStatus {
   disabled: Array<{ resource: string; at: string; reason: string | null }>;
   /** Sweeps the mass-delete guard holds now (apply with `fleetsync sweep --confirm`). */
   heldSweeps: Array<{ resource: string; scope: string; heldAt: string; walkId: string; rows: number; message: string }>;
-  lanes: Array<{ name: string; waiting: number; active: number; delayed: number; failed: number; paused: boolean; pausedUntil: string | null; limit: string }>;
+  lanes: LaneStatus[];
   /**
    * Running runs of the source while none of its lanes has a page job waiting, delayed or active:
    * Redis lost them (restarted without persistence). A worker's reconciler re-queues them.
@@ -189,21 +190,7 @@ export async function collectStatus(db: Kysely<Database>, engine: Engine, source
     const paused = await db.selectFrom('sync_sources').selectAll().where('source_id', '=', id).executeTakeFirst();
     const disabled = await db.selectFrom('sync_disabled_resources').selectAll().where('source_id', '=', id).execute();
     const held = await listHeldSweeps(db, { sourceId: id });
-    const lanes: SourceStatus['lanes'] = [];
-    for (const { lane, queue } of engine.lanesOf(id)) {
-      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
-      const until = await lane.gate.pausedUntil();
-      lanes.push({
-        name: lane.name,
-        waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
-        active: counts.active ?? 0,
-        delayed: counts.delayed ?? 0,
-        failed: counts.failed ?? 0,
-        paused: await queue.isPaused(),
-        pausedUntil: until ? new Date(until).toISOString() : null,
-        limit: laneLimitText(lane),
-      });
-    }
+    const lanes = await laneStatus(db, engine, id, { paused: Boolean(paused?.paused_at), limitText: laneLimitText });
     const queued = lanes.reduce((n, l) => n + l.waiting + l.active + l.delayed, 0);
     const running = await db.selectFrom('sync_runs').select('id').where('source_id', '=', id).where('status', '=', 'running').orderBy('id').execute();
     const nothingQueued = queued === 0 ? running.map((r) => r.id) : [];
@@ -242,7 +229,7 @@ export async function collectStatus(db: Kysely<Database>, engine: Engine, source
 }
 
 /** A lane's limits as text: "100/min + 1000/h", "bucket 200 +100/min". */
-export function laneLimitText(lane: Pick<Lane, 'windows' | 'tokenBucket'>): string {
+export function laneLimitText(lane: Pick<LaneInfo, 'windows' | 'tokenBucket'>): string {
   return [...lane.windows.map((w) => `${w.max}/${formatDuration(w.durationMs)}`), ...(lane.tokenBucket ? [`bucket ${lane.tokenBucket.capacity} +${lane.tokenBucket.refillPerMinute}/min`] : [])].join(' + ');
 }
 

@@ -117,7 +117,7 @@ describe('operations commands', () => {
 
   it('backfill starts beside a running scheduled run, then re-walks with progress lines and a summary', async () => {
     const other = await env.open(cfg, { ...process.env, OPS_KEY: API_KEY });
-    await app.engine.pauseSourceQueues('automox-ops');
+    await app.engine.pauseSource('automox-ops', 'held by the test');
     const { runId: scheduled } = await other.engine.startRun('automox-ops', { trigger: 'schedule:nightly', resources: ['devices'] });
     const beside = await cli(['backfill', '--source', 'automox-ops', '--resource', 'devices', '--detach']);
     expect(beside.code, beside.stderr).toBe(0);

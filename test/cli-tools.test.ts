@@ -135,7 +135,7 @@ describe('runs, state, simulate, .env and config errors', () => {
     expect(await modeOf(inc.runId)).toBe('incremental');
 
     // ... refused while a run of the source is running ...
-    await app.engine.pauseSourceQueues('izuma-c');
+    await app.engine.pauseSource('izuma-c', 'held by the test');
     const { runId: running } = await app.engine.startRun('izuma-c', { trigger: 'test', resources: ['devices'] });
     const refused = await cli(['state', 'reset', '--source', 'izuma-c', '--resource', 'devices']);
     expect([refused.code, refused.stderr.trim()]).toEqual([1, `fleetsync: not reset: run ${running} of izuma-c is running; wait for it to end (or cancel it), then reset`]);

@@ -92,7 +92,7 @@ describe('dashboard in headless Chromium', () => {
     control = new Queue(SCHEDULES_QUEUE, { connection: app.redis, prefix: app.prefix });
     dash = await startDashboard({
       db: app.db,
-      queues: [...app.engine.lanesOf().map((l) => l.queue), control],
+      queues: [...app.engine.queues(), control],
       logger: createLogger({ level: 'silent' }),
       port: 0,
       refreshSeconds: 1,

@@ -94,7 +94,7 @@ describe('a worker stopped with SIGTERM mid-walk', () => {
 
     // Every request in hand was answered and its page committed; nothing is left active in Redis.
     expect(await pagesAt()).toBeGreaterThanOrEqual(before + inHand);
-    for (const lane of app.engine.lanesOf()) expect(await lane.queue.getActiveCount()).toBe(0);
+    for (const queue of app.engine.queues()) expect(await queue.getActiveCount()).toBe(0);
     const run0 = await env.db.selectFrom('sync_runs').select('status').where('id', '=', runId).executeTakeFirstOrThrow();
     expect(run0.status).toBe('running');
 

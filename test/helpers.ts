@@ -42,6 +42,7 @@ export async function createTestEnv(opts: { adminUrl?: string } = {}): Promise<T
     open: async (config, env = process.env, prefixOverride, redisUrl = REDIS_URL) => {
       const app = await openApp({
         config: parseConfig(config, env),
+        env,
         logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
         databaseUrl,
         redisUrl,

@@ -1,3 +1,4 @@
+import { pageQueueName } from '../src/queue/page-queue.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { BACKFILL_PRIORITY } from '../src/queue/engine.js';
@@ -79,7 +80,7 @@ describe('metrics and backfill', () => {
     const app2 = await env.open(config(`${sim.origin}/api`), { ...process.env, M_KEY: API_KEY });
     const since = new Date('2026-01-01T00:00:00Z');
     const { runId } = await app2.engine.startRun('automox-m', { trigger: 'backfill', mode: 'full', since, resources: ['devices'] });
-    const api = app2.engine.lanesOf('automox-m').find((l) => l.lane.laneClass === 'api')!;
+    const api = { queue: app2.engine.queues().find((q) => q.name === pageQueueName('automox'))! };
     const jobs = await api.queue.getJobs(['prioritized', 'waiting']);
     expect(jobs.length).toBe(1);
     expect(jobs[0]!.opts.priority).toBe(BACKFILL_PRIORITY);

@@ -58,6 +58,7 @@ describe('Redis faults', () => {
     configFile = await dir.writeYaml('fleetsync.yaml', cfg);
     app = await openApp({
       config: parseConfig(cfg, { ...process.env, ...keys }),
+      env: { ...process.env, ...keys },
       logger: createLogger({ level: 'silent' }),
       databaseUrl: env.databaseUrl,
       redisUrl: redis.url,

@@ -379,23 +379,23 @@ describe('Toggl Track sync', () => {
       body: 'Workspace needs to be upgraded to access this feature',
       match: (r) => r.path === `/api/v9/workspaces/${ws2.id}/projects` && r.query.get('page') === '2',
     });
-    const failedBefore = (await Promise.all(app.engine.lanesOf().map((l) => l.queue.getJobCounts('failed')))).reduce((n, c) => n + (c.failed ?? 0), 0);
+    const failedBefore = (await Promise.all(app.engine.queues().map((q) => q.getJobCounts('failed')))).reduce((n, c) => n + (c.failed ?? 0), 0);
     const { runId } = await app.engine.startRun(SOURCE, { trigger: 'test' });
     await waitFor(async () => (await env.db.selectFrom('sync_sources').select('paused_at').where('source_id', '=', SOURCE).executeTakeFirst())?.paused_at, 'the source to pause');
-    // Every lane of the source is paused in Redis, i.e. for every worker process.
-    for (const lane of app.engine.lanesOf()) expect(await lane.queue.isPaused()).toBe(true);
-
-    // Jobs that were already in flight when the 402 came back finish their one request first.
-    await waitFor(async () => (await Promise.all(app.engine.lanesOf().map((l) => l.queue.getActiveCount()))).every((n) => n === 0), 'in-flight pages to settle');
+    // Jobs that were already in flight when the 402 came back finish their one request first; every
+    // job after it ends without a request, so nothing of the source is left queued or active.
+    await waitFor(async () => (await Promise.all(app.engine.queues().map((q) => q.getJobCounts('waiting', 'prioritized', 'active', 'delayed')))).every((c) => Object.values(c).every((n) => n === 0)), 'in-flight pages to settle');
     const quiet = sim.requests.length;
     const status = await cli(['status']);
     expect(status.stdout).toMatch(/source toggl-test \(toggl\)\s+PAUSED since \S+: toggl-test\/projects workspace \d+ page 1: 402 Workspace needs to be upgraded to access this feature: payment required; resume with `fleetsync resume --source toggl-test`/);
     const run = await env.db.selectFrom('sync_runs').select('status').where('id', '=', runId).executeTakeFirstOrThrow();
     expect(run.status).toBe('running');
-    // The held jobs are in the paused queue, not failed and not lost.
-    const held = await Promise.all(app.engine.lanesOf().map((l) => l.queue.getJobCounts('waiting', 'prioritized', 'failed')));
-    expect(held.reduce((n, c) => n + (c.waiting ?? 0) + (c.prioritized ?? 0), 0)).toBeGreaterThan(0);
-    expect(held.reduce((n, c) => n + (c.failed ?? 0), 0)).toBe(failedBefore);
+    // The held walks wait with their cursors for `resume` (every process: the pause is in Postgres), none failed.
+    const held = await env.db.selectFrom('sync_walks').select(['status', 'waiting_reason']).where('run_id', '=', runId).where('status', '=', 'running').execute();
+    expect(held.length).toBeGreaterThan(0);
+    for (const w of held) expect(w.waiting_reason).toMatch(/^source paused: .*payment required/);
+    const failed = (await Promise.all(app.engine.queues().map((q) => q.getJobCounts('failed')))).reduce((n, c) => n + (c.failed ?? 0), 0);
+    expect(failed).toBe(failedBefore);
     expect(sim.requests.length).toBe(quiet); // nothing was sent while paused
     // A command in another process resumes it; the workers of this process pick the run up again.
     const resumed = await cli(['resume', '--source', SOURCE]);

@@ -72,7 +72,7 @@ describe('a vendor host that cannot be reached', () => {
     // Past the attempt at which a first request would have failed the run.
     const attemptsOf = async () => {
       let most = 0;
-      for (const lane of app.engine.lanesOf()) for (const j of await lane.queue.getJobs(['waiting', 'prioritized', 'delayed', 'active'])) most = Math.max(most, j?.attemptsMade ?? 0);
+      for (const queue of app.engine.queues()) for (const j of await queue.getJobs(['waiting', 'prioritized', 'delayed', 'active'])) most = Math.max(most, j?.attemptsMade ?? 0);
       return most;
     };
     await waitFor(async () => (await attemptsOf()) >= 6, 'a page job to fail 6 attempts', 60_000);

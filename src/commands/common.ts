@@ -1,11 +1,12 @@
 import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
 import { openApp, type App } from '../app.js';
-import { loadConfig } from '../config.js';
+import { loadConfig, type FleetsyncConfig } from '../config.js';
 import type { FleetsyncEnv } from '../env.js';
 import type { Logger } from '../logger.js';
 import { resolveSchedules, Scheduler } from '../queue/schedules.js';
 import type { ResolvedSource } from '../sources.js';
+import { unknownSourceText } from '../source-registry.js';
 import { RunProgress } from '../progress.js';
 import type { RunRow } from '../warehouse/walks.js';
 import { formatRunSummary, heldInRun, laneLimitText, summarizeRun } from '../status.js';
@@ -42,9 +43,10 @@ export function collect(value: string, previous: string[]): string[] {
  * and closes the app whatever fn does. Throws ConfigError for a bad config before connecting, and
  * InfraError naming Redis when it cannot be reached, unless `whenDown` is `wait` (the worker).
  */
-export async function withApp<T>(ctx: CommandContext, fn: (app: App) => Promise<T>, opts: { whenDown?: 'fail' | 'wait' } = {}): Promise<T> {
+export async function withApp<T>(ctx: CommandContext, fn: (app: App) => Promise<T>, opts: { whenDown?: 'fail' | 'wait'; beforeConnect?: (config: FleetsyncConfig) => void } = {}): Promise<T> {
   const { config: file } = ctx.program.opts<{ config?: string }>();
   const config = await loadConfig(file ?? ctx.env.configFile);
+  opts.beforeConnect?.(config);
   const app = await openApp({ config, logger: ctx.logger, databaseUrl: ctx.env.databaseUrl, redisUrl: ctx.env.redisUrl, prefix: ctx.env.queuePrefix, whenDown: opts.whenDown });
   try {
     return await fn(app);
@@ -54,18 +56,14 @@ export async function withApp<T>(ctx: CommandContext, fn: (app: App) => Promise<
 }
 
 /**
- * The configured source with this id.
- * Throws CommandError `unknown source "id" (configured: a, b)`, so a typo shows the right names.
+ * The configured source with this id (YAML or Postgres), resolved without its credentials: commands
+ * send no vendor request, the workers do. Throws CommandError `unknown source "id" (configured:
+ * a, b, …)`, so a typo shows the right names; ConfigError for a source that is misconfigured.
  */
 export function requireSource(app: Pick<App, 'sources'>, id: string): ResolvedSource {
-  const src = app.sources.get(id);
+  const src = app.sources.describe(id);
   if (src) return src;
-  throw new CommandError(unknownSource(id, [...app.sources.keys()]));
-}
-
-/** The text of an unknown source id, listing the configured ones. */
-export function unknownSource(id: string, configured: readonly string[]): string {
-  return `unknown source "${id}" (configured: ${configured.length ? configured.join(', ') : 'none'})`;
+  throw new CommandError(unknownSourceText(id, app.sources.ids()));
 }
 
 /** Aborts on the first SIGINT/SIGTERM (callers stop after the pages in hand); a second signal exits at once with 130. */

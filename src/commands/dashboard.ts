@@ -21,12 +21,12 @@ export function registerDashboard(ctx: CommandContext): void {
         try {
           const dash = await startDashboard({
             db: app.db,
-            queues: [...app.engine.lanesOf().map((l) => l.queue), control],
+            queues: [...app.engine.queues(), control],
             logger: ctx.logger,
             port: opts.port,
             host: opts.host,
             ...(token !== undefined ? { token } : {}),
-            sources: [...app.sources.values()].map((s) => ({ id: s.id, vendor: s.vendor.vendor })),
+            sources: app.sources.list().map((s) => ({ id: s.id, vendor: s.vendor })),
             // A run started here is worked by the workers (fleetsync worker), like a schedule's.
             startRun: (id) => app.engine.startRun(id, { trigger: 'dashboard' }),
             laneOf: laneLabeller(app),

@@ -4,6 +4,9 @@ import type { Logger } from '../logger.js';
 import { checkReadiness } from '../health.js';
 import { startMetricsServer } from '../metrics.js';
 import { Reconciler } from '../queue/reconciler.js';
+import { resolveSchedules } from '../queue/schedules.js';
+import { SourceWatch } from '../queue/source-watch.js';
+import { requireCredentials } from '../sources.js';
 import type { Scheduler } from '../queue/schedules.js';
 import { lastSucceededWalks } from '../warehouse/run-history.js';
 import { boundHeapGrowth, collect, onShutdown, requireSource, schedulerFor, untilAborted, withApp, type CommandContext } from './common.js';
@@ -45,6 +48,7 @@ export function registerWorker(ctx: CommandContext): void {
       boundHeapGrowth(env.nodeOptions);
       await withApp(ctx, async (app) => {
         for (const id of opts.source) requireSource(app, id);
+        const sourceIds = () => (opts.source.length ? opts.source : app.sources.ids());
         const signal = onShutdown(logger);
         // The hard bound: a page stuck past it is left to its lock expiring, and another worker redoes it.
         signal.addEventListener(
@@ -58,11 +62,23 @@ export function registerWorker(ctx: CommandContext): void {
         );
         const port = metricsPort(env, app.config.worker.metricsPort);
         // Freshness survives a restart: the gauge starts from the last succeeded walks in Postgres.
-        if (port > 0) app.metrics.seedLastSuccess(await untilPostgres('reading the last succeeded walks', () => lastSucceededWalks(app.db, [...app.sources.keys()]), signal, logger));
+        if (port > 0) app.metrics.seedLastSuccess(await untilPostgres('reading the last succeeded walks', () => lastSucceededWalks(app.db, sourceIds()), signal, logger));
         const metricsServer = port > 0 ? await startMetricsServer(app.metrics, { port, host: env.metricsHost, ready: () => checkReadiness(app) }) : null;
         let scheduler: Scheduler | null = null;
         let reconciler: Reconciler | null = null;
+        const watch = new SourceWatch({
+          sources: app.sources,
+          logger,
+          intervalMs: app.config.worker.sourceRefreshMs,
+          onChange: async (ids) => {
+            app.engine.sourcesChanged(ids);
+            // Schedules that select sources pick up the change at their next firing; their recorded lists now.
+            scheduler?.setSchedules(resolveSchedules(app.config.schedules, app.sources));
+            await scheduler?.sync();
+          },
+        });
         try {
+          watch.start();
           if (opts.schedules) {
             scheduler = schedulerFor(app, logger);
             const s = scheduler;
@@ -73,15 +89,16 @@ export function registerWorker(ctx: CommandContext): void {
           // The first pass re-queues the running runs (a crash, a lost Redis); a failed one is retried.
           const first = await reconciler.start();
           app.engine.startWorkers(opts.source.length ? opts.source : undefined);
-          logger.info({ lanes: app.engine.lanesOf().map((l) => l.lane.name), resumedRuns: first?.runs ?? [], schedules: app.config.schedules.map((s) => s.name), metricsPort: metricsServer?.port }, 'worker started');
+          logger.info({ sources: sourceIds().length, queues: app.engine.queues().map((q) => q.name), resumedRuns: first?.runs ?? [], schedules: app.config.schedules.map((s) => s.name), metricsPort: metricsServer?.port }, 'worker started');
           await untilAborted(signal);
         } finally {
           // Firings and reconciling first (they queue work), then the lanes finish their pages in app.close().
+          await watch.close();
           await reconciler?.close();
           await scheduler?.close();
           await metricsServer?.close();
         }
-      }, { whenDown: 'wait' });
+      }, { whenDown: 'wait', beforeConnect: (config) => requireCredentials(config, process.env) });
       logger.info('worker stopped');
     });
 }

@@ -29,6 +29,23 @@ export interface HttpClientOptions {
   quotaHeaders?: { remaining: string; resetsInSeconds: string };
   /** Called for every HTTP response or network failure (metrics, request counting). */
   onResponse?: (status: number | 'network') => void;
+  /** Keep-alive agents to share (keepAliveAgents()); default: this client's own. */
+  agents?: HttpAgents;
+}
+
+/** Keep-alive socket pools a process's clients may share. */
+export interface HttpAgents {
+  http: http.Agent;
+  https: https.Agent;
+}
+
+/**
+ * Keep-alive agents for many clients: sockets are pooled per host, so a thousand sources of one
+ * vendor reuse a few connections instead of holding one pool each; idle sockets close after 30 s.
+ */
+export function keepAliveAgents(): HttpAgents {
+  const o = { keepAlive: true, maxSockets: 64, maxFreeSockets: 16, timeout: 30_000 };
+  return { http: new http.Agent(o), https: new https.Agent(o) };
 }
 
 /** A successful page response. throttleMs > 0 when the vendor said its window is spent. */
@@ -232,8 +249,8 @@ export function createHttpClient(opts: HttpClientOptions): HttpGet {
     baseURL: opts.baseUrl.replace(/\/+$/, ''),
     timeout: opts.timeoutMs,
     headers: { Accept: 'application/json', 'Accept-Encoding': 'gzip, deflate', ...opts.authHeaders },
-    httpAgent: new http.Agent({ keepAlive: true, maxSockets: 16 }),
-    httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 16 }),
+    httpAgent: opts.agents?.http ?? new http.Agent({ keepAlive: true, maxSockets: 16 }),
+    httpsAgent: opts.agents?.https ?? new https.Agent({ keepAlive: true, maxSockets: 16 }),
     maxRedirects: 0,
     // Text, parsed by parseBody: axios' own JSON parsing hands a broken body over as a string.
     responseType: 'text',

@@ -1,26 +1,37 @@
-import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
+import { UnrecoverableError, type Job, type Queue, type Worker } from 'bullmq';
 import type { RedisClient } from '../redis.js';
 import type { Kysely } from 'kysely';
 import type { WorkerSettings } from '../config.js';
-import { postgresConnectionReason } from '../infra-errors.js';
+import { ConfigError } from '../config-errors.js';
+import { keepAliveAgents } from '../http/client.js';
 import type { Logger } from '../logger.js';
 import type { EngineMetrics } from '../metrics.js';
+import type { SourceRegistry } from '../source-registry.js';
 import { expandResources, type ResolvedSource } from '../sources.js';
 import { pageWhere } from '../sync/where.js';
 import type { Database } from '../warehouse/db.js';
 import { clearSourcePause, enableResource, pauseSource } from '../warehouse/source-state.js';
-import { clearWaiting, findRunningRun, getRun, getWalk, runningRunIds, runningWalks, TERMINAL_RUN, type RunEnd, type RunRow, type WalkRow } from '../warehouse/walks.js';
+import { clearWaiting, findRunningRun, getWalk, runningRuns, runningWalks, type RunEnd, type RunRow, type WalkRow } from '../warehouse/walks.js';
 import { TableStatistics } from './commit-report.js';
 import { headStartOf, NO_HEAD_START, type HeadStart } from './head-start/index.js';
 import { PagePrefetch } from './head-start/prefetch.js';
-import { logRunFinished } from './run-end.js';
-import { buildLanes, laneQueueName, type Lane, type PageJobData } from './lanes.js';
-import { failAndReport, processPage, type PageJobDeps, type PageOutcome } from './page-job.js';
+import { laneInfos, type LaneInfo } from './lane-info.js';
+import { LaneRegistry } from './lane-registry.js';
+import { LaneSlots } from './lane-slots.js';
+import { laneName, type PageJobData } from './lanes.js';
+import { admitPage } from './page-admission.js';
+import { deferOf, failAndReport, processPage, type PageJobDeps, type PageOutcome } from './page-job.js';
 import type { WalkRoute } from './page-ref.js';
-import { PageQueue } from './page-queue.js';
+import { pageQueueName, PageQueue } from './page-queue.js';
+import { startPageWorker } from './page-workers.js';
+import { logRunFinished } from './run-end.js';
+import { requeueStranded, workableRuns, type RequeueDeps } from './run-requeue.js';
+import { waitForRun, type RunWaitOptions } from './run-wait.js';
 import { definitionOf, insertRunWithRoots } from './walk-start.js';
 
-export { laneQueueName, type Lane, type PageJobData } from './lanes.js';
+export { type Lane, type PageJobData } from './lanes.js';
+export { type LaneInfo } from './lane-info.js';
+export { pageQueueName } from './page-queue.js';
 export { BACKFILL_PRIORITY, pagePriority } from '../sync/walk-plan.js';
 export type { RunRow, WalkRow } from '../warehouse/walks.js';
 
@@ -29,14 +40,15 @@ export interface EngineOptions {
   db: Kysely<Database>;
   /** ioredis connection with maxRetriesPerRequest: null (BullMQ requires it). */
   redis: RedisClient;
-  sources: Map<string, ResolvedSource>;
+  /** The sources this process knows (YAML and Postgres); resolved only when a page or a command needs one. */
+  sources: SourceRegistry;
   worker: WorkerSettings;
   /** BullMQ key prefix; tests use their own. */
   prefix: string;
   logger: Logger;
   /** Receives request, row, wait and walk-duration counts; optional. */
   metrics?: EngineMetrics;
-  /** Receives the 'error' events of the lane queues and workers (a lost Redis); default: logged. */
+  /** Receives the 'error' events of the page queues and workers (a lost Redis); default: logged. */
   onRedisError?: (err: Error) => void;
 }
 
@@ -49,41 +61,40 @@ export interface StartRunOptions {
   since?: Date | null;
 }
 
-/** A lane and the queue its page jobs wait on (status, metrics and the dashboard read them). */
-export interface LaneView {
-  lane: Lane;
-  queue: Queue<PageJobData>;
-}
-
 /**
- * The sync engine's facade: lanes, workers, runs, pauses. One job performs one vendor request;
- * its rows and the walk's cursor commit in one transaction (docs/design.md). The stages live in
- * page-job.ts (the page frame), commit.ts, head-start/, failure-policy.ts, walk-start.ts,
- * session-lock.ts and src/sync/ (pure decisions), src/warehouse/ (SQL).
+ * The sync engine's facade: queues, workers, runs, pauses. One job performs one vendor request;
+ * its rows and the walk's cursor commit in one transaction (docs/design.md). Page jobs of every
+ * source of a vendor share one queue; a source's lanes are opened on its first page and closed
+ * when idle (lane-registry.ts), so an idle source costs no connection, timer or memory here. The
+ * stages live in page-job.ts (the page frame), commit.ts, head-start/, failure-policy.ts,
+ * walk-start.ts, session-lock.ts and src/sync/ (pure decisions), src/warehouse/ (SQL).
  */
 export class Engine {
-  private readonly lanes: Map<string, Lane>;
-  private readonly sources: Map<string, ResolvedSource>;
+  private readonly sources: SourceRegistry;
   private readonly db: Kysely<Database>;
   private readonly log: Logger;
-  private readonly settings: WorkerSettings;
   private readonly queue: PageQueue;
+  private readonly slots = new LaneSlots();
+  private readonly lanes: LaneRegistry;
   private readonly headStart: HeadStart;
   private readonly deps: PageJobDeps;
-  private readonly workers: Worker<PageJobData>[] = [];
+  private readonly workers = new Map<string, Worker<PageJobData>>();
   private readonly onRedisError: (err: Error) => void;
+  /** The sources this process works (worker --source); null: all. */
+  private served: ReadonlySet<string> | null = null;
+  private pruneTimer: NodeJS.Timeout | null = null;
+  private refreshing: Promise<unknown> | null = null;
 
   constructor(private readonly opts: EngineOptions) {
     const { db, logger: log, metrics, worker } = opts;
     this.db = db;
     this.log = log;
-    this.settings = worker;
     this.sources = opts.sources;
-    this.lanes = buildLanes(opts.sources.values(), { redis: opts.redis, prefix: opts.prefix, worker, metrics });
+    this.lanes = new LaneRegistry({ redis: opts.redis, prefix: opts.prefix, worker, metrics, agents: keepAliveAgents() }, this.slots);
     this.onRedisError = opts.onRedisError ?? ((err) => log.error({ err: err.message }, 'redis error'));
-    this.queue = new PageQueue({ db, redis: opts.redis, prefix: opts.prefix, worker, names: this.lanes.keys(), queueNameOf: (w) => this.route(w).lane.name, onRedisError: this.onRedisError });
+    this.queue = new PageQueue({ db, redis: opts.redis, prefix: opts.prefix, worker, queueNameOf: (w) => this.queueNameOf(w.source_id), onRedisError: this.onRedisError });
     const commitDeps = { db, log, metrics, stats: new TableStatistics(db, log), maxInProcessWaitMs: worker.maxInProcessWaitMs };
-    this.headStart = worker.fetchAhead ? headStartOf({ ...commitDeps, store: new PagePrefetch(), madeAhead: new WeakSet() }) : NO_HEAD_START;
+    this.headStart = worker.fetchAhead ? headStartOf({ ...commitDeps, store: new PagePrefetch(Date.now, this.slots), madeAhead: new WeakSet() }) : NO_HEAD_START;
     this.deps = {
       ...commitDeps,
       routeOf: (w) => this.route(w),
@@ -91,44 +102,68 @@ export class Engine {
       headStart: this.headStart,
       session: { db, redis: opts.redis, prefix: opts.prefix, log, requestTimeoutMs: worker.requestTimeoutMs },
       worker,
-      pauseSourceQueues: (id) => this.pauseSourceQueues(id),
     };
   }
 
-  /** The configured source `id`; throws when it is not in the configuration. */
+  /** The source `id` with its credentials; throws when it is not configured (or does not resolve: ConfigError). */
   private source(id: string): ResolvedSource {
     const s = this.sources.get(id);
     if (!s) throw new Error(`source "${id}" is not in the configuration`);
     return s;
   }
 
-  /** The route of a walk: its source, resource definition and lane. Throws when one is not configured. */
+  /** The source `id` without its credentials (run starts and status send no request). */
+  private described(id: string): ResolvedSource {
+    const s = this.sources.describe(id);
+    if (!s) throw new Error(`source "${id}" is not in the configuration`);
+    return s;
+  }
+
+  private queueNameOf(sourceId: string): string {
+    const vendor = this.sources.configOf(sourceId)?.vendor;
+    if (vendor === undefined) throw new Error(`source "${sourceId}" is not in the configuration`);
+    return pageQueueName(vendor);
+  }
+
+  /** The route of a walk: its source, resource definition and lane (opened if it is not). Throws when one is not configured. */
   private route(walk: Pick<WalkRow, 'source_id' | 'resource'>): WalkRoute {
     const src = this.source(walk.source_id);
     const def = definitionOf(src, walk.resource);
-    const lane = this.lanes.get(laneQueueName(src.id, def.lane));
-    if (!lane) throw new Error(`${src.id}: no lane "${def.lane}" for ${def.name}`);
-    return { src, def, lane };
+    return { src, def, lane: this.lanes.lane(src, def.lane) };
   }
 
-  /** The lanes of a source (all sources when none is given), each with its queue. */
-  lanesOf(sourceId?: string): LaneView[] {
-    return [...this.lanes.values()].filter((l) => sourceId === undefined || l.sourceId === sourceId).map((lane) => ({ lane, queue: this.queue.queue(lane.name) }));
+  /** The lanes of a source with their limits and gates (no client, no credentials); [] when it is not configured. */
+  lanesOf(sourceId: string): LaneInfo[] {
+    const src = this.sources.has(sourceId) ? this.described(sourceId) : undefined;
+    return src ? laneInfos(src, this.opts.redis, this.opts.prefix) : [];
   }
 
   /** The lane a resource of a source goes through; undefined when either is not configured. */
-  laneOf(sourceId: string, resource: string): Lane | undefined {
-    const def = this.sources.get(sourceId)?.vendor.resources.find((r) => r.name === resource);
-    return def ? this.lanes.get(laneQueueName(sourceId, def.lane)) : undefined;
+  laneOf(sourceId: string, resource: string): LaneInfo | undefined {
+    const def = this.sources.has(sourceId) ? this.described(sourceId).vendor.resources.find((r) => r.name === resource) : undefined;
+    return def ? this.lanesOf(sourceId).find((l) => l.laneClass === def.lane) : undefined;
+  }
+
+  /** The page queue of every vendor with a configured source (status, metrics and the dashboard read them). */
+  queues(): Queue<PageJobData>[] {
+    const vendors = new Set(this.sources.list().map((s) => s.vendor));
+    return [...vendors].sort().map((v) => this.queue.queue(pageQueueName(v)));
+  }
+
+  /** The state of a walk's current page job in Redis ('waiting', 'delayed', 'active', …), or null when it has none. */
+  async jobState(walk: WalkRow): Promise<string | null> {
+    if (!this.sources.has(walk.source_id)) return null;
+    return await this.queue.jobState(walk, walk.pages);
   }
 
   /**
    * Starts a run of a source, or joins the one already running (a run is never started twice).
    * Root walks (resources not nested under another) are created now; nested ones when their
-   * parent walk completes. Returns the run id and whether an existing run was resumed.
+   * parent walk completes. Returns the run id and whether an existing run was resumed. Needs no
+   * credentials: the workers resolve them when they make the requests.
    */
   async startRun(sourceId: string, opts: StartRunOptions): Promise<{ runId: string; resumed: boolean }> {
-    const src = this.source(sourceId);
+    const src = this.described(sourceId);
     const resources = expandResources(src, opts.resources);
     // One running run per source and kind: a backfill goes beside regular runs, never twice.
     const backfill = opts.trigger === 'backfill';
@@ -157,7 +192,7 @@ export class Engine {
 
   /**
    * Makes sure every running walk of a run has its current page job queued. Idempotent (job ids
-   * are deterministic); this is how a run resumes after a crash or a lost Redis.
+   * are deterministic); this is how a run resumes after a crash, a lost Redis or a pause.
    */
   async ensureJobs(runId: string): Promise<number> {
     const walks = await runningWalks(this.db, runId);
@@ -166,69 +201,89 @@ export class Engine {
   }
 
   /**
-   * Gives every running walk of the configured sources' running runs its current page job back
-   * when it has none waiting, delayed, prioritized or active (Redis restarted without persistence,
-   * a job lost with its final failure unrecorded). Returns the runs looked at and how many jobs
-   * were added. Idempotent; a duplicate is harmless (the committed-page check). `settledMs`
-   * skips walks changed more recently than that: a walk just created or advanced by another
-   * process may not have its job yet, and is not stranded.
+   * Gives every running walk of this process's sources its current page job back when it has
+   * none (run-requeue.ts). Returns the runs looked at and how many jobs were added.
    */
-  async requeueStranded(opts: { settledMs?: number } = {}): Promise<{ runs: string[]; requeued: number }> {
-    const runs = await runningRunIds(this.db, [...this.sources.keys()]);
-    const before = Date.now() - (opts.settledMs ?? 0);
-    let requeued = 0;
-    for (const id of runs) {
-      for (const w of await runningWalks(this.db, id)) {
-        if (new Date(w.updated_at).getTime() > before) continue;
-        if (await this.queue.enqueue(w, w.pages, true)) requeued++;
-      }
-    }
-    return { runs, requeued };
+  requeueStranded(opts: { settledMs?: number } = {}): Promise<{ runs: string[]; requeued: number }> {
+    return requeueStranded(this.requeueDeps(), opts.settledMs ?? 0);
   }
 
-  /** Re-queues the running runs of the configured sources (worker start). Returns their ids. */
+  /** Re-queues the running runs of this process's sources (worker start). Returns their ids. */
   async resumeRunningRuns(): Promise<string[]> {
-    const ids = await runningRunIds(this.db, [...this.sources.keys()]);
+    const ids = await workableRuns(this.requeueDeps());
     for (const id of ids) await this.ensureJobs(id);
     return ids;
   }
 
-  /** Processes one page job (see page-job.ts). Exposed for tests and custom workers. */
+  private requeueDeps(): RequeueDeps {
+    return { db: this.db, queue: this.queue, works: (id) => this.sources.has(id) && (this.served?.has(id) ?? true) };
+  }
+
+  /**
+   * Processes one page job (see page-job.ts) once it is admitted here (page-admission.ts): a job
+   * of a source this process does not know or does not work, or whose lane has all its slots in
+   * use here, is put back for a moment. `token` is the job's lock (a worker's); without it a job
+   * that has to wait throws instead. Exposed for tests and custom workers.
+   */
   async processPage(job: Job<PageJobData>, token?: string): Promise<PageOutcome> {
-    const leave = this.headStart.enter(job.queueName);
+    const { sourceId, resource } = job.data;
+    const defer = deferOf(job, token);
+    const known = this.sources.has(sourceId) || (await this.refreshOnce(), this.sources.has(sourceId));
+    const src = known ? this.sources.describe(sourceId) : undefined;
+    const laneClass = src?.vendor.resources.find((r) => r.name === resource)?.lane;
+    const lane = laneClass !== undefined ? laneName(sourceId, laneClass) : '';
+    const admission = admitPage({ known, servedHere: this.served?.has(sourceId) ?? true, inHand: this.slots.count(lane), concurrency: src?.lanes.get(laneClass ?? '')?.concurrency ?? 1 }, Math.random());
+    if (!admission.run) return await defer(admission.ms);
+    const leave = this.slots.enter(lane);
     try {
-      return await processPage(this.deps, job, token);
+      return await processPage(this.deps, job, defer);
+    } catch (err) {
+      if (err instanceof ConfigError) return await this.failMisconfigured(job, err);
+      throw err;
     } finally {
       leave();
     }
   }
 
-  /** Pauses every lane queue of a source in BullMQ (all worker processes stop taking its jobs). */
-  async pauseSourceQueues(sourceId: string): Promise<void> {
-    for (const { queue } of this.lanesOf(sourceId)) if (!(await queue.isPaused())) await queue.pause();
+  /** A source that does not resolve here (a missing secret, a bad stored definition): its walk fails at once, saying why. */
+  private async failMisconfigured(job: Job<PageJobData>, err: ConfigError): Promise<never> {
+    const walk = await getWalk(this.db, job.data.walkId);
+    if (walk?.status === 'running') await failAndReport(this.deps, [walk.id], walk.run_id, { message: err.message, status: null, requestId: null });
+    throw new UnrecoverableError(err.message);
   }
 
-  /** Pauses a source in every process until resumeSource: recorded in Postgres with `reason`, lanes paused in Redis. */
+  /** Reads the stored sources now unless a read is in flight: a job of a source added a moment ago by another process. */
+  private async refreshOnce(): Promise<void> {
+    this.refreshing ??= this.sources
+      .refresh()
+      .then((changed) => this.sourcesChanged(changed))
+      .catch((err: unknown) => this.log.debug({ err: (err as Error).message }, 'reading the stored sources failed'))
+      .finally(() => (this.refreshing = null));
+    await this.refreshing;
+  }
+
+  /** Drops what this process holds for sources that changed or were removed (their lanes reopen from the new configuration). */
+  sourcesChanged(ids: readonly string[]): void {
+    if (ids.length > 0) this.lanes.forget(ids);
+  }
+
+  /** Pauses a source in every process until resumeSource: recorded in Postgres with `reason`; its page jobs end without a request. */
   async pauseSource(sourceId: string, reason: string): Promise<void> {
-    this.source(sourceId);
+    this.described(sourceId);
     await pauseSource(this.db, sourceId, reason);
-    await this.pauseSourceQueues(sourceId);
   }
 
   /**
-   * Clears a source's pause (402 or `pause` command) and resumes its lanes in every process: the
-   * held jobs continue the same run from their committed cursors. Also lifts the lane limits the
-   * paused jobs set while bouncing, so workers do not sit out a stale wait after the resume.
+   * Clears a source's pause (402 or `pause` command) and queues its running walks' pages again:
+   * they continue the same run from their committed cursors. Also lifts the pause a 429 or a
+   * spent window left in its lanes' gates, so no stale wait outlives the resume.
    */
   async resumeSource(sourceId: string): Promise<void> {
-    this.source(sourceId);
+    this.described(sourceId);
     await clearSourcePause(this.db, sourceId);
     await clearWaiting(this.db, sourceId);
-    for (const { lane, queue } of this.lanesOf(sourceId)) {
-      await lane.gate.clearPause();
-      await queue.removeRateLimitKey();
-      await queue.resume();
-    }
+    for (const lane of this.lanesOf(sourceId)) await lane.gate.clearPause();
+    for (const run of await runningRuns(this.db, sourceId)) await this.ensureJobs(run.id);
   }
 
   /** Re-enables a resource a 410 disabled for a source. Returns false when it was not disabled. */
@@ -237,70 +292,48 @@ export class Engine {
   }
 
   /**
-   * Starts one BullMQ worker per lane of the given sources (default: all), with the lane's limit
-   * as the BullMQ limiter. Safe to call in any number of processes at once.
+   * Starts one BullMQ worker per vendor page queue (all vendors, or those of `sourceIds`, which
+   * are then the only sources this process works). Safe to call in any number of processes at once.
    */
   startWorkers(sourceIds?: readonly string[]): void {
-    const want = sourceIds ? new Set(sourceIds) : null;
-    for (const { lane } of this.lanesOf()) {
-      if (want && !want.has(lane.sourceId)) continue;
-      const first = lane.windows[0];
-      const worker = new Worker<PageJobData>(lane.name, (job, token) => this.processPage(job, token), {
-        connection: this.opts.redis,
-        prefix: this.opts.prefix,
-        concurrency: lane.concurrency,
-        // A token-bucket-only lane has no fixed window: the gate alone paces it.
-        ...(first ? { limiter: { max: first.max, duration: first.durationMs } } : {}),
-        lockDuration: this.settings.lockDurationMs,
-        stalledInterval: Math.max(1000, Math.floor(this.settings.lockDurationMs / 2)),
-        // A page job may be interrupted by many crashes; attempts, not stalls, decide failure.
-        maxStalledCount: 20,
-        autorun: true,
-      });
-      worker.on('failed', (job, err) => {
-        if (!job) return;
-        // Safety net: a job that BullMQ failed on its own (too many stalls) must not leave its walk running.
-        // Left undone when Postgres is away: the reconciler gives the walk its job back later.
-        void this.onJobFailed(job, err).catch((e: unknown) => this.log[postgresConnectionReason(e) ? 'debug' : 'error']({ err: (e as Error).message }, 'failed-job bookkeeping failed'));
-      });
-      worker.on('error', this.onRedisError);
-      this.workers.push(worker);
+    this.served = sourceIds ? new Set(sourceIds) : null;
+    const vendors = sourceIds ? sourceIds.map((id) => this.sources.configOf(id)?.vendor ?? '') : this.sources.vendorNames();
+    for (const name of new Set(vendors.filter((v) => v !== '').map(pageQueueName))) {
+      if (this.workers.has(name)) continue;
+      const opts = { redis: this.opts.redis, prefix: this.opts.prefix, settings: this.opts.worker, log: this.log, onRedisError: this.onRedisError };
+      this.workers.set(name, startPageWorker(name, { ...opts, process: (job, token) => this.processPage(job, token), onFinalFailure: (job, err) => this.onJobFailed(job, err) }));
     }
+    this.pruneTimer ??= setInterval(() => this.lanes.prune(), 60_000).unref();
   }
 
   private async onJobFailed(job: Job<PageJobData>, err: Error): Promise<void> {
     const walk: WalkRow | undefined = await getWalk(this.db, job.data.walkId);
     if (!walk || walk.status !== 'running' || walk.pages !== job.data.page) return;
-    const final = err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
-    if (!final) return;
     // The walk's source may be gone from the configuration since: its `where` needs no lane.
-    const parent = this.sources.get(walk.source_id)?.vendor.resources.find((r) => r.name === walk.resource)?.parent;
+    const parent = this.sources.has(walk.source_id) ? this.described(walk.source_id).vendor.resources.find((r) => r.name === walk.resource)?.parent : undefined;
     const message = err.message.startsWith(walk.source_id) ? err.message : `${pageWhere(walk, job.data.page, parent)}: ${err.message}`;
     await failAndReport(this.deps, [walk.id], walk.run_id, { message, status: null, requestId: null });
   }
 
+  /** Polls until a run ends (or `signal` aborts) and returns its row (run-wait.ts). */
+  waitForRun(runId: string, opts: RunWaitOptions = {}): Promise<RunRow> {
+    return waitForRun(this.db, runId, opts);
+  }
+
   /**
-   * Polls until a run ends (or `signal` aborts) and returns its row. Never throws on a failed
-   * run: the caller reads its status.
+   * Ends a source's running runs (its walks cancelled with `message`; committed rows and cursors
+   * stay) and drops their queued page jobs: a source removed with `fleetsync sources remove`.
+   * Returns the runs it ended.
    */
-  async waitForRun(runId: string, opts: { signal?: AbortSignal; pollMs?: number; onPoll?: () => Promise<void> | void } = {}): Promise<RunRow> {
-    for (;;) {
-      const run = await getRun(this.db, runId);
-      if (TERMINAL_RUN.has(run.status)) return run;
-      if (opts.signal?.aborted) return run;
-      await opts.onPoll?.();
-      await new Promise<void>((resolve) => {
-        const onAbort = () => {
-          clearTimeout(t);
-          resolve();
-        };
-        const t = setTimeout(() => {
-          opts.signal?.removeEventListener('abort', onAbort);
-          resolve();
-        }, opts.pollMs ?? 200);
-        opts.signal?.addEventListener('abort', onAbort, { once: true });
-      });
+  async cancelSource(sourceId: string, message: string): Promise<string[]> {
+    const runs = await runningRuns(this.db, sourceId);
+    for (const run of runs) {
+      const walks = await runningWalks(this.db, run.id);
+      // A job a worker holds now finds its walk cancelled when it commits, and stops there.
+      if (this.sources.has(sourceId)) for (const w of walks) await this.queue.drop(w, w.pages);
+      await failAndReport(this.deps, walks.map((w) => w.id), run.id, { message, status: null, requestId: null }, 'cancelled');
     }
+    return runs.map((r) => r.id);
   }
 
   /**
@@ -309,8 +342,9 @@ export class Engine {
    */
   async close(): Promise<void> {
     this.headStart.close();
-    await Promise.all(this.workers.map((w) => w.close()));
-    this.workers.length = 0;
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    await Promise.all([...this.workers.values()].map((w) => w.close()));
+    this.workers.clear();
     await this.queue.close();
   }
 }

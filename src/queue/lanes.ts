@@ -1,7 +1,6 @@
-import { Queue, Worker } from 'bullmq';
 import type { Kysely } from 'kysely';
 import type { LaneLimit, RateWindow, TokenBucket, WorkerSettings } from '../config.js';
-import { createHttpClient, type HttpGet, type HttpPage } from '../http/client.js';
+import { createHttpClient, type HttpAgents, type HttpGet, type HttpPage } from '../http/client.js';
 import { VendorError } from '../http/errors.js';
 import type { Logger } from '../logger.js';
 import type { EngineMetrics } from '../metrics.js';
@@ -51,7 +50,7 @@ export interface LaneParts {
 export class Lane {
   readonly sourceId: string;
   readonly laneClass: string;
-  /** `<source>.<lane class>`: the lane's queue name and the key of its gate. */
+  /** `<source>.<lane class>`: the lane's name and the key of its gate in Redis. */
   readonly name: string;
   readonly gate: LaneGate;
   readonly windows: readonly RateWindow[];
@@ -64,7 +63,7 @@ export class Lane {
   constructor(parts: LaneParts) {
     this.sourceId = parts.sourceId;
     this.laneClass = parts.laneClass;
-    this.name = laneQueueName(parts.sourceId, parts.laneClass);
+    this.name = laneName(parts.sourceId, parts.laneClass);
     this.gate = parts.gate;
     this.windows = parts.limit.windows ?? [];
     this.tokenBucket = parts.limit.tokenBucket;
@@ -98,17 +97,19 @@ export class Lane {
   }
 }
 
-/** Name of a lane's BullMQ queue. BullMQ refuses ':' in names. */
-export function laneQueueName(sourceId: string, laneClass: string): string {
+/** A lane's name: `<source>.<lane class>` (source ids hold no dot), the key of its gate. */
+export function laneName(sourceId: string, laneClass: string): string {
   return `${sourceId}.${laneClass}`;
 }
 
-/** What building lanes needs; nothing here is owned by the lanes. */
+/** What opening lanes needs; nothing here is owned by the lanes. */
 export interface LaneOptions {
   redis: RedisClient;
   prefix: string;
   worker: WorkerSettings;
   metrics?: EngineMetrics;
+  /** Keep-alive agents shared by every lane of this process (one socket pool per vendor host, not per source). */
+  agents?: HttpAgents;
 }
 
 /**
@@ -127,21 +128,10 @@ export function openLane(src: ResolvedSource, laneClass: string, opts: LaneOptio
     maxInProcessWaitMs: opts.worker.maxInProcessWaitMs,
     quotaHeaders: src.vendor.quotaHeaders,
     onResponse: (status) => opts.metrics?.request(src.id, laneClass, status),
+    ...(opts.agents ? { agents: opts.agents } : {}),
   });
-  const gate = new LaneGate(opts.redis, `${opts.prefix}:fleetsync-lane:${laneQueueName(src.id, laneClass)}`, limit.windows ?? [], limit.tokenBucket);
+  const gate = new LaneGate(opts.redis, `${opts.prefix}:fleetsync-lane:${laneName(src.id, laneClass)}`, limit.windows ?? [], limit.tokenBucket);
   return new Lane({ sourceId: src.id, laneClass, limit, gate, http, rateLimitBackoffMs: rateLimitBackoffOf(src) });
-}
-
-/** Opens every lane of every source, keyed by name. Never throws for resolved sources. */
-export function buildLanes(sources: Iterable<ResolvedSource>, opts: LaneOptions): Map<string, Lane> {
-  const lanes = new Map<string, Lane>();
-  for (const src of sources) {
-    for (const laneClass of src.lanes.keys()) {
-      const lane = openLane(src, laneClass, opts);
-      lanes.set(lane.name, lane);
-    }
-  }
-  return lanes;
 }
 
 /** Why a lane waits: our own gate, the vendor's feedback, or a paused source. */
@@ -154,15 +144,7 @@ export interface HoldDeps {
   metrics?: EngineMetrics | undefined;
 }
 
-/** A lane with the queue its page jobs are on. */
-export interface HeldLane {
-  sourceId: string;
-  laneClass: string;
-  name: string;
-  queue: Queue;
-}
-
-/** Why and how long a lane is held, and for which walk. */
+/** Why and how long a page waits for its lane, and for which walk. */
 export interface LaneHold {
   walkId: string;
   ms: number;
@@ -171,14 +153,14 @@ export interface LaneHold {
 }
 
 /**
- * Holds a whole lane for `hold.ms` in every process (BullMQ's queue rate limit) and ends the
- * current job with RateLimitError, which spends no attempt. A wait with a reason, or a long one, is
- * recorded on the walk for status and the dashboard. Always throws.
+ * Makes a page job wait `hold.ms` for its lane: `defer` puts this job back as delayed (it spends no
+ * attempt, and other sources' jobs on the shared queue go on). The lane itself is held by its gate
+ * in Redis, which every process asks before a request. A wait with a reason, or a long one, is
+ * recorded on the walk for status and the dashboard. Always throws (what `defer` throws).
  */
-export async function holdLane(deps: HoldDeps, lane: HeldLane, hold: LaneHold): Promise<never> {
+export async function holdLane(deps: HoldDeps, lane: Pick<Lane, 'sourceId' | 'laneClass' | 'name'>, hold: LaneHold, defer: (ms: number) => Promise<never>): Promise<never> {
   deps.metrics?.laneWait(lane.sourceId, lane.laneClass, hold.ms, hold.kind);
   deps.log.debug({ lane: lane.name, ms: hold.ms, reason: hold.reason }, 'lane rate limited');
   if (hold.reason !== null || hold.ms > 5_000) await markWalkWaiting(deps.db, hold.walkId, new Date(Date.now() + hold.ms), hold.reason ?? 'lane rate limit');
-  await lane.queue.rateLimit(hold.ms);
-  throw Worker.RateLimitError();
+  return await defer(hold.ms);
 }

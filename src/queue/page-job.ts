@@ -5,7 +5,7 @@ import { VendorError } from '../http/errors.js';
 import { postgresConnectionReason, UNREACHABLE_CODES } from '../infra-errors.js';
 import { rateLimitBackoffOf } from '../sources.js';
 import { disableResource, pauseSource, sourcePause } from '../warehouse/source-state.js';
-import { failWalks, getWalk, runHasCommittedPages, runningWalks, type WalkRow } from '../warehouse/walks.js';
+import { failWalks, getWalk, markWalkWaiting, runHasCommittedPages, runningWalks, type WalkRow } from '../warehouse/walks.js';
 import { startCommit, type CommitDeps } from './commit.js';
 import { decideFailure, type FailureRecord } from './failure-policy.js';
 import type { HeadStart } from './head-start/index.js';
@@ -23,12 +23,25 @@ export interface PageJobDeps extends CommitDeps, HoldDeps {
   headStart: HeadStart;
   session: SessionDeps;
   worker: Pick<WorkerSettings, 'backoffMs' | 'connectFailureTimeoutMs'>;
-  /** Pauses every lane queue of a source in BullMQ. */
-  pauseSourceQueues(sourceId: string): Promise<void>;
 }
 
-/** A page job's outcome, for logs and tests. */
-export type PageOutcome = 'walk-gone' | 'walk-finished' | 'already-committed' | 'stale' | 'committed' | 'raced';
+/**
+ * A page job's outcome, for logs and tests. `paused`: the source is paused, the job ended without a
+ * request and resumeSource queues the walk's page again.
+ */
+export type PageOutcome = 'walk-gone' | 'walk-finished' | 'already-committed' | 'stale' | 'committed' | 'raced' | 'paused';
+
+/** How this job is put back to wait (moved to delayed; spends no attempt). Always throws. */
+export type Defer = (ms: number) => Promise<never>;
+
+/** The Defer of a job taken by a worker (its lock `token`): moved to delayed, then BullMQ's DelayedError. */
+export function deferOf(job: Job<PageJobData>, token: string | undefined): Defer {
+  return async (ms) => {
+    if (token === undefined) throw new Error(`page job ${job.id ?? ''} has to wait ${ms} ms but was not taken by a worker (no lock token to move it)`);
+    await job.moveToDelayed(Date.now() + ms, token);
+    throw new DelayedError();
+  };
+}
 
 /** The answer of a list that makes no request (static lists): parsed like any other. */
 const NO_REQUEST: HttpPage = { status: 200, body: null, requestId: null, throttleMs: 0, headers: {} };
@@ -41,7 +54,7 @@ const NO_REQUEST: HttpPage = { status: 200, body: null, requestId: null, throttl
  * this one commits. A job whose page is already committed only makes sure the walk goes on.
  * Throws BullMQ's RateLimitError / DelayedError / UnrecoverableError, or a retryable error.
  */
-export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, token?: string): Promise<PageOutcome> {
+export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, defer: Defer): Promise<PageOutcome> {
   const { walkId, page } = job.data;
   const walk = await getWalk(deps.db, walkId);
   const settled = await settledPage(deps.queue, walk, page);
@@ -50,13 +63,14 @@ export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, toke
   try {
     const paused = await sourcePause(deps.db, ref.src.id);
     if (paused) {
-      await deps.pauseSourceQueues(ref.src.id);
-      // The paused queue holds the job; the short limit only keeps this worker from spinning
-      // (a long one would keep it asleep well after `resume`).
-      return await hold(deps, ref, { ms: 1_000, reason: `source paused: ${paused.reason ?? ''}`, kind: 'paused' });
+      // Nothing waits in Redis for a paused source: its walks keep their cursors and resumeSource
+      // queues their pages again, so a paused account costs no job, timer or connection.
+      deps.metrics?.laneWait(ref.src.id, ref.lane.laneClass, 0, 'paused');
+      await markWalkWaiting(deps.db, walk.id, null, `source paused: ${paused.reason ?? ''}`);
+      return 'paused';
     }
     const held = await deps.headStart.take(ref);
-    const answer = held?.answer ?? (await askVendor(deps, ref, waitsOf(deps, ref, { job, token })));
+    const answer = held?.answer ?? (await askVendor(deps, ref, waitsOf(deps, ref, defer)));
     // The page after it is asked for as soon as this one is parsed; asking twice sends it once.
     const prepared = held?.prepared ?? preparePage(ref, answer, (next) => deps.headStart.fetchNext(ref, next));
     deps.headStart.fetchNext(ref, prepared.frame.next);
@@ -74,7 +88,7 @@ export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, toke
     else await deps.queue.enqueueChildren(walk.id);
     return 'committed';
   } catch (err) {
-    return await handleFailure(deps, err, job, ref);
+    return await handleFailure(deps, err, { job, defer }, ref);
   }
 }
 
@@ -92,20 +106,16 @@ async function settledPage(queue: PageQueue, walk: WalkRow | undefined, page: nu
   return walk.pages < page ? 'stale' : null;
 }
 
-/** A lane hold for this page's walk (holdLane). Always throws. */
-function hold(deps: PageJobDeps, ref: PageRef, h: { ms: number; reason: string | null; kind: LaneWaitKind }): Promise<never> {
-  return holdLane(deps, { ...ref.lane, queue: deps.queue.queue(ref.lane.name) }, { walkId: ref.walk.id, ...h });
+/** This page waits for its lane (holdLane): the job is put back as delayed. Always throws. */
+function hold(deps: PageJobDeps, ref: PageRef, h: { ms: number; reason: string | null; kind: LaneWaitKind; defer: Defer }): Promise<never> {
+  return holdLane(deps, ref.lane, { walkId: ref.walk.id, ms: h.ms, reason: h.reason, kind: h.kind }, h.defer);
 }
 
-/** How a page of a session-scoped source waits: `defer` re-schedules this job only, `holdLane` holds the lane. */
-function waitsOf(deps: PageJobDeps, ref: PageRef, at: { job: Job<PageJobData>; token: string | undefined }): SessionWaits {
+/** How a page waits: `defer` re-schedules this job only (a busy session), `holdLane` for its lane's gate (counted as a lane wait). */
+function waitsOf(deps: PageJobDeps, ref: PageRef, defer: Defer): SessionWaits {
   return {
-    defer: async (ms) => {
-      if (at.token === undefined) return await hold(deps, ref, { ms, reason: null, kind: 'gate' });
-      await at.job.moveToDelayed(Date.now() + ms, at.token);
-      throw new DelayedError();
-    },
-    holdLane: (ms) => hold(deps, ref, { ms, reason: null, kind: 'gate' }),
+    defer,
+    holdLane: (ms) => hold(deps, ref, { ms, reason: null, kind: 'gate', defer }),
   };
 }
 
@@ -138,15 +148,16 @@ async function askVendor(deps: PageJobDeps, ref: PageRef, waits: SessionWaits): 
 }
 
 /** Fails walks of a run with a failure, reports them to metrics and logs the failure once. */
-export async function failAndReport(deps: HoldDeps, walkIds: string[], runId: string, failure: FailureRecord): Promise<void> {
-  const { ended, runEnd } = await failWalks(deps.db, walkIds, runId, failure);
+export async function failAndReport(deps: HoldDeps, walkIds: string[], runId: string, failure: FailureRecord, status: 'failed' | 'cancelled' = 'failed'): Promise<void> {
+  const { ended, runEnd } = await failWalks(deps.db, walkIds, runId, failure, status);
   for (const w of ended) deps.metrics?.walkFinished(w.source_id, w.resource, 'failed', (Date.now() - w.started_at.getTime()) / 1000);
   deps.log.error({ runId, walks: walkIds.length, status: failure.status, requestId: failure.requestId }, failure.message);
   await logRunFinished(deps.db, deps.log, runEnd);
 }
 
-/** Carries out the failure policy's decision for a page job's error (src/queue/failure-policy.ts). Always throws. */
-async function handleFailure(deps: PageJobDeps, err: unknown, job: Job<PageJobData>, ref: PageRef): Promise<never> {
+/** Carries out the failure policy's decision for a page job's error (src/queue/failure-policy.ts). Throws, except for a source it paused ('paused'). */
+async function handleFailure(deps: PageJobDeps, err: unknown, at: { job: Job<PageJobData>; defer: Defer }, ref: PageRef): Promise<PageOutcome> {
+  const { job } = at;
   const { src, walk } = ref;
   const decision = decideFailure(err, {
     where: ref.where,
@@ -176,16 +187,18 @@ async function handleFailure(deps: PageJobDeps, err: unknown, job: Job<PageJobDa
       const { waitMs, failure } = decision;
       deps.metrics?.rateLimited(src.id, ref.lane.laneClass);
       deps.log.warn({ source: src.id, lane: ref.lane.name, waitMs, requestId: failure.requestId }, `${ref.where}: ${failure.status ?? 429}, lane paused`);
-      return await hold(deps, ref, { ms: waitMs, reason: decision.reason, kind: 'vendor' });
+      return await hold(deps, ref, { ms: waitMs, reason: decision.reason, kind: 'vendor', defer: at.defer });
     }
     case 'fail-run':
       return await failWalksOf(deps, ref, decision.failure, (await runningWalks(deps.db, walk.run_id)).map((r) => r.id));
     case 'pause-source': {
       const reason = decision.failure.message;
       await pauseSource(deps.db, src.id, reason);
-      await deps.pauseSourceQueues(src.id);
       deps.log.error({ source: src.id, requestId: decision.failure.requestId }, reason);
-      return await hold(deps, ref, { ms: 1_000, reason, kind: 'paused' });
+      // The job ends: every walk of the source waits, with its cursor, for `resume` (resumeSource).
+      deps.metrics?.laneWait(src.id, ref.lane.laneClass, 0, 'paused');
+      await markWalkWaiting(deps.db, walk.id, null, `source paused: ${reason}`);
+      return 'paused';
     }
     case 'disable-resource': {
       const { failure } = decision;

@@ -15,22 +15,28 @@ export function pageJobId(walk: Pick<WalkRow, 'id' | 'job_key'>, page: number): 
   return `w${walk.id}-${walk.job_key}-p${page}`;
 }
 
+/**
+ * The BullMQ queue of a vendor's page jobs. Every source of the vendor shares it: a job carries its
+ * source, and each source's limits are held by its lanes' gates in Redis (docs/design.md).
+ */
+export function pageQueueName(vendor: string): string {
+  return `pages.${vendor}`;
+}
+
 /** What the page queues need; nothing here is owned by them but the queues. */
 export interface PageQueueOptions {
   db: Kysely<Database>;
   redis: RedisClient;
   prefix: string;
   worker: Pick<WorkerSettings, 'attempts' | 'backoffMs'>;
-  /** The names of the queues (one per lane). */
-  names: Iterable<string>;
-  /** The queue a walk's pages go to. Throws when the walk's source or resource is not configured. */
+  /** The queue a walk's pages go to (pageQueueName of its vendor). Throws when the walk's source is not configured. */
   queueNameOf: (walk: Pick<WalkRow, 'source_id' | 'resource'>) => string;
   /** Receives the 'error' events of the queues (a lost Redis). */
   onRedisError: (err: Error) => void;
 }
 
 /**
- * The BullMQ queues page jobs wait on, and how a walk's page is put there. Ids are deterministic,
+ * The BullMQ queues page jobs wait on (one per vendor, opened when first used), and how a walk's page is put there. Ids are deterministic,
  * so adding a job that exists is a no-op; the priority of a run's jobs is looked up once (a run's
  * trigger never changes).
  */
@@ -38,23 +44,26 @@ export class PageQueue {
   private readonly runPriority = new Map<string, number | undefined>();
   private readonly byName = new Map<string, Queue<PageJobData>>();
 
-  constructor(private readonly opts: PageQueueOptions) {
-    for (const name of opts.names) {
-      const queue = new Queue<PageJobData>(name, { connection: opts.redis, prefix: opts.prefix });
-      // A BullMQ queue without an 'error' listener prints each connection error's stack to stderr.
-      queue.on('error', opts.onRedisError);
-      this.byName.set(name, queue);
-    }
-  }
+  constructor(private readonly opts: PageQueueOptions) {}
 
-  /** The queue of this name. Throws when there is none. */
+  /** The queue of this name, opened on first use (queues share the one Redis connection). */
   queue(name: string): Queue<PageJobData> {
-    const q = this.byName.get(name);
-    if (!q) throw new Error(`no page queue "${name}"`);
+    let q = this.byName.get(name);
+    if (!q) {
+      q = new Queue<PageJobData>(name, { connection: this.opts.redis, prefix: this.opts.prefix });
+      // A BullMQ queue without an 'error' listener prints each connection error's stack to stderr.
+      q.on('error', this.opts.onRedisError);
+      this.byName.set(name, q);
+    }
     return q;
   }
 
-  /** Every page queue, by name. */
+  /** The queue a walk's pages are on. Throws when its source is not configured. */
+  queueOf(walk: Pick<WalkRow, 'source_id' | 'resource'>): Queue<PageJobData> {
+    return this.queue(this.opts.queueNameOf(walk));
+  }
+
+  /** Every page queue opened so far, by name. */
   get all(): ReadonlyMap<string, Queue<PageJobData>> {
     return this.byName;
   }
@@ -74,7 +83,7 @@ export class PageQueue {
    * `repairFinished` found the job queued or active already (nothing added), else true.
    */
   async enqueue(walk: QueuedWalk, page: number, repairFinished = false): Promise<boolean> {
-    const queue = this.queue(this.opts.queueNameOf(walk));
+    const queue = this.queueOf(walk);
     const id = pageJobId(walk, page);
     if (repairFinished) {
       const old = await queue.getJob(id);
@@ -102,6 +111,18 @@ export class PageQueue {
       },
     );
     return true;
+  }
+
+  /** The state of page `page`'s job of a walk ('waiting', 'delayed', 'active', 'completed', …), or null when there is none. */
+  async jobState(walk: QueuedWalk, page: number): Promise<string | null> {
+    const job = await this.queueOf(walk).getJob(pageJobId(walk, page));
+    return job ? await job.getState() : null;
+  }
+
+  /** Removes page `page`'s job of a walk unless a worker holds it now (its lock); nothing when there is none. */
+  async drop(walk: QueuedWalk, page: number): Promise<void> {
+    const job = await this.queueOf(walk).getJob(pageJobId(walk, page));
+    await job?.remove().catch(() => undefined);
   }
 
   /** Queues the current page of each running walk that a completed walk started. */

@@ -3,15 +3,17 @@ import { CronExpressionParser } from 'cron-parser';
 import type { RedisClient } from '../redis.js';
 import { ConfigError, type ScheduleConfig } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { ResolvedSource } from '../sources.js';
+import type { SourceRegistry } from '../source-registry.js';
 import type { Engine } from './engine.js';
+import { selectSources, startDelays, type SourceChoice } from './schedule-spread.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../warehouse/db.js';
 import { recordFiring, recordSchedules } from '../warehouse/schedule-state.js';
+import { unknownSourceText } from '../source-registry.js';
 
 /**
- * Name of the control queue holding the job schedulers. Lane queues are always
- * `<source>.<lane>` and source ids cannot contain a dot, so a dotless name never collides.
+ * Name of the control queue holding the job schedulers and the spread run starts of a firing.
+ * Page queues are always `pages.<vendor>`, so a dotless name never collides.
  */
 export const SCHEDULES_QUEUE = 'schedules';
 
@@ -24,7 +26,15 @@ export interface ScheduleJobData {
   mode: 'full' | 'incremental';
 }
 
-/** A schedule with its sources resolved against the configuration. */
+/** One run start of a firing, queued to start after its spread delay. */
+export interface StartJobData {
+  schedule: string;
+  source: string;
+  resources: string[];
+  mode: 'full' | 'incremental';
+}
+
+/** A schedule with its sources resolved against the known sources (`sources` as of now; `choice` is applied again at each firing). */
 export interface ResolvedSchedule {
   name: string;
   cron: string;
@@ -32,6 +42,10 @@ export interface ResolvedSchedule {
   sources: string[];
   resources: string[];
   mode: 'full' | 'incremental';
+  /** How the schedule names its sources; absent: the `sources` list as given. */
+  choice?: SourceChoice;
+  /** Runs started per minute of a firing at most; default: all at once. */
+  maxRunsPerMinute?: number;
 }
 
 /** One run a firing started or joined. */
@@ -53,16 +67,20 @@ export interface ScheduleInfo extends ResolvedSchedule {
  * Resolves the config's schedules: `sources` left out means every source. Throws ConfigError when
  * a schedule names a resource that none of its sources' vendors has.
  */
-export function resolveSchedules(schedules: readonly ScheduleConfig[], sources: Map<string, ResolvedSource>): ResolvedSchedule[] {
+export function resolveSchedules(schedules: readonly ScheduleConfig[], sources: SourceRegistry): ResolvedSchedule[] {
   const problems: string[] = [];
+  const known = sources.list();
   const out = schedules.map((s, i) => {
-    const ids = s.sources ?? [...sources.keys()];
-    for (const id of ids) if (!sources.has(id)) problems.push(`schedules[${i}].sources: unknown source "${id}" (configured: ${[...sources.keys()].join(', ')})`);
+    const ids = selectSources(s, known);
+    s.sources?.forEach((id, j) => {
+      if (!sources.has(id)) problems.push(`schedules[${i}].sources[${j}]: ${unknownSourceText(id, sources.ids())}`);
+    });
     for (const [j, r] of (s.resources ?? []).entries()) {
-      const known = ids.some((id) => sources.get(id)?.vendor.resources.some((d) => d.name === r));
-      if (!known) problems.push(`schedules[${i}].resources[${j}]: no source of schedule "${s.name}" has a resource "${r}"`);
+      // Stops at the first source that has it: one resolution, not one per tenant.
+      const has = ids.some((id) => sources.has(id) && sources.describe(id)?.vendor.resources.some((d) => d.name === r));
+      if (!has && ids.length > 0) problems.push(`schedules[${i}].resources[${j}]: no source of schedule "${s.name}" has a resource "${r}"`);
     }
-    return { name: s.name, cron: s.cron, timeZone: s.timeZone, sources: ids, resources: s.resources ?? [], mode: s.mode };
+    return { name: s.name, cron: s.cron, timeZone: s.timeZone, sources: ids, resources: s.resources ?? [], mode: s.mode, choice: { sources: s.sources, select: s.select }, maxRunsPerMinute: s.maxRunsPerMinute };
   });
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   return out;
@@ -80,7 +98,7 @@ export interface SchedulerOptions {
   redis: RedisClient;
   prefix: string;
   engine: Engine;
-  sources: Map<string, ResolvedSource>;
+  sources: SourceRegistry;
   schedules: readonly ResolvedSchedule[];
   logger: Logger;
   /** Receives the 'error' events of the control queue and its worker (a lost Redis); default: logged. */
@@ -96,11 +114,13 @@ export interface SchedulerOptions {
  * run (Engine.startRun), so a run is never started twice.
  */
 export class Scheduler {
-  readonly queue: Queue<ScheduleJobData>;
-  private worker: Worker<ScheduleJobData, FiredRun[]> | null = null;
+  readonly queue: Queue<ScheduleJobData | StartJobData>;
+  private worker: Worker<ScheduleJobData | StartJobData, FiredRun[]> | null = null;
+  private schedules: readonly ResolvedSchedule[];
 
   constructor(private readonly opts: SchedulerOptions) {
-    this.queue = new Queue<ScheduleJobData>(SCHEDULES_QUEUE, { connection: opts.redis, prefix: opts.prefix });
+    this.schedules = opts.schedules;
+    this.queue = new Queue<ScheduleJobData | StartJobData>(SCHEDULES_QUEUE, { connection: opts.redis, prefix: opts.prefix });
     // Without a listener BullMQ prints every connection error's stack (`schedules` used to, 36 a second).
     this.queue.on('error', this.onRedisError);
   }
@@ -115,8 +135,8 @@ export class Scheduler {
    * Returns what it did. Idempotent.
    */
   async sync(): Promise<{ upserted: string[]; removed: string[] }> {
-    const wanted = new Set(this.opts.schedules.map((s) => s.name));
-    for (const s of this.opts.schedules) {
+    const wanted = new Set(this.schedules.map((s) => s.name));
+    for (const s of this.schedules) {
       await this.queue.upsertJobScheduler(
         s.name,
         { pattern: s.cron, tz: s.timeZone },
@@ -137,7 +157,7 @@ export class Scheduler {
     }
     if (removed.length > 0) this.opts.logger.info({ removed }, 'removed schedules no longer in the config');
     if (this.opts.db) {
-      await recordSchedules(this.opts.db, this.opts.schedules.map((s) => ({ ...s, nextFireAt: nextFireTimes(s.cron, s.timeZone, 1)[0] ?? null })));
+      await recordSchedules(this.opts.db, this.schedules.map((s) => ({ ...s, nextFireAt: nextFireTimes(s.cron, s.timeZone, 1)[0] ?? null })));
     }
     return { upserted: [...wanted], removed };
   }
@@ -148,42 +168,72 @@ export class Scheduler {
    */
   async restoreMissing(): Promise<string[]> {
     const registered = new Set((await this.queue.getJobSchedulers(0, -1)).map((s) => s.id ?? s.key));
-    const missing = this.opts.schedules.filter((s) => !registered.has(s.name)).map((s) => s.name);
+    const missing = this.schedules.filter((s) => !registered.has(s.name)).map((s) => s.name);
     if (missing.length > 0) await this.sync();
     return missing;
   }
 
   /**
-   * Starts (or joins) a run of each source of a firing. A source not in this worker's config is
-   * skipped with a warning; a schedule's resources are narrowed to the ones the source's vendor has.
+   * Starts (or joins) a run of each source of a firing: the sources the schedule selects now (so a
+   * source added since is included), spread over time by `maxRunsPerMinute` (schedule-spread.ts).
+   * The first second's worth start at once; the others are queued as delayed start jobs on the
+   * control queue, so any worker starts them and a crash loses none. `firingId` makes those
+   * start jobs unique per firing. Returns the runs started here.
    */
-  async fire(data: ScheduleJobData): Promise<FiredRun[]> {
-    const runs: FiredRun[] = [];
-    const schedule = this.opts.schedules.find((s) => s.name === data.schedule);
+  async fire(data: ScheduleJobData, firingId = `${Date.now()}`): Promise<FiredRun[]> {
+    const schedule = this.schedules.find((s) => s.name === data.schedule);
     if (this.opts.db && schedule) await recordFiring(this.opts.db, schedule.name, nextFireTimes(schedule.cron, schedule.timeZone, 1)[0] ?? null);
-    for (const id of data.sources) {
-      const src = this.opts.sources.get(id);
-      if (!src) {
-        this.opts.logger.warn({ schedule: data.schedule, source: id }, 'schedule names a source this worker does not know; skipped');
+    const ids = schedule?.choice ? selectSources(schedule.choice, this.opts.sources.list()) : data.sources;
+    const delays = startDelays(ids.length, schedule?.maxRunsPerMinute ?? Number.MAX_SAFE_INTEGER);
+    const runs: FiredRun[] = [];
+    for (const [i, id] of ids.entries()) {
+      const start: StartJobData = { schedule: data.schedule, source: id, resources: data.resources, mode: data.mode };
+      const delay = delays[i] ?? 0;
+      if (delay < 1_000) {
+        const run = await this.startOne(start);
+        if (run) runs.push(run);
         continue;
       }
-      const resources = data.resources.filter((r) => src.vendor.resources.some((d) => d.name === r));
-      if (data.resources.length > 0 && resources.length === 0) continue;
-      const { runId, resumed } = await this.opts.engine.startRun(id, { trigger: `schedule:${data.schedule}`, resources, mode: data.mode });
-      this.opts.logger.info({ schedule: data.schedule, source: id, runId, resumed }, resumed ? 'schedule fired: joined the running run' : 'schedule fired: run started');
-      runs.push({ source: id, runId, resumed });
+      const jobId = `start-${data.schedule}-${firingId}-${id}`.replace(/:/g, '_');
+      await this.queue.add('start', start, { jobId, delay, removeOnComplete: { count: 2000 }, removeOnFail: { count: 2000 }, attempts: 3, backoff: { type: 'exponential', delay: 1000 } });
     }
+    if (runs.length < ids.length) this.opts.logger.info({ schedule: data.schedule, sources: ids.length, startedNow: runs.length, spreadOverMs: delays.at(-1) }, 'schedule fired: run starts spread');
     return runs;
   }
 
-  /** Starts processing firings in this process (one at a time). */
+  /** Starts (or joins) one source's run of a firing; null when the source is unknown here or has none of the schedule's resources. */
+  private async startOne(data: StartJobData): Promise<FiredRun | null> {
+    const src = this.opts.sources.has(data.source) ? this.opts.sources.describe(data.source) : undefined;
+    if (!src) {
+      this.opts.logger.warn({ schedule: data.schedule, source: data.source }, 'schedule names a source this worker does not know; skipped');
+      return null;
+    }
+    const resources = data.resources.filter((r) => src.vendor.resources.some((d) => d.name === r));
+    if (data.resources.length > 0 && resources.length === 0) return null;
+    const { runId, resumed } = await this.opts.engine.startRun(data.source, { trigger: `schedule:${data.schedule}`, resources, mode: data.mode });
+    this.opts.logger.info({ schedule: data.schedule, source: data.source, runId, resumed }, resumed ? 'schedule fired: joined the running run' : 'schedule fired: run started');
+    return { source: data.source, runId, resumed };
+  }
+
+  /** Replaces the schedules (the known sources changed): the next sync() records them. */
+  setSchedules(schedules: readonly ResolvedSchedule[]): void {
+    this.schedules = schedules;
+  }
+
+  /** Starts processing firings and spread run starts in this process. */
   start(): void {
     if (this.worker) return;
-    this.worker = new Worker<ScheduleJobData, FiredRun[]>(SCHEDULES_QUEUE, (job: Job<ScheduleJobData>) => this.fire(job.data), {
-      connection: this.opts.redis,
-      prefix: this.opts.prefix,
-      concurrency: 1,
-    });
+    this.worker = new Worker<ScheduleJobData | StartJobData, FiredRun[]>(
+      SCHEDULES_QUEUE,
+      async (job: Job<ScheduleJobData | StartJobData>) => {
+        if (job.name === 'start') {
+          const run = await this.startOne(job.data as StartJobData);
+          return run ? [run] : [];
+        }
+        return await this.fire(job.data as ScheduleJobData, job.id);
+      },
+      { connection: this.opts.redis, prefix: this.opts.prefix, concurrency: 4 },
+    );
     this.worker.on('error', this.onRedisError);
     this.worker.on('failed', (job, err) => this.opts.logger.error({ schedule: job?.data.schedule, err: err.message }, 'schedule firing failed'));
   }
@@ -192,7 +242,7 @@ export class Scheduler {
   async list(count = 3, now = new Date()): Promise<Array<ScheduleInfo & { stale?: boolean }>> {
     const registered = new Map((await this.queue.getJobSchedulers(0, -1)).map((s) => [s.id ?? s.key, s]));
     const out: Array<ScheduleInfo & { stale?: boolean }> = [];
-    for (const s of this.opts.schedules) {
+    for (const s of this.schedules) {
       const reg = registered.get(s.name);
       const computed = nextFireTimes(s.cron, s.timeZone, count, now).map((d) => d.toISOString());
       const next = reg?.next ? [new Date(reg.next).toISOString(), ...computed.filter((t) => t > new Date(reg.next!).toISOString())].slice(0, count) : computed;

@@ -138,6 +138,17 @@ export interface SyncSourcesTable {
   updated_at: Generated<Date>;
 }
 
+/** A source kept in Postgres (`fleetsync sources`); credentials in `config` are references only. */
+export interface SourceConfigsTable {
+  id: string;
+  vendor: string;
+  tags: string[];
+  config: unknown;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  removed_at: Timestamp | null;
+}
+
 export interface SyncDisabledResourcesTable {
   source_id: string;
   resource: string;
@@ -171,6 +182,7 @@ export interface Database {
   sync_held_sweeps: SyncHeldSweepsTable;
   sync_sources: SyncSourcesTable;
   sync_disabled_resources: SyncDisabledResourcesTable;
+  source_configs: SourceConfigsTable;
   sync_schedules: SyncSchedulesTable;
   organizations: DataTableBase;
   device_groups: DataTableBase;

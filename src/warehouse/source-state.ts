@@ -23,6 +23,11 @@ export async function sourcePause(db: Db, sourceId: string): Promise<{ reason: s
   return row?.paused_at ? { reason: row.paused_reason } : null;
 }
 
+/** Ids of the paused sources. */
+export async function pausedSources(db: Db): Promise<Set<string>> {
+  return new Set((await db.selectFrom('sync_sources').select('source_id').where('paused_at', 'is not', null).execute()).map((r) => r.source_id));
+}
+
 /** Disables a resource of a source (410 Gone) until enableResource; idempotent. */
 export async function disableResource(db: Db, sourceId: string, resource: string, status: number | null, reason: string): Promise<void> {
   await db

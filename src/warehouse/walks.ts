@@ -91,10 +91,11 @@ export async function runningScopes(db: Db, sourceId: string): Promise<string[]>
   return (await db.selectFrom('sync_walks').select('scope').where('source_id', '=', sourceId).where('status', '=', 'running').execute()).map((w) => w.scope);
 }
 
-/** Ids of the running runs of the given sources. */
-export async function runningRunIds(db: Db, sourceIds: readonly string[]): Promise<string[]> {
-  if (sourceIds.length === 0) return [];
-  return (await db.selectFrom('sync_runs').select('id').where('status', '=', 'running').where('source_id', 'in', [...sourceIds]).execute()).map((r) => r.id);
+/** The running runs, of one source when given: id and source. */
+export async function runningRuns(db: Db, sourceId?: string): Promise<Array<{ id: string; source_id: string }>> {
+  let q = db.selectFrom('sync_runs').select(['id', 'source_id']).where('status', '=', 'running');
+  if (sourceId !== undefined) q = q.where('source_id', '=', sourceId);
+  return await q.orderBy('id').execute();
 }
 
 /** Whether a walk of one of `resources` in a run has committed a page (for resources that request, the run had an answer from its vendor). */
@@ -110,7 +111,7 @@ export async function runTrigger(db: Db, runId: string): Promise<string | undefi
 }
 
 /** Records why a walk waits and until when (shown by status and the dashboard). */
-export async function markWalkWaiting(db: Db, walkId: string, until: Date, reason: string): Promise<void> {
+export async function markWalkWaiting(db: Db, walkId: string, until: Date | null, reason: string): Promise<void> {
   await db.updateTable('sync_walks').set({ waiting_until: until, waiting_reason: reason, updated_at: sql`now()` }).where('id', '=', walkId).execute();
 }
 

@@ -9,14 +9,18 @@ import { expandResources, resolveSources } from '../../src/sources.js';
 const source = { id: 'automox-prod', vendor: 'automox', baseUrl: 'https://console.automox.com/api', credentials: { apiKey: '${AUTOMOX_API_KEY}' } };
 
 describe('config', () => {
-  it('substitutes ${VAR} from the environment after parsing', () => {
-    const cfg = parseConfig({ sources: [source] }, { AUTOMOX_API_KEY: 'k: "quoted" ${NOT_EXPANDED}' });
-    expect(cfg.sources[0]!.credentials.apiKey).toBe('k: "quoted" ${NOT_EXPANDED}');
+  it('keeps credentials as references and resolves ${VAR} from the environment when a source is resolved', () => {
+    const env = { AUTOMOX_API_KEY: 'k: "quoted" ${NOT_EXPANDED}' };
+    const cfg = parseConfig({ sources: [source] }, env);
+    expect(cfg.sources[0]!.credentials.apiKey).toBe('${AUTOMOX_API_KEY}');
+    expect(resolveSources(cfg, VENDORS, env).get('automox-prod')!.credentials.apiKey).toBe('k: "quoted" ${NOT_EXPANDED}');
     expect(cfg.worker.lockDurationMs).toBe(30_000);
   });
 
   it('names the key path of a missing variable and never its value', () => {
-    expect(() => parseConfig({ sources: [source] }, {})).toThrow('sources[0].credentials.apiKey: environment variable AUTOMOX_API_KEY is not set');
+    // Reading the config needs no secret (read-only commands); resolving the source does.
+    const cfg = parseConfig({ sources: [source] }, {});
+    expect(() => resolveSources(cfg, VENDORS, {})).toThrow('sources[0].credentials.apiKey: environment variable AUTOMOX_API_KEY is not set');
   });
 
   it('lists every problem with its key path', () => {
@@ -49,7 +53,7 @@ describe('config', () => {
     try {
       const good = join(dir, 'good.yaml');
       await writeFile(good, 'sources:\n  - id: a\n    vendor: automox\n    baseUrl: https://x.example/api\n    credentials: { apiKey: ${K} }\n');
-      expect((await loadConfig(good, { K: 'secret' })).sources[0]!.credentials.apiKey).toBe('secret');
+      expect(resolveSources(await loadConfig(good, { K: 'secret' }), VENDORS, { K: 'secret' }).get('a')!.credentials.apiKey).toBe('secret');
       const bad = join(dir, 'bad.yaml');
       await writeFile(bad, 'sources: [\n');
       await expect(loadConfig(bad, {})).rejects.toThrow(`config file ${bad} is not valid YAML`);
@@ -60,13 +64,14 @@ describe('config', () => {
   });
 
   it('ships an example config that validates for every vendor in it', async () => {
-    const cfg = await loadConfig('fleetsync.example.yaml', { AUTOMOX_API_KEY: 'a', FAMOCO_TOKEN: 'b', IZUMA_API_KEY: 'c', TOGGL_API_TOKEN: 'd' });
-    expect([...resolveSources(cfg, VENDORS).values()].map((s) => s.vendor.vendor)).toEqual(['automox', 'famoco', 'famoco-insights', 'izuma', 'toggl']);
+    const env = { AUTOMOX_API_KEY: 'a', FAMOCO_TOKEN: 'b', IZUMA_API_KEY: 'c', TOGGL_API_TOKEN: 'd' };
+    const cfg = await loadConfig('fleetsync.example.yaml', env);
+    expect([...resolveSources(cfg, VENDORS, env).values()].map((s) => s.vendor.vendor)).toEqual(['automox', 'famoco', 'famoco-insights', 'izuma', 'toggl']);
   });
 
   it('expands requested resources with the parents they are nested under', () => {
     const cfg = parseConfig({ sources: [{ ...source, resources: ['devices', 'patch_categories'] }] }, { AUTOMOX_API_KEY: 'k' });
-    const src = resolveSources(cfg, VENDORS).get('automox-prod')!;
+    const src = resolveSources(cfg, VENDORS, { AUTOMOX_API_KEY: 'k' }).get('automox-prod')!;
     expect(expandResources(src)).toEqual(['organizations', 'devices', 'patch_categories']);
     expect(expandResources(src, ['packages'])).toEqual(['organizations', 'packages']);
     expect(() => expandResources(src, ['widgets'])).toThrow('unknown resource "widgets"');
@@ -84,7 +89,7 @@ describe('formatKeyPath', () => {
 describe('config errors a first run meets', () => {
   it('names every missing ${VAR} at once, each with its key path', () => {
     const src = (id: string, v: string) => ({ id, vendor: 'automox', baseUrl: 'https://x.example/api', credentials: { apiKey: `\${${v}}`, extra: `pre-\${${v}_2}` } });
-    expect(() => parseConfig({ sources: [src('a', 'A_KEY'), src('b', 'B_KEY')] }, { A_KEY: 'set' })).toThrow(
+    expect(() => resolveSources(parseConfig({ sources: [src('a', 'A_KEY'), src('b', 'B_KEY')] }, { A_KEY: 'set' }), VENDORS, { A_KEY: 'set' })).toThrow(
       new ConfigError(
         '3 environment variables are not set (export them or put them in .env):\n' +
           '  sources[0].credentials.extra: environment variable A_KEY_2 is not set\n' +

@@ -30,8 +30,6 @@ export interface HeadStart {
   fetchNext(page: PageRef, next: Cursor | null): void;
   /** While a page commits: writes the page after it too, when both came ahead. Resolves true when it committed that page; never rejects. */
   writeNext(page: PageRef, prepared: PreparedPage, commit: CommitInFlight): Promise<boolean>;
-  /** Counts a page job of `lane` in hand until the returned function is called (a page held ahead takes a free slot only). */
-  enter(lane: string): () => void;
   /** Stops fetching ahead (a stopping worker); pages already held stay takeable. */
   close(): void;
 }
@@ -41,7 +39,6 @@ export const NO_HEAD_START: HeadStart = {
   take: async () => null,
   fetchNext: () => undefined,
   writeNext: async () => false,
-  enter: () => () => undefined,
   close: () => undefined,
 };
 
@@ -64,7 +61,6 @@ export function headStartOf(deps: WriteAheadDeps): HeadStart {
       fetchAheadFrom(deps, nextPageRef(page, next), [page.requestHash]).catch((err: unknown) => deps.log.debug({ err, where: page.where }, 'the next page was not fetched ahead'));
     },
     writeNext: (page, prepared, commit) => writeAhead(deps, page, prepared, commit),
-    enter: (lane) => store.enter(lane),
     close: () => store.close(),
   };
 }

@@ -1,4 +1,5 @@
 import type { HttpPage } from '../../http/client.js';
+import { LaneSlots } from '../lane-slots.js';
 import type { PreparedPage } from '../page-prepare.js';
 
 // The pages this process fetched ahead (src/queue/head-start/fetch-ahead.ts), held for their jobs.
@@ -41,10 +42,18 @@ export type Fulfil = (response: Promise<HttpPage | null> | null, prepare?: Prepa
  */
 export class PagePrefetch {
   private readonly entries = new Map<string, Entry>();
-  private readonly jobs = new Map<string, number>();
   private closed = false;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  /** `slots`: the page jobs this process has in hand per lane (the engine's). */
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly slots: LaneSlots = new LaneSlots(),
+  ) {}
+
+  /** Counts a page job of `lane` in hand until the returned function is called (LaneSlots.enter). */
+  enter(lane: string): () => void {
+    return this.slots.enter(lane);
+  }
 
   /** The key of a walk's page and the request it makes (requestHash). */
   static key(walkId: string, page: number, requestHash: string): string {
@@ -86,23 +95,12 @@ export class PagePrefetch {
     };
   }
 
-  /** Counts a page job of `lane` in hand until the returned function is called. */
-  enter(lane: string): () => void {
-    this.jobs.set(lane, (this.jobs.get(lane) ?? 0) + 1);
-    let left = false;
-    return () => {
-      if (left) return;
-      left = true;
-      this.jobs.set(lane, (this.jobs.get(lane) ?? 1) - 1);
-    };
-  }
-
   /** Whether `lane` has a slot for one more page held ahead: jobs in hand plus pages held stay under `concurrency`. */
   hasRoom(lane: string, concurrency: number): boolean {
     this.prune();
     let held = 0;
     for (const e of this.entries.values()) if (e.lane === lane) held++;
-    return (this.jobs.get(lane) ?? 0) + held < concurrency;
+    return this.slots.count(lane) + held < concurrency;
   }
 
   /** The page held for `key` without taking it (null when none is held or it expired): the same promises takePage() hands over. */
