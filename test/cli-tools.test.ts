@@ -190,18 +190,20 @@ describe('runs, state, simulate, .env and config errors', () => {
     expect(r.stdout + r.stderr).not.toContain(AX_KEY);
     expect(r.stdout + r.stderr).not.toContain(IZ_KEY);
 
-    // Without the .env the same command names what is missing.
+    // Without the .env a read-only command still works (it sends no request), and the worker names what is missing.
     const bare = join(dir.path, 'without-env');
     await mkdir(bare);
     await writeFile(join(bare, 'fleetsync.yaml'), await import('yaml').then((y) => y.stringify(cfg)));
-    const missing = await runIn(bare, ['status'], processEnv);
+    const reads = await runIn(bare, ['status', '--json'], processEnv);
+    expect(reads.code, reads.stderr).toBe(0);
+    const missing = await runIn(bare, ['worker'], processEnv);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('environment variable AX_KEY is not set');
   });
 
   it('config errors: every missing variable at once, the cron pattern quoted, a directory in place of the config file', async () => {
     const two = await dir.writeYaml('missing.yaml', testConfig([automoxSource('a1', 'https://a.example/api', 'NOPE_ONE'), izumaSource('i1', 'https://i.example', 'NOPE_TWO')]));
-    const m = await runCli(env, two, ['status']);
+    const m = await runCli(env, two, ['worker']);
     expect(m.code).toBe(2);
     expect(m.stderr.trim()).toBe(
       `fleetsync: ${two}: 2 environment variables are not set (export them or put them in .env):\n` +

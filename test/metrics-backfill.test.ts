@@ -62,8 +62,8 @@ describe('metrics and backfill', () => {
       expect(sample(text, 'fleetsync_rows_written_total', { table: 'devices', kind: 'inserted' })).toBe(sim.data.servers.length);
       expect(sample(text, 'fleetsync_rows_written_total', { table: 'packages', kind: 'inserted' })).toBe(sim.data.packages.length);
       expect(sample(text, 'fleetsync_walk_duration_seconds_count', { source: 'automox-m', resource: 'devices', outcome: 'succeeded' })).toBe(2);
-      expect(sample(text, 'fleetsync_queue_jobs', { source: 'automox-m', lane: 'servers', state: 'waiting' })).toBe(0);
-      expect(sample(text, 'fleetsync_queue_jobs', { source: 'automox-m', lane: 'servers', state: 'completed' })).toBeNull();
+      expect(sample(text, 'fleetsync_queue_jobs', { queue: 'pages.automox', state: 'waiting' })).toBe(0);
+      expect(sample(text, 'fleetsync_queue_jobs', { queue: 'pages.automox', state: 'completed' })).toBeNull();
 
       // A second sync of unchanged data counts unchanged rows, not inserts.
       await syncOnce(app, 'automox-m', ['devices']);

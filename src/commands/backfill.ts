@@ -1,4 +1,4 @@
-import { collect, CommandError, onShutdown, reportRunEnd, requireSource, waitWithProgress, withApp, type CommandContext } from './common.js';
+import { collect, CommandError, onShutdown, reportRunEnd, requireSource, waitWithProgress, withApp, workHereIfAble, type CommandContext } from './common.js';
 
 /** `fleetsync backfill`: a full re-walk of a source, worked here with live progress unless --detach. */
 export function registerBackfill(ctx: CommandContext): void {
@@ -24,7 +24,7 @@ export function registerBackfill(ctx: CommandContext): void {
         console.log(`${resumed ? 'joined running' : 'started'} backfill run ${runId} of ${opts.source}${since ? ` since ${since.toISOString()}` : ''}`);
         if (opts.detach) return;
         const signal = onShutdown(ctx.logger);
-        app.engine.startWorkers([opts.source]);
+        workHereIfAble(app, opts.source, ctx.logger);
         const [run] = await waitWithProgress(app, ctx.logger, [runId], signal);
         await reportRunEnd(app, runId, run!, 'backfill run');
       });

@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
 import { openApp, type App } from '../app.js';
-import { loadConfig, type FleetsyncConfig } from '../config.js';
+import { ConfigError, loadConfig, type FleetsyncConfig } from '../config.js';
 import type { FleetsyncEnv } from '../env.js';
 import type { Logger } from '../logger.js';
 import { resolveSchedules, Scheduler } from '../queue/schedules.js';
@@ -46,7 +46,13 @@ export function collect(value: string, previous: string[]): string[] {
 export async function withApp<T>(ctx: CommandContext, fn: (app: App) => Promise<T>, opts: { whenDown?: 'fail' | 'wait'; beforeConnect?: (config: FleetsyncConfig) => void } = {}): Promise<T> {
   const { config: file } = ctx.program.opts<{ config?: string }>();
   const config = await loadConfig(file ?? ctx.env.configFile);
-  opts.beforeConnect?.(config);
+  try {
+    opts.beforeConnect?.(config);
+  } catch (err) {
+    // Named like loadConfig's own errors: which file the problem is in.
+    if (err instanceof ConfigError) throw new ConfigError(`${file ?? ctx.env.configFile ?? 'fleetsync.yaml'}: ${err.message}`);
+    throw err;
+  }
   const app = await openApp({ config, logger: ctx.logger, databaseUrl: ctx.env.databaseUrl, redisUrl: ctx.env.redisUrl, prefix: ctx.env.queuePrefix, whenDown: opts.whenDown });
   try {
     return await fn(app);
@@ -64,6 +70,21 @@ export function requireSource(app: Pick<App, 'sources'>, id: string): ResolvedSo
   const src = app.sources.describe(id);
   if (src) return src;
   throw new CommandError(unknownSourceText(id, app.sources.ids()));
+}
+
+/**
+ * Works a source's pages in this process while a command waits for its run, when its credentials
+ * resolve here; otherwise the running workers (which hold them) do, and the command only waits.
+ */
+export function workHereIfAble(app: App, sourceId: string, logger: Logger): void {
+  try {
+    app.sources.get(sourceId);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    logger.info({ source: sourceId }, `not working ${sourceId} in this process (${err.message.split('\n')[0]}); waiting for a running worker`);
+    return;
+  }
+  app.engine.startWorkers([sourceId]);
 }
 
 /** Aborts on the first SIGINT/SIGTERM (callers stop after the pages in hand); a second signal exits at once with 130. */

@@ -1,5 +1,5 @@
 import { Option } from 'commander';
-import { boundHeapGrowth, collect, onShutdown, reportRunEnd, requireSource, waitWithProgress, withApp, type CommandContext } from './common.js';
+import { boundHeapGrowth, collect, onShutdown, reportRunEnd, requireSource, waitWithProgress, withApp, workHereIfAble, type CommandContext } from './common.js';
 
 /** `fleetsync sync`: starts (or joins) a run of a source; with --wait, works it here. */
 export function registerSync(ctx: CommandContext): void {
@@ -18,7 +18,7 @@ export function registerSync(ctx: CommandContext): void {
         if (!opts.wait) return;
         boundHeapGrowth(ctx.env.nodeOptions);
         const signal = onShutdown(ctx.logger);
-        app.engine.startWorkers([opts.source]);
+        workHereIfAble(app, opts.source, ctx.logger);
         const [run] = await waitWithProgress(app, ctx.logger, [runId], signal);
         await reportRunEnd(app, runId, run!, 'run');
       });
