@@ -140,7 +140,7 @@ export async function writeConfigFile(config: unknown): Promise<string> {
   }
   const dir = await mkdtemp(join(tmpdir(), 'fleetsync-bench-'));
   const file = join(dir, 'fleetsync.yaml');
-  await writeFile(file, stringify(config));
+  await writeFile(file, stringify(config, { aliasDuplicateObjects: false }));
   return file;
 }
 

@@ -284,7 +284,9 @@ export async function loadConfig(file?: string, env: NodeJS.ProcessEnv = process
   };
   let raw: unknown;
   try {
-    raw = unmask(parseYaml(masked));
+    // Many sources written with a shared anchor (`- <<: *tenant`) are one alias each: allowed well past
+    // the parser's default of 100, still bounded against exponential expansion.
+    raw = unmask(parseYaml(masked, { merge: true, maxAliasCount: 100_000 }));
   } catch (err) {
     throw new ConfigError(`config file ${path} is not valid YAML: ${(err as Error).message}`);
   }

@@ -63,6 +63,20 @@ describe('config', () => {
     }
   });
 
+  it('reads a config of many sources written with one shared anchor (a merge key per source)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fleetsync-cfg-'));
+    try {
+      const file = join(dir, 'tenants.yaml');
+      const tenants = Array.from({ length: 1500 }, (_, i) => `  - { <<: *tenant, id: t${i}, tags: [t${i % 3}] }`).join('\n');
+      await writeFile(file, `sources:\n  - &tenant { id: t-first, vendor: automox, baseUrl: https://console.automox.com/api, credentials: { apiKey: \${KEY} } }\n${tenants}\n`);
+      const cfg = await loadConfig(file, {});
+      expect(cfg.sources).toHaveLength(1501);
+      expect(cfg.sources[1500]).toMatchObject({ id: 't1499', vendor: 'automox', tags: ['t2'], credentials: { apiKey: '${KEY}' } });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('ships an example config that validates for every vendor in it', async () => {
     const env = { AUTOMOX_API_KEY: 'a', FAMOCO_TOKEN: 'b', IZUMA_API_KEY: 'c', TOGGL_API_TOKEN: 'd' };
     const cfg = await loadConfig('fleetsync.example.yaml', env);
