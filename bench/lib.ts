@@ -17,7 +17,7 @@ import { createDb, ensureDatabase, migrateToLatest, type Database } from '../src
 export const PG_ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const API_KEY = 'bench-key';
-const ROOT = new URL('..', import.meta.url).pathname;
+export const ROOT = new URL('..', import.meta.url).pathname;
 
 export interface SimStats {
   requests: number;

@@ -11,13 +11,15 @@
  *   BENCH_IDLE_MS [20000]        how long idle CPU is measured, after 5 s to settle
  *   BENCH_FAIRNESS_DEVICES [1000000]  devices of the huge source; 0 skips the fairness workload
  */
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { sql } from 'kysely';
 import { openApp } from '../src/app.js';
 import { parseConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { resolveSchedules, Scheduler } from '../src/queue/schedules.js';
-import { API_KEY, automoxSource, buildWorker, deleteRedisPrefix, dropDatabase, freshDb, newPrefix, processCpuMs, REDIS_URL, sleep, startSim, startWorker, UNLIMITED, writeConfigFile, type WorkerHandle } from './lib.js';
+import { API_KEY, automoxSource, ROOT, buildWorker, deleteRedisPrefix, dropDatabase, freshDb, newPrefix, processCpuMs, REDIS_URL, sleep, startSim, startWorker, UNLIMITED, writeConfigFile, type WorkerHandle } from './lib.js';
 
 const list = (v: string | undefined, d: number[]) => (v ? v.split(',').map(Number) : d);
 const SOURCES = list(process.env.BENCH_SOURCES, [1000, 10_000]);
@@ -76,6 +78,15 @@ async function idle(n: number, processes: number, file: string, url: string, pre
   return { figures: { sources: n, processes, startS, redisConnections: redisConnections(pid), rssMb: Math.round(rssMb(pid)), cpuPct: Math.round(cpuPct * 100) / 100 }, workers };
 }
 
+/** Seconds a CLI command takes (the compiled CLI, as deployed), from spawn to exit. */
+async function timed(args: string[], file: string, url: string, prefix: string): Promise<number> {
+  const t0 = Date.now();
+  const child = spawn(process.execPath, [join(ROOT, 'dist/src/cli.js'), '--config', file, ...args], { env: { ...process.env, DATABASE_URL: url, REDIS_URL, FLEETSYNC_QUEUE_PREFIX: prefix, FLEETSYNC_LOG_LEVEL: 'warn' }, stdio: 'ignore' });
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  if (code !== 0) throw new Error(`fleetsync ${args.join(' ')} exited ${code}`);
+  return (Date.now() - t0) / 1000;
+}
+
 /** One firing of a schedule over every source; resolves with the total time and run durations. */
 async function scheduledRun(cfg: ReturnType<typeof parseConfig>, url: string, prefix: string): Promise<{ runs: number; succeeded: number; totalS: number; p50S: number; p99S: number }> {
   const app = await openApp({ config: cfg, env: { ...process.env, BENCH_KEY: API_KEY }, logger: createLogger({ level: 'warn' }), databaseUrl: url, redisUrl: REDIS_URL, prefix });
@@ -110,7 +121,7 @@ async function main(): Promise<void> {
         const raw = { sources: tenants(n, sim.origin), schedules: [{ name: 'nightly', cron: '0 2 * * *', select: { tags: ['tenant'] } }] };
         const file = await writeConfigFile(raw);
         const { figures, workers } = await idle(n, processes, file, db.url, prefix);
-        console.log(JSON.stringify({ workload: 'idle', ...figures }));
+        console.log(JSON.stringify({ workload: 'idle', ...figures, statusS: await timed(['status'], file, db.url, prefix), statusOneS: await timed(['status', '--source', 't0'], file, db.url, prefix) }));
         if (n === SOURCES[0]) console.log(JSON.stringify({ workload: 'scheduled-run', sources: n, processes, ...(await scheduledRun(parseConfig(raw, { BENCH_KEY: API_KEY }), db.url, prefix)) }));
         for (const w of workers) await w.stop();
         await db.db.destroy();

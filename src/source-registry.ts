@@ -6,7 +6,7 @@ import type { Logger } from './logger.js';
 import { missingMessage } from './secret-refs.js';
 import { resolveSource, type ResolvedSource } from './sources.js';
 import type { Database } from './warehouse/db.js';
-import { storedSources } from './warehouse/source-configs.js';
+import { lastSourceChange, storedSources } from './warehouse/source-configs.js';
 
 /** A source as lists show it, without resolving it. */
 export interface SourceInfo {
@@ -49,6 +49,8 @@ export class SourceRegistry {
   private readonly resolved = new Map<string, ResolvedSource>();
   private readonly described = new Map<string, ResolvedSource>();
   private readonly warned = new Set<string>();
+  /** The stored sources' latest change and count at the last read: an unchanged table is not read again. */
+  private seenChange: string | null = null;
 
   constructor(private readonly opts: SourceRegistryOptions) {
     opts.config.sources.forEach((cfg, i) => this.entries.set(cfg.id, { cfg, at: `sources[${i}]`, origin: 'config', version: 0 }));
@@ -114,7 +116,10 @@ export class SourceRegistry {
    */
   async refresh(): Promise<string[]> {
     if (!this.opts.db) return [];
+    const mark = await lastSourceChange(this.opts.db);
+    if (mark === this.seenChange) return [];
     const stored = await storedSources(this.opts.db);
+    this.seenChange = mark;
     const changed: string[] = [];
     const seen = new Set<string>();
     for (const row of stored) {

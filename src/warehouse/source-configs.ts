@@ -16,13 +16,14 @@ export async function storedSources(db: Kysely<Database>): Promise<StoredSource[
   return rows.map((r) => ({ id: r.id, vendor: r.vendor, tags: r.tags, config: r.config, updatedAt: r.updated_at }));
 }
 
-/** The latest change to any stored source (added, updated or removed), or null when there is none: a cheap "anything new?" check. */
-export async function lastSourceChange(db: Kysely<Database>): Promise<{ at: Date | null; count: number }> {
+/** The latest change to any stored source (added, updated or removed) and how many there are, as one mark: a cheap "anything new?" check. */
+export async function lastSourceChange(db: Kysely<Database>): Promise<string> {
+  // As text: microseconds, which two changes within one millisecond still tell apart.
   const row = await db
     .selectFrom('source_configs')
-    .select([sql<Date | null>`max(greatest(updated_at, coalesce(removed_at, updated_at)))`.as('at'), sql<string>`count(*)`.as('count')])
+    .select([sql<string | null>`max(greatest(updated_at, coalesce(removed_at, updated_at)))::text`.as('at'), sql<string>`count(*)`.as('count')])
     .executeTakeFirstOrThrow();
-  return { at: row.at, count: Number(row.count) };
+  return `${row.at ?? '-'}/${row.count}`;
 }
 
 /** Inserts or replaces a stored source (a removed one comes back). Returns whether it existed (and was not removed) before. */
