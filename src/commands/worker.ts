@@ -1,3 +1,4 @@
+import type { App } from '../app.js';
 import { metricsPort } from '../env.js';
 import { postgresConnectionReason } from '../infra-errors.js';
 import type { Logger } from '../logger.js';
@@ -33,6 +34,30 @@ export async function untilPostgres<T>(what: string, step: () => Promise<T>, sig
   }
 }
 
+/** The hard bound of a shutdown: a page stuck past it is left to its lock expiring, and another worker redoes it. */
+function exitAfterShutdownTimeout(signal: AbortSignal, timeoutMs: number, logger: Logger): void {
+  const exit = () => {
+    logger.error({ timeoutMs }, 'shutdown timed out; exiting with pages in hand (they are redelivered)');
+    process.exit(1);
+  };
+  signal.addEventListener('abort', () => setTimeout(exit, timeoutMs).unref(), { once: true });
+}
+
+/** Reads the sources stored in Postgres every worker.sourceRefreshMs and applies what changed (not started yet). */
+function watchSources(app: App, logger: Logger, scheduler: () => Scheduler | null): SourceWatch {
+  return new SourceWatch({
+    sources: app.sources,
+    logger,
+    intervalMs: app.config.worker.sourceRefreshMs,
+    onChange: async (ids) => {
+      app.engine.sourcesChanged(ids);
+      // Schedules that select sources pick up the change at their next firing; their recorded lists now.
+      scheduler()?.setSchedules(resolveSchedules(app.config.schedules, app.sources));
+      await scheduler()?.sync();
+    },
+  });
+}
+
 /** `fleetsync worker`: works every lane and fires the schedules until SIGTERM/SIGINT. */
 export function registerWorker(ctx: CommandContext): void {
   const { logger, env } = ctx;
@@ -50,33 +75,14 @@ export function registerWorker(ctx: CommandContext): void {
         for (const id of opts.source) requireSource(app, id);
         const sourceIds = () => (opts.source.length ? opts.source : app.sources.ids());
         const signal = onShutdown(logger);
-        // The hard bound: a page stuck past it is left to its lock expiring, and another worker redoes it.
-        signal.addEventListener(
-          'abort',
-          () =>
-            setTimeout(() => {
-              logger.error({ timeoutMs: app.config.worker.shutdownTimeoutMs }, 'shutdown timed out; exiting with pages in hand (they are redelivered)');
-              process.exit(1);
-            }, app.config.worker.shutdownTimeoutMs).unref(),
-          { once: true },
-        );
+        exitAfterShutdownTimeout(signal, app.config.worker.shutdownTimeoutMs, logger);
         const port = metricsPort(env, app.config.worker.metricsPort);
         // Freshness survives a restart: the gauge starts from the last succeeded walks in Postgres.
         if (port > 0) app.metrics.seedLastSuccess(await untilPostgres('reading the last succeeded walks', () => lastSucceededWalks(app.db, sourceIds()), signal, logger));
         const metricsServer = port > 0 ? await startMetricsServer(app.metrics, { port, host: env.metricsHost, ready: () => checkReadiness(app) }) : null;
         let scheduler: Scheduler | null = null;
         let reconciler: Reconciler | null = null;
-        const watch = new SourceWatch({
-          sources: app.sources,
-          logger,
-          intervalMs: app.config.worker.sourceRefreshMs,
-          onChange: async (ids) => {
-            app.engine.sourcesChanged(ids);
-            // Schedules that select sources pick up the change at their next firing; their recorded lists now.
-            scheduler?.setSchedules(resolveSchedules(app.config.schedules, app.sources));
-            await scheduler?.sync();
-          },
-        });
+        const watch = watchSources(app, logger, () => scheduler);
         try {
           watch.start();
           if (opts.schedules) {

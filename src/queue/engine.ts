@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job, type Queue, type Worker } from 'bullmq';
-import type { RedisClient } from '../redis.js';
 import type { Kysely } from 'kysely';
+import type { RedisClient } from '../redis.js';
 import type { WorkerSettings } from '../config.js';
 import { ConfigError } from '../config-errors.js';
 import { keepAliveAgents } from '../http/client.js';
@@ -30,7 +30,6 @@ import { waitForRun, type RunWaitOptions } from './run-wait.js';
 import { definitionOf, insertRunWithRoots } from './walk-start.js';
 
 export { type Lane, type PageJobData } from './lanes.js';
-export { type LaneInfo } from './lane-info.js';
 export { pageQueueName } from './page-queue.js';
 export { BACKFILL_PRIORITY, pagePriority } from '../sync/walk-plan.js';
 export type { RunRow, WalkRow } from '../warehouse/walks.js';
