@@ -81,7 +81,7 @@ describe('metrics and health endpoints', () => {
       expect(sample(text, 'process_cpu_user_seconds_total', {})).not.toBeNull();
       expect(sample(text, 'process_resident_memory_bytes', {})).toBeGreaterThan(0);
       expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
-      expect(sample(text, 'fleetsync_queue_jobs', { source: 'automox-h', lane: 'servers', state: 'waiting' })).toBe(0);
+      expect(sample(text, 'fleetsync_queue_jobs', { queue: 'pages.automox', state: 'waiting' })).toBe(0);
       // One label scheme: no metric is labelled by the queue name any more.
       expect(text).not.toContain('queue="');
 
