@@ -62,7 +62,7 @@ describe('metrics and health endpoints', () => {
     await dir.remove();
   });
 
-  it('after a sync: last success per source/resource, rows by source, process metrics, queue depth by source/lane; /healthz and /readyz answer 200', async () => {
+  it('after a sync: last success per source/resource, rows by source, process metrics, queue depth by vendor queue; /healthz and /readyz answer 200', async () => {
     const server = await startMetricsServer(app.metrics, { port: 0, host: '127.0.0.1', ready: () => checkReadiness(app) });
     try {
       app.engine.startWorkers();
@@ -82,8 +82,9 @@ describe('metrics and health endpoints', () => {
       expect(sample(text, 'process_resident_memory_bytes', {})).toBeGreaterThan(0);
       expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
       expect(sample(text, 'fleetsync_queue_jobs', { queue: 'pages.automox', state: 'waiting' })).toBe(0);
-      // One label scheme: no metric is labelled by the queue name any more.
-      expect(text).not.toContain('queue="');
+      // Queue depth is per vendor queue: no series per source lane (a thousand sources, a thousand series).
+      expect(text).not.toContain('queue="automox-h.');
+      expect(text).not.toMatch(/fleetsync_queue_jobs\{source=/);
 
       const health = await fetch(`http://127.0.0.1:${server.port}/healthz`);
       expect([health.status, await health.text()]).toEqual([200, 'ok\n']);
