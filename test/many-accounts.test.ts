@@ -129,4 +129,23 @@ describe('many accounts sharing two worker processes', () => {
     expect((JSON.parse(list.stdout) as Array<{ id: string }>).map((s) => s.id)).not.toContain('added');
     expect(retag.stdout).toContain('updated 1: added');
   });
+
+  it('a stored source whose secret the workers lack fails its run at once, naming the variable, and no other', async () => {
+    const stored = { id: 'nokey', vendor: 'automox', baseUrl: `${addedOrigin}/api`, credentials: { apiKey: '${NOKEY_NOT_SET}' } };
+    await storeSources(env.db, [stored], { vendors: VENDORS, yamlIds: new Set() });
+    await app.sources.refresh();
+    const { runId } = await app.engine.startRun('nokey', { trigger: 'test' });
+    const run = await app.engine.waitForRun(runId, { pollMs: 100 });
+    expect(run.status).toBe('failed');
+    expect(run.error_message).toContain('credentials.apiKey: environment variable NOKEY_NOT_SET is not set');
+    const walks = await env.db.selectFrom('sync_walks').select(['status', 'pages']).where('run_id', '=', runId).execute();
+    expect(walks.length).toBeGreaterThan(0);
+    for (const w of walks) expect([w.status, w.pages]).toEqual(['failed', 0]);
+    // Failed at once: a missing secret is not retried.
+    const failed = (await Promise.all(app.engine.queues().map((q) => q.getJobs(['failed'])))).flat().filter((j) => j?.data.sourceId === 'nokey');
+    expect(failed.length).toBeGreaterThan(0);
+    for (const j of failed) expect(j!.attemptsMade).toBe(1);
+    const other = await app.engine.startRun('acct-0', { trigger: 'test', resources: ['organizations'] });
+    expect((await app.engine.waitForRun(other.runId, { pollMs: 100 })).status).toBe('succeeded');
+  });
 });

@@ -227,14 +227,15 @@ export class Engine {
   async processPage(job: Job<PageJobData>, token?: string): Promise<PageOutcome> {
     const { sourceId, resource } = job.data;
     const defer = deferOf(job, token);
-    const known = this.sources.has(sourceId) || (await this.refreshOnce(), this.sources.has(sourceId));
-    const src = known ? this.sources.describe(sourceId) : undefined;
-    const laneClass = src?.vendor.resources.find((r) => r.name === resource)?.lane;
-    const lane = laneClass !== undefined ? laneName(sourceId, laneClass) : '';
-    const admission = admitPage({ known, servedHere: this.served?.has(sourceId) ?? true, inHand: this.slots.count(lane), concurrency: src?.lanes.get(laneClass ?? '')?.concurrency ?? 1 }, Math.random());
-    if (!admission.run) return await defer(admission.ms);
-    const leave = this.slots.enter(lane);
+    let leave = () => undefined as void;
     try {
+      const known = this.sources.has(sourceId) || (await this.refreshOnce(), this.sources.has(sourceId));
+      const src = known ? this.sources.describe(sourceId) : undefined;
+      const laneClass = src?.vendor.resources.find((r) => r.name === resource)?.lane ?? '';
+      const lane = laneName(sourceId, laneClass);
+      const admission = admitPage({ known, servedHere: this.served?.has(sourceId) ?? true, inHand: this.slots.count(lane), concurrency: src?.lanes.get(laneClass)?.concurrency ?? 1 }, Math.random());
+      if (!admission.run) return await defer(admission.ms);
+      leave = this.slots.enter(lane);
       return await processPage(this.deps, job, defer);
     } catch (err) {
       if (err instanceof ConfigError) return await this.failMisconfigured(job, err);
