@@ -52,7 +52,7 @@ const NO_REQUEST: HttpPage = { status: 200, body: null, requestId: null, throttl
  * then queue the next page or the nested walks. The head start (src/queue/head-start/) may have
  * the answer already, fetches the next page as soon as this one is parsed, and may write it while
  * this one commits. A job whose page is already committed only makes sure the walk goes on.
- * Throws BullMQ's RateLimitError / DelayedError / UnrecoverableError, or a retryable error.
+ * Throws BullMQ's DelayedError (a wait: the job was moved to delayed) / UnrecoverableError, or a retryable error.
  */
 export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, defer: Defer): Promise<PageOutcome> {
   const { walkId, page } = job.data;
