@@ -233,9 +233,10 @@ export class Engine {
       const src = known ? this.sources.describe(sourceId) : undefined;
       const laneClass = src?.vendor.resources.find((r) => r.name === resource)?.lane ?? '';
       const lane = laneName(sourceId, laneClass);
-      const admission = admitPage({ known, servedHere: this.served?.has(sourceId) ?? true, inHand: this.slots.count(lane), concurrency: src?.lanes.get(laneClass)?.concurrency ?? 1 }, Math.random());
+      const concurrency = src?.lanes.get(laneClass)?.concurrency ?? 1;
+      const admission = admitPage({ known, servedHere: this.served?.has(sourceId) ?? true, inHand: this.slots.count(lane), waiting: this.slots.waiting(lane), concurrency }, Math.random());
       if (!admission.run) return await defer(admission.ms);
-      leave = this.slots.enter(lane);
+      leave = await this.slots.take(lane, concurrency);
       return await processPage(this.deps, job, defer);
     } catch (err) {
       if (err instanceof ConfigError) return await this.failMisconfigured(job, err);

@@ -9,12 +9,14 @@ export interface AdmissionInput {
   servedHere: boolean;
   /** Page jobs of the job's lane this process has in hand now. */
   inHand: number;
+  /** Page jobs of the job's lane waiting in this process for a slot. */
+  waiting: number;
   /** The lane's concurrency per process. */
   concurrency: number;
 }
 
-/** Run the job now, or put it back as delayed for `ms` (it spends no attempt). */
-export type Admission = { run: true } | { run: false; ms: number; why: 'unknown-source' | 'not-served' | 'lane-full' };
+/** Run the job now (`wait`: after a slot of its lane frees in this process), or put it back as delayed for `ms` (it spends no attempt). */
+export type Admission = { run: true; wait: boolean } | { run: false; ms: number; why: 'unknown-source' | 'not-served' | 'lane-full' };
 
 /** How long a job of a source this process does not know waits: long enough for the next source refresh to learn of it. */
 export const UNKNOWN_SOURCE_DEFER_MS = 5_000;
@@ -27,6 +29,9 @@ export function admitPage(input: AdmissionInput, jitter: number): Admission {
   if (!input.known) return { run: false, ms: UNKNOWN_SOURCE_DEFER_MS, why: 'unknown-source' };
   // Another process works it; this one puts it back for a while so that one takes it.
   if (!input.servedHere) return { run: false, ms: 1_000 + Math.round(1_000 * jitter), why: 'not-served' };
-  if (input.inHand >= input.concurrency) return { run: false, ms: 100 + Math.round(100 * jitter), why: 'lane-full' };
-  return { run: true };
+  if (input.inHand < input.concurrency) return { run: true, wait: false };
+  // A short line waits here for the next free slot; a longer one would take the worker's slots
+  // from other sources' jobs, so the job goes back to the queue for a moment.
+  if (input.waiting < input.concurrency) return { run: true, wait: true };
+  return { run: false, ms: 100 + Math.round(100 * jitter), why: 'lane-full' };
 }

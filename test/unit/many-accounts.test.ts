@@ -15,14 +15,15 @@ import { checkStoredSource, sourcesFromText } from '../../src/source-store.js';
 const src = (id: string, vendor = 'automox', tags: string[] = []) => ({ id, vendor, tags, origin: 'config' as const });
 
 describe('page admission on a shared vendor queue', () => {
-  const base = { known: true, servedHere: true, inHand: 0, concurrency: 2 };
-  it('runs a job of a known, served source whose lane has a free slot here', () => {
-    expect(admitPage(base, 0.5)).toEqual({ run: true });
-    expect(admitPage({ ...base, inHand: 1 }, 0.5)).toEqual({ run: true });
+  const base = { known: true, servedHere: true, inHand: 0, waiting: 0, concurrency: 2 };
+  it('runs a job of a known, served source whose lane has a free slot here, or waits here in a short line', () => {
+    expect(admitPage(base, 0.5)).toEqual({ run: true, wait: false });
+    expect(admitPage({ ...base, inHand: 1 }, 0.5)).toEqual({ run: true, wait: false });
+    expect(admitPage({ ...base, inHand: 2, waiting: 1 }, 0.5)).toEqual({ run: true, wait: true });
   });
-  it('puts back a job whose lane is full here, of a source another worker serves, or of a source not known yet', () => {
-    expect(admitPage({ ...base, inHand: 2 }, 0)).toEqual({ run: false, ms: 100, why: 'lane-full' });
-    expect(admitPage({ ...base, inHand: 2 }, 1)).toEqual({ run: false, ms: 200, why: 'lane-full' });
+  it('puts back a job whose lane is full here with a full line, of a source another worker serves, or of a source not known yet', () => {
+    expect(admitPage({ ...base, inHand: 2, waiting: 2 }, 0)).toEqual({ run: false, ms: 100, why: 'lane-full' });
+    expect(admitPage({ ...base, inHand: 2, waiting: 2 }, 1)).toEqual({ run: false, ms: 200, why: 'lane-full' });
     expect(admitPage({ ...base, servedHere: false }, 0)).toEqual({ run: false, ms: 1000, why: 'not-served' });
     expect(admitPage({ ...base, known: false, inHand: 9 }, 0)).toEqual({ run: false, ms: UNKNOWN_SOURCE_DEFER_MS, why: 'unknown-source' });
   });
@@ -34,7 +35,20 @@ describe('page admission on a shared vendor queue', () => {
     leave();
     leave();
     expect(slots.count('a.api')).toBe(1);
-    expect([...slots.busy()]).toEqual(['a.api']);
+  });
+  it('hands a freed slot to the first job in line, never letting more than the concurrency in', async () => {
+    const slots = new LaneSlots();
+    const first = await slots.take('l', 1);
+    const order: string[] = [];
+    const second = slots.take('l', 1).then((release) => (order.push('second'), release));
+    const third = slots.take('l', 1).then((release) => (order.push('third'), release));
+    expect([slots.count('l'), slots.waiting('l')]).toEqual([1, 2]);
+    first();
+    const r2 = await second;
+    expect([order, slots.count('l'), slots.waiting('l')]).toEqual([['second'], 1, 1]);
+    r2();
+    (await third)();
+    expect([order, slots.count('l'), slots.waiting('l')]).toEqual([['second', 'third'], 0, 0]);
   });
 });
 
