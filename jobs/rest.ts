@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { z as z4 } from 'zod/v4';
 import { formatKeyPath, laneLimitSchema, type LaneLimit, type SourceConfig } from '../src/config.js';
 import type { ResourceDefinition, SessionScoping, VendorDefinition } from '../src/connector.js';
-import { toBool, toInt, toText, toTimestamp } from '../src/normalize.js';
+import { idText, toBool, toInt, toText, toTimestamp } from '../src/normalize.js';
 import { afterCursor, atPath, nextLink, offsetPages, pageNumber, pageTotal, singlePage, type PageStrategy } from '../src/pagination/index.js';
 import { DATA_TABLES, isDataTable, type ColumnType, type DataTableName } from '../src/warehouse/tables.js';
 
@@ -131,12 +131,6 @@ function convert(type: ColumnType, value: unknown): unknown {
     default:
       return value === undefined ? null : value;
   }
-}
-
-function idText(v: unknown): string | null {
-  if (typeof v === 'string' && v !== '') return v;
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  return null;
 }
 
 function strategy(p: RestResource['pagination']): PageStrategy {
