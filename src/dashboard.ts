@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
@@ -8,6 +7,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Kysely } from 'kysely';
 import { hostIsLoopback, newToken, parseCookies, requiresToken, sameOrigin, secretsEqual } from './dashboard-access.js';
 import { renderOverview, renderPage, renderRun } from './dashboard-pages.js';
+import { listening, type Listening } from './listening.js';
 import type { Logger } from './logger.js';
 import type { Database } from './warehouse/db.js';
 
@@ -55,7 +55,7 @@ const CSRF_COOKIE = 'fleetsync_csrf';
  * CSRF token both in a SameSite=Strict cookie and in the form.
  * Resolves once listening; close() stops it without closing the queues or db.
  */
-export async function startDashboard(opts: DashboardOptions): Promise<{ port: number; server: Server; close(): Promise<void> }> {
+export async function startDashboard(opts: DashboardOptions): Promise<Listening> {
   const host = opts.host ?? '127.0.0.1';
   const token = checkedToken(opts.token, host);
   const csrf = newToken();
@@ -77,15 +77,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<{ port: nu
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(opts.port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
-  return {
-    port: (server.address() as AddressInfo).port,
-    server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listening(server);
 }
 
 /** What the routes share: the options, this process's CSRF token, the sources, the pages' context. */
