@@ -1,5 +1,5 @@
 /**
- * The simple hand-tuned loader of issue 15, with its HTTP: one sequential page loop per org that
+ * The simple hand-tuned loader the `loader` workload compares fleetsync with, with its HTTP: one sequential page loop per org that
  * requests page N+1 while page N commits, and one `INSERT ... SELECT FROM unnest($typed[]...) ON
  * CONFLICT DO UPDATE ... WHERE IS DISTINCT FROM` per page (the ceiling's statement, same
  * conflict rule as fleetsync). keep-alive axios, JSON.parse, the Automox connector's mapping,

@@ -1,5 +1,5 @@
 /**
- * The reporting workload (issue 13): generates a warehouse of BENCH_REPORTING_DEVICES devices
+ * The reporting workload: generates a warehouse of BENCH_REPORTING_DEVICES devices
  * (default 1,000,000) with 5 packages each straight into Postgres with SQL (no HTTP: the point
  * is the views, not the sync), fills reporting.organization_counts the way a run's end does (timed:
  * it is what a run end now costs at this size), then times each reporting view with EXPLAIN ANALYZE, and measures

@@ -13,45 +13,41 @@ const id = z.union([z.number().int(), z.string().min(1)]);
 const orgSchema = z.object({ id, name: z.string().nullish(), parent_id: id.nullish(), create_time: z.unknown() });
 // The published ServerGroup has no creation time: the column stays empty for Automox.
 const groupSchema = z.object({ id, organization_id: id.nullish(), name: z.string().nullish(), server_count: z.unknown() });
-const serverSchema = z
-  .object({
-    id,
-    organization_id: id.nullish(),
-    server_group_id: id.nullish(),
-    name: z.string().nullish(),
-    serial_number: z.unknown(),
-    os_family: z.unknown(),
-    os_name: z.unknown(),
-    os_version: z.unknown(),
-    agent_version: z.unknown(),
-    create_time: z.unknown(),
-    last_update_time: z.unknown(),
-    last_refresh_time: z.unknown(),
-    connected: z.unknown(),
-    status: z.unknown(),
-    detail: z.unknown(),
-    compliant: z.unknown(),
-    is_compatible: z.unknown(),
-    pending_patches: z.unknown(),
-    needs_reboot: z.unknown(),
-    last_disconnect_time: z.unknown(),
-  })
-  ;
-const packageSchema = z
-  .object({
-    id,
-    server_id: id.nullish(),
-    organization_id: id.nullish(),
-    name: z.string().nullish(),
-    display_name: z.unknown(),
-    version: z.unknown(),
-    severity: z.unknown(),
-    installed: z.unknown(),
-    patch_classification_category_id: z.unknown(),
-    create_time: z.unknown(),
-    cves: z.unknown(),
-  })
-  ;
+const serverSchema = z.object({
+  id,
+  organization_id: id.nullish(),
+  server_group_id: id.nullish(),
+  name: z.string().nullish(),
+  serial_number: z.unknown(),
+  os_family: z.unknown(),
+  os_name: z.unknown(),
+  os_version: z.unknown(),
+  agent_version: z.unknown(),
+  create_time: z.unknown(),
+  last_update_time: z.unknown(),
+  last_refresh_time: z.unknown(),
+  connected: z.unknown(),
+  status: z.unknown(),
+  detail: z.unknown(),
+  compliant: z.unknown(),
+  is_compatible: z.unknown(),
+  pending_patches: z.unknown(),
+  needs_reboot: z.unknown(),
+  last_disconnect_time: z.unknown(),
+});
+const packageSchema = z.object({
+  id,
+  server_id: id.nullish(),
+  organization_id: id.nullish(),
+  name: z.string().nullish(),
+  display_name: z.unknown(),
+  version: z.unknown(),
+  severity: z.unknown(),
+  installed: z.unknown(),
+  patch_classification_category_id: z.unknown(),
+  create_time: z.unknown(),
+  cves: z.unknown(),
+});
 const categorySchema = z.strictObject({ id: z.number().int(), name: z.string() });
 
 /** The documented `patch_classification_category_id` table (Automox serves no endpoint for it). */

@@ -32,51 +32,40 @@ function refId(v: z.infer<typeof ref> | null | undefined): string | null {
   return typeof v === 'object' ? String(v.id) : String(v);
 }
 
-const orgSchema = z
-  .object({ id, guid: z.string().nullish(), name: z.string().nullish(), created_at: z.unknown(), updated_at: z.unknown() })
-  ;
-const fleetSchema = z
-  .object({
-    id,
-    name: z.string().nullish(),
-    organization: ref.nullish(),
-    devices_count: z.unknown(),
-    is_stock: z.unknown(),
-    created_at: z.unknown(),
-    updated_at: z.unknown(),
-  })
-  ;
-const deviceSchema = z
-  .object({
-    id,
-    famoco_id: z.unknown(),
-    serial_number: z.unknown(),
-    label: z.unknown(),
-    model: z.unknown(),
-    organization: ref.nullish(),
-    fleet: ref.nullish(),
-    hardware_details: z.object({ model: z.unknown(), serial_number: z.unknown() }).nullish(),
-    state_details: z
-      .object({ os_version: z.unknown(), agent_version: z.unknown(), is_online: z.unknown(), last_sync: z.unknown() })
-      
-      .nullish(),
-    is_archived: z.unknown(),
-    created_at: z.unknown(),
-    updated_at: z.unknown(),
-  })
-  ;
-const insightsDeviceSchema = z
-  .object({
-    famoco_id: z.string().min(1),
-    serial_number: z.string().nullish(),
-    model: z.string().nullish(),
-    organization_guid: z.string().nullish(),
-    os_version: z.unknown(),
-    agent_version: z.unknown(),
-    is_online: z.unknown(),
-    last_seen: z.unknown(),
-  })
-  ;
+const orgSchema = z.object({ id, guid: z.string().nullish(), name: z.string().nullish(), created_at: z.unknown(), updated_at: z.unknown() });
+const fleetSchema = z.object({
+  id,
+  name: z.string().nullish(),
+  organization: ref.nullish(),
+  devices_count: z.unknown(),
+  is_stock: z.unknown(),
+  created_at: z.unknown(),
+  updated_at: z.unknown(),
+});
+const deviceSchema = z.object({
+  id,
+  famoco_id: z.unknown(),
+  serial_number: z.unknown(),
+  label: z.unknown(),
+  model: z.unknown(),
+  organization: ref.nullish(),
+  fleet: ref.nullish(),
+  hardware_details: z.object({ model: z.unknown(), serial_number: z.unknown() }).nullish(),
+  state_details: z.object({ os_version: z.unknown(), agent_version: z.unknown(), is_online: z.unknown(), last_sync: z.unknown() }).nullish(),
+  is_archived: z.unknown(),
+  created_at: z.unknown(),
+  updated_at: z.unknown(),
+});
+const insightsDeviceSchema = z.object({
+  famoco_id: z.string().min(1),
+  serial_number: z.string().nullish(),
+  model: z.string().nullish(),
+  organization_guid: z.string().nullish(),
+  os_version: z.unknown(),
+  agent_version: z.unknown(),
+  is_online: z.unknown(),
+  last_seen: z.unknown(),
+});
 
 function onlineStatus(v: unknown): string | null {
   return typeof v === 'boolean' ? (v ? 'online' : 'offline') : null;
@@ -103,6 +92,26 @@ export const readFamocoError: ErrorBodyReader = (body) => {
   return parts.length > 0 ? { message: parts.join('; ') } : {};
 };
 
+/** The organizations list, the same on the MDM and on Insights but for the lane it goes through. */
+function organizations(lane: string) {
+  return defineResource({
+    name: 'organizations',
+    table: 'organizations',
+    lane,
+    docUrl: 'https://developers.famoco.com/quick-start/#your-organization-idguid',
+    path: () => '/api/organizations/',
+    pagination: famocoPages(),
+    record: orgSchema,
+    id: (o) => String(o.id),
+    map: (o) => ({
+      name: o.name ?? null,
+      guid: o.guid ?? null,
+      vendor_created_at: toTimestamp(o.created_at),
+      vendor_updated_at: toTimestamp(o.updated_at),
+    }),
+  });
+}
+
 const tokenCredentials = z.strictObject({ token: z.string().min(1, 'is empty') });
 const bearer = (c: Record<string, string>) => ({ Authorization: `Bearer ${c.token ?? ''}` });
 
@@ -120,22 +129,7 @@ export const famoco: VendorDefinition = {
   },
   readError: readFamocoError,
   resources: [
-    defineResource({
-      name: 'organizations',
-      table: 'organizations',
-      lane: 'mdm',
-      docUrl: 'https://developers.famoco.com/quick-start/#your-organization-idguid',
-      path: () => '/api/organizations/',
-      pagination: famocoPages(),
-      record: orgSchema,
-      id: (o) => String(o.id),
-      map: (o) => ({
-        name: o.name ?? null,
-        guid: o.guid ?? null,
-        vendor_created_at: toTimestamp(o.created_at),
-        vendor_updated_at: toTimestamp(o.updated_at),
-      }),
-    }),
+    organizations('mdm'),
     defineResource({
       // A device belongs to one fleet; fleets land in device_groups (the stock fleet is the default).
       name: 'device_groups',
@@ -239,22 +233,7 @@ export const famocoInsights: VendorDefinition = {
   readError: readFamocoError,
   validateSource: validateInsights,
   resources: [
-    defineResource({
-      name: 'organizations',
-      table: 'organizations',
-      lane: 'insights',
-      docUrl: 'https://developers.famoco.com/quick-start/#your-organization-idguid',
-      path: () => '/api/organizations/',
-      pagination: famocoPages(),
-      record: orgSchema,
-      id: (o) => String(o.id),
-      map: (o) => ({
-        name: o.name ?? null,
-        guid: o.guid ?? null,
-        vendor_created_at: toTimestamp(o.created_at),
-        vendor_updated_at: toTimestamp(o.updated_at),
-      }),
-    }),
+    organizations('insights'),
     defineResource({
       name: 'devices',
       table: 'devices',

@@ -13,37 +13,29 @@ import { singlePage } from '../src/pagination/single-page.js';
 // last item, `order=ASC`, `has_more`; `include=total_count` on the first page.
 const izumaPages = () => afterCursor({ defaultPageSize: 1000, minPageSize: 2, maxPageSize: 1000 });
 
-const accountSchema = z
-  .object({ id: z.string().min(1), display_name: z.string().nullish(), company: z.string().nullish(), created_at: z.unknown(), updated_at: z.unknown() })
-  ;
-const groupSchema = z
-  .object({ id: z.string().min(1), name: z.string().nullish(), devices_count: z.unknown(), created_at: z.unknown(), updated_at: z.unknown() })
-  ;
-const deviceSchema = z
-  .object({
-    id: z.string().min(1),
-    account_id: z.string().nullish(),
-    name: z.string().nullish(),
-    serial_number: z.string().nullish(),
-    device_class: z.string().nullish(),
-    state: z.string().nullish(),
-    groups: z.array(z.string()).nullish(),
-    created_at: z.unknown(),
-    updated_at: z.unknown(),
-  })
-  ;
-const firmwareSchema = z
-  .object({
-    id: z.string().min(1),
-    name: z.string().nullish(),
-    description: z.string().nullish(),
-    datafile: z.string().nullish(),
-    datafile_checksum: z.string().nullish(),
-    datafile_size: z.unknown(),
-    created_at: z.unknown(),
-    updated_at: z.unknown(),
-  })
-  ;
+const accountSchema = z.object({ id: z.string().min(1), display_name: z.string().nullish(), company: z.string().nullish(), created_at: z.unknown(), updated_at: z.unknown() });
+const groupSchema = z.object({ id: z.string().min(1), name: z.string().nullish(), devices_count: z.unknown(), created_at: z.unknown(), updated_at: z.unknown() });
+const deviceSchema = z.object({
+  id: z.string().min(1),
+  account_id: z.string().nullish(),
+  name: z.string().nullish(),
+  serial_number: z.string().nullish(),
+  device_class: z.string().nullish(),
+  state: z.string().nullish(),
+  groups: z.array(z.string()).nullish(),
+  created_at: z.unknown(),
+  updated_at: z.unknown(),
+});
+const firmwareSchema = z.object({
+  id: z.string().min(1),
+  name: z.string().nullish(),
+  description: z.string().nullish(),
+  datafile: z.string().nullish(),
+  datafile_checksum: z.string().nullish(),
+  datafile_size: z.unknown(),
+  created_at: z.unknown(),
+  updated_at: z.unknown(),
+});
 
 /**
  * A bigint column value from an int64 field (firmware `datafile_size`): a whole number or a

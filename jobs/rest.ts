@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { z as z4 } from 'zod/v4';
 import { formatKeyPath, laneLimitSchema, type LaneLimit, type SourceConfig } from '../src/config.js';
-import type { ResourceDefinition, SessionScoping, VendorDefinition } from '../src/connector.js';
-import { toBool, toInt, toText, toTimestamp } from '../src/normalize.js';
+import type { ErrorBodyReader, ResourceDefinition, SessionScoping, VendorDefinition } from '../src/connector.js';
+import { idText, toBool, toInt, toText, toTimestamp } from '../src/normalize.js';
 import { afterCursor, atPath, nextLink, offsetPages, pageNumber, pageTotal, singlePage, type PageStrategy } from '../src/pagination/index.js';
 import { DATA_TABLES, isDataTable, type ColumnType, type DataTableName } from '../src/warehouse/tables.js';
 
@@ -133,12 +133,6 @@ function convert(type: ColumnType, value: unknown): unknown {
   }
 }
 
-function idText(v: unknown): string | null {
-  if (typeof v === 'string' && v !== '') return v;
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  return null;
-}
-
 function strategy(p: RestResource['pagination']): PageStrategy {
   switch (p.type) {
     case 'page':
@@ -238,77 +232,88 @@ export function buildRestVendor(src: SourceConfig): { vendor?: VendorDefinition;
   const parsed = restSchema.safeParse(src.rest ?? {});
   if (!parsed.success) return { problems: parsed.error.issues.map((i) => `${formatKeyPath(['rest', ...i.path])}: ${i.message}`) };
   const cfg = parsed.data;
-  const problems: string[] = [];
   const lanes: Record<string, LaneLimit> = cfg.lanes ?? { api: PARTNER_DEFAULT_LANE };
+  const ous = cfg.orgUnits !== undefined;
+  const problems: string[] = [];
   const seen = new Set<string>();
   const resources: ResourceDefinition[] = [];
-  const ous = cfg.orgUnits !== undefined;
   cfg.resources.forEach((r, i) => {
-    const at = `rest.resources[${i}]`;
-    if (seen.has(r.name)) problems.push(`${at}.name: duplicate resource "${r.name}"`);
-    if (r.parent !== undefined && !seen.has(r.parent)) problems.push(`${at}.parent: "${r.parent}" is not a resource defined before this one`);
-    if (r.parent === undefined && r.path.includes('{scope}')) problems.push(`${at}.path: {scope} needs a parent resource`);
-    if (!ous && r.path.includes('{ou}')) problems.push(`${at}.path: {ou} needs orgUnits`);
-    if (!(r.lane in lanes)) problems.push(`${at}.lane: unknown lane "${r.lane}" (known: ${Object.keys(lanes).join(', ')})`);
+    problems.push(...resourceProblems(r, `rest.resources[${i}]`, { seen, lanes, ous }));
     seen.add(r.name);
-    if (!isDataTable(r.table)) {
-      problems.push(`${at}.table: unknown table "${r.table}" (known: ${Object.keys(DATA_TABLES).join(', ')})`);
-      return;
-    }
-    const known = Object.keys(DATA_TABLES[r.table]);
-    for (const col of Object.keys(r.map)) {
-      if (!known.includes(col)) problems.push(`${at}.map.${col}: unknown column "${col}" of table ${r.table} (columns: ${known.join(', ')})`);
-    }
-    for (const [col, from] of Object.entries(r.map)) {
-      if (from !== '$scope' && from !== '$ou' && !dotPath.safeParse(from).success) problems.push(`${at}.map.${col}: "${from}" is not a dot path, $scope or $ou`);
-      if (from === '$ou' && !ous) problems.push(`${at}.map.${col}: $ou needs orgUnits`);
-    }
-    resources.push(buildResource(r, r.table, ous));
+    if (isDataTable(r.table)) resources.push(buildResource(r, r.table, ous));
   });
   if (problems.length > 0) return { problems };
 
-  const auth = cfg.auth;
-  const credentials =
-    auth.type === 'basic'
-      ? z4.strictObject({ clientId: z4.string().min(1, 'is empty'), clientSecret: z4.string().min(1, 'is empty') })
-      : auth.type === 'bearer'
-        ? z4.strictObject({ token: z4.string().min(1, 'is empty') })
-        : z4.strictObject({ apiKey: z4.string().min(1, 'is empty') });
-  const eb = cfg.errorBody;
-  const session: SessionScoping | undefined = cfg.orgUnits
-    ? {
-        stateOf: (scope) => (scope === '-' ? null : splitScope(scope, true).ou),
-        activate: (ou) => ({ method: cfg.orgUnits!.activate.method, path: cfg.orgUnits!.activate.path, body: fillOu(cfg.orgUnits!.activate.body, ou) }),
-      }
-    : undefined;
   const ouIds = cfg.orgUnits?.ids;
   const vendor: VendorDefinition = {
     vendor: 'rest',
     docUrl: 'docs/rest-sources.md',
-    credentials,
-    authHeaders: (c) =>
-      auth.type === 'basic'
-        ? { Authorization: `Basic ${Buffer.from(`${c.clientId ?? ''}:${c.clientSecret ?? ''}`).toString('base64')}` }
-        : auth.type === 'bearer'
-          ? { Authorization: `Bearer ${c.token ?? ''}` }
-          : { [auth.header]: c.apiKey ?? '' },
+    credentials: credentialsSchema(cfg.auth),
+    authHeaders: authHeaders(cfg.auth),
     lanes,
     ...(cfg.rateLimitBackoffMs !== undefined ? { rateLimitBackoffMs: cfg.rateLimitBackoffMs } : {}),
     resources,
-    readError: (body) => {
-      if (typeof body === 'string' && body.trim() !== '') return { message: body.trim() };
-      if (body === null || typeof body !== 'object') return {};
-      const code = toText(atPath(body, eb.code));
-      const message = toText(atPath(body, eb.message));
-      const details = atPath(body, eb.details);
-      const requestId = toText(atPath(body, eb.requestId)) ?? undefined;
-      const hasDetails = details !== undefined && details !== null && !(typeof details === 'object' && Object.keys(details).length === 0);
-      const text = [code, message].filter((x) => x !== null && x !== '').join(': ') + (hasDetails ? ` (details: ${JSON.stringify(details).slice(0, 200)})` : '');
-      return { ...(text !== '' ? { message: text } : {}), ...(requestId ? { requestId } : {}) };
-    },
-    ...(ouIds ? { rootScopes: () => [...ouIds], session } : {}),
+    readError: errorReader(cfg.errorBody),
+    ...(ouIds && cfg.orgUnits ? { rootScopes: () => [...ouIds], session: ouSession(cfg.orgUnits.activate) } : {}),
   };
   return { vendor, problems: [] };
+}
+
+/** What is wrong with one resource of the block, given the resources defined before it, the lanes and whether there are OUs. */
+function resourceProblems(r: RestResource, at: string, known: { seen: ReadonlySet<string>; lanes: Record<string, LaneLimit>; ous: boolean }): string[] {
+  const problems: string[] = [];
+  if (known.seen.has(r.name)) problems.push(`${at}.name: duplicate resource "${r.name}"`);
+  if (r.parent !== undefined && !known.seen.has(r.parent)) problems.push(`${at}.parent: "${r.parent}" is not a resource defined before this one`);
+  if (r.parent === undefined && r.path.includes('{scope}')) problems.push(`${at}.path: {scope} needs a parent resource`);
+  if (!known.ous && r.path.includes('{ou}')) problems.push(`${at}.path: {ou} needs orgUnits`);
+  if (!(r.lane in known.lanes)) problems.push(`${at}.lane: unknown lane "${r.lane}" (known: ${Object.keys(known.lanes).join(', ')})`);
+  if (!isDataTable(r.table)) return [...problems, `${at}.table: unknown table "${r.table}" (known: ${Object.keys(DATA_TABLES).join(', ')})`];
+  const columns = Object.keys(DATA_TABLES[r.table]);
+  for (const col of Object.keys(r.map)) {
+    if (!columns.includes(col)) problems.push(`${at}.map.${col}: unknown column "${col}" of table ${r.table} (columns: ${columns.join(', ')})`);
+  }
+  for (const [col, from] of Object.entries(r.map)) {
+    if (from !== '$scope' && from !== '$ou' && !dotPath.safeParse(from).success) problems.push(`${at}.map.${col}: "${from}" is not a dot path, $scope or $ou`);
+    if (from === '$ou' && !known.ous) problems.push(`${at}.map.${col}: $ou needs orgUnits`);
+  }
+  return problems;
+}
+
+type RestAuth = RestConfig['auth'];
+
+function credentialsSchema(auth: RestAuth) {
+  if (auth.type === 'basic') return z4.strictObject({ clientId: z4.string().min(1, 'is empty'), clientSecret: z4.string().min(1, 'is empty') });
+  if (auth.type === 'bearer') return z4.strictObject({ token: z4.string().min(1, 'is empty') });
+  return z4.strictObject({ apiKey: z4.string().min(1, 'is empty') });
+}
+
+function authHeaders(auth: RestAuth): VendorDefinition['authHeaders'] {
+  if (auth.type === 'basic') return (c) => ({ Authorization: `Basic ${Buffer.from(`${c.clientId ?? ''}:${c.clientSecret ?? ''}`).toString('base64')}` });
+  if (auth.type === 'bearer') return (c) => ({ Authorization: `Bearer ${c.token ?? ''}` });
+  return (c) => ({ [auth.header]: c.apiKey ?? '' });
+}
+
+/** Reads an error body: plain text as it is; JSON as "code: message (details: ...)" and its request id, from the configured paths. */
+function errorReader(eb: RestConfig['errorBody']): ErrorBodyReader {
+  return (body) => {
+    if (typeof body === 'string' && body.trim() !== '') return { message: body.trim() };
+    if (body === null || typeof body !== 'object') return {};
+    const code = toText(atPath(body, eb.code));
+    const message = toText(atPath(body, eb.message));
+    const details = atPath(body, eb.details);
+    const requestId = toText(atPath(body, eb.requestId)) ?? undefined;
+    const hasDetails = details !== undefined && details !== null && !(typeof details === 'object' && Object.keys(details).length === 0);
+    const text = [code, message].filter((x) => x !== null && x !== '').join(': ') + (hasDetails ? ` (details: ${JSON.stringify(details).slice(0, 200)})` : '');
+    return { ...(text !== '' ? { message: text } : {}), ...(requestId ? { requestId } : {}) };
+  };
+}
+
+/** The OU a scope needs active, and the request that makes it active. */
+function ouSession(activate: NonNullable<RestConfig['orgUnits']>['activate']): SessionScoping {
+  return {
+    stateOf: (scope) => (scope === '-' ? null : splitScope(scope, true).ou),
+    activate: (ou) => ({ method: activate.method, path: activate.path, body: fillOu(activate.body, ou) }),
+  };
 }
 
 /** Registry entry for `vendor: rest`: every source builds its own definition from its `rest` block. */

@@ -17,26 +17,22 @@ import { singlePage } from '../src/pagination/single-page.js';
 
 const id = z.union([z.number().int(), z.string().min(1)]);
 
-const workspaceSchema = z
-  .object({ id, organization_id: id.nullish(), name: z.string().nullish(), at: z.unknown(), server_deleted_at: z.unknown() })
-  ;
+const workspaceSchema = z.object({ id, organization_id: id.nullish(), name: z.string().nullish(), at: z.unknown(), server_deleted_at: z.unknown() });
 const organizationSchema = z.object({ id, name: z.string().nullish(), created_at: z.unknown(), at: z.unknown() });
-const projectSchema = z
-  .object({
-    id,
-    workspace_id: id.nullish(),
-    client_id: id.nullish(),
-    name: z.string().nullish(),
-    active: z.unknown(),
-    is_private: z.unknown(),
-    billable: z.unknown(),
-    color: z.unknown(),
-    status: z.unknown(),
-    created_at: z.unknown(),
-    at: z.unknown(),
-    server_deleted_at: z.unknown(),
-  })
-  ;
+const projectSchema = z.object({
+  id,
+  workspace_id: id.nullish(),
+  client_id: id.nullish(),
+  name: z.string().nullish(),
+  active: z.unknown(),
+  is_private: z.unknown(),
+  billable: z.unknown(),
+  color: z.unknown(),
+  status: z.unknown(),
+  created_at: z.unknown(),
+  at: z.unknown(),
+  server_deleted_at: z.unknown(),
+});
 // The published client model has no creation time (id, wid, archived, name, at, notes, creator_id).
 const clientSchema = z.object({ id, wid: id.nullish(), name: z.string().nullish(), archived: z.unknown(), notes: z.unknown(), at: z.unknown() });
 // A workspace's users carry id, email, fullname, role, is_admin, is_active and inactive: no

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 
-// Izuma firmware images (issue 3) get a table of their own rather than `packages`: they are
+// Izuma firmware images get a table of their own rather than `packages`: they are
 // account-wide binaries with a checksum and size, not software found installed on a device.
 // Same shared columns and primary key as every data table (see the initial migration).
 export async function up(db: Kysely<unknown>): Promise<void> {

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 
-// Issue 12: columns the vendors' published definitions fill, and Toggl time entries, tags and tasks.
+// columns the vendors' published definitions fill, and Toggl time entries, tags and tasks.
 // - devices: the patch-report fields of Automox `/servers` (compliant, is_compatible,
 //   pending_patches, needs_reboot, last_disconnect_time).
 // - users: Toggl's `inactive` membership flag. timezone, vendor_created_at and vendor_updated_at

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 
-// Issue 13: the `reporting` schema, change history (SCD type 2) and what the views need.
+// the `reporting` schema, change history (SCD type 2) and what the views need.
 // - packages.cve_count: how many CVEs a package names (Automox `cves`), so patch reports need not
 //   read raw jsonb of millions of rows.
 // - sync_runs.vendor: the vendor of the run's source (the config names it; reports need it).

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { VIEWS } from './20261123T0600_reporting.js';
 
-// Issue 13: reporting.organization_summary read in 1.3 s at a million devices and five million
+// reporting.organization_summary read in 1.3 s at a million devices and five million
 // packages, counting every present row per organization on each read. The counts now live in
 // reporting.organization_counts, recomputed per source when one of its runs ends or its held
 // sweeps are applied (src/warehouse/organization-counts.ts), and the view reads them: same

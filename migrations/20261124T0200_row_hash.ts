@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 
-// Issue 15: a resync of unchanged data sent and parsed every page's whole jsonb payload only to
+// a resync of unchanged data sent and parsed every page's whole jsonb payload only to
 // find nothing changed. Each data row now carries the md5 (as a uuid) of the record it was
 // written from; the upsert sends only records whose hash differs (src/warehouse/upsert.ts).
 // Existing rows start without one and get it at their next sync, without a history version.

@@ -9,12 +9,6 @@ export interface MapContext {
   scope: string;
 }
 
-/** A normalized record: its id, its columns, and the raw object kept whole. */
-export interface MappedRecord {
-  externalId: string;
-  columns: Record<string, unknown>;
-}
-
 /**
  * One list a vendor exposes, and how it lands in the warehouse.
  * `record` validates the fields a mapping reads where the object enters (unknown fields are not

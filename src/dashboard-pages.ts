@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { formatDuration, formatInstant } from './time-text.js';
 import type { Logger } from './logger.js';
 import { formatWait, RunProgress, walkRate, type WalkProgress } from './progress.js';
 import { summarizeRun, type RunSummary } from './status.js';
@@ -22,24 +23,9 @@ export function esc(v: unknown): string {
   return String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 }
 
-function when(d: Date | string | null): string {
-  if (d === null) return '-';
-  const iso = typeof d === 'string' ? d : d.toISOString();
-  return iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
-}
-
-/** "850 ms", "4.2 s", "3 min 12 s", "2 h 05 min". */
-export function formatDuration(ms: number | null): string {
-  if (ms === null || !Number.isFinite(ms)) return '-';
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${String(Math.floor(s % 60)).padStart(2, '0')} s`;
-  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
-}
-
+/** Seconds from `start` to `end` (to `now` while it runs). */
 function durationOf(start: Date | string, end: Date | string | null, now = Date.now()): number {
-  return (end === null ? now : new Date(end).getTime()) - new Date(start).getTime();
+  return ((end === null ? now : new Date(end).getTime()) - new Date(start).getTime()) / 1000;
 }
 
 /** Text cut to `max` characters with an ellipsis (a 5,000-deep field path is no table cell). */
@@ -61,7 +47,7 @@ function renderProgress(walks: readonly WalkProgress[], now = Date.now()): strin
       const bar = target !== null && target > 0 ? `<progress max="${target}" value="${Math.min(w.records, target)}"></progress>` : '<progress></progress>';
       const rowsText = w.total !== null ? `${w.records} / ${w.total}` : target !== null ? `${w.records} / ~${target}` : String(w.records);
       const wait = formatWait(w, now);
-      const state = wait ? `<span class="partial">${esc(wait)}</span>` : etaSeconds !== null ? `ETA ${esc(formatDuration(etaSeconds * 1000))}` : '';
+      const state = wait ? `<span class="partial">${esc(wait)}</span>` : etaSeconds !== null ? `ETA ${esc(formatDuration(etaSeconds))}` : '';
       return `<tr class="walk-progress" data-walk-id="${esc(w.id)}"><td><a href="/runs/${esc(w.runId)}">${esc(w.runId)}</a></td><td>${esc(w.sourceId)}</td><td>${esc(w.resource)}</td><td>${esc(w.scope)}</td><td>${bar}</td><td class="n">${esc(rowsText)}</td>${n(w.pages)}<td class="n">${rate.toFixed(1)}</td><td>${state}</td></tr>`;
     })
     .join('');
@@ -79,7 +65,7 @@ function renderHeld(held: readonly HeldSweep[]): string {
   const rows = held
     .map(
       (h) =>
-        `<tr class="held"><td>${esc(h.source_id)}</td><td>${esc(h.resource)}</td><td>${esc(h.scope)}</td><td>${esc(when(h.held_at))}</td><td>${esc(h.message)}</td><td><code>fleetsync sweep --source ${esc(h.source_id)} --resource ${esc(h.resource)} --scope ${esc(h.scope)} --confirm</code></td></tr>`,
+        `<tr class="held"><td>${esc(h.source_id)}</td><td>${esc(h.resource)}</td><td>${esc(h.scope)}</td><td>${esc(formatInstant(h.held_at))}</td><td>${esc(h.message)}</td><td><code>fleetsync sweep --source ${esc(h.source_id)} --resource ${esc(h.resource)} --scope ${esc(h.scope)} --confirm</code></td></tr>`,
     )
     .join('');
   return `<section class="held-sweeps"><h2 class="partial">held sweeps: nothing marked deleted until confirmed</h2><table><tr><th>source</th><th>resource</th><th>scope</th><th>held since</th><th>what</th><th>apply</th></tr>${rows}</table></section>`;
@@ -128,7 +114,7 @@ export async function renderOverview(ctx: PageContext, limit: number): Promise<s
       const now_ = running.filter((r) => r.source_id === s.id);
       const p = paused.find((r) => r.source_id === s.id);
       const state = p ? `<span class="failed">paused: ${esc(p.paused_reason ?? '')}</span>` : now_.length > 0 ? `<span class="running">running</span>` : l ? `<span class="${esc(l.status)}">${esc(l.status)}</span>` : 'never synced';
-      const lastRun = l ? `<a href="/runs/${esc(l.id)}">run ${esc(l.id)}</a>, finished ${esc(when(l.finished_at))} after ${esc(formatDuration(durationOf(l.started_at, l.finished_at)))}` : '-';
+      const lastRun = l ? `<a href="/runs/${esc(l.id)}">run ${esc(l.id)}</a>, finished ${esc(formatInstant(l.finished_at))} after ${esc(formatDuration(durationOf(l.started_at, l.finished_at)))}` : '-';
       const runningLinks = now_.map((r) => `<a href="/runs/${esc(r.id)}">run ${esc(r.id)}</a> (${esc(r.trigger)})`).join(', ') || '-';
       return `<tr class="source" data-source="${esc(s.id)}"><td>${esc(s.id)}</td><td>${esc(s.vendor)}</td><td>${state}</td><td>${lastRun}</td><td>${runningLinks}</td><td>${syncButton(ctx, s.id, now_.length > 0)}</td></tr>`;
     })
@@ -136,7 +122,7 @@ export async function renderOverview(ctx: PageContext, limit: number): Promise<s
   const runRows = runs
     .map(
       (r) =>
-        `<tr class="run-row" data-run-id="${esc(r.id)}"><td><a href="/runs/${esc(r.id)}">${esc(r.id)}</a></td><td>${esc(r.source_id)}</td><td>${esc(r.trigger)}</td><td>${esc(r.mode)}</td><td class="${esc(r.status)}">${esc(r.status)}</td><td class="t">${esc(when(r.started_at))}</td><td class="n">${esc(formatDuration(durationOf(r.started_at, r.finished_at, now)))}</td>${n(r.walks)}${n(r.pages)}${n(r.records)}<td class="n${r.failed ? ' failed' : ''}">${r.failed}</td><td class="err">${esc((r.error_message ?? '').slice(0, 200))}</td></tr>`,
+        `<tr class="run-row" data-run-id="${esc(r.id)}"><td><a href="/runs/${esc(r.id)}">${esc(r.id)}</a></td><td>${esc(r.source_id)}</td><td>${esc(r.trigger)}</td><td>${esc(r.mode)}</td><td class="${esc(r.status)}">${esc(r.status)}</td><td class="t">${esc(formatInstant(r.started_at))}</td><td class="n">${esc(formatDuration(durationOf(r.started_at, r.finished_at, now)))}</td>${n(r.walks)}${n(r.pages)}${n(r.records)}<td class="n${r.failed ? ' failed' : ''}">${r.failed}</td><td class="err">${esc((r.error_message ?? '').slice(0, 200))}</td></tr>`,
     )
     .join('');
   return `${ctx.sources.length ? `<section class="sources"><h2>sources</h2><table><tr><th>source</th><th>vendor</th><th>state</th><th>last run</th><th>running</th><th></th></tr>${sourceRows}</table></section>` : ''}
@@ -165,7 +151,7 @@ export function renderRunSummary(s: RunSummary): string {
   const duration = formatDuration(durationOf(s.startedAt, s.finishedAt));
   return `<section class="run" data-run-id="${esc(s.runId)}">
 <h2>run ${esc(s.runId)} · ${esc(s.sourceId)} · ${esc(s.trigger)} · ${esc(s.mode)} · <span class="${esc(s.status)}">${esc(s.status)}</span></h2>
-<div>started ${esc(when(s.startedAt))}, ${s.finishedAt ? `finished ${esc(when(s.finishedAt))}, took` : 'running for'} ${esc(duration)}${s.error.message ? ` · <span class="err">${esc(s.error.message)}${s.error.requestId ? ` [request ${esc(s.error.requestId)}]` : ''}</span>` : ''}</div>
+<div>started ${esc(formatInstant(s.startedAt))}, ${s.finishedAt ? `finished ${esc(formatInstant(s.finishedAt))}, took` : 'running for'} ${esc(duration)}${s.error.message ? ` · <span class="err">${esc(s.error.message)}${s.error.requestId ? ` [request ${esc(s.error.requestId)}]` : ''}</span>` : ''}</div>
 <table><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr>${rows}</table>
 ${errorRows ? `<h3>failures</h3><table><tr><th>resource</th><th>scope</th><th>status</th><th>vendor message</th><th>request id</th></tr>${errorRows}</table>` : ''}
 ${sweepRows ? `<h3>sweeps that did not simply sweep</h3><table><tr><th>resource</th><th>scope</th><th>sweep</th><th>why nothing (or this) was marked</th></tr>${sweepRows}</table>` : ''}
@@ -183,9 +169,9 @@ export async function renderRun(ctx: PageContext, runId: string): Promise<string
   const progress = summary.status === 'running' ? await progressOf(ctx, [runId]) : [];
   const walkRows = walks
     .map((w) => {
-      const wait = w.status === 'running' && w.waiting_until && new Date(w.waiting_until).getTime() > now ? `waiting until ${when(w.waiting_until)}: ${w.waiting_reason ?? ''}` : '';
+      const wait = w.status === 'running' && w.waiting_until && new Date(w.waiting_until).getTime() > now ? `waiting until ${formatInstant(w.waiting_until)}: ${w.waiting_reason ?? ''}` : '';
       const failure = w.error_message ? `${w.error_status ?? ''} ${w.error_message}${w.error_request_id ? ` [request ${w.error_request_id}]` : ''}`.trim() : '';
-      return `<tr class="walk" data-status="${esc(w.status)}" data-walk-id="${esc(w.id)}"><td>${esc(w.id)}</td><td>${esc(w.resource)}</td><td>${esc(w.scope)}</td><td>${esc(w.mode)}</td><td class="${esc(w.status)}">${esc(w.status)}</td><td class="t">${esc(when(w.started_at))}</td><td class="n">${esc(formatDuration(durationOf(w.started_at, w.finished_at, now)))}</td>${n(w.pages)}${n(w.records)}${n(w.total)}${n(w.inserted)}${n(w.updated)}${n(w.unchanged)}${n(w.missing)}${n(w.deleted)}${n(w.quarantined)}<td>${esc(w.sweep ?? '')}</td><td class="err">${esc(failure)}</td><td class="partial">${esc(wait)}</td></tr>`;
+      return `<tr class="walk" data-status="${esc(w.status)}" data-walk-id="${esc(w.id)}"><td>${esc(w.id)}</td><td>${esc(w.resource)}</td><td>${esc(w.scope)}</td><td>${esc(w.mode)}</td><td class="${esc(w.status)}">${esc(w.status)}</td><td class="t">${esc(formatInstant(w.started_at))}</td><td class="n">${esc(formatDuration(durationOf(w.started_at, w.finished_at, now)))}</td>${n(w.pages)}${n(w.records)}${n(w.total)}${n(w.inserted)}${n(w.updated)}${n(w.unchanged)}${n(w.missing)}${n(w.deleted)}${n(w.quarantined)}<td>${esc(w.sweep ?? '')}</td><td class="err">${esc(failure)}</td><td class="partial">${esc(wait)}</td></tr>`;
     })
     .join('');
   const walkIds = new Set(walks.map((w) => w.id));

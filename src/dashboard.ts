@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
@@ -8,6 +7,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Kysely } from 'kysely';
 import { hostIsLoopback, newToken, parseCookies, requiresToken, sameOrigin, secretsEqual } from './dashboard-access.js';
 import { renderOverview, renderPage, renderRun } from './dashboard-pages.js';
+import { listening, type Listening } from './listening.js';
 import type { Logger } from './logger.js';
 import type { Database } from './warehouse/db.js';
 
@@ -55,30 +55,52 @@ const CSRF_COOKIE = 'fleetsync_csrf';
  * CSRF token both in a SameSite=Strict cookie and in the form.
  * Resolves once listening; close() stops it without closing the queues or db.
  */
-export async function startDashboard(opts: DashboardOptions): Promise<{ port: number; server: Server; close(): Promise<void> }> {
+export async function startDashboard(opts: DashboardOptions): Promise<Listening> {
   const host = opts.host ?? '127.0.0.1';
-  const token = opts.token === undefined || opts.token === '' ? null : opts.token;
+  const token = checkedToken(opts.token, host);
+  const csrf = newToken();
+  const sources = opts.sources ?? [];
+  const site: Site = {
+    opts,
+    csrf,
+    sources,
+    pageCtx: { db: opts.db, logger: opts.logger, sources, csrf: opts.startRun ? csrf : null, ...(opts.laneOf ? { laneOf: opts.laneOf } : {}) },
+  };
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(accessGuard(token));
+  app.get('/', (req, res) => overview(site, req, res));
+  app.get('/runs/:id', (req, res) => runPage(site, req, res));
+  app.post('/sources/:id/sync', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => syncNow(site, req, res));
+  app.use('/queues', bullBoard(opts.queues));
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(opts.port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  return listening(server);
+}
+
+/** What the routes share: the options, this process's CSRF token, the sources, the pages' context. */
+interface Site {
+  opts: DashboardOptions;
+  csrf: string;
+  sources: ReadonlyArray<{ id: string; vendor: string }>;
+  pageCtx: Parameters<typeof renderOverview>[0];
+}
+
+/** The token to require, or null on loopback without one; refuses a missing token beyond loopback and a short one. */
+function checkedToken(given: string | undefined, host: string): string | null {
+  const token = given === undefined || given === '' ? null : given;
   if (token === null && requiresToken(host)) {
     throw new DashboardConfigError(`the dashboard has no token: listening on ${host} (not loopback) needs --token or FLEETSYNC_DASHBOARD_TOKEN`);
   }
   if (token !== null && token.length < 16) throw new DashboardConfigError('the dashboard token must be at least 16 characters');
-  const csrf = newToken();
-  const refreshSeconds = opts.refreshSeconds ?? 5;
-  const sources = opts.sources ?? [];
-  const pageCtx = { db: opts.db, logger: opts.logger, sources, csrf: opts.startRun ? csrf : null, ...(opts.laneOf ? { laneOf: opts.laneOf } : {}) };
+  return token;
+}
 
-  const serverAdapter = new ExpressAdapter();
-  serverAdapter.setBasePath('/queues');
-  createBullBoard({
-    queues: opts.queues.map((q) => new BullMQAdapter(q)),
-    serverAdapter,
-    // The default menu cuts lane names ("automox-prod.ser…"); lanes are "<source>.<class>".
-    options: { uiConfig: { boardTitle: 'fleetsync lanes', menu: { width: '22rem' } } },
-  });
-  const app = express();
-  app.disable('x-powered-by');
-
-  app.use((req: Request, res: Response, next: NextFunction) => {
+/** Security headers on every answer; loopback Host names only without a token, the token with one; same Origin for anything but GET and HEAD. */
+function accessGuard(token: string | null) {
+  return (req: Request, res: Response, next: NextFunction) => {
     res.setHeader('X-Frame-Options', 'DENY');
     res.setHeader('Referrer-Policy', 'same-origin');
     res.setHeader('X-Content-Type-Options', 'nosniff');
@@ -95,74 +117,81 @@ export async function startDashboard(opts: DashboardOptions): Promise<{ port: nu
       return;
     }
     next();
-  });
-
-  const page = (res: Response, title: string, live: string, flash?: string) => {
-    const nonce = newToken().slice(0, 24);
-    res.setHeader('Content-Security-Policy', `default-src 'self'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`);
-    res.setHeader('Cache-Control', 'no-store');
-    // SameSite=Strict: another site's form never carries it, so its POST fails the CSRF check.
-    res.cookie(CSRF_COOKIE, csrf, { httpOnly: true, sameSite: 'strict', path: '/' });
-    res.type('html').send(renderPage(title, live, { refreshSeconds, nonce, ...(flash ? { flash } : {}) }));
   };
-  const fail = (res: Response, what: string) => (err: unknown) => {
-    opts.logger.error({ err: err instanceof Error ? err.message : 'unknown' }, `dashboard ${what} failed`);
+}
+
+/** Bull Board over the given queues, mounted at /queues. */
+function bullBoard(queues: ReadonlyArray<Queue>): express.Router {
+  const serverAdapter = new ExpressAdapter();
+  serverAdapter.setBasePath('/queues');
+  createBullBoard({
+    queues: queues.map((q) => new BullMQAdapter(q)),
+    serverAdapter,
+    // The default menu cuts lane names ("automox-prod.ser…"); lanes are "<source>.<class>".
+    options: { uiConfig: { boardTitle: 'fleetsync lanes', menu: { width: '22rem' } } },
+  });
+  return serverAdapter.getRouter() as express.Router;
+}
+
+/** A whole page around its live part, with its own script nonce and the CSRF cookie. */
+function sendPage(site: Site, res: Response, title: string, live: string, flash?: string): void {
+  const nonce = newToken().slice(0, 24);
+  res.setHeader('Content-Security-Policy', `default-src 'self'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`);
+  res.setHeader('Cache-Control', 'no-store');
+  // SameSite=Strict: another site's form never carries it, so its POST fails the CSRF check.
+  res.cookie(CSRF_COOKIE, site.csrf, { httpOnly: true, sameSite: 'strict', path: '/' });
+  res.type('html').send(renderPage(title, live, { refreshSeconds: site.opts.refreshSeconds ?? 5, nonce, ...(flash ? { flash } : {}) }));
+}
+
+function failed(site: Site, res: Response, what: string) {
+  return (err: unknown) => {
+    site.opts.logger.error({ err: err instanceof Error ? err.message : 'unknown' }, `dashboard ${what} failed`);
     if (!res.headersSent) res.status(500).type('text').send(`${what} failed; see the dashboard log`);
   };
+}
 
-  app.get('/', (req: Request, res: Response) => {
-    renderOverview(pageCtx, opts.recentRuns ?? 30)
-      .then((live) => (req.query.fragment ? res.setHeader('Cache-Control', 'no-store').type('html').send(live) : page(res, 'fleetsync', live)))
-      .catch(fail(res, 'overview'));
-  });
-  app.get('/runs/:id', (req: Request, res: Response) => {
-    const id = String(req.params.id);
-    if (!/^\d{1,18}$/.test(id)) {
-      res.status(404).type('text').send(`no run "${id}"`);
-      return;
-    }
-    renderRun(pageCtx, id)
-      .then((live) => {
-        if (live === null) res.status(404).type('text').send(`no run ${id}`);
-        else if (req.query.fragment) res.setHeader('Cache-Control', 'no-store').type('html').send(live);
-        else page(res, `fleetsync run ${id}`, live, req.query.started === 'new' ? `started run ${id}` : req.query.started === 'joined' ? `a run was going on: joined run ${id}` : undefined);
-      })
-      .catch(fail(res, 'run page'));
-  });
-  app.post('/sources/:id/sync', express.urlencoded({ extended: false, limit: '4kb' }), (req: Request, res: Response) => {
-    const id = String(req.params.id);
-    const given = typeof req.body?.csrf === 'string' ? (req.body.csrf as string) : '';
-    const cookie = parseCookies(req.headers.cookie)[CSRF_COOKIE] ?? '';
-    if (!opts.startRun || !secretsEqual(given, csrf) || !secretsEqual(cookie, csrf)) {
-      res.status(403).type('text').send('refused: the form is stale or did not come from this dashboard (CSRF token); reload the page and try again');
-      return;
-    }
-    if (!sources.some((s) => s.id === id)) {
-      res.status(404).type('text').send(`unknown source "${id}" (configured: ${sources.map((s) => s.id).join(', ')})`);
-      return;
-    }
-    opts
-      .startRun(id)
-      .then(({ runId, resumed }) => {
-        opts.logger.info({ source: id, runId, resumed }, 'dashboard: sync now');
-        res.redirect(303, `/runs/${runId}?started=${resumed ? 'joined' : 'new'}`);
-      })
-      .catch(fail(res, `sync of ${id}`));
-  });
-  app.use('/queues', serverAdapter.getRouter() as express.Router);
+function overview(site: Site, req: Request, res: Response): void {
+  renderOverview(site.pageCtx, site.opts.recentRuns ?? 30)
+    .then((live) => (req.query.fragment ? res.setHeader('Cache-Control', 'no-store').type('html').send(live) : sendPage(site, res, 'fleetsync', live)))
+    .catch(failed(site, res, 'overview'));
+}
 
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(opts.port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+function runPage(site: Site, req: Request, res: Response): void {
+  const id = String(req.params.id);
+  if (!/^\d{1,18}$/.test(id)) {
+    res.status(404).type('text').send(`no run "${id}"`);
+    return;
+  }
+  renderRun(site.pageCtx, id)
+    .then((live) => {
+      if (live === null) res.status(404).type('text').send(`no run ${id}`);
+      else if (req.query.fragment) res.setHeader('Cache-Control', 'no-store').type('html').send(live);
+      else sendPage(site, res, `fleetsync run ${id}`, live, req.query.started === 'new' ? `started run ${id}` : req.query.started === 'joined' ? `a run was going on: joined run ${id}` : undefined);
+    })
+    .catch(failed(site, res, 'run page'));
+}
+
+/** "sync now": the CSRF token in form and cookie, a configured source, then the run's page. */
+function syncNow(site: Site, req: Request, res: Response): void {
+  const { opts, csrf, sources } = site;
+  const id = String(req.params.id);
+  const given = typeof req.body?.csrf === 'string' ? (req.body.csrf as string) : '';
+  const cookie = parseCookies(req.headers.cookie)[CSRF_COOKIE] ?? '';
+  if (!opts.startRun || !secretsEqual(given, csrf) || !secretsEqual(cookie, csrf)) {
+    res.status(403).type('text').send('refused: the form is stale or did not come from this dashboard (CSRF token); reload the page and try again');
+    return;
+  }
+  if (!sources.some((s) => s.id === id)) {
+    res.status(404).type('text').send(`unknown source "${id}" (configured: ${sources.map((s) => s.id).join(', ')})`);
+    return;
+  }
+  opts
+    .startRun(id)
+    .then(({ runId, resumed }) => {
+      opts.logger.info({ source: id, runId, resumed }, 'dashboard: sync now');
+      res.redirect(303, `/runs/${runId}?started=${resumed ? 'joined' : 'new'}`);
+    })
+    .catch(failed(site, res, `sync of ${id}`));
 }
 
 /**

@@ -1,7 +1,7 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { errorCode, InfraError, metricsListenMessage } from './infra-errors.js';
+import { listening, type Listening } from './listening.js';
 
 /** Row counts of one committed page or one finished walk, by kind. */
 export interface RowCounts {
@@ -192,7 +192,7 @@ export interface MetricsServerOptions {
  * Resolves once listening, with the bound port and a close(). Answers 404 to anything else.
  * Rejects with an InfraError `metrics port N is already in use` when the port is taken.
  */
-export async function startMetricsServer(metrics: Metrics, opts: MetricsServerOptions): Promise<{ port: number; server: Server; close(): Promise<void> }> {
+export async function startMetricsServer(metrics: Metrics, opts: MetricsServerOptions): Promise<Listening> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (req.method === 'GET' && path === '/healthz') {
@@ -228,13 +228,5 @@ export async function startMetricsServer(metrics: Metrics, opts: MetricsServerOp
     });
     server.listen(opts.port, opts.host ?? '0.0.0.0', () => resolve());
   });
-  return {
-    port: (server.address() as AddressInfo).port,
-    server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listening(server);
 }

@@ -101,6 +101,13 @@ function rfc3339Fast(s: string): string | null | undefined {
   return Number.isNaN(ms) ? null : new Date(ms).toISOString();
 }
 
+/** An id or cursor value: a non-empty string, or a finite number as its decimal text; null otherwise. */
+export function idText(v: unknown): string | null {
+  if (typeof v === 'string') return v === '' ? null : v;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return null;
+}
+
 /** Text column value: strings as they are, numbers as text, anything else null. */
 export function toText(value: unknown): string | null {
   if (typeof value === 'string') return value;

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { formatDuration } from './time-text.js';
 import type { Logger } from './logger.js';
 import type { Terminal } from './terminal.js';
 import type { Database } from './warehouse/db.js';
@@ -38,12 +39,6 @@ export function walkRate(w: WalkProgress, now = Date.now()): { rate: number; eta
   return { rate, etaSeconds };
 }
 
-function formatSeconds(s: number): string {
-  if (s < 60) return `${Math.round(s)}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
-
 /**
  * "waiting 40 s for the servers lane (100/min)", with the vendor's reason when it made the lane
  * wait ("...: 429 from vendor"); null when the walk is not waiting at `now`.
@@ -71,7 +66,7 @@ export function formatWalkLine(w: WalkProgress, now = Date.now(), width = 20): s
   }
   const rows = w.total !== null ? `${w.records}/${w.total} rows` : target !== null ? `${w.records}/~${target} rows` : `${w.records} rows`;
   const wait = formatWait(w, now);
-  const state = w.status === 'running' ? (wait ?? (etaSeconds !== null ? `ETA ${formatSeconds(etaSeconds)}` : '')) : w.status;
+  const state = w.status === 'running' ? (wait ?? (etaSeconds !== null ? `ETA ${formatDuration(etaSeconds)}` : '')) : w.status;
   return `${label} ${bar}${rows}  ${w.pages} pages  ${rate.toFixed(1)} rows/s  ${state}`.trimEnd();
 }
 

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { sql } from 'kysely';
@@ -11,6 +10,7 @@ import { IzumaSimulator, generateIzumaData } from '../src/simulators/izuma.js';
 import { createTestEnv, waitFor, type TestEnv } from './helpers.js';
 import { cliEnv, runCli, type CliResult } from './helpers/cli.js';
 import { automoxSource, FAST, izumaSource, tempDir, testConfig, type TempDir } from './helpers/config.js';
+import { freePort } from './helpers/ports.js';
 import { syncOnce } from './helpers/sync.js';
 import { exited, killAll } from './helpers/worker.js';
 
@@ -30,14 +30,6 @@ function runIn(cwd: string, args: string[], processEnv: NodeJS.ProcessEnv): Prom
     child.once('error', fail);
     child.once('exit', (code) => done({ code, stdout, stderr }));
   });
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 describe('runs, state, simulate, .env and config errors', () => {

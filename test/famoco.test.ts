@@ -1,13 +1,12 @@
-import type { ChildProcess } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { toTimestamp } from '../src/normalize.js';
 import { FamocoInsightsSimulator, FamocoSimulator, generateFamocoData, toInsightsDevice, type FamocoData } from '../src/simulators/famoco.js';
 import { createTestEnv, type TestEnv } from './helpers.js';
-import { FAST, famocoSource, SLOW, tempDir, testConfig, type TempDir } from './helpers/config.js';
+import { FAST, famocoSource, SLOW, testConfig } from './helpers/config.js';
 import { syncOnce } from './helpers/sync.js';
 import { expectColumnsFilled, expectDevicesRaw, liveRows } from './helpers/warehouse.js';
-import { finishWithNewWorker, killAll, killMidWalk } from './helpers/worker.js';
+import { finishWithNewWorker, killMidWalk, useWorkerFixture } from './helpers/worker.js';
 
 const TOKEN = 'test-famoco-token-0123456789abcdef';
 
@@ -262,37 +261,26 @@ describe('Famoco config', () => {
 });
 
 describe('Famoco: a worker killed with SIGKILL mid-walk', () => {
-  let env: TestEnv;
   let sim: FamocoSimulator;
-  let dir: TempDir;
-  let configFile: string;
-  let app: App;
-  const children: ChildProcess[] = [];
-
-  beforeAll(async () => {
-    env = await createTestEnv();
-    sim = new FamocoSimulator({ token: TOKEN, data: generateFamocoData({ seed: 9, orgs: 2, devicesPerOrg: [60, 45] }) });
-    const origin = await sim.start();
-    dir = await tempDir('fleetsync-famoco-crash-');
-    const cfg = testConfig([famocoSource('famoco-crash', origin, 'CRASH_TOKEN', { rateLimits: { mdm: { ...SLOW, concurrency: 2 } } })]);
-    configFile = await dir.writeYaml('fleetsync.yaml', cfg);
-    app = await env.open(cfg, { ...process.env, CRASH_TOKEN: TOKEN });
-  });
-  afterAll(async () => {
-    killAll(children);
-    await sim.stop();
-    await env.cleanup();
-    await dir.remove();
+  const fx = useWorkerFixture({
+    dirPrefix: 'fleetsync-famoco-crash-',
+    start: async () => {
+      sim = new FamocoSimulator({ token: TOKEN, data: generateFamocoData({ seed: 9, orgs: 2, devicesPerOrg: [60, 45] }) });
+      const origin = await sim.start();
+      const config = testConfig([famocoSource('famoco-crash', origin, 'CRASH_TOKEN', { rateLimits: { mdm: { ...SLOW, concurrency: 2 } } })]);
+      return { config, keys: { CRASH_TOKEN: TOKEN }, stop: () => sim.stop() };
+    },
   });
 
   it('resumes from the stored next link in a new worker and ends exact', async () => {
+    const { env, app } = fx;
     const { runId } = await app.engine.startRun('famoco-crash', { trigger: 'test' });
-    const atKill = await killMidWalk(configFile, env, runId, 8, { CRASH_TOKEN: TOKEN }, children);
+    const atKill = await killMidWalk(fx, runId, 8);
     const mid = await env.db.selectFrom('sync_walks').select(['cursor']).where('run_id', '=', runId).where('resource', '=', 'devices').where('status', '=', 'running').execute();
     // A running devices walk past its first page holds the absolute next link as its cursor.
     expect(mid.some((w) => typeof (w.cursor as { url?: unknown } | null)?.url === 'string')).toBe(true);
 
-    await finishWithNewWorker(configFile, env, app, runId, atKill, { CRASH_TOKEN: TOKEN }, children);
+    await finishWithNewWorker(fx, runId, atKill);
     await expectDevicesRaw(env, sim.data.devices);
     const walks = await env.db.selectFrom('sync_walks').selectAll().where('run_id', '=', runId).execute();
     for (const w of walks) expect([w.resource, w.scope, w.status, w.inserted, w.updated]).toEqual([w.resource, w.scope, 'succeeded', w.records, 0]);

@@ -1,13 +1,11 @@
-import type { ChildProcess } from 'node:child_process';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../src/app.js';
+import { describe, expect, it } from 'vitest';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
-import { createTestEnv, TEST_WORKER, waitFor, type TestEnv } from './helpers.js';
-import { automoxSource, tempDir, testConfig, type TempDir } from './helpers/config.js';
+import { TEST_WORKER, waitFor } from './helpers.js';
+import { automoxSource, testConfig } from './helpers/config.js';
 import { expectAutomoxLandedOnce } from './helpers/warehouse.js';
-import { exited, killAll, pagesOf, startWorker } from './helpers/worker.js';
+import { exited, pagesOf, startWorker, useWorkerFixture } from './helpers/worker.js';
 
 const API_KEY = 'shutdown-test-key';
 // Generous: the test never waits for it unless the worker fails to stop by itself.
@@ -44,40 +42,31 @@ async function slowProxy(target: string, delayMs: number): Promise<{ origin: str
 }
 
 describe('a worker stopped with SIGTERM mid-walk', () => {
-  let env: TestEnv;
   let sim: AutomoxSimulator;
   let proxy: Awaited<ReturnType<typeof slowProxy>>;
-  let dir: TempDir;
-  let configFile: string;
-  let app: App;
-  const children: ChildProcess[] = [];
-
-  beforeAll(async () => {
-    env = await createTestEnv();
-    sim = new AutomoxSimulator({ apiKey: API_KEY, data: generateAutomoxData({ seed: 61, orgs: 3, devicesPerOrg: [30, 25, 20], packagesPerDevice: 2 }) });
-    proxy = await slowProxy(await sim.start(), 250);
-    dir = await tempDir('fleetsync-term-');
-    const lane = { windows: [{ max: 50, durationMs: 1000 }] };
-    const cfg = testConfig([automoxSource('automox-term', `${proxy.origin}/api`, 'SHUT_KEY', { rateLimits: { api: { ...lane, concurrency: 3 }, servers: { ...lane, concurrency: 2 } } })], {
-      // Long locks: if SIGTERM abandoned a page, the second worker could not take it for 60 s and the test would time out.
-      // Without fetching ahead: the requests in flight at SIGTERM are then exactly the pages in
-      // hand. A page's request sent ahead is no page in hand; a stopping worker drops its answer
-      // and the next worker asks again (src/queue/prefetch.ts).
-      worker: { ...TEST_WORKER, lockDurationMs: 60_000, shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS, fetchAhead: false },
-    });
-    configFile = await dir.writeYaml('fleetsync.yaml', cfg);
-    app = await env.open(cfg, { ...process.env, SHUT_KEY: API_KEY });
-  });
-
-  afterAll(async () => {
-    killAll(children);
-    await proxy.close();
-    await sim.stop();
-    await env.cleanup();
-    await dir.remove();
+  const fx = useWorkerFixture({
+    dirPrefix: 'fleetsync-term-',
+    start: async () => {
+      sim = new AutomoxSimulator({ apiKey: API_KEY, data: generateAutomoxData({ seed: 61, orgs: 3, devicesPerOrg: [30, 25, 20], packagesPerDevice: 2 }) });
+      proxy = await slowProxy(await sim.start(), 250);
+      const lane = { windows: [{ max: 50, durationMs: 1000 }] };
+      const config = testConfig([automoxSource('automox-term', `${proxy.origin}/api`, 'SHUT_KEY', { rateLimits: { api: { ...lane, concurrency: 3 }, servers: { ...lane, concurrency: 2 } } })], {
+        // Long locks: if SIGTERM abandoned a page, the second worker could not take it for 60 s and the test would time out.
+        // Without fetching ahead: the requests in flight at SIGTERM are then exactly the pages in
+        // hand. A page's request sent ahead is no page in hand; a stopping worker drops its answer
+        // and the next worker asks again (src/queue/head-start/).
+        worker: { ...TEST_WORKER, lockDurationMs: 60_000, shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS, fetchAhead: false },
+      });
+      const stop = async () => {
+        await proxy.close();
+        await sim.stop();
+      };
+      return { config, keys: { SHUT_KEY: API_KEY }, stop };
+    },
   });
 
   it('commits the pages in hand, exits 0 within the bound, and a second worker finishes with exact data', async () => {
+    const { env, app, configFile, children } = fx;
     const { runId } = await app.engine.startRun('automox-term', { trigger: 'test' });
     const pagesAt = () => pagesOf(env, runId);
 

@@ -4,7 +4,7 @@ import { Metrics, startMetricsServer } from '../src/metrics.js';
 import { createTestEnv, type TestEnv } from './helpers.js';
 import { runCli } from './helpers/cli.js';
 import { automoxSource, tempDir, testConfig, type TempDir } from './helpers/config.js';
-import { freePort } from './helpers/redis-server.js';
+import { freePort } from './helpers/ports.js';
 
 describe('messages that say which part is down', () => {
   let env: TestEnv;

@@ -1,13 +1,12 @@
-import type { ChildProcess } from 'node:child_process';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { generateIzumaData, IzumaSimulator, type IzumaData } from '../src/simulators/izuma.js';
 import { createTestEnv, type TestEnv } from './helpers.js';
-import { FAST, izumaSource, SLOW, tempDir, testConfig, type TempDir } from './helpers/config.js';
+import { FAST, izumaSource, SLOW, testConfig } from './helpers/config.js';
 import { syncOnce } from './helpers/sync.js';
 import { expectColumnsFilled, expectDevicesRaw, liveRows } from './helpers/warehouse.js';
-import { finishWithNewWorker, killAll, killMidWalk } from './helpers/worker.js';
+import { finishWithNewWorker, killMidWalk, useWorkerFixture } from './helpers/worker.js';
 
 const API_KEY = 'ak_test0123456789abcdef0123456789ab';
 const SOURCE = 'izuma-test';
@@ -249,35 +248,24 @@ describe('Izuma sync', () => {
 });
 
 describe('Izuma: a worker killed with SIGKILL mid-walk', () => {
-  let env: TestEnv;
   let sim: IzumaSimulator;
-  let dir: TempDir;
-  let configFile: string;
-  let app: App;
-  const children: ChildProcess[] = [];
-
-  beforeAll(async () => {
-    env = await createTestEnv();
-    sim = new IzumaSimulator({ apiKey: API_KEY, data: generateIzumaData({ seed: 13, devices: 120 }) });
-    const origin = await sim.start();
-    dir = await tempDir('fleetsync-izuma-crash-');
-    const cfg = testConfig([izumaSource('izuma-crash', origin, 'CRASH_KEY', { rateLimits: { api: { ...SLOW, concurrency: 2 } } })]);
-    configFile = await dir.writeYaml('fleetsync.yaml', cfg);
-    app = await env.open(cfg, { ...process.env, CRASH_KEY: API_KEY });
-  });
-  afterAll(async () => {
-    killAll(children);
-    await sim.stop();
-    await env.cleanup();
-    await dir.remove();
+  const fx = useWorkerFixture({
+    dirPrefix: 'fleetsync-izuma-crash-',
+    start: async () => {
+      sim = new IzumaSimulator({ apiKey: API_KEY, data: generateIzumaData({ seed: 13, devices: 120 }) });
+      const origin = await sim.start();
+      const config = testConfig([izumaSource('izuma-crash', origin, 'CRASH_KEY', { rateLimits: { api: { ...SLOW, concurrency: 2 } } })]);
+      return { config, keys: { CRASH_KEY: API_KEY }, stop: () => sim.stop() };
+    },
   });
 
   it('resumes from the stored after cursor in a new worker and ends exact', async () => {
+    const { env, app } = fx;
     const { runId } = await app.engine.startRun('izuma-crash', { trigger: 'test', resources: ['devices'] });
-    const atKill = await killMidWalk(configFile, env, runId, 6, { CRASH_KEY: API_KEY }, children);
+    const atKill = await killMidWalk(fx, runId, 6);
     expect(atKill).toBeLessThan(24);
 
-    await finishWithNewWorker(configFile, env, app, runId, atKill, { CRASH_KEY: API_KEY }, children);
+    await finishWithNewWorker(fx, runId, atKill);
     await expectDevicesRaw(env, [...sim.data.devices].sort((a, b) => (a.id < b.id ? -1 : 1)));
     const walk = await env.db.selectFrom('sync_walks').selectAll().where('run_id', '=', runId).executeTakeFirstOrThrow();
     expect([walk.status, walk.pages, walk.records, walk.inserted, walk.updated, walk.total]).toEqual(['succeeded', 24, 120, 120, 0, 120]);

@@ -1,13 +1,11 @@
-import type { ChildProcess } from 'node:child_process';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../src/app.js';
+import { describe, expect, it } from 'vitest';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
 import { createRng, type RequestLogEntry } from '../src/simulators/http-sim.js';
 import { generateIzumaData, IzumaSimulator } from '../src/simulators/izuma.js';
-import { createTestEnv, waitFor, type TestEnv } from './helpers.js';
-import { automoxSource, izumaSource, SLOW, tempDir, testConfig, type TempDir } from './helpers/config.js';
-import { exited, killAll, startWorker } from './helpers/worker.js';
+import { waitFor } from './helpers.js';
+import { automoxSource, izumaSource, SLOW, testConfig } from './helpers/config.js';
+import { exited, startWorker, useWorkerFixture } from './helpers/worker.js';
 
 // SIGKILL of the worker at ten moments of a two-source sync, each after a seeded number of
 // committed pages: the warehouse ends exact, nothing is written twice, and each kill costs at
@@ -18,41 +16,32 @@ const KILLS = 10;
 const KEYS = { AX_KEY: 'kill-matrix-ax', IZ_KEY: 'ak_killmatrix0123456789abcdef0123' };
 
 describe(`a worker SIGKILLed at ${KILLS} moments of a two-source sync (seed ${SEED})`, () => {
-  let env: TestEnv;
   let ax: AutomoxSimulator;
   let iz: IzumaSimulator;
-  let dir: TempDir;
-  let configFile: string;
-  let app: App;
-  const children: ChildProcess[] = [];
-
-  beforeAll(async () => {
-    env = await createTestEnv();
-    ax = new AutomoxSimulator({ apiKey: KEYS.AX_KEY, data: generateAutomoxData({ seed: SEED, orgs: 3, devicesPerOrg: [45, 30, 25], packagesPerDevice: 1, groupsPerOrg: 2 }) });
-    iz = new IzumaSimulator({ apiKey: KEYS.IZ_KEY, data: generateIzumaData({ seed: SEED, devices: 120 }) });
-    const [axOrigin, izOrigin] = [await ax.start(), await iz.start()];
-    dir = await tempDir('fleetsync-kills-');
-    // One page in flight per lane, so "at most one refetched page per kill" is per lane.
-    const cfg = testConfig([
-      automoxSource('ax', `${axOrigin}/api`, 'AX_KEY', { rateLimits: { api: { ...SLOW, concurrency: 1 }, servers: { ...SLOW, concurrency: 1 } } }),
-      izumaSource('iz', izOrigin, 'IZ_KEY', { rateLimits: { api: { ...SLOW, concurrency: 1 } } }),
-    ]);
-    configFile = await dir.writeYaml('fleetsync.yaml', cfg);
-    app = await env.open(cfg, { ...process.env, ...KEYS });
-  });
-
-  afterAll(async () => {
-    killAll(children);
-    await ax.stop();
-    await iz.stop();
-    await env.cleanup();
-    await dir.remove();
+  const fx = useWorkerFixture({
+    dirPrefix: 'fleetsync-kills-',
+    start: async () => {
+      ax = new AutomoxSimulator({ apiKey: KEYS.AX_KEY, data: generateAutomoxData({ seed: SEED, orgs: 3, devicesPerOrg: [45, 30, 25], packagesPerDevice: 1, groupsPerOrg: 2 }) });
+      iz = new IzumaSimulator({ apiKey: KEYS.IZ_KEY, data: generateIzumaData({ seed: SEED, devices: 120 }) });
+      const [axOrigin, izOrigin] = [await ax.start(), await iz.start()];
+      // One page in flight per lane, so "at most one refetched page per kill" is per lane.
+      const config = testConfig([
+        automoxSource('ax', `${axOrigin}/api`, 'AX_KEY', { rateLimits: { api: { ...SLOW, concurrency: 1 }, servers: { ...SLOW, concurrency: 1 } } }),
+        izumaSource('iz', izOrigin, 'IZ_KEY', { rateLimits: { api: { ...SLOW, concurrency: 1 } } }),
+      ]);
+      const stop = async () => {
+        await ax.stop();
+        await iz.stop();
+      };
+      return { config, keys: KEYS, stop };
+    },
   });
 
   const committed = async (runIds: string[]) =>
-    Number((await sql<{ n: string }>`select coalesce(sum(pages), 0) as n from sync_walks where run_id = any(${runIds})`.execute(env.db)).rows[0]!.n);
+    Number((await sql<{ n: string }>`select coalesce(sum(pages), 0) as n from sync_walks where run_id = any(${runIds})`.execute(fx.env.db)).rows[0]!.n);
 
   it('ends exact, writes nothing twice and refetches at most one page per lane per kill', async () => {
+    const { env, app, configFile, children } = fx;
     const runIds = [(await app.engine.startRun('ax', { trigger: 'test' })).runId, (await app.engine.startRun('iz', { trigger: 'test' })).runId];
     const rng = createRng(SEED);
     let kills = 0;

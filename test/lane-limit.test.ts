@@ -1,11 +1,8 @@
-import type { ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../src/app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
-import { createTestEnv, type TestEnv } from './helpers.js';
-import { automoxSource, tempDir, testConfig, type TempDir } from './helpers/config.js';
+import { automoxSource, testConfig } from './helpers/config.js';
 import { expectAutomoxLandedOnce } from './helpers/warehouse.js';
-import { exited, killAll, startWorker } from './helpers/worker.js';
+import { exited, startWorker, useWorkerFixture } from './helpers/worker.js';
 
 const API_KEY = 'lane-limit-key';
 const LIMIT = { max: 20, durationMs: 1000 };
@@ -23,32 +20,24 @@ function busiestWindow(arrivals: readonly number[], durationMs: number): number 
 }
 
 describe('three worker processes on one source', () => {
-  let env: TestEnv;
   let sim: AutomoxSimulator;
-  let dir: TempDir;
-  let app: App;
-  const children: ChildProcess[] = [];
-
-  beforeAll(async () => {
-    env = await createTestEnv();
-    sim = new AutomoxSimulator({ apiKey: API_KEY, data: generateAutomoxData({ seed: 21, orgs: 2, devicesPerOrg: [150, 120], packagesPerDevice: 1, groupsPerOrg: 2 }) });
-    const origin = await sim.start();
-    dir = await tempDir('fleetsync-lanes-');
-    // Each lane at exactly the vendor's documented limit, with every worker taking 3 jobs at once.
-    const cfg = testConfig([automoxSource('automox-lanes', `${origin}/api`, 'LANES_KEY', { rateLimits: { api: { windows: [LIMIT], concurrency: 3 }, servers: { windows: [LIMIT], concurrency: 3 } } })]);
-    const file = await dir.writeYaml('fleetsync.yaml', cfg);
-    app = await env.open(cfg, { ...process.env, LANES_KEY: API_KEY });
-    for (let i = 0; i < 3; i++) children.push(startWorker(file, env, { LANES_KEY: API_KEY }));
+  const fx = useWorkerFixture({
+    dirPrefix: 'fleetsync-lanes-',
+    start: async () => {
+      sim = new AutomoxSimulator({ apiKey: API_KEY, data: generateAutomoxData({ seed: 21, orgs: 2, devicesPerOrg: [150, 120], packagesPerDevice: 1, groupsPerOrg: 2 }) });
+      const origin = await sim.start();
+      // Each lane at exactly the vendor's documented limit, with every worker taking 3 jobs at once.
+      const config = testConfig([automoxSource('automox-lanes', `${origin}/api`, 'LANES_KEY', { rateLimits: { api: { windows: [LIMIT], concurrency: 3 }, servers: { windows: [LIMIT], concurrency: 3 } } })]);
+      return { config, keys: { LANES_KEY: API_KEY }, stop: () => sim.stop() };
+    },
   });
 
-  afterAll(async () => {
-    killAll(children);
-    await sim.stop();
-    await env.cleanup();
-    await dir.remove();
+  beforeAll(() => {
+    for (let i = 0; i < 3; i++) fx.children.push(startWorker(fx.configFile, fx.env, { LANES_KEY: API_KEY }));
   });
 
   it('never puts more requests into any vendor window of a lane than the lane allows', async () => {
+    const { env, app, children } = fx;
     const { runId } = await app.engine.startRun('automox-lanes', { trigger: 'test' });
     const run = await app.engine.waitForRun(runId, { pollMs: 100 });
     expect(run.status).toBe('succeeded');

@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox
 import { createDb } from '../src/warehouse/db.js';
 import { createTestEnv, waitFor, type TestEnv } from './helpers.js';
 import { automoxSource, FAST, tempDir, testConfig, type TempDir } from './helpers/config.js';
+import { freePort } from './helpers/ports.js';
 import { syncOnce } from './helpers/sync.js';
 import { exited, killAll, startWorker } from './helpers/worker.js';
 import type { ChildProcess } from 'node:child_process';
@@ -22,15 +22,6 @@ function sample(text: string, name: string, labels: Record<string, string>): num
     if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return null;
-}
-
-/** A loopback port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 /** Newest finished_at of the succeeded walks of a source/resource, in Unix seconds. */
@@ -97,9 +88,9 @@ describe('metrics and health endpoints', () => {
   });
 
   it('/readyz answers 503 naming Redis when Redis is down, and Postgres when Postgres is down', async () => {
-    const redisDown = new Redis(`redis://127.0.0.1:${await closedPort()}`, { maxRetriesPerRequest: null, lazyConnect: false });
+    const redisDown = new Redis(`redis://127.0.0.1:${await freePort()}`, { maxRetriesPerRequest: null, lazyConnect: false });
     redisDown.on('error', () => undefined);
-    const pgDown = createDb(`postgres://postgres@127.0.0.1:${await closedPort()}/fleetsync`, { max: 1 });
+    const pgDown = createDb(`postgres://postgres@127.0.0.1:${await freePort()}/fleetsync`, { max: 1 });
     const checks = [
       { name: 'redis', deps: { db: env.db, redis: redisDown } },
       { name: 'postgres', deps: { db: pgDown, redis: app.redis } },
@@ -131,7 +122,7 @@ describe('metrics and health endpoints', () => {
     const gone = await env.db.insertInto('sync_runs').values({ source_id: 'gone-source', trigger: 'test', mode: 'full', resources: ['devices'], status: 'succeeded', finished_at: new Date() }).returning('id').executeTakeFirstOrThrow();
     await env.db.insertInto('sync_walks').values({ run_id: gone.id, source_id: 'gone-source', resource: 'devices', scope: '-', mode: 'full', status: 'succeeded', cursor: null, total: null, since: null, high_water_mark: null, waiting_until: null, waiting_reason: null, error_status: null, error_message: null, error_request_id: null, parent_walk_id: null, finished_at: new Date() }).execute();
     const configFile = await dir.writeYaml('fleetsync.yaml', cfg);
-    const port = await closedPort();
+    const port = await freePort();
     const worker = startWorker(configFile, env, { H_KEY: API_KEY, FLEETSYNC_METRICS_PORT: String(port), FLEETSYNC_METRICS_HOST: '127.0.0.1' });
     children.push(worker);
     const base = `http://127.0.0.1:${port}`;

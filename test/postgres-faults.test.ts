@@ -1,51 +1,40 @@
-import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../src/app.js';
+import { describe, expect, it } from 'vitest';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
-import { createTestEnv, TEST_WORKER, waitFor, type TestEnv } from './helpers.js';
-import { automoxSource, SLOW, tempDir, testConfig, type TempDir } from './helpers/config.js';
+import { TEST_WORKER, waitFor } from './helpers.js';
+import { automoxSource, SLOW, testConfig } from './helpers/config.js';
 import { expectAutomoxLandedOnce } from './helpers/warehouse.js';
-import { killAll, startWorker } from './helpers/worker.js';
+import { startWorker, useWorkerFixture } from './helpers/worker.js';
 
 const API_KEY = 'pg-fault-key';
 
 describe("a worker whose Postgres backends are terminated (failover, an administrator's pg_terminate_backend)", () => {
-  let env: TestEnv;
   let sim: AutomoxSimulator;
-  let dir: TempDir;
-  let configFile: string;
-  let app: App;
   let probe: pg.Client;
-  const children: ChildProcess[] = [];
-
-  beforeAll(async () => {
-    env = await createTestEnv();
-    sim = new AutomoxSimulator({ apiKey: API_KEY, data: generateAutomoxData({ seed: 11, orgs: 3, devicesPerOrg: [45, 40, 35], packagesPerDevice: 2 }) });
-    const origin = await sim.start();
-    dir = await tempDir('fleetsync-pgfault-');
-    // Many attempts: every termination fails the page jobs in flight, and each failure spends one.
-    const cfg = testConfig([automoxSource('automox-pg', `${origin}/api`, 'PGF_KEY', { rateLimits: { api: { ...SLOW, concurrency: 3 }, servers: { ...SLOW, concurrency: 2 } } })], {
-      worker: { ...TEST_WORKER, attempts: 50 },
-    });
-    configFile = await dir.writeYaml('fleetsync.yaml', cfg);
-    app = await env.open(cfg, { ...process.env, PGF_KEY: API_KEY });
-    // The test's own connection: it terminates every other backend of the test database and
-    // reads the run's state, so it is the one backend that is never terminated.
-    probe = new pg.Client({ connectionString: env.databaseUrl, application_name: 'fleetsync-test-probe' });
-    probe.on('error', () => undefined);
-    await probe.connect();
-  });
-
-  afterAll(async () => {
-    killAll(children);
-    await probe.end().catch(() => undefined);
-    await sim.stop();
-    await env.cleanup();
-    await dir.remove();
+  const fx = useWorkerFixture({
+    dirPrefix: 'fleetsync-pgfault-',
+    start: async (env) => {
+      sim = new AutomoxSimulator({ apiKey: API_KEY, data: generateAutomoxData({ seed: 11, orgs: 3, devicesPerOrg: [45, 40, 35], packagesPerDevice: 2 }) });
+      const origin = await sim.start();
+      // Many attempts: every termination fails the page jobs in flight, and each failure spends one.
+      const config = testConfig([automoxSource('automox-pg', `${origin}/api`, 'PGF_KEY', { rateLimits: { api: { ...SLOW, concurrency: 3 }, servers: { ...SLOW, concurrency: 2 } } })], {
+        worker: { ...TEST_WORKER, attempts: 50 },
+      });
+      // The test's own connection: it terminates every other backend of the test database and
+      // reads the run's state, so it is the one backend that is never terminated.
+      probe = new pg.Client({ connectionString: env.databaseUrl, application_name: 'fleetsync-test-probe' });
+      probe.on('error', () => undefined);
+      await probe.connect();
+      const stop = async () => {
+        await probe.end().catch(() => undefined);
+        await sim.stop();
+      };
+      return { config, keys: { PGF_KEY: API_KEY }, stop };
+    },
   });
 
   it('stays up, logs the outage once each way, and the run ends with exactly the simulator data', async () => {
+    const { env, app, configFile, children } = fx;
     const { runId } = await app.engine.startRun('automox-pg', { trigger: 'test' });
     const worker = startWorker(configFile, env, { PGF_KEY: API_KEY, FLEETSYNC_LOG_LEVEL: 'info' });
     children.push(worker);

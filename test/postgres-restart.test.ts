@@ -1,12 +1,10 @@
-import type { ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../src/app.js';
+import { describe, expect, it } from 'vitest';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
-import { createTestEnv, waitFor, type TestEnv } from './helpers.js';
-import { automoxSource, SLOW, tempDir, testConfig, type TempDir } from './helpers/config.js';
+import { createTestEnv, waitFor } from './helpers.js';
+import { automoxSource, SLOW, testConfig } from './helpers/config.js';
 import { startPostgres, type OwnedPostgres } from './helpers/servers.js';
 import { expectAutomoxLandedOnce } from './helpers/warehouse.js';
-import { exited, killAll, pagesOf, startWorker } from './helpers/worker.js';
+import { exited, pagesOf, startWorker, useWorkerFixture } from './helpers/worker.js';
 
 // Postgres stopped (immediate shutdown, as a crash or failover) and started again mid-run, on a
 // server the test creates: the worker process stays up, and the run ends exact.
@@ -15,36 +13,28 @@ const API_KEY = 'pg-restart-key';
 
 describe('Postgres stopped and started mid-run', () => {
   let server: OwnedPostgres;
-  let env: TestEnv;
   let sim: AutomoxSimulator;
-  let dir: TempDir;
-  let configFile: string;
-  let app: App;
-  const children: ChildProcess[] = [];
-
-  beforeAll(async () => {
-    server = await startPostgres();
-    env = await createTestEnv({ adminUrl: server.adminUrl });
-    sim = new AutomoxSimulator({ apiKey: API_KEY, data: generateAutomoxData({ seed: 3, orgs: 2, devicesPerOrg: [60, 40], packagesPerDevice: 1, groupsPerOrg: 2 }) });
-    const origin = await sim.start();
-    dir = await tempDir('fleetsync-pgrestart-');
-    const cfg = testConfig([automoxSource('automox-pg', `${origin}/api`, 'PG_KEY', { rateLimits: { api: { ...SLOW, concurrency: 2 }, servers: { ...SLOW, concurrency: 2 } } })], {
-      // A reconciler that looks often, so a job that gave up while Postgres was away comes back soon.
-      worker: { lockDurationMs: 2000, backoffMs: 50, attempts: 6, maxInProcessWaitMs: 200, reconcileIntervalMs: 1000 },
-    });
-    configFile = await dir.writeYaml('fleetsync.yaml', cfg);
-    app = await env.open(cfg, { ...process.env, PG_KEY: API_KEY });
-  });
-
-  afterAll(async () => {
-    killAll(children);
-    await sim.stop();
-    await env.cleanup().catch(() => undefined);
-    await dir.remove();
-    await server.remove();
+  const fx = useWorkerFixture({
+    dirPrefix: 'fleetsync-pgrestart-',
+    env: async () => {
+      server = await startPostgres();
+      const env = await createTestEnv({ adminUrl: server.adminUrl });
+      return { ...env, cleanup: () => env.cleanup().catch(() => undefined) };
+    },
+    start: async () => {
+      sim = new AutomoxSimulator({ apiKey: API_KEY, data: generateAutomoxData({ seed: 3, orgs: 2, devicesPerOrg: [60, 40], packagesPerDevice: 1, groupsPerOrg: 2 }) });
+      const origin = await sim.start();
+      const config = testConfig([automoxSource('automox-pg', `${origin}/api`, 'PG_KEY', { rateLimits: { api: { ...SLOW, concurrency: 2 }, servers: { ...SLOW, concurrency: 2 } } })], {
+        // A reconciler that looks often, so a job that gave up while Postgres was away comes back soon.
+        worker: { lockDurationMs: 2000, backoffMs: 50, attempts: 6, maxInProcessWaitMs: 200, reconcileIntervalMs: 1000 },
+      });
+      return { config, keys: { PG_KEY: API_KEY }, stop: () => sim.stop() };
+    },
+    teardown: () => server.remove(),
   });
 
   it('keeps the worker up through the outage and ends with exactly the vendor data', async () => {
+    const { env, app, configFile, children } = fx;
     const { runId } = await app.engine.startRun('automox-pg', { trigger: 'test' });
     const worker = startWorker(configFile, env, { PG_KEY: API_KEY, FLEETSYNC_LOG_LEVEL: 'info' });
     children.push(worker);

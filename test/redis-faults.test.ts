@@ -8,7 +8,8 @@ import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox
 import { createTestEnv, TEST_WORKER, waitFor, type TestEnv } from './helpers.js';
 import { runCli } from './helpers/cli.js';
 import { automoxSource, FAST, SLOW, tempDir, testConfig, type TempDir } from './helpers/config.js';
-import { freePort, TestRedis } from './helpers/redis-server.js';
+import { freePort } from './helpers/ports.js';
+import { TestRedis } from './helpers/redis-server.js';
 import { expectAutomoxLandedOnce } from './helpers/warehouse.js';
 import { killAll, pagesOf, startWorker } from './helpers/worker.js';
 

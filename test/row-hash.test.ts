@@ -8,7 +8,7 @@ import { upsertRows, type UpsertOptions } from '../src/warehouse/upsert.js';
 import { recordHistory } from '../src/warehouse/history.js';
 import { createTestEnv, type TestEnv } from './helpers.js';
 
-// A resync sends only the records whose hash differs from the stored row's (issue 15): an
+// A resync sends only the records whose hash differs from the stored row's: an
 // unchanged page costs one lookup of ids and hashes, not a parse and compare of its jsonb.
 
 const SOURCE = 'hash-test';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
 import { createTestEnv, TEST_WORKER, waitFor, type TestEnv } from './helpers.js';
 import { automoxSource, SLOW, testConfig } from './helpers/config.js';
-import { freePort } from './helpers/redis-server.js';
+import { freePort } from './helpers/ports.js';
 import { pagesOf } from './helpers/worker.js';
 
 const API_KEY = 'unreachable-key';

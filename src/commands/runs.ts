@@ -1,26 +1,13 @@
+import { formatDuration, formatInstant } from '../time-text.js';
 import { table } from '../status.js';
 import { listRuns, runWalks, type RunListing, type WalkListing } from '../warehouse/run-history.js';
 import { CommandError, requireSource, withApp, type CommandContext } from './common.js';
-
-/** A duration as people read it: `850ms`, `42s`, `3m 05s`, `2h 04m`; `-` while running. */
-export function formatDuration(seconds: number | null): string {
-  if (seconds === null) return '-';
-  if (seconds < 1) return `${Math.round(seconds * 1000)}ms`;
-  if (seconds < 60) return `${Math.round(seconds)}s`;
-  const s = Math.round(seconds);
-  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
-
-function when(d: Date | null): string {
-  return d ? d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-';
-}
 
 /** The `runs` table: one line per run, newest first. */
 export function formatRuns(runs: readonly RunListing[]): string {
   if (runs.length === 0) return 'no runs yet';
   const head = ['id', 'source', 'trigger', 'mode', 'status', 'started', 'duration', 'walks', 'records', 'failures'];
-  const rows = runs.map((r) => [r.id, r.sourceId, r.trigger, r.mode, r.status, when(r.startedAt), formatDuration(r.seconds), String(r.walks), String(r.records), String(r.failures)]);
+  const rows = runs.map((r) => [r.id, r.sourceId, r.trigger, r.mode, r.status, formatInstant(r.startedAt), formatDuration(r.seconds), String(r.walks), String(r.records), String(r.failures)]);
   return table([head, ...rows]).join('\n');
 }
 
@@ -43,7 +30,7 @@ export function formatRunWalks(run: RunListing | undefined, header: string, walk
     String(w.quarantined),
   ]);
   const lines = [header];
-  if (run) lines.push(`started ${when(run.startedAt)}, finished ${when(run.finishedAt)}, ${formatDuration(run.seconds)}; ${run.walks} walks, ${run.records} records, ${run.failures} failed`);
+  if (run) lines.push(`started ${formatInstant(run.startedAt)}, finished ${formatInstant(run.finishedAt)}, ${formatDuration(run.seconds)}; ${run.walks} walks, ${run.records} records, ${run.failures} failed`);
   lines.push(...(walks.length ? table([head, ...rows]) : ['no walks']));
   const failures = walks.filter((w) => w.error);
   if (failures.length) {

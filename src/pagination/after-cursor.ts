@@ -1,3 +1,4 @@
+import { idText } from '../normalize.js';
 import { atPath, describe, recordsAt, totalAt, withTotal } from './body.js';
 import { PageShapeError, PaginationLoopError, type Cursor, type PageContext, type PageStrategy } from './types.js';
 
@@ -28,13 +29,6 @@ export interface AfterCursorOptions {
   hasMore?: string | null;
   /** Dot path of the total record count; default "total_count"; null: none. */
   total?: string | null;
-}
-
-/** A cursor value read from a body: a non-empty string, or a number as its decimal text; else null. */
-function cursorText(v: unknown): string | null {
-  if (typeof v === 'string') return v === '' ? null : v;
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  return null;
 }
 
 /**
@@ -78,7 +72,7 @@ export function afterCursor(opts: AfterCursorOptions): PageStrategy {
       if (!more) return { records, next: null, ...extra };
       if (records.length === 0) throw new PaginationLoopError(`pagination loop: ${hasMorePath} is true on an empty page`);
       const last: unknown = records[records.length - 1];
-      const next = cursorText(opts.cursor !== undefined ? atPath(body, opts.cursor) : atPath(last, idField));
+      const next = idText(opts.cursor !== undefined ? atPath(body, opts.cursor) : atPath(last, idField));
       if (next === null) {
         if (!flagged) return { records, next: null, ...extra };
         const what = opts.cursor !== undefined ? `no cursor at "${opts.cursor}" (${describe(body)})` : `no id in its last record (${describe(last)})`;

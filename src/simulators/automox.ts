@@ -20,7 +20,7 @@
  * enforced.
  */
 import { STATUS_CODES } from 'node:http';
-import { HttpSimulator, bearerToken, createRng, parseIntParam } from './http-sim.js';
+import { HttpSimulator, bearerToken, byId, createRng, parseIntParam } from './http-sim.js';
 import type { RateWindow, Rng, SimRequest, SimResponse } from './http-sim.js';
 
 /** Documented default limit: 100 authenticated requests per second per account. */
@@ -571,15 +571,6 @@ export function generatedAutomoxServer(opts: GeneratedAutomoxOptions, groups: re
   const group = groups[orgIndex * groupsPerOrg + rng.int(0, groupsPerOrg - 1)];
   if (!group) throw new Error(`no group for org index ${orgIndex}`);
   return makeServer(rng, id, 10_001 + orgIndex, group.id, index);
-}
-
-function byId<T extends { id: number }>(items: T[]): T[] {
-  for (let i = 1; i < items.length; i++) {
-    const prev = items[i - 1];
-    const cur = items[i];
-    if (prev && cur && prev.id > cur.id) return [...items].sort((a, b) => a.id - b.id);
-  }
-  return items;
 }
 
 export class AutomoxSimulator extends HttpSimulator {

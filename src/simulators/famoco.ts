@@ -24,7 +24,7 @@
  * Errors are DRF bodies wrapped in {"errors": ...}. Limiter 429: Retry-After seconds and
  * {"errors":{"detail":"Request was throttled. Expected available in N seconds."}}.
  */
-import { HttpSimulator, bearerToken, createRng } from './http-sim.js';
+import { HttpSimulator, bearerToken, byId, createRng } from './http-sim.js';
 import type { RateWindow, Rng, SimRequest, SimResponse } from './http-sim.js';
 
 /** Documented MDM limits: 100 requests/minute and 1000 requests/hour per client. */
@@ -455,15 +455,6 @@ abstract class FamocoBase extends HttpSimulator {
     };
     return { errors: { detail: detail[status] ?? 'A server error occurred.' } };
   }
-}
-
-function byId<T extends { id: number }>(items: T[]): T[] {
-  for (let i = 1; i < items.length; i++) {
-    const prev = items[i - 1];
-    const cur = items[i];
-    if (prev && cur && prev.id > cur.id) return [...items].sort((a, b) => a.id - b.id);
-  }
-  return items;
 }
 
 function fieldError(field: string, message: string): SimResponse {

@@ -517,6 +517,16 @@ export function createRng(seed: number): Rng {
   };
 }
 
+/** The items sorted by id (the same array when already sorted). */
+export function byId<T extends { id: number }>(items: T[]): T[] {
+  for (let i = 1; i < items.length; i++) {
+    const prev = items[i - 1];
+    const cur = items[i];
+    if (prev && cur && prev.id > cur.id) return [...items].sort((a, b) => a.id - b.id);
+  }
+  return items;
+}
+
 /** Parses a non-negative base-10 integer query value; null when absent, NaN when malformed. */
 export function parseIntParam(value: string | null): number | null {
   if (value === null) return null;

@@ -1,6 +1,6 @@
 import { formatKeyPath } from '../config.js';
 import type { ResourceDefinition } from '../connector.js';
-import { boundedJson, MAX_RECORD_DEPTH, repairJson, storableText } from '../normalize.js';
+import { boundedJson, idText, MAX_RECORD_DEPTH, repairJson, storableText } from '../normalize.js';
 import { atPath } from '../pagination/body.js';
 import type { RecordText } from './record-texts.js';
 import type { RowToUpsert } from '../warehouse/payload.js';
@@ -43,13 +43,6 @@ export interface NormalizeContext {
   sourceId: string;
   scope: string;
   where: string;
-}
-
-/** A usable id: a non-empty string, or a finite number as its decimal text; null otherwise. */
-function idText(v: unknown): string | null {
-  if (typeof v === 'string') return v === '' ? null : v;
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  return null;
 }
 
 /** Why a value cannot be an id, for the quarantine reason. */

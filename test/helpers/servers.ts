@@ -1,27 +1,15 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { waitFor } from '../helpers.js';
+import { freePort } from './ports.js';
 
 // Servers a fault test owns: never the shared Postgres and Redis, which other tests and
 // engineers use. Each one lives in its own temporary directory on a free loopback port.
 
 const run = promisify(execFile);
-
-/** A free TCP port on loopback (the kernel's pick; free when this returns, not reserved). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** A redis-server child process of the test. */
 export interface OwnedRedis {

@@ -13,7 +13,7 @@ describe('normalize', () => {
     expect(toTimestamp(null)).toBeNull();
   });
 
-  // One test per vendor time format (issue 13): every one lands as the same UTC instant.
+  // One test per vendor time format: every one lands as the same UTC instant.
   it('gives for a UTC time exactly what Date gives, over every day of leap and common years and the edges of each field', () => {
     // What toTimestamp did for these shapes before it built UTC texts from their digits.
     const viaDate = (s: string): string | null => {
