@@ -3,6 +3,7 @@ import type { Engine } from './queue/engine.js';
 import { laneStatus, type LaneStatus } from './lane-status.js';
 import type { LaneInfo } from './queue/lane-info.js';
 import type { Database } from './warehouse/db.js';
+import type { WalkRow } from './warehouse/walks.js';
 import { listHeldSweeps } from './warehouse/held-sweeps.js';
 
 /** Per-resource totals of one run. */
@@ -53,61 +54,10 @@ export interface RunSummary {
 export async function summarizeRun(db: Kysely<Database>, runId: string): Promise<RunSummary> {
   const run = await db.selectFrom('sync_runs').selectAll().where('id', '=', runId).executeTakeFirstOrThrow();
   const walks = await db.selectFrom('sync_walks').selectAll().where('run_id', '=', runId).orderBy('id').execute();
-  const byResource = new Map<string, ResourceSummary>();
-  for (const r of run.resources) {
-    byResource.set(r, {
-      resource: r,
-      walks: 0,
-      running: 0,
-      failed: 0,
-      pages: 0,
-      records: 0,
-      inserted: 0,
-      updated: 0,
-      unchanged: 0,
-      deleted: 0,
-      missing: 0,
-      quarantined: 0,
-      unidentified: 0,
-      repaired: 0,
-      duplicates: 0,
-      total: null,
-      sweeps: [],
-      waitingUntil: null,
-      waitingReason: null,
-      errors: [],
-      cursor: null,
-    });
-  }
+  const byResource = new Map<string, ResourceSummary>(run.resources.map((r) => [r, emptySummary(r)]));
   for (const w of walks) {
     const s = byResource.get(w.resource);
-    if (!s) continue;
-    s.walks++;
-    s.pages += w.pages;
-    s.records += w.records;
-    s.inserted += w.inserted;
-    s.updated += w.updated;
-    s.unchanged += w.unchanged;
-    s.deleted += w.deleted;
-    s.missing += w.missing;
-    if (w.sweep !== null && w.sweep_reason !== null) s.sweeps.push({ scope: w.scope, outcome: w.sweep, message: w.sweep_reason });
-    s.quarantined += w.quarantined;
-    s.unidentified += w.unidentified;
-    s.repaired += w.repaired;
-    s.duplicates += w.duplicates;
-    if (w.total !== null) s.total = (s.total ?? 0) + w.total;
-    if (w.status === 'running') {
-      s.running++;
-      if (s.cursor === null) s.cursor = { scope: w.scope, page: w.pages, cursor: w.cursor };
-      if (w.waiting_until && new Date(w.waiting_until).getTime() > Date.now()) {
-        s.waitingUntil = new Date(w.waiting_until).toISOString();
-        s.waitingReason = w.waiting_reason;
-      }
-    }
-    if (w.status === 'failed' || w.status === 'cancelled') {
-      s.failed++;
-      if (w.error_message) s.errors.push({ scope: w.scope, status: w.error_status, message: w.error_message, requestId: w.error_request_id });
-    }
+    if (s) addWalk(s, w);
   }
   return {
     runId: run.id,
@@ -120,6 +70,31 @@ export async function summarizeRun(db: Kysely<Database>, runId: string): Promise
     error: { status: run.error_status, message: run.error_message, requestId: run.error_request_id },
     resources: [...byResource.values()],
   };
+}
+
+function emptySummary(resource: string): ResourceSummary {
+  const counts = { walks: 0, running: 0, failed: 0, pages: 0, records: 0, inserted: 0, updated: 0, unchanged: 0, deleted: 0, missing: 0, quarantined: 0, unidentified: 0, repaired: 0, duplicates: 0 };
+  return { resource, ...counts, total: null, sweeps: [], waitingUntil: null, waitingReason: null, errors: [], cursor: null };
+}
+
+/** Adds one walk's counts, sweep, wait, cursor and failure to its resource's summary. */
+function addWalk(s: ResourceSummary, w: WalkRow): void {
+  s.walks++;
+  for (const k of ['pages', 'records', 'inserted', 'updated', 'unchanged', 'deleted', 'missing', 'quarantined', 'unidentified', 'repaired', 'duplicates'] as const) s[k] += w[k];
+  if (w.sweep !== null && w.sweep_reason !== null) s.sweeps.push({ scope: w.scope, outcome: w.sweep, message: w.sweep_reason });
+  if (w.total !== null) s.total = (s.total ?? 0) + w.total;
+  if (w.status === 'running') {
+    s.running++;
+    if (s.cursor === null) s.cursor = { scope: w.scope, page: w.pages, cursor: w.cursor };
+    if (w.waiting_until && new Date(w.waiting_until).getTime() > Date.now()) {
+      s.waitingUntil = new Date(w.waiting_until).toISOString();
+      s.waitingReason = w.waiting_reason;
+    }
+  }
+  if (w.status === 'failed' || w.status === 'cancelled') {
+    s.failed++;
+    if (w.error_message) s.errors.push({ scope: w.scope, status: w.error_status, message: w.error_message, requestId: w.error_request_id });
+  }
 }
 
 /** Formats a run summary as the table `sync --wait` prints. */
@@ -230,10 +205,10 @@ export async function collectStatus(db: Kysely<Database>, engine: Engine, source
 
 /** A lane's limits as text: "100/min + 1000/h", "bucket 200 +100/min". */
 export function laneLimitText(lane: Pick<LaneInfo, 'windows' | 'tokenBucket'>): string {
-  return [...lane.windows.map((w) => `${w.max}/${formatDuration(w.durationMs)}`), ...(lane.tokenBucket ? [`bucket ${lane.tokenBucket.capacity} +${lane.tokenBucket.refillPerMinute}/min`] : [])].join(' + ');
+  return [...lane.windows.map((w) => `${w.max}/${windowText(w.durationMs)}`), ...(lane.tokenBucket ? [`bucket ${lane.tokenBucket.capacity} +${lane.tokenBucket.refillPerMinute}/min`] : [])].join(' + ');
 }
 
-function formatDuration(ms: number): string {
+function windowText(ms: number): string {
   if (ms % 3_600_000 === 0) return ms === 3_600_000 ? 'h' : `${ms / 3_600_000}h`;
   if (ms % 60_000 === 0) return ms === 60_000 ? 'min' : `${ms / 60_000}min`;
   if (ms % 1000 === 0) return ms === 1000 ? 's' : `${ms / 1000}s`;

@@ -1,3 +1,4 @@
+import { pageQueueName } from '../src/queue/page-queue.js';
 import { existsSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -253,10 +254,10 @@ describe('dashboard in headless Chromium', () => {
     }
   });
 
-  it('shows Bull Board with the real lane queues and the schedules queue, lane names in full', async () => {
+  it('shows Bull Board with the real page queue and the schedules queue, names in full', async () => {
     const page = await browser!.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(`${base}/queues`);
-    for (const name of [`${SOURCE}.api`, `${SOURCE}.servers`, SCHEDULES_QUEUE]) {
+    for (const name of [pageQueueName('automox'), SCHEDULES_QUEUE]) {
       const item = page.getByText(name, { exact: true }).first();
       await item.waitFor({ timeout: 20_000 });
       // Not cut with an ellipsis: the text fits its box.
@@ -264,8 +265,8 @@ describe('dashboard in headless Chromium', () => {
     }
     // Bull Board's own API sees the same queues with their real counts.
     const api = (await (await fetch(`${base}/queues/api/queues`)).json()) as { queues: Array<{ name: string; counts: Record<string, number> }> };
-    const servers = api.queues.find((q) => q.name === `${SOURCE}.servers`)!;
-    expect(servers.counts.completed).toBeGreaterThan(0);
+    const pages = api.queues.find((q) => q.name === pageQueueName('automox'))!;
+    expect(pages.counts.completed).toBeGreaterThan(0);
     await shoot(page, 'lanes.png');
     await page.close();
   });

@@ -111,7 +111,7 @@ export class Engine {
     return s;
   }
 
-  /** The source `id` without its credentials (run starts and status send no request). */
+  /** The source `id` without credentials (run starts and status send no request). */
   private described(id: string): ResolvedSource {
     const s = this.sources.describe(id);
     if (!s) throw new Error(`source "${id}" is not in the configuration`);
@@ -219,10 +219,9 @@ export class Engine {
   }
 
   /**
-   * Processes one page job (see page-job.ts) once it is admitted here (page-admission.ts): a job
-   * of a source this process does not know or does not work, or whose lane has all its slots in
-   * use here, is put back for a moment. `token` is the job's lock (a worker's); without it a job
-   * that has to wait throws instead. Exposed for tests and custom workers.
+   * Processes one page job (page-job.ts) once admitted here (page-admission.ts): a job of a source
+   * this process does not know or work, or whose lane is full here, waits or is put back. `token`
+   * is the job's lock (a worker's). Exposed for tests and custom workers.
    */
   async processPage(job: Job<PageJobData>, token?: string): Promise<PageOutcome> {
     const { sourceId, resource } = job.data;

@@ -1,6 +1,7 @@
 import { postgresConnectionReason } from '../infra-errors.js';
 import type { Logger } from '../logger.js';
 import type { Engine } from './engine.js';
+import { Periodic } from './periodic.js';
 import type { Scheduler } from './schedules.js';
 
 /**
@@ -37,11 +38,12 @@ export interface ReconcilerOptions {
  * worker restart. A pass that fails (Postgres or Redis away) is logged and tried again next time.
  */
 export class Reconciler {
-  private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
-  private stopped = false;
+  private readonly periodic: Periodic;
 
-  constructor(private readonly opts: ReconcilerOptions) {}
+  constructor(private readonly opts: ReconcilerOptions) {
+    this.periodic = new Periodic(opts.intervalMs, async () => void (await this.pass(SETTLED_MS)));
+  }
 
   /**
    * One pass: re-queue stranded walks (with `settledMs`, only those unchanged for that long),
@@ -62,7 +64,7 @@ export class Reconciler {
   async start(): Promise<ReconcileResult | null> {
     // At start every running walk counts: a crashed worker's walks may have changed a moment ago.
     const first = await this.pass(0);
-    this.schedule();
+    this.periodic.start();
     return first;
   }
 
@@ -81,19 +83,9 @@ export class Reconciler {
     }
   }
 
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      void this.pass(SETTLED_MS).then(() => this.schedule());
-    }, this.opts.intervalMs);
-  }
-
   /** Stops the periodic passes and waits for the one in flight. */
   async close(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    await this.periodic.close();
     await this.running;
   }
 }

@@ -121,7 +121,7 @@ export class Scheduler {
   constructor(private readonly opts: SchedulerOptions) {
     this.schedules = opts.schedules;
     this.queue = new Queue<ScheduleJobData | StartJobData>(SCHEDULES_QUEUE, { connection: opts.redis, prefix: opts.prefix });
-    // Without a listener BullMQ prints every connection error's stack (`schedules` used to, 36 a second).
+    // Without a listener BullMQ prints every connection error's stack, dozens a second while Redis is away.
     this.queue.on('error', this.onRedisError);
   }
 

@@ -1,6 +1,7 @@
 import { postgresConnectionReason } from '../infra-errors.js';
 import type { Logger } from '../logger.js';
 import type { SourceRegistry } from '../source-registry.js';
+import { Periodic } from './periodic.js';
 
 /** What a SourceWatch reads and tells. */
 export interface SourceWatchOptions {
@@ -17,14 +18,18 @@ export interface SourceWatchOptions {
  * without a restart. A failed read (Postgres away) is tried again at the next one.
  */
 export class SourceWatch {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private stopped = false;
+  private readonly periodic: Periodic;
 
-  constructor(private readonly opts: SourceWatchOptions) {}
+  constructor(private readonly opts: SourceWatchOptions) {
+    this.periodic = new Periodic(opts.intervalMs, () =>
+      this.once()
+        .then(() => undefined)
+        .catch((err: unknown) => opts.logger[postgresConnectionReason(err) ? 'debug' : 'warn']({ err: (err as Error).message }, 'reading the stored sources failed; trying again at the next interval')),
+    );
+  }
 
   start(): void {
-    this.schedule();
+    this.periodic.start();
   }
 
   /** One read now; resolves with the ids that changed. */
@@ -40,25 +45,8 @@ export class SourceWatch {
     return changed;
   }
 
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.running = this.once()
-        .then(() => undefined)
-        .catch((err: unknown) => this.opts.logger[postgresConnectionReason(err) ? 'debug' : 'warn']({ err: (err as Error).message }, 'reading the stored sources failed; trying again at the next interval'))
-        .finally(() => {
-          this.running = null;
-          this.schedule();
-        });
-    }, this.opts.intervalMs);
-  }
-
   /** Stops reading; waits for a read in flight. */
   async close(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
+    await this.periodic.close();
   }
 }
