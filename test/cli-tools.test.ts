@@ -186,8 +186,10 @@ describe('runs, state, simulate, .env and config errors', () => {
     const bare = join(dir.path, 'without-env');
     await mkdir(bare);
     await writeFile(join(bare, 'fleetsync.yaml'), await import('yaml').then((y) => y.stringify(cfg)));
-    const reads = await runIn(bare, ['status', '--json'], processEnv);
-    expect(reads.code, reads.stderr).toBe(0);
+    for (const args of [['status', '--json'], ['runs'], ['schedules'], ['report', 'health'], ['state', 'show', '--source', 'automox-c', '--resource', 'devices']]) {
+      const reads = await runIn(bare, args, processEnv);
+      expect(reads.code, `${args.join(' ')}: ${reads.stderr}`).toBe(0);
+    }
     const missing = await runIn(bare, ['worker'], processEnv);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('environment variable AX_KEY is not set');
