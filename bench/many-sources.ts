@@ -10,6 +10,7 @@
  *   BENCH_PROCESSES [1,3]        worker process counts
  *   BENCH_IDLE_MS [20000]        how long idle CPU is measured, after 5 s to settle
  *   BENCH_FAIRNESS_DEVICES [1000000]  devices of the huge source; 0 skips the fairness workload
+ *   BENCH_STORED_ABOVE [1000]    more sources than this are stored in Postgres (`fleetsync sources import`), fewer in the config file
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
@@ -19,6 +20,8 @@ import { openApp } from '../src/app.js';
 import { parseConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { resolveSchedules, Scheduler } from '../src/queue/schedules.js';
+import { storeSources } from '../src/source-store.js';
+import { VENDORS } from '../jobs/index.js';
 import { API_KEY, automoxSource, ROOT, buildWorker, deleteRedisPrefix, dropDatabase, freshDb, newPrefix, processCpuMs, REDIS_URL, sleep, startSim, startWorker, UNLIMITED, writeConfigFile, type WorkerHandle } from './lib.js';
 
 const list = (v: string | undefined, d: number[]) => (v ? v.split(',').map(Number) : d);
@@ -26,6 +29,7 @@ const SOURCES = list(process.env.BENCH_SOURCES, [1000, 10_000]);
 const PROCESSES = list(process.env.BENCH_PROCESSES, [1, 3]);
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 20_000);
 const FAIRNESS_DEVICES = Number(process.env.BENCH_FAIRNESS_DEVICES ?? 1_000_000);
+const STORED_ABOVE = Number(process.env.BENCH_STORED_ABOVE ?? 1000);
 
 /** TCP connections of a process to Redis (port 6379): its socket inodes matched in /proc/net/tcp{,6}. */
 function redisConnections(pid: number): number {
@@ -118,10 +122,13 @@ async function main(): Promise<void> {
       for (const processes of PROCESSES) {
         const db = await freshDb(`fleetsync_bench_many`);
         const prefix = newPrefix();
-        const raw = { sources: tenants(n, sim.origin), schedules: [{ name: 'nightly', cron: '0 2 * * *', select: { tags: ['tenant'] } }] };
+        // Up to STORED_ABOVE sources in the config file; more are stored in Postgres, as an MSP would keep them.
+        const stored = n > STORED_ABOVE;
+        if (stored) await storeSources(db.db, tenants(n, sim.origin), { vendors: VENDORS, yamlIds: new Set() });
+        const raw = { sources: stored ? [] : tenants(n, sim.origin), schedules: [{ name: 'nightly', cron: '0 2 * * *', select: { tags: ['tenant'] } }] };
         const file = await writeConfigFile(raw);
         const { figures, workers } = await idle(n, processes, file, db.url, prefix);
-        console.log(JSON.stringify({ workload: 'idle', ...figures, statusS: await timed(['status'], file, db.url, prefix), statusOneS: await timed(['status', '--source', 't0'], file, db.url, prefix) }));
+        console.log(JSON.stringify({ workload: 'idle', ...figures, keptIn: stored ? 'postgres' : 'config file', statusS: await timed(['status'], file, db.url, prefix), statusOneS: await timed(['status', '--source', 't0'], file, db.url, prefix) }));
         if (n === SOURCES[0]) console.log(JSON.stringify({ workload: 'scheduled-run', sources: n, processes, ...(await scheduledRun(parseConfig(raw, { BENCH_KEY: API_KEY }), db.url, prefix)) }));
         for (const w of workers) await w.stop();
         await db.db.destroy();
