@@ -51,6 +51,8 @@ export class SourceRegistry {
   private readonly warned = new Set<string>();
   /** The stored sources' latest change and count at the last read: an unchanged table is not read again. */
   private seenChange: string | null = null;
+  private reading: Promise<string[]> | null = null;
+  private readAt = 0;
 
   constructor(private readonly opts: SourceRegistryOptions) {
     opts.config.sources.forEach((cfg, i) => this.entries.set(cfg.id, { cfg, at: `sources[${i}]`, origin: 'config', version: 0 }));
@@ -151,6 +153,20 @@ export class SourceRegistry {
       this.described.delete(id);
     }
     return changed;
+  }
+
+  /**
+   * refresh() for a page job of a source this process does not know (added a moment ago by another
+   * process): at most once a second, joining a read in flight; a failed read changes nothing.
+   */
+  async refreshSoon(): Promise<string[]> {
+    if (this.reading) return await this.reading;
+    if (Date.now() - this.readAt < 1_000) return [];
+    this.readAt = Date.now();
+    this.reading = this.refresh()
+      .catch((err: unknown) => (this.opts.logger.debug({ err: (err as Error).message }, 'reading the stored sources failed'), []))
+      .finally(() => (this.reading = null));
+    return await this.reading;
   }
 
   private warnOnce(key: string, fields: Record<string, string>, message: string): void {

@@ -82,7 +82,6 @@ export class Engine {
   /** The sources this process works (worker --source); null: all. */
   private served: ReadonlySet<string> | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
-  private refreshing: Promise<unknown> | null = null;
 
   constructor(private readonly opts: EngineOptions) {
     const { db, logger: log, metrics, worker } = opts;
@@ -228,12 +227,13 @@ export class Engine {
     const defer = deferOf(job, token);
     let leave = () => undefined as void;
     try {
-      const known = this.sources.has(sourceId) || (await this.refreshOnce(), this.sources.has(sourceId));
+      const known = this.sources.has(sourceId) || (this.sourcesChanged(await this.sources.refreshSoon()), this.sources.has(sourceId));
       const src = known ? this.sources.describe(sourceId) : undefined;
       const laneClass = src?.vendor.resources.find((r) => r.name === resource)?.lane ?? '';
       const lane = laneName(sourceId, laneClass);
       const concurrency = src?.lanes.get(laneClass)?.concurrency ?? 1;
-      const admission = admitPage({ known, servedHere: this.served?.has(sourceId) ?? true, inHand: this.slots.count(lane), waiting: this.slots.waiting(lane), concurrency }, Math.random());
+      const at = { inHand: this.slots.count(lane), waiting: this.slots.waiting(lane), concurrency, ageMs: Date.now() - job.timestamp };
+      const admission = admitPage({ known, servedHere: this.served?.has(sourceId) ?? true, ...at }, Math.random());
       if (!admission.run) return await defer(admission.ms);
       leave = await this.slots.take(lane, concurrency);
       return await processPage(this.deps, job, defer);
@@ -250,16 +250,6 @@ export class Engine {
     const walk = await getWalk(this.db, job.data.walkId);
     if (walk?.status === 'running') await failAndReport(this.deps, [walk.id], walk.run_id, { message: err.message, status: null, requestId: null });
     throw new UnrecoverableError(err.message);
-  }
-
-  /** Reads the stored sources now unless a read is in flight: a job of a source added a moment ago by another process. */
-  private async refreshOnce(): Promise<void> {
-    this.refreshing ??= this.sources
-      .refresh()
-      .then((changed) => this.sourcesChanged(changed))
-      .catch((err: unknown) => this.log.debug({ err: (err as Error).message }, 'reading the stored sources failed'))
-      .finally(() => (this.refreshing = null));
-    await this.refreshing;
   }
 
   /** Drops what this process holds for sources that changed or were removed (their lanes reopen from the new configuration). */
@@ -296,7 +286,9 @@ export class Engine {
    * are then the only sources this process works). Safe to call in any number of processes at once.
    */
   startWorkers(sourceIds?: readonly string[]): void {
-    this.served = sourceIds ? new Set(sourceIds) : null;
+    // Additive: a process asked to work all sources keeps working all; one asked for some adds these.
+    if (!sourceIds) this.served = null;
+    else if (this.served !== null || this.workers.size === 0) this.served = new Set([...(this.served ?? []), ...sourceIds]);
     const vendors = sourceIds ? sourceIds.map((id) => this.sources.configOf(id)?.vendor ?? '') : this.sources.vendorNames();
     for (const name of new Set(vendors.filter((v) => v !== '').map(pageQueueName))) {
       if (this.workers.has(name)) continue;

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { VENDORS } from '../../jobs/index.js';
 import { parseConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { admitPage, UNKNOWN_SOURCE_DEFER_MS } from '../../src/queue/page-admission.js';
+import { admitPage, MAX_PASS_ON_MS, passOnMs } from '../../src/queue/page-admission.js';
 import { LaneSlots } from '../../src/queue/lane-slots.js';
 import { selectSources, startDelays } from '../../src/queue/schedule-spread.js';
 import { isReference, literalCredentialKeys, resolveCredentials } from '../../src/secret-refs.js';
@@ -15,7 +15,7 @@ import { checkStoredSource, sourcesFromText } from '../../src/source-store.js';
 const src = (id: string, vendor = 'automox', tags: string[] = []) => ({ id, vendor, tags, origin: 'config' as const });
 
 describe('page admission on a shared vendor queue', () => {
-  const base = { known: true, servedHere: true, inHand: 0, waiting: 0, concurrency: 2 };
+  const base = { known: true, servedHere: true, inHand: 0, waiting: 0, concurrency: 2, ageMs: 0 };
   it('runs a job of a known, served source whose lane has a free slot here, or waits here in a short line', () => {
     expect(admitPage(base, 0.5)).toEqual({ run: true, wait: false });
     expect(admitPage({ ...base, inHand: 1 }, 0.5)).toEqual({ run: true, wait: false });
@@ -24,8 +24,11 @@ describe('page admission on a shared vendor queue', () => {
   it('puts back a job whose lane is full here with a full line, of a source another worker serves, or of a source not known yet', () => {
     expect(admitPage({ ...base, inHand: 2, waiting: 2 }, 0)).toEqual({ run: false, ms: 100, why: 'lane-full' });
     expect(admitPage({ ...base, inHand: 2, waiting: 2 }, 1)).toEqual({ run: false, ms: 200, why: 'lane-full' });
-    expect(admitPage({ ...base, servedHere: false }, 0)).toEqual({ run: false, ms: 1000, why: 'not-served' });
-    expect(admitPage({ ...base, known: false, inHand: 9 }, 0)).toEqual({ run: false, ms: UNKNOWN_SOURCE_DEFER_MS, why: 'unknown-source' });
+    expect(admitPage({ ...base, servedHere: false }, 0)).toEqual({ run: false, ms: 100, why: 'not-served' });
+    expect(admitPage({ ...base, known: false, inHand: 9, ageMs: 5_000 }, 0)).toEqual({ run: false, ms: 500, why: 'unknown-source' });
+  });
+  it('passes a job it does not work back briefly at first, longer the longer it has been passed around, at most 30 s', () => {
+    expect([passOnMs(0, 0), passOnMs(0, 1), passOnMs(20_000, 0), passOnMs(3_600_000, 0), passOnMs(3_600_000, 1)]).toEqual([100, 200, 2_000, MAX_PASS_ON_MS, MAX_PASS_ON_MS]);
   });
   it('counts jobs in hand per lane, once per job', () => {
     const slots = new LaneSlots();
