@@ -52,7 +52,8 @@ describe('Redis faults', () => {
         automoxSource('automox-idle', `${origin}/api`, 'RF_KEY', { rateLimits: { api: FAST, servers: FAST } }),
       ],
       {
-        worker: { ...TEST_WORKER, attempts: 20, reconcileIntervalMs: 300 },
+        // Two page jobs in hand per process: the other walks' jobs wait in Redis, and are lost with it.
+        worker: { ...TEST_WORKER, attempts: 20, reconcileIntervalMs: 300, concurrency: 2 },
         schedules: [{ name: 'tick', cron: '*/2 * * * * *', sources: ['automox-tick'], resources: ['organizations'] }],
       },
     );
