@@ -9,6 +9,7 @@ import { hostIsLoopback, newToken, parseCookies, requiresToken, sameOrigin, secr
 import { renderOverview, renderPage, renderRun } from './dashboard-pages.js';
 import { listening, type Listening } from './listening.js';
 import type { Logger } from './logger.js';
+import type { OverdueJob } from './overdue-jobs.js';
 import type { Database } from './warehouse/db.js';
 
 /** Options of startDashboard(). */
@@ -32,6 +33,8 @@ export interface DashboardOptions {
   startRun?: (sourceId: string) => Promise<{ runId: string; resumed: boolean }>;
   /** "servers lane (100/min)" for a resource of a source, for the waiting text. */
   laneOf?: (sourceId: string, resource: string) => string | undefined;
+  /** Page jobs active far past their request deadline, shown on the overview (src/overdue-jobs.ts). */
+  overdue?: () => Promise<OverdueJob[]>;
 }
 
 /** Thrown when the dashboard is asked to listen beyond loopback without a token. */
@@ -64,7 +67,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Listening>
     opts,
     csrf,
     sources,
-    pageCtx: { db: opts.db, logger: opts.logger, sources, csrf: opts.startRun ? csrf : null, ...(opts.laneOf ? { laneOf: opts.laneOf } : {}) },
+    pageCtx: { db: opts.db, logger: opts.logger, sources, csrf: opts.startRun ? csrf : null, ...(opts.laneOf ? { laneOf: opts.laneOf } : {}), ...(opts.overdue ? { overdue: opts.overdue } : {}) },
   };
   const app = express();
   app.disable('x-powered-by');

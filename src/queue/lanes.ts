@@ -124,6 +124,8 @@ export function openLane(src: ResolvedSource, laneClass: string, opts: LaneOptio
     authHeaders: src.vendor.authHeaders(src.credentials),
     readError: src.vendor.readError,
     timeoutMs: opts.worker.requestTimeoutMs,
+    ...(opts.worker.requestDeadlineMs !== undefined ? { deadlineMs: opts.worker.requestDeadlineMs } : {}),
+    retries: opts.worker.requestRetries,
     maxResponseBytes: opts.worker.maxResponseBytes,
     maxInProcessWaitMs: opts.worker.maxInProcessWaitMs,
     quotaHeaders: src.vendor.quotaHeaders,
