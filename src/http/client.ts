@@ -8,6 +8,7 @@ import type { PageRequest } from '../pagination/types.js';
 import { rememberBodyText } from './body-text.js';
 import { classifyStatus, parseRateLimitReset, parseRetryAfter, VendorError } from './errors.js';
 import { isLoopbackHost } from './loopback.js';
+import { encodeDotSegments, exactPathTransport, hasDotSegment, type PathTransport } from './request-path.js';
 
 /** Options of createHttpClient(). */
 export interface HttpClientOptions {
@@ -330,11 +331,14 @@ export function createHttpClient(opts: HttpClientOptions): HttpGet {
 
   return async (req: PageRequest, signal?: AbortSignal): Promise<HttpPage> => {
     let target: string;
+    // A path with a `.` or `..` segment (a vendor id) is sent encoded and as it is (request-path.ts).
+    let transport: PathTransport | undefined;
     if (req.url !== undefined) {
       target = assertSafeUrl(req.url, opts.baseUrl).toString();
     } else {
       target = req.path ?? '';
       assertSafeUrl(`${opts.baseUrl.replace(/\/+$/, '')}${target}`, opts.baseUrl);
+      if (hasDotSegment(target)) transport = exactPathTransport(`${new URL(opts.baseUrl).pathname.replace(/\/+$/, '')}${encodeDotSegments(target.split('?')[0]!)}`);
     }
     try {
       const method = req.method ?? 'GET';
@@ -343,6 +347,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpGet {
         url: target,
         params: req.params,
         fleetsyncCaller: signal,
+        ...(transport ? { transport } : {}),
         ...(method === 'GET' ? {} : { data: req.body ?? {}, headers: { 'Content-Type': 'application/json' } }),
       });
       opts.onResponse?.(res.status);
