@@ -6,7 +6,7 @@ import type { ErrorBodyReader } from '../connector.js';
 import { endpointOf, errorCode, formatEndpoint, vendorUnreachableMessage, type Endpoint } from '../infra-errors.js';
 import type { PageRequest } from '../pagination/types.js';
 import { rememberBodyText } from './body-text.js';
-import { classifyStatus, parseRateLimitReset, parseRetryAfter, VendorError } from './errors.js';
+import { classifyStatus, parseRateLimitReset, parseRetryAfter, redirectMessage, VendorError } from './errors.js';
 import { isLoopbackHost } from './loopback.js';
 import { encodeDotSegments, exactPathTransport, hasDotSegment, type PathTransport } from './request-path.js';
 
@@ -269,13 +269,14 @@ function toVendorError(err: unknown, readError: ErrorBodyReader, quota: HttpClie
       if (quotaMs === null && (kind === 'rate_limited' || res.status === 503)) {
         retryAfterMs = parseRetryAfter(header(res, 'retry-after')) ?? parseRateLimitReset(header(res, 'x-ratelimit-reset'));
       }
+      const redirect = res.status >= 300 && res.status < 400 ? redirectMessage(res.status, header(res, 'location'), where.baseUrl) : null;
       return new VendorError({
         kind,
         status: res.status,
         vendorMessage: vendorMessage === null ? null : truncate(vendorMessage),
         requestId,
         retryAfterMs,
-        message: `${res.status}${vendorMessage ? ` ${truncate(vendorMessage)}` : ''}`,
+        message: redirect ?? `${res.status}${vendorMessage ? ` ${truncate(vendorMessage)}` : ''}`,
       });
     }
     // No response: a network failure or a timeout. Only the code is kept, with where it went.
