@@ -198,7 +198,7 @@ export class Metrics implements EngineMetrics {
 export interface MetricsServerOptions {
   /** 0 picks a free port. */
   port: number;
-  /** Interface; default all. */
+  /** Interface; default 127.0.0.1 (loopback: job counts and source names are nobody else's business). */
   host?: string;
   /** Checks the dependencies for /readyz; without it /readyz answers like /healthz. */
   ready?: () => Promise<Readiness>;
@@ -244,7 +244,7 @@ export async function startMetricsServer(metrics: Metrics, opts: MetricsServerOp
       const message = metricsListenMessage(err, opts.port, opts.host);
       reject(message ? new InfraError('metrics', message, errorCode(err)) : err);
     });
-    server.listen(opts.port, opts.host ?? '0.0.0.0', () => resolve());
+    server.listen(opts.port, opts.host ?? '127.0.0.1', () => resolve());
   });
   return listening(server);
 }
