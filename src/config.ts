@@ -135,7 +135,16 @@ const workerSchema = z
     backoffMs: z.number().int().min(10).default(5_000),
     /** Longest wait axios-retry may spend in-process on one request; longer waits go to the lane. */
     maxInProcessWaitMs: z.number().int().min(0).default(30_000),
+    /** Longest a vendor's connection may stay silent: before the answer's headers, or between two chunks of its body. */
     requestTimeoutMs: z.number().int().min(100).default(60_000),
+    /** Longest one request may take in all, headers and body; default 2 x requestTimeoutMs. */
+    requestDeadlineMs: z.number().int().min(100).optional(),
+    /**
+     * In-process retries of one request (network errors, 5xx, bodies that are not JSON) before the
+     * page job's attempt fails; a timeout or a passed deadline is not retried in process.
+     * What the retry budget costs: docs/reliability.md, Retry budget.
+     */
+    requestRetries: z.number().int().min(0).max(10).default(3),
     /** Largest response body read (after decompression); a bigger one is refused and fails its walk. */
     maxResponseBytes: z.number().int().min(1024).default(32 * 1024 * 1024),
     /** Port of the Prometheus /metrics endpoint of `fleetsync worker`; 0 = off (FLEETSYNC_METRICS_PORT overrides). */

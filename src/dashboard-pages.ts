@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { formatDuration, formatInstant } from './time-text.js';
 import type { Logger } from './logger.js';
+import { overdueLine, type OverdueJob } from './overdue-jobs.js';
 import { formatWait, RunProgress, walkRate, type WalkProgress } from './progress.js';
 import { summarizeRun, type RunSummary } from './status.js';
 import type { Database } from './warehouse/db.js';
@@ -16,6 +17,8 @@ export interface PageContext {
   csrf: string | null;
   /** "servers lane (100/min)" for a resource of a source. */
   laneOf?: (sourceId: string, resource: string) => string | undefined;
+  /** Page jobs active far past their request deadline. */
+  overdue?: () => Promise<OverdueJob[]>;
 }
 
 /** Escapes text for HTML content and attribute values. */
@@ -69,6 +72,13 @@ function renderHeld(held: readonly HeldSweep[]): string {
     )
     .join('');
   return `<section class="held-sweeps"><h2 class="partial">held sweeps: nothing marked deleted until confirmed</h2><table><tr><th>source</th><th>resource</th><th>scope</th><th>held since</th><th>what</th><th>apply</th></tr>${rows}</table></section>`;
+}
+
+/** Page jobs active far past their request deadline, one line each. */
+function renderOverdue(jobs: readonly OverdueJob[]): string {
+  if (jobs.length === 0) return '';
+  const items = jobs.map((j) => `<li class="overdue">${esc(overdueLine(j).replace(/^! /, ''))}</li>`).join('');
+  return `<section class="overdue-jobs"><h2 class="failed">stuck page jobs</h2><ul>${items}</ul></section>`;
 }
 
 function syncButton(ctx: PageContext, sourceId: string, running: boolean): string {
@@ -127,6 +137,7 @@ export async function renderOverview(ctx: PageContext, limit: number): Promise<s
     .join('');
   return `${ctx.sources.length ? `<section class="sources"><h2>sources</h2><table><tr><th>source</th><th>vendor</th><th>state</th><th>last run</th><th>running</th><th></th></tr>${sourceRows}</table></section>` : ''}
 ${renderProgress(walks, now)}
+${renderOverdue(ctx.overdue ? await ctx.overdue() : [])}
 ${renderHeld(await listHeldSweeps(db))}
 <section class="runs"><h2>${runs.length} most recent runs${runs.length === 0 ? ' (none yet)' : ''}</h2>
 <table><tr><th>run</th><th>source</th><th>trigger</th><th>mode</th><th>status</th><th>started</th><th>duration</th><th>walks</th><th>pages</th><th>records</th><th>failed walks</th><th>first failure</th></tr>${runRows}</table></section>`;

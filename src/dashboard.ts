@@ -9,6 +9,7 @@ import { hostIsLoopback, newToken, parseCookies, requiresToken, sameOrigin, secr
 import { renderOverview, renderPage, renderRun } from './dashboard-pages.js';
 import { listening, type Listening } from './listening.js';
 import type { Logger } from './logger.js';
+import type { OverdueJob } from './overdue-jobs.js';
 import type { Database } from './warehouse/db.js';
 
 /** Options of startDashboard(). */
@@ -32,6 +33,8 @@ export interface DashboardOptions {
   startRun?: (sourceId: string) => Promise<{ runId: string; resumed: boolean }>;
   /** "servers lane (100/min)" for a resource of a source, for the waiting text. */
   laneOf?: (sourceId: string, resource: string) => string | undefined;
+  /** Page jobs active far past their request deadline, shown on the overview (src/overdue-jobs.ts). */
+  overdue?: () => Promise<OverdueJob[]>;
 }
 
 /** Thrown when the dashboard is asked to listen beyond loopback without a token. */
@@ -40,6 +43,11 @@ export class DashboardConfigError extends Error {
 }
 
 const AUTH_COOKIE = 'fleetsync_dashboard';
+/**
+ * The policy every response carries (pages add their script nonce): Bull Board's UI loads its
+ * scripts and styles from /queues/static and sets inline styles; nothing from elsewhere.
+ */
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 const CSRF_COOKIE = 'fleetsync_csrf';
 
 /**
@@ -50,7 +58,9 @@ const CSRF_COOKIE = 'fleetsync_csrf';
  *
  * Access: listens on 127.0.0.1 by default and then accepts only loopback Host names (no DNS
  * rebinding); on any other interface it refuses to start without `token` (DashboardConfigError),
- * and with one every request must carry it (compared in constant time). State-changing requests
+ * and with one every request must carry it (compared in constant time). Without a token Bull
+ * Board is read-only (its actions refused, 403). Every response carries a Content-Security-Policy.
+ * State-changing requests
  * must come from this dashboard's own pages: same Origin, plus, for "sync now", the per-process
  * CSRF token both in a SameSite=Strict cookie and in the form.
  * Resolves once listening; close() stops it without closing the queues or db.
@@ -64,7 +74,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Listening>
     opts,
     csrf,
     sources,
-    pageCtx: { db: opts.db, logger: opts.logger, sources, csrf: opts.startRun ? csrf : null, ...(opts.laneOf ? { laneOf: opts.laneOf } : {}) },
+    pageCtx: { db: opts.db, logger: opts.logger, sources, csrf: opts.startRun ? csrf : null, ...(opts.laneOf ? { laneOf: opts.laneOf } : {}), ...(opts.overdue ? { overdue: opts.overdue } : {}) },
   };
   const app = express();
   app.disable('x-powered-by');
@@ -72,7 +82,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<Listening>
   app.get('/', (req, res) => overview(site, req, res));
   app.get('/runs/:id', (req, res) => runPage(site, req, res));
   app.post('/sources/:id/sync', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => syncNow(site, req, res));
-  app.use('/queues', bullBoard(opts.queues));
+  // Without a token anyone on the machine reaches the dashboard: Bull Board only shows then.
+  app.use('/queues', bullBoard(opts.queues, token === null));
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(opts.port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
@@ -104,6 +115,7 @@ function accessGuard(token: string | null) {
     res.setHeader('X-Frame-Options', 'DENY');
     res.setHeader('Referrer-Policy', 'same-origin');
     res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Content-Security-Policy', CSP);
     if (token === null) {
       if (!hostIsLoopback(req.headers.host)) {
         res.status(403).type('text').send('this dashboard answers on loopback names only (localhost, 127.0.0.1, [::1]); give it a --token to serve other names');
@@ -116,16 +128,20 @@ function accessGuard(token: string | null) {
       res.status(403).type('text').send('refused: this request does not come from a page of this dashboard (Origin)');
       return;
     }
+    if (token === null && req.method !== 'GET' && req.method !== 'HEAD' && (req.path === '/queues' || req.path.startsWith('/queues/'))) {
+      res.status(403).type('text').send('refused: the lanes (Bull Board) are read-only on a dashboard without a token; start it with --token or FLEETSYNC_DASHBOARD_TOKEN to pause, retry, clean or empty queues');
+      return;
+    }
     next();
   };
 }
 
-/** Bull Board over the given queues, mounted at /queues. */
-function bullBoard(queues: ReadonlyArray<Queue>): express.Router {
+/** Bull Board over the given queues, mounted at /queues; `readOnly`: no actions (accessGuard refuses them too). */
+function bullBoard(queues: ReadonlyArray<Queue>, readOnly: boolean): express.Router {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath('/queues');
   createBullBoard({
-    queues: queues.map((q) => new BullMQAdapter(q)),
+    queues: queues.map((q) => new BullMQAdapter(q, { readOnlyMode: readOnly })),
     serverAdapter,
     // The default menu cuts lane names ("automox-prod.ser…"); lanes are "<source>.<class>".
     options: { uiConfig: { boardTitle: 'fleetsync lanes', menu: { width: '22rem' } } },

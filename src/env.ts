@@ -19,7 +19,7 @@ export interface FleetsyncEnv {
    * checked there by metricsPort(): a bad value must not stop the other commands.
    */
   metricsPortText: string | undefined;
-  /** FLEETSYNC_METRICS_HOST: interface of the metrics server (undefined: all). */
+  /** FLEETSYNC_METRICS_HOST: interface of the metrics server (undefined: 127.0.0.1). */
   metricsHost: string | undefined;
   /** FLEETSYNC_LOG_LEVEL, else `info`. */
   logLevel: string;

@@ -45,6 +45,8 @@ export interface EngineMetrics {
   walkFinished(source: string, resource: string, outcome: 'succeeded' | 'failed', seconds: number): void;
   /** What the deletion sweep of a completed full walk did (swept, applied, held, inconsistent, skipped). */
   sweep?(source: string, resource: string, outcome: string): void;
+  /** Sets where page jobs active far past their request deadline come from (read at scrape time). */
+  trackOverdue?(read: () => Promise<ReadonlyArray<{ source: string; queue: string }>>): void;
 }
 
 /** Held sweeps per source and resource, for the held-sweeps gauge. */
@@ -70,6 +72,7 @@ export class Metrics implements EngineMetrics {
   private readonly sweeps: Counter<'source' | 'resource' | 'outcome'>;
   private depthSource: (() => Promise<QueueDepth[]>) | null = null;
   private heldSource: (() => Promise<HeldSweepCount[]>) | null = null;
+  private overdueSource: (() => Promise<ReadonlyArray<{ source: string; queue: string }>>) | null = null;
   private readonly lastSuccessValues = new Map<string, number>();
 
   constructor() {
@@ -120,6 +123,17 @@ export class Metrics implements EngineMetrics {
         for (const q of await self.depthSource()) for (const [state, n] of Object.entries(q.counts)) this.set({ queue: q.queue, state }, n);
       },
     });
+    new Gauge({
+      name: 'fleetsync_page_jobs_overdue',
+      help: 'Page jobs active far longer than their request deadline allows (stuck: a lock wait, a hung worker), per source and queue, read from Redis at scrape time.',
+      labelNames: ['source', 'queue'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        if (!self.overdueSource) return;
+        for (const j of await self.overdueSource()) this.inc({ source: j.source, queue: j.queue });
+      },
+    });
     // process_* and nodejs_* (CPU, memory, event loop lag, GC), read at scrape time.
     collectDefaultMetrics({ register: this.registry });
   }
@@ -144,6 +158,10 @@ export class Metrics implements EngineMetrics {
   /** Sets where held-sweep counts come from (read on every scrape). */
   trackHeldSweeps(source: () => Promise<HeldSweepCount[]>): void {
     this.heldSource = source;
+  }
+
+  trackOverdue(read: () => Promise<ReadonlyArray<{ source: string; queue: string }>>): void {
+    this.overdueSource = read;
   }
 
   sweep(source: string, resource: string, outcome: string): void {
@@ -180,7 +198,7 @@ export class Metrics implements EngineMetrics {
 export interface MetricsServerOptions {
   /** 0 picks a free port. */
   port: number;
-  /** Interface; default all. */
+  /** Interface; default 127.0.0.1 (loopback: job counts and source names are nobody else's business). */
   host?: string;
   /** Checks the dependencies for /readyz; without it /readyz answers like /healthz. */
   ready?: () => Promise<Readiness>;
@@ -226,7 +244,7 @@ export async function startMetricsServer(metrics: Metrics, opts: MetricsServerOp
       const message = metricsListenMessage(err, opts.port, opts.host);
       reject(message ? new InfraError('metrics', message, errorCode(err)) : err);
     });
-    server.listen(opts.port, opts.host ?? '0.0.0.0', () => resolve());
+    server.listen(opts.port, opts.host ?? '127.0.0.1', () => resolve());
   });
   return listening(server);
 }

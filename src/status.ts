@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { overdueAfterMs, overdueLine, overduePageJobs, type OverdueJob } from './overdue-jobs.js';
 import type { Engine } from './queue/engine.js';
 import { laneStatus, type LaneStatus } from './lane-status.js';
 import type { LaneInfo } from './queue/lane-info.js';
@@ -148,6 +149,8 @@ export interface SourceStatus {
    * Redis lost them (restarted without persistence). A worker's reconciler re-queues them.
    */
   nothingQueued: string[];
+  /** Page jobs of the source active far past their request deadline (src/overdue-jobs.ts). */
+  overdue: OverdueJob[];
   resources: Array<{
     resource: string;
     lastRunId: string | null;
@@ -197,6 +200,7 @@ export async function collectStatus(db: Kysely<Database>, engine: Engine, source
       heldSweeps: held.map((h) => ({ resource: h.resource, scope: h.scope, heldAt: h.held_at.toISOString(), walkId: h.walk_id, rows: h.ids.length, message: h.message })),
       lanes,
       nothingQueued,
+      overdue: await overduePageJobs(engine.queues(), overdueAfterMs(engine.settings), id),
       resources,
     });
   }
@@ -228,6 +232,7 @@ export function formatStatus(all: SourceStatus[]): string {
     );
     for (const d of s.disabled) lines.push(`  disabled: ${d.resource} since ${d.at}: ${d.reason ?? ''}`);
     for (const h of s.heldSweeps) lines.push(`  ${h.message} since ${h.heldAt} (apply: fleetsync sweep --source ${s.sourceId} --resource ${h.resource} --scope ${h.scope} --confirm)`);
+    for (const j of s.overdue) lines.push(`  ${overdueLine(j)}`);
     for (const runId of s.nothingQueued) {
       lines.push(`  ! run ${runId}: running, nothing queued (Redis lost its page jobs); a running worker re-queues them within worker.reconcileIntervalMs, else start one`);
     }

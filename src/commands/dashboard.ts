@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq';
+import { overdueAfterMs, overduePageJobs } from '../overdue-jobs.js';
 import { SCHEDULES_QUEUE } from '../queue/schedules.js';
 import { CommandError, laneLabeller, onShutdown, untilAborted, withApp, type CommandContext } from './common.js';
 
@@ -30,6 +31,7 @@ export function registerDashboard(ctx: CommandContext): void {
             // A run started here is worked by the workers (fleetsync worker), like a schedule's.
             startRun: (id) => app.engine.startRun(id, { trigger: 'dashboard' }),
             laneOf: laneLabeller(app),
+            overdue: () => overduePageJobs(app.engine.queues(), overdueAfterMs(app.config.worker)),
           }).catch((err: unknown) => {
             if (err instanceof DashboardConfigError) throw new CommandError(err.message, 2);
             throw err;

@@ -1,3 +1,4 @@
+import { databaseNameOf } from '../warehouse/database-url.js';
 import { createDb, ensureDatabase, migrateToLatest } from '../warehouse/db.js';
 import type { CommandContext } from './common.js';
 
@@ -12,7 +13,7 @@ export function registerMigrate({ program, env }: CommandContext): void {
       const db = createDb(databaseUrl, { max: 2 });
       try {
         const applied = await migrateToLatest(db);
-        const name = new URL(databaseUrl).pathname.slice(1);
+        const name = databaseNameOf(databaseUrl);
         console.log(`${created ? `created database ${name}; ` : ''}${applied.length ? `applied ${applied.join(', ')}` : 'schema is up to date'}`);
       } finally {
         await db.destroy();

@@ -22,7 +22,7 @@ export function registerSweep(ctx: CommandContext): void {
         }
         const applied = await applyHeldSweeps(app.db, opts.source, opts.resource, opts.scope);
         if (applied.length === 0) throw new CommandError(`no held sweep for ${what}`);
-        for (const a of applied) console.log(`applied: ${a.message.replace(/^held: would delete/, 'deleted')}; ${a.deleted} rows marked deleted now`);
+        for (const a of applied) console.log(`applied: ${a.message.replace(/^held: would delete/, 'deleted').replace(/^held: /, '')}; ${a.deleted} rows marked deleted now`);
       });
     });
 }

@@ -6,8 +6,9 @@ import type { ErrorBodyReader } from '../connector.js';
 import { endpointOf, errorCode, formatEndpoint, vendorUnreachableMessage, type Endpoint } from '../infra-errors.js';
 import type { PageRequest } from '../pagination/types.js';
 import { rememberBodyText } from './body-text.js';
-import { classifyStatus, parseRateLimitReset, parseRetryAfter, VendorError } from './errors.js';
+import { classifyStatus, parseRateLimitReset, parseRetryAfter, redirectMessage, VendorError } from './errors.js';
 import { isLoopbackHost } from './loopback.js';
+import { encodeDotSegments, exactPathTransport, hasDotSegment, type PathTransport } from './request-path.js';
 
 /** Options of createHttpClient(). */
 export interface HttpClientOptions {
@@ -15,13 +16,23 @@ export interface HttpClientOptions {
   /** Secret headers (Authorization). Never logged, never part of an error. */
   authHeaders: Record<string, string>;
   readError: ErrorBodyReader;
+  /** Longest the connection may stay silent (before the headers, or between two chunks of the body). */
   timeoutMs: number;
+  /**
+   * Longest one request may take in all, headers and body (a vendor sending a byte at a time
+   * never trips `timeoutMs`); default 2 x timeoutMs. Passing it is a retryable failure that is
+   * not retried in process.
+   */
+  deadlineMs?: number;
   /**
    * Largest response body read, counted after decompression; default 32 MiB. A bigger body is
    * refused as soon as it passes the limit (never read whole) and fails the walk.
    */
   maxResponseBytes?: number;
-  /** In-process retries of network errors and 5xx before the job's own attempts take over. */
+  /**
+   * In-process retries of network errors, 5xx and bodies that are not JSON before the job's own
+   * attempts take over (default 3); a timeout or a passed deadline is never retried in process.
+   */
   retries?: number;
   /** Cap of any single in-process retry wait; a longer Retry-After goes to the lane. */
   maxInProcessWaitMs: number;
@@ -150,6 +161,42 @@ function throttleOf(res: AxiosResponse, q?: HttpClientOptions['quotaHeaders']): 
 /** axios error code of a 2xx page whose body is not JSON: a transport fault, retried like a 5xx. */
 const NOT_JSON = 'ERR_FLEETSYNC_NOT_JSON';
 
+/** Error code of a request that passed its deadline (headers and body), set on the axios error. */
+export const DEADLINE = 'ERR_FLEETSYNC_DEADLINE';
+
+/** Codes of a request that got no (complete) answer in time: already a whole timeout spent, so not retried in process. */
+const TIMED_OUT: ReadonlySet<string> = new Set(['ECONNABORTED', 'ETIMEDOUT', DEADLINE]);
+
+declare module 'axios' {
+  interface AxiosRequestConfig {
+    /** The caller's abort signal; each attempt's `signal` combines it with the attempt's deadline. */
+    fleetsyncCaller?: AbortSignal | undefined;
+    /** The deadline of the current attempt. */
+    fleetsyncDeadline?: AbortSignal;
+  }
+}
+
+/**
+ * Gives every attempt of a request (axios-retry repeats go through the request interceptors
+ * again) its own total deadline, and turns an abort by that deadline into an error with code
+ * DEADLINE (the caller's own abort stays ERR_CANCELED, which nothing retries).
+ */
+function enforceDeadline(instance: AxiosInstance, deadlineMs: number): void {
+  instance.interceptors.request.use((config) => {
+    const deadline = AbortSignal.timeout(deadlineMs);
+    config.fleetsyncDeadline = deadline;
+    config.signal = config.fleetsyncCaller ? AbortSignal.any([config.fleetsyncCaller, deadline]) : deadline;
+    return config;
+  });
+  instance.interceptors.response.use(undefined, (err: unknown) => {
+    if (err instanceof AxiosError && err.code === AxiosError.ERR_CANCELED && err.config?.fleetsyncDeadline?.aborted && !err.config.fleetsyncCaller?.aborted) {
+      err.code = DEADLINE;
+      err.message = `deadline of ${deadlineMs} ms passed`;
+    }
+    throw err;
+  });
+}
+
 /** True for axios' refusal of a body over maxContentLength. */
 function isTooLarge(err: AxiosError): boolean {
   return err.code === AxiosError.ERR_BAD_RESPONSE && err.response === undefined && err.message.startsWith('maxContentLength');
@@ -187,14 +234,15 @@ function vendorEndpoint(baseUrl: string): Endpoint | null {
  * `cannot reach the vendor at api.example.com:443: ECONNREFUSED`, or for a timeout
  * `no answer from the vendor at api.example.com:443 within 60000 ms (ECONNABORTED)`.
  */
-export function networkErrorMessage(baseUrl: string, code: string, timeoutMs: number): string {
+export function networkErrorMessage(baseUrl: string, code: string, timeoutMs: number, deadlineMs?: number): string {
   const endpoint = vendorEndpoint(baseUrl);
+  if (code === DEADLINE) return `no complete answer from the vendor${endpoint ? ` at ${formatEndpoint(endpoint)}` : ''} within the request deadline of ${deadlineMs ?? 2 * timeoutMs} ms (headers and body; worker.requestDeadlineMs)`;
   if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') return `no answer from the vendor${endpoint ? ` at ${formatEndpoint(endpoint)}` : ''} within ${timeoutMs} ms (${code})`;
   return vendorUnreachableMessage(endpoint, code);
 }
 
 /** Converts anything axios threw into a VendorError, dropping the request config (it holds the secret). */
-function toVendorError(err: unknown, readError: ErrorBodyReader, quota: HttpClientOptions['quotaHeaders'], where: { baseUrl: string; timeoutMs: number; maxBytes?: number }): VendorError {
+function toVendorError(err: unknown, readError: ErrorBodyReader, quota: HttpClientOptions['quotaHeaders'], where: { baseUrl: string; timeoutMs: number; deadlineMs: number; maxBytes?: number }): VendorError {
   if (err instanceof VendorError) return err;
   if (err instanceof AxiosError && err.code === NOT_JSON) {
     return new VendorError({ kind: 'retryable', status: err.response?.status ?? null, requestId: requestIdOf(err.response), message: err.message });
@@ -221,18 +269,19 @@ function toVendorError(err: unknown, readError: ErrorBodyReader, quota: HttpClie
       if (quotaMs === null && (kind === 'rate_limited' || res.status === 503)) {
         retryAfterMs = parseRetryAfter(header(res, 'retry-after')) ?? parseRateLimitReset(header(res, 'x-ratelimit-reset'));
       }
+      const redirect = res.status >= 300 && res.status < 400 ? redirectMessage(res.status, header(res, 'location'), where.baseUrl) : null;
       return new VendorError({
         kind,
         status: res.status,
         vendorMessage: vendorMessage === null ? null : truncate(vendorMessage),
         requestId,
         retryAfterMs,
-        message: `${res.status}${vendorMessage ? ` ${truncate(vendorMessage)}` : ''}`,
+        message: redirect ?? `${res.status}${vendorMessage ? ` ${truncate(vendorMessage)}` : ''}`,
       });
     }
     // No response: a network failure or a timeout. Only the code is kept, with where it went.
     const code = errorCode(err) ?? 'unknown';
-    return new VendorError({ kind: 'retryable', code, message: networkErrorMessage(where.baseUrl, code, where.timeoutMs) });
+    return new VendorError({ kind: 'retryable', code, message: networkErrorMessage(where.baseUrl, code, where.timeoutMs, where.deadlineMs) });
   }
   return new VendorError({ kind: 'retryable', message: `request failed: ${err instanceof Error ? err.name : 'unknown error'}` });
 }
@@ -258,6 +307,9 @@ export function createHttpClient(opts: HttpClientOptions): HttpGet {
     maxContentLength: maxBytes,
     transitional: { silentJSONParsing: true, forcedJSONParsing: false, clarifyTimeoutError: false },
   });
+  const deadlineMs = opts.deadlineMs ?? 2 * opts.timeoutMs;
+  // Before axios-retry: its retry condition must see a passed deadline as such.
+  enforceDeadline(instance, deadlineMs);
   const retries = opts.retries ?? 3;
   axiosRetry(instance, {
     retries,
@@ -266,7 +318,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpGet {
       if (err.code === NOT_JSON) return true;
       if (isTooLarge(err)) return false;
       const status = err.response?.status;
-      if (status === undefined) return err.code !== 'ERR_CANCELED';
+      if (status === undefined) return err.code !== 'ERR_CANCELED' && !TIMED_OUT.has(err.code ?? '');
       return status >= 500 && status !== 501;
     },
     retryDelay: (retryCount, err) => {
@@ -280,11 +332,14 @@ export function createHttpClient(opts: HttpClientOptions): HttpGet {
 
   return async (req: PageRequest, signal?: AbortSignal): Promise<HttpPage> => {
     let target: string;
+    // A path with a `.` or `..` segment (a vendor id) is sent encoded and as it is (request-path.ts).
+    let transport: PathTransport | undefined;
     if (req.url !== undefined) {
       target = assertSafeUrl(req.url, opts.baseUrl).toString();
     } else {
       target = req.path ?? '';
       assertSafeUrl(`${opts.baseUrl.replace(/\/+$/, '')}${target}`, opts.baseUrl);
+      if (hasDotSegment(target)) transport = exactPathTransport(`${new URL(opts.baseUrl).pathname.replace(/\/+$/, '')}${encodeDotSegments(target.split('?')[0]!)}`);
     }
     try {
       const method = req.method ?? 'GET';
@@ -292,14 +347,15 @@ export function createHttpClient(opts: HttpClientOptions): HttpGet {
         method,
         url: target,
         params: req.params,
-        signal,
+        fleetsyncCaller: signal,
+        ...(transport ? { transport } : {}),
         ...(method === 'GET' ? {} : { data: req.body ?? {}, headers: { 'Content-Type': 'application/json' } }),
       });
       opts.onResponse?.(res.status);
       return { status: res.status, body: res.data, requestId: requestIdOf(res, bodyRequestId(res.data)), throttleMs: throttleOf(res, opts.quotaHeaders), headers: headersOf(res) };
     } catch (err) {
       opts.onResponse?.(err instanceof AxiosError && err.response ? err.response.status : 'network');
-      throw toVendorError(err, opts.readError, opts.quotaHeaders, { baseUrl: opts.baseUrl, timeoutMs: opts.timeoutMs, maxBytes });
+      throw toVendorError(err, opts.readError, opts.quotaHeaders, { baseUrl: opts.baseUrl, timeoutMs: opts.timeoutMs, deadlineMs, maxBytes });
     }
   };
 }

@@ -51,6 +51,24 @@ export function classifyStatus(status: number): FailureKind {
 }
 
 /**
+ * The message of a 3xx answer, which is never followed (a redirect could leave the source's
+ * origin with its credentials): the status, where it pointed (resolved against `baseUrl`; its
+ * query left out, it may carry a signature) and what to check.
+ */
+export function redirectMessage(status: number, location: string | null, baseUrl: string): string {
+  const advice = "redirects are not followed: check the source's baseUrl (scheme, host, path)";
+  if (location === null || location.trim() === '') return `${status} redirect without a Location; ${advice}`;
+  let shown: string;
+  try {
+    const u = new URL(location.trim(), baseUrl);
+    shown = `${u.origin}${u.pathname}${u.search ? '?…' : ''}`;
+  } catch {
+    shown = JSON.stringify(location.slice(0, 200));
+  }
+  return `${status} redirect to ${shown}; ${advice}`;
+}
+
+/**
  * Parses Retry-After: delta seconds or an HTTP date. Returns milliseconds from `now`, or null
  * when absent or unparseable. Never negative.
  */

@@ -7,6 +7,7 @@ import { keepAliveAgents } from '../http/client.js';
 import type { Logger } from '../logger.js';
 import type { EngineMetrics } from '../metrics.js';
 import type { SourceRegistry } from '../source-registry.js';
+import { overdueAfterMs, overduePageJobs } from '../overdue-jobs.js';
 import { expandResources, type ResolvedSource } from '../sources.js';
 import { pageWhere } from '../sync/where.js';
 import type { Database } from '../warehouse/db.js';
@@ -92,6 +93,7 @@ export class Engine {
     this.onRedisError = opts.onRedisError ?? ((err) => log.error({ err: err.message }, 'redis error'));
     this.queue = new PageQueue({ db, redis: opts.redis, prefix: opts.prefix, worker, queueNameOf: (w) => this.queueNameOf(w.source_id), onRedisError: this.onRedisError });
     const commitDeps = { db, log, metrics, stats: new TableStatistics(db, log), maxInProcessWaitMs: worker.maxInProcessWaitMs };
+    metrics?.trackOverdue?.(() => overduePageJobs(this.queues(), overdueAfterMs(worker)));
     this.headStart = worker.fetchAhead ? headStartOf({ ...commitDeps, store: new PagePrefetch(Date.now, this.slots), madeAhead: new WeakSet() }) : NO_HEAD_START;
     this.deps = {
       ...commitDeps,
@@ -101,6 +103,11 @@ export class Engine {
       session: { db, redis: opts.redis, prefix: opts.prefix, log, requestTimeoutMs: worker.requestTimeoutMs },
       worker,
     };
+  }
+
+  /** The worker settings the engine was built with. */
+  get settings(): WorkerSettings {
+    return this.opts.worker;
   }
 
   /** The source `id` with its credentials; throws when it is not configured (or does not resolve: ConfigError). */

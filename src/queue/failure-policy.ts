@@ -1,6 +1,7 @@
 import { VendorError } from '../http/errors.js';
 import { UNREACHABLE_CODES } from '../infra-errors.js';
 import { PageShapeError, PaginationLoopError } from '../pagination/types.js';
+import { classifyPostgresError, postgresErrorMessage } from '../warehouse/postgres-errors.js';
 
 /** What is recorded on the walks (and the run) a failure ends: message, HTTP status, vendor request id. */
 export interface FailureRecord {
@@ -15,6 +16,7 @@ export interface FailureRecord {
  * - retry: throw `message` so BullMQ retries; `giveUp` is set on the last attempt, and the walk is then failed with it;
  * - fail-walk: fail this walk, throw UnrecoverableError;
  * - pause-lane: the vendor said wait: hold the whole lane `waitMs`, no attempt spent;
+ * - wait: Postgres is out of resources: log `message` (what to free), the job waits `waitMs`, no attempt spent;
  * - fail-run: refused credentials: fail every running walk of the run;
  * - pause-source: 402: pause the source until someone resumes it (the failure message is the reason);
  * - disable-resource: 410: disable the resource for the source and fail its running walks.
@@ -24,6 +26,7 @@ export type FailureAction =
   | { action: 'retry'; message: string; giveUp: FailureRecord | null; status: number | null; requestId: string | null }
   | { action: 'fail-walk'; failure: FailureRecord }
   | { action: 'pause-lane'; waitMs: number; reason: string; failure: FailureRecord }
+  | { action: 'wait'; waitMs: number; message: string }
   | { action: 'fail-run'; failure: FailureRecord }
   | { action: 'pause-source'; failure: FailureRecord }
   | { action: 'disable-resource'; failure: FailureRecord };
@@ -59,7 +62,9 @@ export function backoffThroughNextAttempt(backoffMs: number, attempt: number): n
 /**
  * Decides what a page job's error means. Pure and total: any thrown value gives an action.
  * Transport errors and unknown errors (bugs, a database hiccup) retry through BullMQ attempts;
- * a page of the wrong shape or a pagination loop fails the walk at once. A walk's first request
+ * a page of the wrong shape, a pagination loop, or a Postgres integrity (23) or data (22) error
+ * fails the walk at once; Postgres out of resources (53) waits and tries again for as long as it
+ * takes, without spending attempts, saying what to free (src/warehouse/postgres-errors.ts). A walk's first request
  * that cannot connect (host not found, connection refused) retries only while the backoff
  * stays within connectFailureTimeoutMs, then fails the run: the baseUrl is most likely wrong,
  * and the full attempts schedule would take many minutes to say so. Once the run has had an
@@ -72,6 +77,13 @@ export function decideFailure(err: unknown, ctx: FailureContext): FailureAction 
     return { action: 'fail-walk', failure: { message: `${ctx.where}: ${err.message}`, status: null, requestId: null } };
   }
   if (!(err instanceof VendorError)) {
+    const pg = classifyPostgresError(err);
+    if (pg !== null) {
+      const message = `${ctx.where}: ${postgresErrorMessage(pg)}`;
+      // Out of resources: wait for someone to free them, however long, without spending attempts.
+      if (pg.kind === 'resources') return { action: 'wait', waitMs: Math.min(5_000, Math.max(1_000, ctx.backoffMs)), message };
+      return { action: 'fail-walk', failure: { message, status: null, requestId: null } };
+    }
     const message = `${ctx.where}: ${err instanceof Error ? err.message : String(err)}`;
     return { action: 'retry', message, giveUp: last ? { message, status: null, requestId: null } : null, status: null, requestId: null };
   }

@@ -2,15 +2,19 @@ import type { RedisClient } from '../redis.js';
 import type { RateWindow, TokenBucket } from '../config.js';
 
 // Sliding-log check of every window at once, plus an optional token bucket (last key): either
-// a slot is taken in all of them, or none is taken and the longest wait is returned.
+// a slot is taken in all of them, or none is taken and the shortest sure wait is returned.
 // Vendors throttle with sliding logs (DRF's history list, Famoco); BullMQ's limiter is a
 // window that starts at its first job, which can put 2x the limit into one vendor window.
+// A request is counted from the moment its slot is granted until one window after its answer
+// came back (KEYS[1] holds the requests in flight, by grant time; each window's log their answer
+// times). The vendor counts the request's arrival, which lies between the two, so however long
+// a starved machine holds a granted request before sending it, or the vendor's side before
+// counting it, the requests that reach any vendor window were all counted at one instant, which
+// never holds more than `max`. A request that never reports back (its worker killed) stops
+// counting `hold` ms after its grant.
 // The bucket is a hash {tokens, ts} refilled continuously from the time elapsed, so a burst of
 // `capacity` goes at once and the steady rate is exactly refillPerMs afterwards.
 // `now` is Redis's clock, not the caller's: workers on several machines share one timeline.
-// Each window is held a little longer than its duration (safetyMarginMs): the slot is
-// taken a few milliseconds before the request reaches the vendor, and that delay varies, so a
-// window kept to the millisecond would now and then let the vendor count max + 1.
 const TAKE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -18,20 +22,31 @@ local member = ARGV[1] .. '-' .. now
 local nwin = tonumber(ARGV[2])
 local cap = tonumber(ARGV[3])
 local perMs = tonumber(ARGV[4])
+local hold = tonumber(ARGV[5])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - hold)
+local flying = redis.call('ZCARD', KEYS[1])
 local wait = 0
 for i = 1, nwin do
-  local max = tonumber(ARGV[4 + i * 2 - 1])
-  local dur = tonumber(ARGV[4 + i * 2])
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - dur)
-  if redis.call('ZCARD', KEYS[i]) >= max then
-    local oldest = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
-    local w = tonumber(oldest[2]) + dur - now
+  local max = tonumber(ARGV[5 + i * 2 - 1])
+  local dur = tonumber(ARGV[5 + i * 2])
+  local key = KEYS[1 + i]
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - dur)
+  local answered = redis.call('ZCARD', key)
+  if answered + flying >= max then
+    -- A request in flight stops counting a window after its answer, so not before now + dur;
+    -- an answered one at its answer + dur: the earliest the count can fall below max.
+    local w = dur
+    local k = answered + flying - max
+    if k < answered then
+      local nth = redis.call('ZRANGE', key, k, k, 'WITHSCORES')
+      w = math.max(1, tonumber(nth[2]) + dur - now)
+    end
     if w > wait then wait = w end
   end
 end
 local tokens = 0
 if cap > 0 then
-  local bkey = KEYS[nwin + 1]
+  local bkey = KEYS[nwin + 2]
   local st = redis.call('HMGET', bkey, 'tokens', 'ts')
   tokens = tonumber(st[1] or cap)
   local ts = tonumber(st[2] or now)
@@ -44,26 +59,31 @@ if cap > 0 then
   redis.call('HSET', bkey, 'tokens', tostring(tokens), 'ts', tostring(math.max(now, ts)))
   redis.call('PEXPIRE', bkey, math.ceil(cap / perMs) + 60000)
 end
-if wait > 0 then return wait end
-for i = 1, nwin do
-  local dur = tonumber(ARGV[4 + i * 2])
-  redis.call('ZADD', KEYS[i], now, member)
-  redis.call('PEXPIRE', KEYS[i], dur)
+if wait > 0 then return {wait, ''} end
+redis.call('ZADD', KEYS[1], now, member)
+redis.call('PEXPIRE', KEYS[1], hold)
+if cap > 0 then redis.call('HSET', KEYS[nwin + 2], 'tokens', tostring(tokens - 1)) end
+return {0, member}
+`;
+
+// A granted request's answer is in: it leaves the requests in flight and enters every window's
+// log at the answer's time (Redis's clock), where it counts one window more.
+const ANSWERED = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREM', KEYS[1], ARGV[1])
+for i = 2, #KEYS do
+  redis.call('ZADD', KEYS[i], now, ARGV[1])
+  redis.call('PEXPIRE', KEYS[i], ARGV[i])
 end
-if cap > 0 then redis.call('HSET', KEYS[nwin + 1], 'tokens', tostring(tokens - 1)) end
 return 0
 `;
 
-/**
- * How much longer than its duration a window is held: 10% of it, at most 250 ms. The slot is taken
- * before the request leaves, and under CPU load the gap between the two (another job's parse or
- * commit holding the event loop, a preempted process) varies by tens of milliseconds, so a window
- * kept to 3% let a vendor's sliding window count 21 requests against 20/s with three busy workers.
- * The margin is a time, not a share, beyond short windows: a 1000/h lane loses 0.007%.
- */
-export function safetyMarginMs(durationMs: number): number {
-  return Math.min(250, Math.ceil(durationMs * 0.1));
-}
+/** A slot of the gate: granted (`answered` to call once the request's answer or failure is in), or the wait. */
+export type GateSlot = { waitMs: number; answered: null } | { waitMs: 0; answered: () => Promise<void> };
+
+/** How long a granted request that never reports its answer counts, by default: 10 minutes. */
+export const DEFAULT_IN_FLIGHT_MS = 600_000;
 
 /**
  * The lane's gate in Redis, shared by every worker process: exact sliding windows, an optional
@@ -75,31 +95,50 @@ export function safetyMarginMs(durationMs: number): number {
 export class LaneGate {
   private readonly pauseKey: string;
 
+  /**
+   * `inFlightMs`: how long a granted request that never reports its answer counts (its worker
+   * killed): at least the longest a request may take, retries included.
+   */
   constructor(
     private readonly redis: RedisClient,
     private readonly keyBase: string,
     private readonly windows: readonly RateWindow[],
     private readonly bucket?: TokenBucket,
+    private readonly inFlightMs = DEFAULT_IN_FLIGHT_MS,
   ) {
     this.pauseKey = `${keyBase}:paused-until`;
   }
 
   /**
-   * Takes one request slot. Returns 0 when the request may go now, else the milliseconds to wait
-   * (nothing is taken then). Never throws on a full window.
+   * Takes one request slot that counts as answered at once (a request made and answered now).
+   * Returns 0 when it was taken, else the milliseconds to wait (nothing is taken then).
    */
   async take(): Promise<number> {
+    const slot = await this.slot();
+    await slot.answered?.();
+    return slot.waitMs;
+  }
+
+  /**
+   * Takes one request slot for a request about to be sent, or says how long to wait (nothing is
+   * taken then). A granted slot counts until one window after `answered()` is called, which the
+   * caller must do once the answer (or the failure) is in. Never throws on a full window.
+   */
+  async slot(): Promise<GateSlot> {
     const now = Date.now();
     const pausedUntil = Number((await this.redis.get(this.pauseKey)) ?? 0);
-    if (pausedUntil > now) return pausedUntil - now;
-    if (this.windows.length === 0 && !this.bucket) return 0;
-    const keys = this.windows.map((w) => `${this.keyBase}:win:${w.max}:${w.durationMs}`);
+    if (pausedUntil > now) return { waitMs: pausedUntil - now, answered: null };
+    if (this.windows.length === 0 && !this.bucket) return { waitMs: 0, answered: async () => undefined };
+    const flying = `${this.keyBase}:in-flight`;
+    const windows = this.windows.map((w) => `${this.keyBase}:win:${w.max}:${w.durationMs}`);
     const b = this.bucket;
-    if (b) keys.push(`${this.keyBase}:bucket:${b.capacity}:${b.refillPerMinute}`);
-    const args: Array<string | number> = [Math.random().toString(36).slice(2), this.windows.length, b?.capacity ?? 0, b ? b.refillPerMinute / 60_000 : 0];
-    for (const w of this.windows) args.push(w.max, w.durationMs + safetyMarginMs(w.durationMs));
-    const wait = (await this.redis.eval(TAKE, keys.length, ...keys, ...args)) as number;
-    return Math.max(0, Number(wait));
+    const keys = [flying, ...windows, ...(b ? [`${this.keyBase}:bucket:${b.capacity}:${b.refillPerMinute}`] : [])];
+    const args: Array<string | number> = [Math.random().toString(36).slice(2), this.windows.length, b?.capacity ?? 0, b ? b.refillPerMinute / 60_000 : 0, this.inFlightMs];
+    for (const w of this.windows) args.push(w.max, w.durationMs);
+    const [wait, member] = (await this.redis.eval(TAKE, keys.length, ...keys, ...args)) as [number, string];
+    if (Number(wait) > 0) return { waitMs: Number(wait), answered: null };
+    const durations = this.windows.map((w) => w.durationMs);
+    return { waitMs: 0, answered: async () => void (await this.redis.eval(ANSWERED, 1 + windows.length, flying, ...windows, member, ...durations)) };
   }
 
   /** Pauses the whole lane until `until` (epoch ms); a later pause wins over an earlier one. */

@@ -81,18 +81,22 @@ export class Lane {
    * HTTP client or `hooks.beforeSend` throws (a VendorError for any vendor failure).
    */
   async request(req: PageRequest, hooks: LaneRequestHooks = {}): Promise<LaneReply> {
-    const waitMs = await this.gate.take();
-    if (waitMs > 0) return { sent: false, waitMs };
-    await hooks.beforeSend?.();
-    const answer = this.http(req);
-    hooks.onSent?.();
+    const slot = await this.gate.slot();
+    if (slot.answered === null) return { sent: false, waitMs: slot.waitMs };
     try {
+      await hooks.beforeSend?.();
+      const answer = this.http(req);
+      hooks.onSent?.();
       const page = await answer;
       if (page.throttleMs > 0) await this.gate.pauseUntil(Date.now() + page.throttleMs);
       return { sent: true, page };
     } catch (err) {
       if (err instanceof VendorError && err.kind === 'rate_limited') await this.gate.pauseUntil(Date.now() + (err.retryAfterMs ?? this.rateLimitBackoffMs));
       throw err;
+    } finally {
+      // The vendor counted the request before it answered: it counts here one window more. Redis
+      // away: it keeps counting as in flight until the gate lets it go, the safe side.
+      await slot.answered().catch(() => undefined);
     }
   }
 }
@@ -124,14 +128,21 @@ export function openLane(src: ResolvedSource, laneClass: string, opts: LaneOptio
     authHeaders: src.vendor.authHeaders(src.credentials),
     readError: src.vendor.readError,
     timeoutMs: opts.worker.requestTimeoutMs,
+    ...(opts.worker.requestDeadlineMs !== undefined ? { deadlineMs: opts.worker.requestDeadlineMs } : {}),
+    retries: opts.worker.requestRetries,
     maxResponseBytes: opts.worker.maxResponseBytes,
     maxInProcessWaitMs: opts.worker.maxInProcessWaitMs,
     quotaHeaders: src.vendor.quotaHeaders,
     onResponse: (status) => opts.metrics?.request(src.id, laneClass, status),
     ...(opts.agents ? { agents: opts.agents } : {}),
   });
-  const gate = new LaneGate(opts.redis, `${opts.prefix}:fleetsync-lane:${laneName(src.id, laneClass)}`, limit.windows ?? [], limit.tokenBucket);
+  const gate = new LaneGate(opts.redis, `${opts.prefix}:fleetsync-lane:${laneName(src.id, laneClass)}`, limit.windows ?? [], limit.tokenBucket, inFlightMs(opts.worker));
   return new Lane({ sourceId: src.id, laneClass, limit, gate, http, rateLimitBackoffMs: rateLimitBackoffOf(src) });
+}
+
+/** How long a granted request counts without reporting its answer: every attempt of it, to its deadline. */
+function inFlightMs(w: WorkerSettings): number {
+  return ((w.requestDeadlineMs ?? 2 * w.requestTimeoutMs) + w.maxInProcessWaitMs) * (w.requestRetries + 1);
 }
 
 /** Why a lane waits: our own gate, the vendor's feedback, or a paused source. */

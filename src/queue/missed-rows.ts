@@ -4,6 +4,7 @@ import type { SweepRange } from '../connector.js';
 import { VendorError } from '../http/errors.js';
 import type { PageRequest } from '../pagination/types.js';
 import type { Database } from '../warehouse/db.js';
+import { listHeldSweeps } from '../warehouse/held-sweeps.js';
 import { missedRows, type MissedAnswers } from '../warehouse/sweep.js';
 import type { Lane } from './lanes.js';
 import type { PageRef } from './page-ref.js';
@@ -96,8 +97,9 @@ export interface SweepPlan {
  * Undefined (the two-miss rule applies) where it cannot ask: no item GET, `immediate`, an
  * incremental walk, or a session-scoped source (the question would need the session's state).
  * Asks nothing when the sweep cannot mark anything anyway (unidentified records, or more
- * missed than the mass-delete guard lets through): the answers are then empty, and without a
- * 404/410 nothing is deleted.
+ * missed than the mass-delete guard lets through, unless the walk missed exactly the rows of
+ * the scope's held sweep: then a sample first, see askSampleFirst): the answers are then
+ * empty, and without a 404/410 nothing is deleted.
  */
 export async function askAboutMissedRows(deps: MissedRowsDeps, ref: PageRef, page: { seen: string[]; unidentified: number }, sweep: SweepPlan): Promise<MissedAnswers | undefined> {
   const { src, def, walk } = ref;
@@ -106,6 +108,44 @@ export async function askAboutMissedRows(deps: MissedRowsDeps, ref: PageRef, pag
   const none = { gone: [], present: [], unknown: 0, problem: null };
   if (walk.unidentified + page.unidentified > 0) return none;
   const missed = await missedRows(deps.db, { table: def.table, walk, range: sweep.range }, page.seen);
-  if (missed.ids.length === 0 || missed.ids.length > missed.present * sweep.policy.maxDeleteShare) return { ...none, unknown: missed.ids.length };
-  return askAboutMissed(ref.lane, missed.ids, (id) => item(id, walk.scope, src.config), { maxIds: MAX_ASKED_PER_WALK, maxWaitMs: deps.maxInProcessWaitMs });
+  if (missed.ids.length === 0) return none;
+  const ask = (ids: readonly string[], maxIds: number) => askAboutMissed(ref.lane, ids, (id) => item(id, walk.scope, src.config), { maxIds, maxWaitMs: deps.maxInProcessWaitMs });
+  if (missed.ids.length <= missed.present * sweep.policy.maxDeleteShare) return ask(missed.ids, MAX_ASKED_PER_WALK);
+  // Many misses: the guard holds them. Only a walk that could apply the scope's hold (it missed
+  // exactly the held rows) asks, a sample first; a 2xx or no answer there keeps the hold.
+  const [hold] = await listHeldSweeps(deps.db, { sourceId: walk.source_id, resource: walk.resource, scope: walk.scope });
+  if (!hold || !sameIds(hold.ids, missed.ids)) return { ...none, unknown: missed.ids.length };
+  return askSampleFirst(missed.ids, ask);
+}
+
+/** Ids asked about first when a hold could be applied: evenly spread over the missed ids. */
+export const HOLD_SAMPLE_SIZE = 10;
+
+/** Up to `size` ids spread evenly over `ids` (all of them when there are no more), in their order. */
+export function sampleIds(ids: readonly string[], size: number): string[] {
+  if (ids.length <= size) return [...ids];
+  return Array.from({ length: size }, (_, i) => ids[Math.floor((i * ids.length) / size)]!);
+}
+
+/**
+ * Asks about a sample of the held rows; only when the vendor answered 404/410 for every one of
+ * them asks about the rest (up to the per-walk cap). Any 2xx in the sample keeps the whole hold
+ * (no `gone` returned); a question without an answer stops there with the answers so far.
+ */
+async function askSampleFirst(ids: readonly string[], ask: (ids: readonly string[], maxIds: number) => Promise<MissedCheck>): Promise<MissedCheck> {
+  const sample = sampleIds(ids, HOLD_SAMPLE_SIZE);
+  const first = await ask(sample, sample.length);
+  // The vendor still has some of them: the hold stays, its 404s are acted on by a later walk.
+  if (first.present.length > 0) return { gone: [], present: first.present, unknown: ids.length - first.present.length, problem: `the vendor still has ${first.present.length} of ${sample.length} sampled held rows` };
+  if (first.gone.length < sample.length) return { ...first, unknown: ids.length - first.gone.length };
+  const asked = new Set(sample);
+  const rest = await ask(ids.filter((id) => !asked.has(id)), MAX_ASKED_PER_WALK - sample.length);
+  return { gone: [...first.gone, ...rest.gone], present: rest.present, unknown: rest.unknown, problem: rest.problem };
+}
+
+/** True when two id lists hold the same ids. */
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const set = new Set(a);
+  return b.every((id) => set.has(id));
 }

@@ -189,6 +189,10 @@ async function handleFailure(deps: PageJobDeps, err: unknown, at: { job: Job<Pag
       deps.log.warn({ source: src.id, lane: ref.lane.name, waitMs, requestId: failure.requestId }, `${ref.where}: ${failure.status ?? 429}, lane paused`);
       return await hold(deps, ref, { ms: waitMs, reason: decision.reason, kind: 'vendor', defer: at.defer });
     }
+    case 'wait':
+      // The job waits, no attempt spent; nothing recorded on the walk: Postgres may have no room for the write (reason null, <= 5 s).
+      deps.log.error({ source: src.id, lane: ref.lane.name, waitMs: decision.waitMs }, decision.message);
+      return await hold(deps, ref, { ms: decision.waitMs, reason: null, kind: 'paused', defer: at.defer });
     case 'fail-run':
       return await failWalksOf(deps, ref, decision.failure, (await runningWalks(deps.db, walk.run_id)).map((r) => r.id));
     case 'pause-source': {

@@ -8,7 +8,7 @@ import type { Engine } from './engine.js';
 import { selectSources, startDelays, type SourceChoice } from './schedule-spread.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../warehouse/db.js';
-import { recordFiring, recordSchedules } from '../warehouse/schedule-state.js';
+import { missedFirings, recordFiring, recordSchedules } from '../warehouse/schedule-state.js';
 import { unknownSourceText } from '../source-registry.js';
 
 /**
@@ -136,6 +136,7 @@ export class Scheduler {
    */
   async sync(): Promise<{ upserted: string[]; removed: string[] }> {
     const wanted = new Set(this.schedules.map((s) => s.name));
+    const registered = new Set((await this.queue.getJobSchedulers(0, -1)).map((s) => s.id ?? s.key));
     for (const s of this.schedules) {
       await this.queue.upsertJobScheduler(
         s.name,
@@ -158,8 +159,25 @@ export class Scheduler {
     if (removed.length > 0) this.opts.logger.info({ removed }, 'removed schedules no longer in the config');
     if (this.opts.db) {
       await recordSchedules(this.opts.db, this.schedules.map((s) => ({ ...s, nextFireAt: nextFireTimes(s.cron, s.timeZone, 1)[0] ?? null })));
+      await this.catchUp(this.schedules.filter((s) => !registered.has(s.name)));
     }
     return { upserted: [...wanted], removed };
+  }
+
+  /**
+   * Fires once now each of `restored` (schedulers Redis had lost) whose recorded next firing
+   * passed unfired: the one a Redis without its schedulers could not fire ("catch up one", as a
+   * BullMQ scheduler whose Redis kept it does). The job id names the missed time, so several
+   * workers restoring at once fire it once.
+   */
+  private async catchUp(restored: readonly ResolvedSchedule[]): Promise<void> {
+    if (!this.opts.db || restored.length === 0) return;
+    for (const { name, due } of await missedFirings(this.opts.db, restored.map((s) => s.name), new Date())) {
+      const s = restored.find((r) => r.name === name)!;
+      const data: ScheduleJobData = { schedule: s.name, sources: s.sources, resources: s.resources, mode: s.mode };
+      await this.queue.add('schedule', data, { jobId: `catch-up-${s.name}-${due.getTime()}`, removeOnComplete: { count: 200 }, removeOnFail: { count: 200 }, attempts: 3, backoff: { type: 'exponential', delay: 1000 } });
+      this.opts.logger.warn({ schedule: s.name, due: due.toISOString() }, `schedule ${s.name} missed its firing at ${due.toISOString()} (Redis lost its scheduler): firing it once now`);
+    }
   }
 
   /**

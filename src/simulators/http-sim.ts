@@ -42,7 +42,9 @@ export type Fault =
       body?: unknown;
       headers?: Record<string, string>;
     })
-  | (FaultCommon & { kind: 'drop' });
+  | (FaultCommon & { kind: 'drop' })
+  /** 200 headers at once, then the body a byte at a time, one every `everyMs`, never ending. */
+  | (FaultCommon & { kind: 'trickle'; everyMs: number });
 
 export interface RequestLogEntry {
   method: string;
@@ -378,6 +380,11 @@ export class HttpSimulator {
         raw.socket.destroy();
         return;
       }
+      if (fault.kind === 'trickle') {
+        log(200);
+        this.trickle(res, fault.everyMs);
+        return;
+      }
       const body = fault.body === undefined ? this.errorBody(fault.status, req) : fault.body;
       this.send(req, res, { status: fault.status, body, headers: fault.headers ?? {} }, log);
       return;
@@ -397,6 +404,14 @@ export class HttpSimulator {
       }
     }
     this.send(req, res, out, log);
+  }
+
+  /** Sends 200 headers and `[`, then one space every `everyMs` until the client goes away. */
+  private trickle(res: ServerResponse, everyMs: number): void {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('[');
+    const timer = setInterval(() => (res.destroyed ? clearInterval(timer) : res.write(' ')), everyMs);
+    res.on('close', () => clearInterval(timer));
   }
 
   private async routeRequest(req: SimRequest): Promise<SimResponse> {

@@ -19,6 +19,11 @@ export interface SweepFacts {
   unseen: number;
   /** True when a held sweep of this scope exists and would mark exactly the same rows. */
   agreesWithHold: boolean;
+  /**
+   * The vendor's per-id answers about the unseen rows (resources with a per-id GET, `confirm`):
+   * how many it answered 404/410 and how many 2xx. Null where there is no per-id GET to ask.
+   */
+  perId: { gone: number; present: number } | null;
   /** "devices of org 101": what and where, for the messages. */
   label: string;
 }
@@ -27,7 +32,10 @@ export interface SweepFacts {
 export type SweepDecision =
   /** Mark the unseen rows: missing_since, or deleted_at for a repeated miss (`immediate`: deleted_at). */
   | { outcome: 'swept'; reason: null }
-  /** A second complete walk missed exactly the rows of the held sweep: mark them deleted now. */
+  /**
+   * A second complete walk missed exactly the rows of the held sweep: mark them deleted now
+   * (with a per-id GET, only those the vendor answered 404/410 for).
+   */
   | { outcome: 'applied'; reason: string }
   /** Mark nothing; keep the unseen rows as the scope's held sweep. */
   | { outcome: 'held'; reason: string }
@@ -44,7 +52,7 @@ export type SweepOutcome = SweepDecision['outcome'];
  * records is skipped; one that saw fewer distinct ids than the largest total the vendor reported
  * is inconsistent; one that would mark more than `maxDeleteShare` of the present rows, or that
  * listed a scope empty that had rows, is held, unless it agrees with the scope's held sweep
- * (then the held rows are deleted); else it sweeps. Never throws.
+ * (then `agreement` decides); else it sweeps. Never throws.
  */
 export function decideSweep(f: SweepFacts): SweepDecision {
   if (f.unidentified > 0) {
@@ -61,9 +69,32 @@ export function decideSweep(f: SweepFacts): SweepDecision {
   const empty = f.seen === 0 && f.present > 0;
   const tooMany = f.unseen > f.maxDeleteShare * f.present;
   if (!empty && !tooMany) return { outcome: 'swept', reason: null };
-  if (f.agreesWithHold) {
-    return { outcome: 'applied', reason: `applied the held sweep: a second complete walk missed the same ${f.unseen} of ${f.present} ${f.label}` };
-  }
+  if (f.agreesWithHold) return agreement(f);
   const why = empty ? 'listed empty' : `more than maxDeleteShare ${f.maxDeleteShare}`;
   return { outcome: 'held', reason: `held: would delete ${f.unseen} of ${f.present} ${f.label} (${why})` };
+}
+
+/**
+ * A walk the guard would hold that missed exactly the held rows. With a per-id GET only the
+ * vendor's 404/410 deletes: the hold is applied to the rows it answered gone for, and kept
+ * while it answered gone for none (its sample answered 2xx: the listing is what fails).
+ * Without one, two complete misses apply it, except when it covers the whole scope: two
+ * glitches in a row look exactly like that (a vendor's search index down), so only
+ * `fleetsync sweep --confirm` applies it.
+ */
+function agreement(f: SweepFacts): SweepDecision {
+  const { perId } = f;
+  const again = `a second complete walk missed the same ${f.unseen} of ${f.present} ${f.label}`;
+  if (perId !== null) {
+    if (perId.gone === 0) {
+      const why = perId.present > 0 ? `the vendor still has ${perId.present} of those it was asked about (per-id GET answered 2xx)` : 'the vendor confirmed none gone (no 404/410 answered)';
+      return { outcome: 'held', reason: `held: ${again}, but ${why}; nothing marked` };
+    }
+    const kept = perId.present > 0 ? `, ${perId.present} it still has kept` : '';
+    return { outcome: 'applied', reason: `applied the held sweep where the vendor confirmed it: ${again}; ${perId.gone} answered 404/410${kept}` };
+  }
+  if (f.unseen >= f.present) {
+    return { outcome: 'held', reason: `held: ${again}; a hold of a whole scope is applied only by fleetsync sweep --confirm` };
+  }
+  return { outcome: 'applied', reason: `applied the held sweep: ${again}` };
 }

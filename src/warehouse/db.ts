@@ -4,6 +4,7 @@ import { endpointOf, formatEndpoint, postgresConnectionReason } from '../infra-e
 import type { Logger } from '../logger.js';
 import { OutageLog } from '../outage-log.js';
 import { migrationProvider } from '../../migrations/index.js';
+import { databaseNameOf, pgConnectionString } from './database-url.js';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 
@@ -226,7 +227,7 @@ export const PREFER_LZ4 = `SELECT set_config('default_toast_compression', 'lz4',
  */
 export function createDb(databaseUrl: string, opts: CreateDbOptions = {}): Kysely<Database> {
   const pool = new pg.Pool({
-    connectionString: databaseUrl,
+    connectionString: pgConnectionString(databaseUrl),
     max: opts.max ?? 10,
     application_name: opts.applicationName ?? 'fleetsync',
   });
@@ -263,9 +264,10 @@ export function createDb(databaseUrl: string, opts: CreateDbOptions = {}): Kysel
  */
 export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
   const url = new URL(databaseUrl);
-  const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  const name = databaseNameOf(databaseUrl);
   if (name === '' || name === 'postgres') return false;
-  const probe = new pg.Client({ connectionString: databaseUrl });
+  // The name node-postgres connects to is the one created below (database-url.ts).
+  const probe = new pg.Client({ connectionString: pgConnectionString(databaseUrl) });
   try {
     await probe.connect();
     return false;

@@ -48,3 +48,19 @@ export async function recordSchedules(db: Kysely<Database>, schedules: readonly 
 export async function recordFiring(db: Kysely<Database>, name: string, nextFireAt: Date | null): Promise<void> {
   await db.updateTable('sync_schedules').set({ last_fired_at: sql`now()`, next_fire_at: nextFireAt, updated_at: sql`now()` }).where('name', '=', name).execute();
 }
+
+/**
+ * Of the named schedules, those whose recorded next firing is due by `now` and has not happened
+ * (last_fired_at before it): a firing missed while nothing could fire it, with its due time.
+ */
+export async function missedFirings(db: Kysely<Database>, names: readonly string[], now: Date): Promise<Array<{ name: string; due: Date }>> {
+  if (names.length === 0) return [];
+  const rows = await db
+    .selectFrom('sync_schedules')
+    .select(['name', 'next_fire_at'])
+    .where('name', 'in', [...names])
+    .where('next_fire_at', '<=', now)
+    .where((eb) => eb.or([eb('last_fired_at', 'is', null), eb('last_fired_at', '<', eb.ref('next_fire_at'))]))
+    .execute();
+  return rows.flatMap((r) => (r.next_fire_at ? [{ name: r.name, due: r.next_fire_at }] : []));
+}

@@ -167,7 +167,8 @@ export async function sweepScope(trx: Transaction<Database>, s: WalkSweep): Prom
   await lockHeldSweep(trx, walk.source_id, walk.resource, walk.scope);
   const w = await trx.selectFrom('sync_walks').select(['total_max', 'unidentified', 'started_at']).where('id', '=', walk.id).executeTakeFirstOrThrow();
   const counts = await scopeSweepCounts(trx, s);
-  const decision = decideSweep({ ...s.policy, ...counts, totalMax: w.total_max, unidentified: w.unidentified });
+  const perId = s.asked ? { gone: s.asked.gone.length, present: s.asked.present.length } : null;
+  const decision = decideSweep({ ...s.policy, ...counts, perId, totalMax: w.total_max, unidentified: w.unidentified });
   let marked: SweepCounts = { missing: 0, deleted: 0, deletedIds: [] };
   switch (decision.outcome) {
     case 'swept':
@@ -176,8 +177,9 @@ export async function sweepScope(trx: Transaction<Database>, s: WalkSweep): Prom
       await dropHeldSweep(trx, walk.source_id, walk.resource, walk.scope);
       break;
     case 'applied':
-      // Two complete walks missed the same rows: that is the confirmation `confirm` asks for.
-      marked = await sweepDeleted(trx, s, { deletes: 'immediate', walkStartedAt: w.started_at });
+      // Two complete walks missed the same rows: that is the confirmation `confirm` asks for
+      // where the vendor has no per-id GET; where it has one, only its 404/410 deletes.
+      marked = await sweepDeleted(trx, s, s.asked ? { deletes: 'confirm', walkStartedAt: w.started_at, asked: s.asked } : { deletes: 'immediate', walkStartedAt: w.started_at });
       await dropHeldSweep(trx, walk.source_id, walk.resource, walk.scope);
       break;
     case 'held':

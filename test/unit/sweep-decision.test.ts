@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { decideSweep, type SweepFacts } from '../../src/sync/sweep-decision.js';
+import { sampleIds } from '../../src/queue/missed-rows.js';
 import { VENDORS } from '../../jobs/index.js';
 import { deletePolicyOf, resolveSources } from '../../src/sources.js';
 import { parseConfig } from '../../src/config.js';
 
 /** A quiet complete walk of org 101: 1000 devices, all seen. */
-const base: SweepFacts = { deletes: 'confirm', maxDeleteShare: 0.5, seen: 1000, totalMax: null, unidentified: 0, present: 1000, unseen: 0, agreesWithHold: false, label: 'devices of org 101' };
+const base: SweepFacts = { deletes: 'confirm', maxDeleteShare: 0.5, seen: 1000, totalMax: null, unidentified: 0, present: 1000, unseen: 0, agreesWithHold: false, perId: null, label: 'devices of org 101' };
 
 describe('decideSweep', () => {
   it('sweeps a walk that missed nothing or a small share', () => {
@@ -26,13 +27,33 @@ describe('decideSweep', () => {
     expect(decideSweep({ ...base, maxDeleteShare: 0.1, seen: 800, unseen: 200 })).toEqual({ outcome: 'held', reason: 'held: would delete 200 of 1000 devices of org 101 (more than maxDeleteShare 0.1)' });
   });
 
-  it('applies the held rows when a second complete walk agrees', () => {
-    expect(decideSweep({ ...base, seen: 0, unseen: 1000, agreesWithHold: true })).toEqual({
+  it('without a per-id GET, applies the held rows when a second complete walk agrees, unless the hold covers the whole scope', () => {
+    expect(decideSweep({ ...base, seen: 200, unseen: 800, agreesWithHold: true })).toEqual({
       outcome: 'applied',
-      reason: 'applied the held sweep: a second complete walk missed the same 1000 of 1000 devices of org 101',
+      reason: 'applied the held sweep: a second complete walk missed the same 800 of 1000 devices of org 101',
+    });
+    // Listed empty twice: two glitches in a row look exactly like this; only a person applies it.
+    expect(decideSweep({ ...base, seen: 0, unseen: 1000, agreesWithHold: true })).toEqual({
+      outcome: 'held',
+      reason: 'held: a second complete walk missed the same 1000 of 1000 devices of org 101; a hold of a whole scope is applied only by fleetsync sweep --confirm',
     });
     // Agreement only matters for a walk the guard would hold.
     expect(decideSweep({ ...base, seen: 999, unseen: 1, agreesWithHold: true }).outcome).toBe('swept');
+  });
+
+  it('with a per-id GET, an agreeing walk applies the hold only to rows the vendor answered 404/410 for', () => {
+    const again = { ...base, seen: 0, unseen: 1000, agreesWithHold: true };
+    expect(decideSweep({ ...again, perId: { gone: 0, present: 10 } })).toEqual({
+      outcome: 'held',
+      reason: 'held: a second complete walk missed the same 1000 of 1000 devices of org 101, but the vendor still has 10 of those it was asked about (per-id GET answered 2xx); nothing marked',
+    });
+    expect(decideSweep({ ...again, perId: { gone: 0, present: 0 } }).reason).toBe('held: a second complete walk missed the same 1000 of 1000 devices of org 101, but the vendor confirmed none gone (no 404/410 answered); nothing marked');
+    expect(decideSweep({ ...again, perId: { gone: 999, present: 1 } })).toEqual({
+      outcome: 'applied',
+      reason: 'applied the held sweep where the vendor confirmed it: a second complete walk missed the same 1000 of 1000 devices of org 101; 999 answered 404/410, 1 it still has kept',
+    });
+    // A first hold is a hold whatever the vendor said.
+    expect(decideSweep({ ...again, agreesWithHold: false, perId: { gone: 1000, present: 0 } }).outcome).toBe('held');
   });
 
   it('marks a walk inconsistent when it saw fewer distinct ids than the largest total reported', () => {
@@ -60,6 +81,15 @@ describe('decideSweep', () => {
     for (const f of [base, { ...base, seen: 0, unseen: 1000 }, { ...base, seen: 995, unseen: 5, totalMax: 1000 }]) {
       expect(decideSweep({ ...f, deletes: 'immediate' })).toEqual(decideSweep(f));
     }
+  });
+});
+
+describe('sampleIds', () => {
+  it('spreads a sample evenly over the ids, in their order; all of them when there are few', () => {
+    const ids = Array.from({ length: 100 }, (_, i) => String(i));
+    expect(sampleIds(ids, 10)).toEqual(['0', '10', '20', '30', '40', '50', '60', '70', '80', '90']);
+    expect(sampleIds(ids.slice(0, 3), 10)).toEqual(['0', '1', '2']);
+    expect(sampleIds(ids.slice(0, 11), 10)).toHaveLength(10);
   });
 });
 

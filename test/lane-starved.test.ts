@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHttpClient } from '../src/http/client.js';
+import { LaneGate } from '../src/queue/lane-gate.js';
+import { Lane } from '../src/queue/lanes.js';
+import { deleteRedisPrefix, REDIS_URL, waitFor } from './helpers.js';
+import { freePort } from './helpers/ports.js';
+
+// What the vendor counts in any window never exceeds the lane's limit, also on a starved machine
+// (src/queue/lane-gate.ts): the vendor runs in its own process, which is frozen (SIGSTOP) for
+// 500 ms every 1.5 s and then counts in one burst the requests that queued meanwhile, while 30
+// callers keep the lane at its limit. Counted on the vendor's side: its own arrival log.
+
+const LIMIT = { max: 20, durationMs: 1000 };
+const prefix = `fst-starved-${randomBytes(4).toString('hex')}`;
+const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+
+/** A vendor that logs the arrival time of every request and answers `[]`; GET /arrivals returns the log. */
+const VENDOR = `
+const http = require('node:http');
+const at = [];
+http.createServer((req, res) => {
+  if (req.url === '/arrivals') return res.end(JSON.stringify(at));
+  at.push(Date.now());
+  res.setHeader('content-type', 'application/json');
+  res.end('[]');
+}).listen(Number(process.argv[1]), '127.0.0.1', () => process.stdout.write('listening\\n'));
+`;
+
+/** The most arrivals in any window of `durationMs` (a sliding log). */
+function busiestWindow(arrivals: readonly number[], durationMs: number): number {
+  const at = [...arrivals].sort((a, b) => a - b);
+  let best = 0;
+  let lo = 0;
+  for (let hi = 0; hi < at.length; hi++) {
+    while (at[hi]! - at[lo]! >= durationMs) lo++;
+    best = Math.max(best, hi - lo + 1);
+  }
+  return best;
+}
+
+let vendor: ChildProcess;
+let origin: string;
+
+beforeAll(async () => {
+  const port = await freePort();
+  vendor = spawn(process.execPath, ['-e', VENDOR, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  vendor.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  await waitFor(() => out.includes('listening'), 'the vendor process to listen');
+  origin = `http://127.0.0.1:${port}`;
+});
+afterAll(async () => {
+  vendor.kill('SIGCONT');
+  vendor.kill('SIGKILL');
+  redis.disconnect();
+  await deleteRedisPrefix(prefix);
+});
+
+describe('a lane on a starved machine', () => {
+  it('never lets the vendor count more than the limit in any window, when requests reach it in bursts', async () => {
+    const windows = [LIMIT];
+    const lane = new Lane({
+      sourceId: 'starved',
+      laneClass: 'api',
+      limit: { windows, concurrency: 30 },
+      gate: new LaneGate(redis, `${prefix}:gate`, windows),
+      http: createHttpClient({ baseUrl: origin, authHeaders: {}, readError: () => ({}), timeoutMs: 10_000, maxInProcessWaitMs: 10 }),
+      rateLimitBackoffMs: 1000,
+    });
+    // The vendor's machine is starved: frozen 500 ms of every 1.5 s.
+    let frozen = false;
+    const freezer = setInterval(() => {
+      vendor.kill('SIGSTOP');
+      frozen = true;
+      setTimeout(() => {
+        vendor.kill('SIGCONT');
+        frozen = false;
+      }, 500);
+    }, 1_500);
+    let sent = 0;
+    const caller = async () => {
+      while (sent < 200) {
+        const reply = await lane.request({ path: '/items' });
+        if (reply.sent) sent++;
+        else await new Promise((r) => setTimeout(r, Math.min(reply.waitMs, 50)));
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: 30 }, caller));
+    } finally {
+      clearInterval(freezer);
+      if (frozen) vendor.kill('SIGCONT');
+    }
+    const arrivals = (await (await fetch(`${origin}/arrivals`)).json()) as number[];
+    expect(arrivals.length).toBeGreaterThanOrEqual(200);
+    expect(busiestWindow(arrivals, LIMIT.durationMs)).toBeLessThanOrEqual(LIMIT.max);
+  });
+});
