@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { automox } from '../../jobs/automox.js';
-import { famoco } from '../../jobs/famoco.js';
+import { famoco, famocoInsights } from '../../jobs/famoco.js';
 import { izuma } from '../../jobs/izuma.js';
 import { toggl, togglReportEntries } from '../../jobs/toggl.js';
 import type { SourceConfig } from '../../src/config.js';
@@ -139,6 +139,24 @@ describe('Izuma (PelionIoT/mbed-cloud-sdk-python, pelion_dm_public_openapi.yaml)
 });
 
 describe('Famoco (no public definition: the fields the API answers)', () => {
+  it('organizations, fleets and devices: create_date / update_date (the live API) as well as created_at / updated_at', () => {
+    // An organization as public client code records the MDM's answer: no created_at, no guid.
+    const org = { id: 100000, name: 'Pytest', is_blocked: false, status: 'active', create_date: '2019-12-09T08:12:59.179722Z', update_date: '2021-05-06T09:19:23.780260Z', devices_count: 17 };
+    const { columns } = mapped(famoco, 'organizations', org);
+    expect([columns.vendor_created_at, columns.vendor_updated_at]).toEqual(['2019-12-09T08:12:59.179Z', '2021-05-06T09:19:23.780Z']);
+    expectFilled('organizations', columns, ['guid', 'parent_external_id']);
+    const insights = famocoInsights.resources.find((r) => r.name === 'organizations')!;
+    const parsed = insights.record.parse(org);
+    expect((insights.map(parsed, { sourceId: 's', scope: '-' }) as Record<string, unknown>).vendor_created_at).toBe('2019-12-09T08:12:59.179Z');
+    const fleet = { id: 7, name: 'Stock', organization: 42, devices_count: 3, is_stock: true };
+    for (const [create, update] of [['create_date', 'update_date'], ['created_at', 'updated_at']] as const) {
+      const times = { [create]: '2025-01-01T00:00:00Z', [update]: '2025-01-02T00:00:00Z' };
+      expectFilled('device_groups', mapped(famoco, 'device_groups', { ...fleet, ...times }).columns);
+      const d = mapped(famoco, 'devices', { id: 501, label: 'Kiosk 1', serial_number: 'S1', model: 'FX205', organization: 42, fleet: 7, ...times }).columns;
+      expect([d.vendor_created_at, d.vendor_updated_at]).toEqual(['2025-01-01T00:00:00.000Z', '2025-01-02T00:00:00.000Z']);
+    }
+  });
+
   it('devices: every column', () => {
     const { columns } = mapped(famoco, 'devices', {
       id: 501, famoco_id: '(01)03760265310018(21)1A2B3C', serial_number: null, label: 'Kiosk 1', model: 'FX205', organization: 42, fleet: { id: 7, name: 'Stock' },
