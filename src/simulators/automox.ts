@@ -6,7 +6,8 @@
  *   GET /api/servergroups?o=ORG
  *   GET /api/servers?o=ORG[&groupId=G][&include_details=0|1]   `detail` and `status` are `{}` unless
  *       include_details=1 (default 0, "fast by default" in the published definition)
- *   GET /api/orgs/{id}/packages?o=ORG
+ *   GET /api/orgs/{id}/packages?o=ORG[&includeUnmanaged=0|1]   software Automox cannot patch
+ *       (`is_managed: false`) only with includeUnmanaged=1
  *   GET /api/servers/{id}?o=ORG, GET /api/servergroups/{id}?o=ORG   one object; 404 {"errors":["Not Found"]}
  *       when the org has no such id
  * All lists take `limit` (1..500, default 500) and `page` (from 0) and return a bare JSON array
@@ -114,6 +115,9 @@ export interface AutomoxServer {
   organization_id: number;
   uuid: string;
   name: string;
+  /** Set in the console; null when nobody named the device. */
+  custom_name: string | null;
+  /** `custom_name`, else `name`. */
   display_name: string;
   refresh_interval: number;
   /** Automox format `2025-01-22T22:18:21+0000`. */
@@ -174,9 +178,9 @@ export interface AutomoxPackage {
   os_version_id: number;
   create_time: string;
   requires_reboot: boolean;
-  /** 1..13, see the vendor doc table. */
-  patch_classification_category_id: number;
-  patch_scope: string;
+  /** 1..13, see the vendor doc table; null for software Automox does not patch. */
+  patch_classification_category_id: number | null;
+  patch_scope: string | null;
   is_uninstallable: boolean;
   secondary_id: string;
   is_managed: boolean;
@@ -199,6 +203,12 @@ export interface GenerateAutomoxOptions {
   devicesPerOrg: number | number[];
   /** Default 3. */
   packagesPerDevice?: number;
+  /**
+   * Software per device that Automox lists but cannot patch (`is_managed: false`, served only with
+   * `includeUnmanaged=1`); default 0. Appended after every other package (ids above theirs, drawn
+   * from a stream of their own), so the rest of the tenant is the same with or without them.
+   */
+  unmanagedPerDevice?: number;
   /** Groups per org including the blank-named default group; default 3, minimum 1. */
   groupsPerOrg?: number;
 }
@@ -348,7 +358,8 @@ function makeServer(rng: Rng, id: number, orgId: number, groupId: number, index:
     organization_id: orgId,
     uuid: rng.uuid(),
     name,
-    display_name: name,
+    custom_name: index % 6 === 1 ? `Front desk ${index}` : null,
+    display_name: index % 6 === 1 ? `Front desk ${index}` : name,
     refresh_interval: 1440,
     last_update_time: automoxTime(refreshed - rng.int(0, 3) * DAY),
     last_refresh_time: automoxTime(refreshed),
@@ -528,7 +539,56 @@ export function generateAutomoxData(opts: GenerateAutomoxOptions): AutomoxData {
       }
     }
   }
+  addUnmanaged(data, Math.max(0, opts.unmanagedPerDevice ?? 0), createRng((opts.seed ?? 1) + 0x5eed), packageId);
   return data;
+}
+
+const UNMANAGED_SOFTWARE: ReadonlyArray<{ name: string; display_name: string; versions: string[] }> = [
+  { name: 'Notepad++ (64-bit x64)', display_name: 'Notepad++', versions: ['8.6.9', '8.7.1'] },
+  { name: 'VLC media player', display_name: 'VLC media player', versions: ['3.0.21'] },
+  { name: 'Acme Label Printer Driver', display_name: 'Acme Label Printer Driver', versions: ['2.4.0'] },
+];
+
+/** Appends `perDevice` unmanaged packages to every server, ids from `lastId` + 1. */
+function addUnmanaged(data: AutomoxData, perDevice: number, rng: Rng, lastId: number): void {
+  let id = lastId;
+  for (const server of data.servers) {
+    for (let k = 0; k < perDevice; k++) {
+      const sw = UNMANAGED_SOFTWARE[(server.id + k) % UNMANAGED_SOFTWARE.length]!;
+      data.packages.push({
+        id: ++id,
+        server_id: server.id,
+        package_id: 0,
+        software_id: 90_000 + ((server.id + k) % UNMANAGED_SOFTWARE.length),
+        installed: true,
+        ignored: false,
+        group_ignored: false,
+        deferred_until: null,
+        group_deferred_until: null,
+        name: sw.name,
+        display_name: sw.display_name,
+        version: rng.pick(sw.versions),
+        repo: server.os_family === 'Windows' ? 'Windows' : server.os_family === 'Mac' ? 'Apple' : 'Linux',
+        cves: [],
+        cve_score: null,
+        severity: 'none',
+        agent_severity: null,
+        package_version_id: 0,
+        os_name: server.os_name,
+        os_version: server.os_version,
+        os_version_id: server.os_version_id,
+        create_time: isoTime(BASE_TIME - rng.int(0, 120) * DAY),
+        requires_reboot: false,
+        patch_classification_category_id: null,
+        patch_scope: null,
+        is_uninstallable: false,
+        secondary_id: '',
+        is_managed: false,
+        impact: 0,
+        organization_id: server.organization_id,
+      });
+    }
+  }
 }
 
 // ---------------------------------------------------------------- simulator
@@ -619,10 +679,12 @@ export class AutomoxSimulator extends HttpSimulator {
     this.get(/^\/api\/orgs\/([^/]+)\/packages\/?$/, (req, [idParam]) => {
       const orgId = Number(idParam);
       if (!Number.isInteger(orgId) || !this.data.orgs.some((o) => o.id === orgId)) return forbidden();
+      const unmanaged = req.query.get('includeUnmanaged') ?? '0';
+      if (unmanaged !== '0' && unmanaged !== '1') return { status: 400, body: { errors: ['includeUnmanaged must be 0 or 1'] } };
       return this.list(req, (orgIds) => {
         if (!orgIds.has(orgId)) return null;
         const serverIds = new Set(this.data.servers.filter((s) => s.organization_id === orgId).map((s) => s.id));
-        return this.data.packages.filter((p) => p.organization_id === orgId && serverIds.has(p.server_id));
+        return this.data.packages.filter((p) => p.organization_id === orgId && serverIds.has(p.server_id) && (unmanaged === '1' || p.is_managed));
       });
     });
   }

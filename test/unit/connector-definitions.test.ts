@@ -35,6 +35,8 @@ describe('Automox (AutomoxCommunity/openapi-defs, ax-console)', () => {
     organization_id: 54321,
     server_group_id: 654321,
     name: 'LAPTOP-7Q2',
+    custom_name: 'Front desk 3',
+    display_name: 'Front desk 3',
     serial_number: '',
     os_family: 'Windows',
     os_name: '11 Pro',
@@ -57,11 +59,26 @@ describe('Automox (AutomoxCommunity/openapi-defs, ax-console)', () => {
   it('devices: every column, the serial from detail.SERIAL when serial_number is empty, details asked for', () => {
     const { columns, def } = mapped(automox, 'devices', server);
     expectFilled('devices', columns);
+    expect(columns.display_name).toBe('Front desk 3');
     expect([columns.serial_number, columns.model, columns.pending_patches, columns.needs_reboot, columns.vendor_last_disconnect_at]).toEqual(['PF3K9Z1', '20XW', 2, true, '2025-01-22T22:18:21.000Z']);
     expect(mapped(automox, 'devices', { ...server, serial_number: 'OWN-1' }).columns.serial_number).toBe('OWN-1');
     expect(def.params?.('54321', source)).toEqual({ o: '54321', include_details: '1' });
     // Without details (the default answer) the model is unknown, never made up.
     expect(mapped(automox, 'devices', { ...server, detail: {}, status: {} }).columns.model).toBeNull();
+  });
+
+  it('packages: unmanaged software asked for unless options.includeUnmanaged is false, is_managed false -> unmanaged', () => {
+    const pkg = {
+      id: 51, server_id: 812345, package_id: 0, software_id: 90001, installed: true, ignored: false, name: 'VLC media player', display_name: 'VLC media player', version: '3.0.21',
+      repo: 'Windows', cves: [], severity: 'none', create_time: '2025-01-01T00:00:00Z', patch_classification_category_id: 3, is_managed: false, organization_id: 54321,
+    };
+    const { columns, def } = mapped(automox, 'packages', pkg);
+    expectFilled('packages', columns);
+    expect(columns.unmanaged).toBe(true);
+    expect(mapped(automox, 'packages', { ...pkg, is_managed: true }).columns.unmanaged).toBe(false);
+    expect(def.params?.('54321', source)).toEqual({ o: '54321', includeUnmanaged: '1' });
+    expect(def.params?.('54321', { ...source, options: { includeUnmanaged: false } })).toEqual({ o: '54321' });
+    expect(automox.validateSource?.({ ...source, options: { includeUnmanaged: 'yes' } })).toEqual(['options.includeUnmanaged: must be true or false, got "yes"']);
   });
 
   it('server groups: every column but the creation time the ServerGroup schema does not have', () => {
@@ -163,7 +180,7 @@ describe('Famoco (no public definition: the fields the API answers)', () => {
       hardware_details: { model: 'FX205', serial_number: 'HW-1' }, state_details: { os_version: '9', agent_version: '3.2', is_online: true, last_sync: '2025-01-02T00:00:00Z' },
       is_archived: false, created_at: '2025-01-01T00:00:00Z', updated_at: '2025-01-02T00:00:00Z',
     });
-    expectFilled('devices', columns, ['compliant', 'is_compatible', 'pending_patches', 'needs_reboot', 'vendor_last_disconnect_at']);
+    expectFilled('devices', columns, ['compliant', 'is_compatible', 'pending_patches', 'needs_reboot', 'vendor_last_disconnect_at', 'display_name']);
     expect(columns.serial_number).toBe('HW-1');
   });
 });
