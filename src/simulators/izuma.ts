@@ -104,6 +104,8 @@ export interface IzumaAccount {
   customer_number: string;
   aliases: string[];
   limits: Record<string, string>;
+  /** The parent account of a tenant (Izuma's account hierarchy); null for a top-level account. */
+  parent_id: string | null;
   created_at: string;
   updated_at: string;
   etag: string;
@@ -215,6 +217,8 @@ export function generateIzumaData(opts: GenerateIzumaOptions): IzumaData {
     customer_number: rng.digits(8),
     aliases: ['fleetsync-demo'],
     limits: { 'iam_limit_api_keys': '300', 'iam_limit_user_count': '50' },
+    // A tenant of a commercial account, as sub-tenants are.
+    parent_id: izumaId(accountCreated - 24 * HOUR, 1, 0xa11),
     created_at: iso(accountCreated),
     updated_at: iso(accountCreated + 30 * 24 * HOUR),
     etag: '1',

@@ -140,6 +140,17 @@ describe('Toggl Track (API v9 and Reports API v3)', () => {
 });
 
 describe('Izuma (PelionIoT/mbed-cloud-sdk-python, pelion_dm_public_openapi.yaml)', () => {
+  it('account (AccountInfo): parent_id of a tenant -> parent_external_id; a top-level account has none', () => {
+    const account = {
+      object: 'account', id: '01619571f3c00242ac12000600000000', display_name: 'Tenant A', company: 'Tenant A GmbH', parent_id: '01619571dad80242ac12000600000000',
+      status: 'ACTIVE', created_at: '2018-02-13T09:35:20Z', updated_at: '2018-02-14T09:35:20Z', etag: '1',
+    };
+    const { columns } = mapped(izuma, 'organizations', account, '-');
+    expectFilled('organizations', columns, ['guid']);
+    expect(columns.parent_external_id).toBe('01619571dad80242ac12000600000000');
+    expect(mapped(izuma, 'organizations', { ...account, parent_id: null }, '-').columns.parent_external_id).toBeNull();
+  });
+
   it('firmware images: an int64 datafile_size of 2 GiB or more lands exactly', () => {
     const image = {
       object: 'firmware-image', id: '016e7b2a4f5e0a0000000000000f0001', name: 'full-system-v2', description: 'A/B image', datafile: 'https://firmware-catalog-media.example.com/a.bin',
