@@ -68,6 +68,8 @@ const timeEntrySchema = z.object({
   task_id: id.nullish(),
   description: z.string().nullish(),
   billable: z.unknown(),
+  // `tag_ids` is the row's documented field; `tag_names` comes only with enrich_response.
+  tag_ids: z.array(id).nullish(),
   tag_names: z.array(z.string()).nullish(),
   seconds: z.unknown(),
   start: z.unknown(),
@@ -325,6 +327,7 @@ export const toggl: VendorDefinition = {
         duration_seconds: toInt(e.seconds),
         billable: toBool(e.billable),
         tag_names: e.tag_names ?? null,
+        tag_ids: e.tag_ids ?? null,
         vendor_updated_at: toTimestamp(e.at),
       }),
       // The search filters on the start date, not on changes: an incremental walk re-reads from

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as automoxSoftware from '../migrations/20261208T0100_automox_software.js';
+import * as tagIds from '../migrations/20261208T0200_time_entry_tag_ids.js';
 import { createTestEnv, type TestEnv } from './helpers.js';
 
 // Migrations that add a column a connector maps fill it from raw for rows synced before, in the
@@ -43,6 +44,21 @@ describe('migration backfills', () => {
     expect(dv.rows).toEqual([
       { external_id: 'd1', display_name: 'Front desk', h: 'Front desk' },
       { external_id: 'd2', display_name: null, h: null },
+    ]);
+  });
+
+  it('20261208T0200_time_entry_tag_ids: time_entries.tag_ids of Toggl sources, from raw', async () => {
+    const db = env.db as unknown as Kysely<unknown>;
+    await tagIds.down(db);
+    await sql`INSERT INTO sync_runs (source_id, trigger, resources, vendor) VALUES ('tg', 'sync', '{}', 'toggl')`.execute(db);
+    await sql`INSERT INTO time_entries (source_id, external_id, raw) VALUES ('tg', 'e1', '{"tag_ids": [7, 8]}'), ('tg', 'e2', '{"tag_ids": null}')`.execute(db);
+    await sql`INSERT INTO time_entries_history (source_id, external_id, scope, valid_from) SELECT source_id, external_id, scope, now() FROM time_entries`.execute(db);
+    await tagIds.up(db);
+    const rows = await sql<{ external_id: string; tag_ids: unknown; h: unknown }>`
+      SELECT t.external_id, t.tag_ids, h.tag_ids AS h FROM time_entries t JOIN time_entries_history h USING (source_id, external_id) ORDER BY 1`.execute(db);
+    expect(rows.rows).toEqual([
+      { external_id: 'e1', tag_ids: [7, 8], h: [7, 8] },
+      { external_id: 'e2', tag_ids: null, h: null },
     ]);
   });
 });

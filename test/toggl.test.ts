@@ -85,7 +85,7 @@ async function expectExact(env: TestEnv, data: TogglData) {
   const entries = await env.db.selectFrom('time_entries').selectAll().where('deleted_at', 'is', null).where('started_at', '>=', new Date(`${historyFrom()}T00:00:00Z`)).orderBy('external_id').execute();
   const simEntries = sortById(data.timeEntries.filter((e) => e.start.slice(0, 10) >= historyFrom()));
   expect(simEntries.length).toBeGreaterThan(10);
-  expect(entries.map((e) => [e.external_id, e.scope, e.organization_external_id, e.project_external_id, e.task_external_id, e.user_external_id, e.description, iso(e.started_at), iso(e.stopped_at), e.duration_seconds, e.billable, e.tag_names, iso(e.vendor_updated_at)])).toEqual(
+  expect(entries.map((e) => [e.external_id, e.scope, e.organization_external_id, e.project_external_id, e.task_external_id, e.user_external_id, e.description, iso(e.started_at), iso(e.stopped_at), e.duration_seconds, e.billable, e.tag_names, e.tag_ids, iso(e.vendor_updated_at)])).toEqual(
     simEntries.map((e) => [
       String(e.id),
       String(e.workspace_id),
@@ -99,6 +99,7 @@ async function expectExact(env: TestEnv, data: TogglData) {
       e.duration,
       e.billable,
       e.tag_ids.map((id) => data.tags.find((t) => t.id === id)!.name),
+      e.tag_ids,
       toTimestamp(e.at),
     ]),
   );
@@ -192,7 +193,7 @@ describe('Toggl Track sync', () => {
     await expectColumnsFilled(env, 'tags', SOURCE, ['organization_external_id', 'name', 'vendor_updated_at']);
     await expectColumnsFilled(env, 'tasks', SOURCE, ['organization_external_id', 'project_external_id', 'user_external_id', 'name', 'active', 'estimated_seconds', 'tracked_seconds', 'vendor_updated_at']);
     await expectColumnsFilled(env, 'time_entries', SOURCE, [
-      'organization_external_id', 'project_external_id', 'task_external_id', 'user_external_id', 'description', 'started_at', 'stopped_at', 'duration_seconds', 'billable', 'tag_names', 'vendor_updated_at',
+      'organization_external_id', 'project_external_id', 'task_external_id', 'user_external_id', 'description', 'started_at', 'stopped_at', 'duration_seconds', 'billable', 'tag_names', 'tag_ids', 'vendor_updated_at',
     ]);
     // Some archived (inactive) and some left (inactive membership) users exist, with both values.
     const flags = await env.db.selectFrom('users').select(['active', 'inactive']).distinct().execute();

@@ -123,6 +123,8 @@ export const DATA_TABLES = {
     billable: 'boolean',
     /** JSON array of the entry's tag names. */
     tag_names: 'jsonb',
+    /** JSON array of the entry's tag ids (migration 20261208T0200_time_entry_tag_ids). */
+    tag_ids: 'jsonb',
     vendor_updated_at: 'timestamptz',
   },
   tags: {

@@ -135,7 +135,11 @@ describe('Toggl Track (API v9 and Reports API v3)', () => {
     const { id, columns } = mapped(toggl, 'time_entries', record);
     expect(id).toBe('4000000001');
     expectFilled('time_entries', columns);
-    expect([columns.started_at, columns.duration_seconds, columns.tag_names]).toEqual(['2026-11-02T08:00:00.000Z', 900, ['meeting']]);
+    expect([columns.started_at, columns.duration_seconds, columns.tag_names, columns.tag_ids]).toEqual(['2026-11-02T08:00:00.000Z', 900, ['meeting'], [20000001]]);
+    // Without enrich_response the row has no tag_names; the documented tag_ids stay.
+    const { tag_names: _names, ...plain } = row;
+    const bare = mapped(toggl, 'time_entries', togglReportEntries(plain)[0]).columns;
+    expect([bare.tag_names, bare.tag_ids]).toEqual([null, [20000001]]);
   });
 });
 
