@@ -6,6 +6,7 @@ import { coveredInstants, headerCursorWindows } from '../src/pagination/header-c
 import { pageNumber } from '../src/pagination/page-number.js';
 import { pageTotal } from '../src/pagination/page-total.js';
 import { singlePage } from '../src/pagination/single-page.js';
+import { secondsField, type WindowCheck } from '../src/pagination/window-check.js';
 
 // Toggl Track API v9: https://engineering.toggl.com/docs/
 // Base URL https://api.track.toggl.com/api/v9. `/me/*` is the token's user, `/workspaces/{id}/*`
@@ -87,6 +88,25 @@ export function togglReportEntries(row: unknown): unknown[] {
   const { time_entries: entries, ...shared } = row as { time_entries: unknown[] } & Record<string, unknown>;
   return entries.map((e) => (e !== null && typeof e === 'object' ? { ...shared, ...(e as Record<string, unknown>) } : e));
 }
+
+/**
+ * The second opinion on each window of the detailed search (docs/toggl.md, "Time entries"): the
+ * rows read against the row numbers Toggl gave them, the seconds of the entries against
+ * `POST .../search/time_entries/totals` of the same dates. A running entry (no `stop`, or
+ * negative seconds) counts apart: its time grows while the walk runs.
+ */
+const togglWindowCheck: WindowCheck = {
+  totalsPath: '/totals',
+  entrySeconds: (entry) => {
+    const e = (entry ?? {}) as { seconds?: unknown; stop?: unknown };
+    return typeof e.seconds === 'number' && e.seconds >= 0 && e.stop != null ? e.seconds : null;
+  },
+  rowNumber: (row) => {
+    const n = (row as { row_number?: unknown } | null)?.row_number;
+    return typeof n === 'number' && Number.isInteger(n) ? n : null;
+  },
+  totalSeconds: secondsField,
+};
 
 /** Default history of a full time-entry walk, in days: a year. */
 export const TOGGL_TIME_ENTRY_HISTORY_DAYS = 365;
@@ -288,8 +308,8 @@ export const toggl: VendorDefinition = {
     }),
     defineResource({
       // Reports API v3 detailed search (docs/toggl.md, "Time entries"): date windows of at most
-      // 366 days, paged by X-Next-ID / X-Next-Row-Number / X-Next-Timestamp headers sent back as
-      // first_id / first_row_number / first_timestamp. Same host, path below the origin.
+      // 366 days, paged by the X-Next-Row-Number header sent back as first_row_number, each
+      // window checked against its totals. Same host, path below the origin.
       name: 'time_entries',
       table: 'time_entries',
       lane: 'api',
@@ -302,6 +322,11 @@ export const toggl: VendorDefinition = {
         maxPageSize: 50,
         maxWindowDays: 366,
         cursorHeaders: { 'x-next-row-number': 'first_row_number', 'x-next-id': 'first_id', 'x-next-timestamp': 'first_timestamp' },
+        // The next page is asked for by its row number alone; X-Next-ID and X-Next-Timestamp stay
+        // in the cursor (docs/toggl.md: a client found first_id with first_row_number answered
+        // empty later pages, and the docs say nothing of combining them).
+        send: ['first_row_number'],
+        check: togglWindowCheck,
         // One entry per row, tag names in the row, oldest first so a page boundary is stable.
         body: { grouped: false, enrich_response: true, order_by: 'date', order_dir: 'ASC' },
         defaultHistoryDays: TOGGL_TIME_ENTRY_HISTORY_DAYS,

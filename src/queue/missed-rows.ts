@@ -88,6 +88,8 @@ export interface MissedRowsDeps {
 export interface SweepPlan {
   range: SweepRange | null;
   policy: { deletes: 'confirm' | 'immediate'; maxDeleteShare: number };
+  /** Why the walk cannot vouch for its misses (the vendor's figures disagree): it sweeps nothing. */
+  incomplete?: string;
 }
 
 /**
@@ -95,7 +97,7 @@ export interface SweepPlan {
  * `deletes: confirm` source: asks the vendor about every present row the walk did not list.
  * Undefined (the two-miss rule applies) where it cannot ask: no item GET, `immediate`, an
  * incremental walk, or a session-scoped source (the question would need the session's state).
- * Asks nothing when the sweep cannot mark anything anyway (unidentified records, or more
+ * Asks nothing when the sweep cannot mark anything anyway (unidentified records, an incomplete walk, or more
  * missed than the mass-delete guard lets through): the answers are then empty, and without a
  * 404/410 nothing is deleted.
  */
@@ -104,7 +106,7 @@ export async function askAboutMissedRows(deps: MissedRowsDeps, ref: PageRef, pag
   const item = def.item;
   if (!item || sweep.policy.deletes !== 'confirm' || walk.mode !== 'full' || src.vendor.session?.stateOf(walk.scope) != null) return undefined;
   const none = { gone: [], present: [], unknown: 0, problem: null };
-  if (walk.unidentified + page.unidentified > 0) return none;
+  if (walk.unidentified + page.unidentified > 0 || sweep.incomplete !== undefined) return none;
   const missed = await missedRows(deps.db, { table: def.table, walk, range: sweep.range }, page.seen);
   if (missed.ids.length === 0 || missed.ids.length > missed.present * sweep.policy.maxDeleteShare) return { ...none, unknown: missed.ids.length };
   return askAboutMissed(ref.lane, missed.ids, (id) => item(id, walk.scope, src.config), { maxIds: MAX_ASKED_PER_WALK, maxWaitMs: deps.maxInProcessWaitMs });

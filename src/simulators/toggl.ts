@@ -16,6 +16,8 @@
  *       sort_order, total_count}; `active` true (default), false or both
  *   POST /reports/api/v3/workspace/{id}/search/time_entries   detailed report search, paged by
  *       response headers, at most 366 days per request (see searchTimeEntries)
+ *   POST /reports/api/v3/workspace/{id}/search/time_entries/totals   the same search's totals
+ *       ({seconds, tracked_days, rates, resolution, graph, amounts})
  * Auth: Basic base64("<api_token>:api_token"), else 403 with a plain-text body (Toggl's error
  * bodies are text or a JSON string, never an object).
  * Injectable behaviours: `inject()` faults (text bodies by default), `gone` (paths answering
@@ -342,6 +344,13 @@ export class TogglSimulator extends HttpSimulator {
   paymentRequired: string | null = null;
   /** Hourly quota: requests left and epoch ms of the reset; null = no quota headers. */
   quota: { remaining: number; resetAt: number } | null = null;
+  /**
+   * Paging faults of the detailed search, as clients have met them live: `firstIdEmpties` answers
+   * a later page asked for with `first_id` and `first_row_number` together with an empty array and
+   * no next headers; `skipPages` makes that many next answers name a row one page too far (the
+   * page between is never served).
+   */
+  readonly searchFaults = { firstIdEmpties: false, skipPages: 0 };
 
   constructor(opts: TogglSimulatorOptions) {
     super({ rateLimit: opts.rateLimit });
@@ -398,6 +407,7 @@ export class TogglSimulator extends HttpSimulator {
       }),
     );
     this.route('POST', /^\/reports\/api\/v3\/workspace\/([^/]+)\/search\/time_entries\/?$/, (req, [id]) => this.inWorkspace(id, (ws) => this.searchTimeEntries(req, ws)));
+    this.route('POST', /^\/reports\/api\/v3\/workspace\/([^/]+)\/search\/time_entries\/totals\/?$/, (req, [id]) => this.inWorkspace(id, (ws) => this.searchTotals(req, ws)));
     this.get(/^\/api\/v9\/workspaces\/([^/]+)\/users\/?$/, (_req, [id]) =>
       this.inWorkspace(id, (ws) => ({ status: 200, body: this.data.members.filter((m) => m.workspaceId === ws).map((m) => m.user) })),
     );
@@ -430,14 +440,11 @@ export class TogglSimulator extends HttpSimulator {
   }
 
   /**
-   * Reports API v3 detailed search. Body: `start_date`/`end_date` (YYYY-MM-DD, both counted, at
-   * most 366 days: 400 beyond), `page_size` (1..50, default 50), `first_row_number` /
-   * `first_id` / `first_timestamp` from the previous response's X-Next-Row-Number / X-Next-ID /
-   * X-Next-Timestamp headers (sent only while more rows follow), `grouped`, `enrich_response`
-   * (adds names). Entries are filtered by the UTC date of their start (Toggl uses each user's
-   * time zone) and ordered by start, then id. Answers a bare array of rows, one entry each.
+   * The body of a Reports search and the workspace's entries in its dates: `start_date` /
+   * `end_date` (YYYY-MM-DD, both counted, at most 366 days: 400 beyond), filtered by the UTC date
+   * of an entry's start (Toggl uses each user's time zone), ordered by start, then id. Or the 400.
    */
-  private searchTimeEntries(req: SimRequest, ws: number): SimResponse {
+  private searchWindow(req: SimRequest, ws: number): { q: Record<string, unknown>; entries: TogglTimeEntry[] } | SimResponse {
     let q: Record<string, unknown>;
     try {
       const parsed: unknown = JSON.parse(req.body === '' ? '{}' : req.body);
@@ -452,21 +459,48 @@ export class TogglSimulator extends HttpSimulator {
     if (from === null || Number.isNaN(from) || to === null || Number.isNaN(to)) return { status: 400, body: 'start_date and end_date must be dates (YYYY-MM-DD)' };
     if (to < from) return { status: 400, body: 'end_date must not be earlier than start_date' };
     if ((to - from) / DAY + 1 > 366) return { status: 400, body: 'Maximum allowed date range is 366 days' };
-    const pageSize = q.page_size === undefined ? 50 : q.page_size;
-    if (typeof pageSize !== 'number' || !Number.isInteger(pageSize) || pageSize < 1 || pageSize > 50) return { status: 400, body: 'page_size must be between 1 and 50' };
-    const firstRow = q.first_row_number === undefined ? 1 : q.first_row_number;
-    if (typeof firstRow !== 'number' || !Number.isInteger(firstRow) || firstRow < 1) return { status: 400, body: 'first_row_number must be a positive integer' };
-    const enrich = q.enrich_response === true;
-    const all = this.data.timeEntries
+    const entries = this.data.timeEntries
       .filter((e) => e.workspace_id === ws)
       .filter((e) => {
         const day = Date.parse(`${e.start.slice(0, 10)}T00:00:00Z`);
         return day >= from && day <= to;
       })
       .sort((a, b) => Date.parse(a.start) - Date.parse(b.start) || a.id - b.id);
-    const page = all.slice(firstRow - 1, firstRow - 1 + pageSize);
+    return { q, entries };
+  }
+
+  /**
+   * Reports API v3 detailed search (searchWindow's body and dates). `page_size` (1..50, default
+   * 50), `first_row_number` from the previous response's X-Next-Row-Number (sent, with X-Next-ID
+   * and X-Next-Timestamp, only while more rows follow), `grouped`, `enrich_response` (adds
+   * names). Answers a bare array of rows, one entry each, numbered from 1 (`row_number`).
+   */
+  private searchTimeEntries(req: SimRequest, ws: number): SimResponse {
+    const w = this.searchWindow(req, ws);
+    if ('status' in w) return w;
+    const { q, entries: all } = w;
+    const pageSize = q.page_size === undefined ? 50 : q.page_size;
+    if (typeof pageSize !== 'number' || !Number.isInteger(pageSize) || pageSize < 1 || pageSize > 50) return { status: 400, body: 'page_size must be between 1 and 50' };
+    const firstRow = q.first_row_number === undefined ? 1 : q.first_row_number;
+    if (typeof firstRow !== 'number' || !Number.isInteger(firstRow) || firstRow < 1) return { status: 400, body: 'first_row_number must be a positive integer' };
+    if (this.searchFaults.firstIdEmpties && q.first_id !== undefined && firstRow > 1) return { status: 200, body: [] };
+    const rows = all.slice(firstRow - 1, firstRow - 1 + pageSize).map((e, i) => this.reportRow(e, firstRow + i, q.enrich_response === true));
+    let nextRow = firstRow + pageSize;
+    if (this.searchFaults.skipPages > 0 && all[nextRow - 1 + pageSize]) {
+      this.searchFaults.skipPages--;
+      nextRow += pageSize;
+    }
+    const next = all[nextRow - 1];
+    const headers: Record<string, string> = next
+      ? { 'x-next-row-number': String(nextRow), 'x-next-id': String(next.id), 'x-next-timestamp': String(Math.floor(Date.parse(next.start) / 1000)) }
+      : {};
+    return { status: 200, body: rows, headers };
+  }
+
+  /** One detailed-report row of an entry (ungrouped: one entry a row). */
+  private reportRow(e: TogglTimeEntry, rowNumber: number, enrich: boolean): Record<string, unknown> {
     const user = (uid: number) => this.data.members.find((m) => m.user.id === uid)?.user;
-    const rows = page.map((e, i) => ({
+    return {
       user_id: e.user_id,
       username: user(e.user_id)?.fullname ?? '',
       project_id: e.project_id,
@@ -478,7 +512,7 @@ export class TogglSimulator extends HttpSimulator {
       hourly_rate_in_cents: null,
       currency: 'USD',
       time_entries: [{ id: e.id, seconds: e.duration, start: e.start, stop: e.stop, at: e.at, at_tz: e.at }],
-      row_number: firstRow + i,
+      row_number: rowNumber,
       ...(enrich
         ? {
             project_name: this.data.projects.find((p) => p.id === e.project_id)?.name ?? null,
@@ -487,12 +521,27 @@ export class TogglSimulator extends HttpSimulator {
             email: user(e.user_id)?.email ?? null,
           }
         : {}),
-    }));
-    const next = all[firstRow - 1 + pageSize];
-    const headers: Record<string, string> = next
-      ? { 'x-next-row-number': String(firstRow + pageSize), 'x-next-id': String(next.id), 'x-next-timestamp': String(Math.floor(Date.parse(next.start) / 1000)) }
-      : {};
-    return { status: 200, body: rows, headers };
+    };
+  }
+
+  /** Reports API v3 totals of a detailed search: the seconds of its entries, the days they fall on, per-rate billable seconds. */
+  private searchTotals(req: SimRequest, ws: number): SimResponse {
+    const w = this.searchWindow(req, ws);
+    if ('status' in w) return w;
+    const seconds = w.entries.reduce((n, e) => n + e.duration, 0);
+    const billable = w.entries.filter((e) => e.billable).reduce((n, e) => n + e.duration, 0);
+    return {
+      status: 200,
+      body: {
+        seconds,
+        tracked_days: new Set(w.entries.map((e) => e.start.slice(0, 10))).size,
+        resolution: 'day',
+        graph: [],
+        rates: billable > 0 ? [{ billable_seconds: billable, hourly_rate_in_cents: 0, currency: 'USD' }] : [],
+        billable_amount_in_cents: 0,
+        labour_cost_in_cents: 0,
+      },
+    };
   }
 
   private inWorkspace(id: string | undefined, fn: (ws: number) => SimResponse): SimResponse {

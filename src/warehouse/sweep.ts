@@ -35,6 +35,8 @@ export interface WalkSweep extends SweepScope {
   /** How the source sweeps this resource, and "devices of org 101" for the sweep's messages. */
   policy: { deletes: 'confirm' | 'immediate'; maxDeleteShare: number; label: string };
   asked?: MissedAnswers;
+  /** Why the walk cannot vouch for its misses (the vendor's own figures disagree with what it read). */
+  incomplete?: string;
 }
 
 /**
@@ -167,7 +169,7 @@ export async function sweepScope(trx: Transaction<Database>, s: WalkSweep): Prom
   await lockHeldSweep(trx, walk.source_id, walk.resource, walk.scope);
   const w = await trx.selectFrom('sync_walks').select(['total_max', 'unidentified', 'started_at']).where('id', '=', walk.id).executeTakeFirstOrThrow();
   const counts = await scopeSweepCounts(trx, s);
-  const decision = decideSweep({ ...s.policy, ...counts, totalMax: w.total_max, unidentified: w.unidentified });
+  const decision = decideSweep({ ...s.policy, ...counts, totalMax: w.total_max, unidentified: w.unidentified, incomplete: s.incomplete ?? null });
   let marked: SweepCounts = { missing: 0, deleted: 0, deletedIds: [] };
   switch (decision.outcome) {
     case 'swept':
