@@ -27,50 +27,45 @@ import type { RateWindow, Rng, SimRequest, SimResponse } from './http-sim.js';
 /** Documented default limit: 100 authenticated requests per second per account. */
 export const AUTOMOX_RATE_LIMIT: RateWindow = { max: 100, windowMs: 1000 };
 
+/**
+ * An organization with the fields of the published `Organization` schema (the console's answer
+ * carries more; the definition's are what a client may rely on). `parent_id` only on a child
+ * organization: the schema's integer has no null.
+ */
 export interface AutomoxOrg {
   id: number;
   uuid: string;
   name: string;
-  dn_prefix: string;
-  parent_id: number | null;
+  parent_id?: number;
   create_time: string;
-  trial_end_time: string | null;
-  trial_expired: boolean;
-  server_limit: number;
+  trial_end_time: string;
+  tier: 'trial' | 'freemon' | 'disabled' | 'patch' | 'manage' | 'tier3' | 'patch_os' | 'essentials' | 'enterprise';
   device_limit: number | null;
+  soft_device_limit: number | null;
   device_count: number;
-  plan: string;
-  rate_id: number;
-  bill_overages: boolean;
-  legacy_billing: boolean;
-  billing_email: string | null;
-  billing_name: string | null;
-  sub_plan: string;
-  sub_systems: number;
-  sub_create_time: string;
-  sub_end_time: string | null;
   access_key: string;
-  metadata: { patchServerSync: boolean; zone: string };
+  metadata: { patchServersDone: boolean };
   x_future_field?: Record<string, unknown>;
 }
 
+/** The published `WsusConfig`. */
 export interface AutomoxWsusConfig {
   id: number;
   server_group_id: number;
-  is_managed: boolean;
+  is_managed: boolean | null;
   server_url: string | null;
-  reported_status: string;
   created_at: string;
   updated_at: string;
 }
 
+/** The published `ServerGroup`; the default group (blank name) has no `parent_server_group_id`. */
 export interface AutomoxServerGroup {
   id: number;
   organization_id: number;
   /** The default group of each org has a blank name "". */
   name: string;
   refresh_interval: number;
-  parent_server_group_id: number | null;
+  parent_server_group_id?: number;
   ui_color: string;
   notes: string;
   enable_os_auto_update: boolean | null;
@@ -115,8 +110,8 @@ export interface AutomoxServer {
   organization_id: number;
   uuid: string;
   name: string;
-  /** Set in the console; null when nobody named the device. */
-  custom_name: string | null;
+  /** Set in the console; absent when nobody named the device. */
+  custom_name?: string;
   /** `custom_name`, else `name`. */
   display_name: string;
   refresh_interval: number;
@@ -124,7 +119,8 @@ export interface AutomoxServer {
   last_update_time: string;
   last_refresh_time: string;
   create_time: string;
-  last_disconnect_time: string | null;
+  /** Only on a device that has disconnected: the schema's date-time has no null. */
+  last_disconnect_time?: string;
   uptime: number;
   needs_reboot: boolean;
   timezone: string;
@@ -137,7 +133,8 @@ export interface AutomoxServer {
   patches: number;
   pending_patches: number;
   agent_version: string;
-  instance_id: string | null;
+  /** Only on cloud instances. */
+  instance_id?: string;
   connected: boolean;
   exception: boolean;
   pending: boolean;
@@ -358,13 +355,13 @@ function makeServer(rng: Rng, id: number, orgId: number, groupId: number, index:
     organization_id: orgId,
     uuid: rng.uuid(),
     name,
-    custom_name: index % 6 === 1 ? `Front desk ${index}` : null,
+    ...(index % 6 === 1 ? { custom_name: `Front desk ${index}` } : {}),
     display_name: index % 6 === 1 ? `Front desk ${index}` : name,
     refresh_interval: 1440,
     last_update_time: automoxTime(refreshed - rng.int(0, 3) * DAY),
     last_refresh_time: automoxTime(refreshed),
     create_time: automoxTime(created),
-    last_disconnect_time: connected ? null : automoxTime(refreshed + rng.int(60_000, DAY)),
+    ...(connected ? {} : { last_disconnect_time: automoxTime(refreshed + rng.int(60_000, DAY)) }),
     uptime: rng.int(600, 3_000_000),
     needs_reboot: rng.bool(0.2),
     timezone: rng.pick(TIMEZONES),
@@ -377,7 +374,7 @@ function makeServer(rng: Rng, id: number, orgId: number, groupId: number, index:
     patches: pendingPatches + rng.int(0, 5),
     pending_patches: pendingPatches,
     agent_version: rng.pick(['1.44-26', '1.45-12', '2.0.28', '2.1.7']),
-    instance_id: hw.vendor === 'VMware, Inc.' ? `i-${rng.hex(17)}` : null,
+    ...(hw.vendor === 'VMware, Inc.' ? { instance_id: `i-${rng.hex(17)}` } : {}),
     connected,
     exception: rng.bool(0.03),
     pending: !compliant && rng.bool(0.3),
@@ -428,32 +425,30 @@ export function generateAutomoxData(opts: GenerateAutomoxOptions): AutomoxData {
     const baseName = ORG_NAMES[o % ORG_NAMES.length] ?? 'Org';
     const name = o < ORG_NAMES.length ? baseName : `${baseName} ${Math.floor(o / ORG_NAMES.length) + 1}`;
     const created = BASE_TIME - rng.int(200, 1500) * DAY;
+    const uuid = rng.uuid();
+    // The draws of fields the console answers beyond the published schema stay, so a seed gives
+    // the same tenant as before they were left out.
+    const tier = rng.pick(['patch', 'manage', 'enterprise'] as const);
+    void rng.int(1, 9);
+    void rng.bool();
+    const accessKey = rng.hex(32);
+    const patchServersDone = rng.bool();
+    const zone = rng.pick(['us', 'eu']);
     const org: AutomoxOrg = {
       id: orgId,
-      uuid: rng.uuid(),
+      uuid,
       name,
-      dn_prefix: `DN${orgId}`,
-      parent_id: o === 0 ? null : 10_001,
+      ...(o === 0 ? {} : { parent_id: 10_001 }),
       create_time: isoTime(created),
       trial_end_time: isoTime(created + 15 * DAY),
-      trial_expired: true,
-      server_limit: Math.max(25, deviceCount * 2),
+      tier,
       device_limit: null,
+      soft_device_limit: null,
       device_count: deviceCount,
-      plan: rng.pick(['Basic', 'Professional', 'Enterprise']),
-      rate_id: rng.int(1, 9),
-      bill_overages: rng.bool(),
-      legacy_billing: false,
-      billing_email: o % 3 === 0 ? null : `billing+${orgId}@example.com`,
-      billing_name: o % 3 === 0 ? null : name,
-      sub_plan: 'ENT',
-      sub_systems: Math.max(25, deviceCount),
-      sub_create_time: isoTime(created + 16 * DAY),
-      sub_end_time: null,
-      access_key: rng.hex(32),
-      metadata: { patchServerSync: rng.bool(), zone: rng.pick(['us', 'eu']) },
+      access_key: accessKey,
+      metadata: { patchServersDone },
     };
-    if (o % 2 === 1) org.x_future_field = { region_v2: org.metadata.zone, beta_flags: ['worklets'] };
+    if (o % 2 === 1) org.x_future_field = { region_v2: zone, beta_flags: ['worklets'] };
     data.orgs.push(org);
 
     const orgGroups: AutomoxServerGroup[] = [];
@@ -465,7 +460,7 @@ export function generateAutomoxData(opts: GenerateAutomoxOptions): AutomoxData {
         organization_id: orgId,
         name: isDefault ? '' : GROUP_NAMES[(g - 1 + o) % GROUP_NAMES.length] ?? `Group ${g}`,
         refresh_interval: isDefault ? 1440 : rng.pick([360, 720, 1440]),
-        parent_server_group_id: isDefault ? null : (orgGroups[0]?.id ?? null),
+        ...(isDefault || !orgGroups[0] ? {} : { parent_server_group_id: orgGroups[0].id }),
         ui_color: rng.pick(UI_COLORS),
         notes: isDefault ? '' : rng.pick(['', 'Managed by IT', 'Patch window: Sun 02:00–04:00']),
         enable_os_auto_update: isDefault ? null : rng.bool(),
@@ -476,7 +471,6 @@ export function generateAutomoxData(opts: GenerateAutomoxOptions): AutomoxData {
               server_group_id: id,
               is_managed: true,
               server_url: `https://wsus.example.com:8531/g${id}`,
-              reported_status: 'success',
               created_at: isoTime(created + DAY),
               updated_at: isoTime(created + 2 * DAY),
             }

@@ -51,7 +51,9 @@ export interface FamocoOrganization {
   update_date: string;
   devices_count: number;
   fleets_count: number;
-  is_active: boolean;
+  /** As public client code records the MDM's organizations: `status` and `is_blocked`. */
+  status: 'active' | 'inactive';
+  is_blocked: boolean;
   x_future_field?: Record<string, unknown>;
 }
 
@@ -201,7 +203,8 @@ export function generateFamocoData(opts: GenerateFamocoOptions): FamocoData {
       update_date: iso(created + rng.int(1, 90) * DAY),
       devices_count: deviceCount,
       fleets_count: fleetsPerOrg,
-      is_active: true,
+      status: 'active',
+      is_blocked: false,
     };
     if (o % 2 === 1) org.x_future_field = { billing_tier: 'gold' };
     data.organizations.push(org);

@@ -44,8 +44,8 @@ export interface TogglWorkspace {
   rounding_minutes: number;
   at: string;
   logo_url: string;
-  suspended_at: string | null;
-  server_deleted_at: string | null;
+  /** Only on a suspended workspace: the definition's string has no null. */
+  suspended_at?: string;
   x_future_field?: Record<string, unknown>;
 }
 
@@ -56,7 +56,6 @@ export interface TogglOrganization {
   pricing_plan_name: string;
   created_at: string;
   at: string;
-  server_deleted_at: string | null;
   is_multi_workspace_enabled: boolean;
   user_count: number;
   max_workspaces: number;
@@ -69,25 +68,29 @@ export interface TogglProject {
   workspace_id: number;
   wid: number;
   client_id: number | null;
-  cid: number | null;
+  /** The legacy client id: only with a client (the definition's cid has no null). */
+  cid?: number;
   name: string;
   is_private: boolean;
   active: boolean;
   at: string;
   created_at: string;
+  /** Listed by the projects page of the v9 docs (not in the ModelsProject schema): set once deleted. */
   server_deleted_at: string | null;
   color: string;
   billable: boolean | null;
   template: boolean | null;
   auto_estimates: boolean | null;
   estimated_hours: number | null;
-  rate: number | null;
+  /** Only when the project has a rate (premium). */
+  rate?: number;
   currency: string | null;
   recurring: boolean;
   actual_hours: number | null;
   status: string;
   start_date: string;
-  end_date: string | null;
+  /** Only when the project has one. */
+  end_date?: string;
   pinned: boolean;
 }
 
@@ -97,7 +100,8 @@ export interface TogglClient {
   archived: boolean;
   name: string;
   at: string;
-  notes: string | null;
+  /** Only when the client has notes. */
+  notes?: string;
   creator_id: number;
 }
 
@@ -216,7 +220,6 @@ export function generateTogglData(opts: GenerateTogglOptions): TogglData {
         pricing_plan_name: rng.pick(['Free', 'Starter', 'Premium']),
         created_at: togglTime(BASE - rng.int(100, 900) * DAY),
         at: togglTime(BASE - rng.int(0, 99) * DAY),
-        server_deleted_at: null,
         is_multi_workspace_enabled: w < 2,
         user_count: 3,
         max_workspaces: 20,
@@ -238,8 +241,6 @@ export function generateTogglData(opts: GenerateTogglOptions): TogglData {
       rounding_minutes: 0,
       at: togglTime(BASE - rng.int(0, 50) * DAY),
       logo_url: 'https://assets.track.toggl.com/images/workspace.jpg',
-      suspended_at: null,
-      server_deleted_at: null,
       ...(w === 0 ? { x_future_field: { beta: true } } : {}),
     });
     const nClients = opts.clientsPerWorkspace ?? 3;
@@ -247,7 +248,7 @@ export function generateTogglData(opts: GenerateTogglOptions): TogglData {
     for (let c = 0; c < nClients; c++) {
       const id = ++clientId;
       wsClients.push(id);
-      data.clients.push({ id, wid: wsId, archived: c === nClients - 1, name: `Client ${c + 1} of ${wsId}`, at: togglTime(BASE + rng.int(0, 30) * DAY), notes: c === 0 ? null : 'Net 30', creator_id: sharedUser.id });
+      data.clients.push({ id, wid: wsId, archived: c === nClients - 1, name: `Client ${c + 1} of ${wsId}`, at: togglTime(BASE + rng.int(0, 30) * DAY), ...(c === 0 ? {} : { notes: 'Net 30' }), creator_id: sharedUser.id });
     }
     const nProjects = Array.isArray(opts.projectsPerWorkspace) ? (opts.projectsPerWorkspace[w] ?? 0) : opts.projectsPerWorkspace;
     for (let p = 0; p < nProjects; p++) {
@@ -259,7 +260,7 @@ export function generateTogglData(opts: GenerateTogglOptions): TogglData {
         workspace_id: wsId,
         wid: wsId,
         client_id: cid,
-        cid,
+        ...(cid === null ? {} : { cid }),
         name: `${rng.pick(NAMES)} #${p + 1}`,
         is_private: rng.bool(0.3),
         active: rng.bool(0.8),
@@ -271,13 +272,11 @@ export function generateTogglData(opts: GenerateTogglOptions): TogglData {
         template: false,
         auto_estimates: null,
         estimated_hours: rng.bool(0.5) ? rng.int(1, 200) : null,
-        rate: null,
         currency: null,
         recurring: false,
         actual_hours: rng.int(0, 500),
         status: rng.pick(['active', 'upcoming', 'ended', 'archived']),
         start_date: new Date(created).toISOString().slice(0, 10),
-        end_date: null,
         pinned: rng.bool(0.1),
       });
     }
@@ -499,26 +498,28 @@ export class TogglSimulator extends HttpSimulator {
 
   /** One detailed-report row of an entry (ungrouped: one entry a row). */
   private reportRow(e: TogglTimeEntry, rowNumber: number, enrich: boolean): Record<string, unknown> {
-    const user = (uid: number) => this.data.members.find((m) => m.user.id === uid)?.user;
+    const user = this.data.members.find((m) => m.user.id === e.user_id)?.user;
+    // The row's fields as the definition types them (numbers and strings without null): an entry
+    // without a project or task has no project_id or task_id, an unset rate no amounts.
+    const project = this.data.projects.find((p) => p.id === e.project_id);
+    const task = this.data.tasks.find((t) => t.id === e.task_id);
     return {
       user_id: e.user_id,
-      username: user(e.user_id)?.fullname ?? '',
-      project_id: e.project_id,
-      task_id: e.task_id,
+      username: user?.fullname ?? '',
+      ...(e.project_id === null ? {} : { project_id: e.project_id }),
+      ...(e.task_id === null ? {} : { task_id: e.task_id }),
       billable: e.billable,
       description: e.description,
       tag_ids: e.tag_ids,
-      billable_amount_in_cents: null,
-      hourly_rate_in_cents: null,
       currency: 'USD',
       time_entries: [{ id: e.id, seconds: e.duration, start: e.start, stop: e.stop, at: e.at, at_tz: e.at }],
       row_number: rowNumber,
       ...(enrich
         ? {
-            project_name: this.data.projects.find((p) => p.id === e.project_id)?.name ?? null,
-            task_name: this.data.tasks.find((t) => t.id === e.task_id)?.name ?? null,
+            ...(project ? { project_name: project.name, project_color: project.color } : {}),
+            ...(task ? { task_name: task.name } : {}),
             tag_names: e.tag_ids.map((t) => this.data.tags.find((x) => x.id === t)?.name ?? ''),
-            email: user(e.user_id)?.email ?? null,
+            ...(user ? { email: user.email } : {}),
           }
         : {}),
     };

@@ -158,7 +158,7 @@ describe('Izuma (PelionIoT/mbed-cloud-sdk-python, pelion_dm_public_openapi.yaml)
   it('firmware images: an int64 datafile_size of 2 GiB or more lands exactly', () => {
     const image = {
       object: 'firmware-image', id: '016e7b2a4f5e0a0000000000000f0001', name: 'full-system-v2', description: 'A/B image', datafile: 'https://firmware-catalog-media.example.com/a.bin',
-      datafile_checksum: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', datafile_size: 3_221_225_472, short_datafile_checksum: 'e3b0c44',
+      datafile_checksum: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', datafile_size: 3_221_225_472,
       created_at: '2025-01-01T00:00:00.000Z', updated_at: '2025-01-02T00:00:00.000Z', etag: '2025-01-02T00:00:00.000Z',
     };
     const { columns } = mapped(izuma, 'firmware_images', image);
