@@ -99,7 +99,11 @@ export const toggl: VendorDefinition = {
   },
   // "in case of 429 (Too Many Requests) - back off for a few minutes"
   rateLimitBackoffMs: 3 * 60_000,
-  quotaHeaders: { remaining: 'X-Toggl-Quota-Remaining', resetsInSeconds: 'X-Toggl-Quota-Resets-In' },
+  // A spent hourly quota: 402 with these headers, or without them a message like "Quota exceeded:
+  // You've used 31 / 30 requests ..." (docs/toggl.md, "Quota").
+  quotaHeaders: { remaining: 'X-Toggl-Quota-Remaining', resetsInSeconds: 'X-Toggl-Quota-Resets-In', spentMessage: /quota exceeded|requests? quota|hourly (api )?(quota|limit)|you.ve used \d+ \/ \d+ requests/i },
+  // Requests per hour, per user and organization, by plan (Toggl's API and webhook limits, 2025).
+  quotaPlans: { free: 30, starter: 240, premium: 600 },
   readError: readTogglError,
   validateSource: validateToggl,
   resources: [

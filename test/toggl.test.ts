@@ -424,7 +424,7 @@ describe('Toggl Track sync', () => {
     await waitFor(async () => (await Promise.all(app.engine.queues().map((q) => q.getJobCounts('waiting', 'prioritized', 'active', 'delayed')))).every((c) => Object.values(c).every((n) => n === 0)), 'in-flight pages to settle');
     const quiet = sim.requests.length;
     const status = await cli(['status']);
-    expect(status.stdout).toMatch(/source toggl-test \(toggl\)\s+PAUSED since \S+: toggl-test\/projects workspace \d+ page 1: 402 Workspace needs to be upgraded to access this feature: payment required; resume with `fleetsync resume --source toggl-test`/);
+    expect(status.stdout).toMatch(/source toggl-test \(toggl\)\s+PAUSED since \S+: toggl-test\/projects workspace \d+ page 1: 402 Workspace needs to be upgraded to access this feature: payment required, not a spent quota: the plan lacks what projects needs; resume with `fleetsync resume --source toggl-test` once it is upgraded/);
     const run = await env.db.selectFrom('sync_runs').select('status').where('id', '=', runId).executeTakeFirstOrThrow();
     expect(run.status).toBe('running');
     // The held walks wait with their cursors for `resume` (every process: the pause is in Postgres), none failed.

@@ -341,8 +341,12 @@ export class TogglSimulator extends HttpSimulator {
   readonly gone: RegExp[] = [];
   /** When set, every request answers 402 with this text (a workspace that needs an upgrade). */
   paymentRequired: string | null = null;
-  /** Hourly quota: requests left and epoch ms of the reset; null = no quota headers. */
-  quota: { remaining: number; resetAt: number } | null = null;
+  /**
+   * Hourly quota: requests left and epoch ms of the reset (null: none). Answers carry
+   * X-Toggl-Quota-Remaining / -Resets-In unless `headers` is false; once spent, a 402 whose text
+   * says so ("Quota exceeded: You've used 31 / 30 requests ...").
+   */
+  quota: { remaining: number; resetAt: number; headers?: boolean; max?: number } | null = null;
   /**
    * Paging faults of the detailed search, as clients have met them live: `firstIdEmpties` answers
    * a later page asked for with `first_id` and `first_row_number` together with an empty array and
@@ -558,14 +562,17 @@ export class TogglSimulator extends HttpSimulator {
     if (this.paymentRequired !== null) return { status: 402, body: this.paymentRequired };
     if (this.quota) {
       if (this.now() >= this.quota.resetAt) return null;
-      if (this.quota.remaining <= 0) return { status: 402, body: 'You have hit your hourly API quota. Please upgrade or wait.' };
+      if (this.quota.remaining <= 0) {
+        const max = this.quota.max ?? 30;
+        return { status: 402, body: `Quota exceeded: You've used ${max + 1} / ${max} requests from user specific requests quota` };
+      }
       this.quota.remaining--;
     }
     return null;
   }
 
   protected override commonHeaders(): Record<string, string> {
-    if (!this.quota) return {};
+    if (!this.quota || this.quota.headers === false) return {};
     return {
       'x-toggl-quota-remaining': String(Math.max(0, this.quota.remaining)),
       'x-toggl-quota-resets-in': String(Math.max(0, Math.ceil((this.quota.resetAt - this.now()) / 1000))),
