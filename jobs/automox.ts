@@ -1,4 +1,5 @@
 import { z } from 'zod/v4';
+import type { SourceConfig } from '../src/config.js';
 import { defineResource, type VendorDefinition } from '../src/connector.js';
 import { toBool, toInt, toText, toTimestamp } from '../src/normalize.js';
 import { pageNumber } from '../src/pagination/page-number.js';
@@ -18,6 +19,7 @@ const serverSchema = z.object({
   organization_id: id.nullish(),
   server_group_id: id.nullish(),
   name: z.string().nullish(),
+  display_name: z.unknown(),
   serial_number: z.unknown(),
   os_family: z.unknown(),
   os_name: z.unknown(),
@@ -47,6 +49,7 @@ const packageSchema = z.object({
   patch_classification_category_id: z.unknown(),
   create_time: z.unknown(),
   cves: z.unknown(),
+  is_managed: z.unknown(),
 });
 const categorySchema = z.strictObject({ id: z.number().int(), name: z.string() });
 
@@ -87,6 +90,19 @@ function serialOf(s: z.infer<typeof serverSchema>): string | null {
   return own !== null && own.trim() !== '' ? own : detailText(s.detail, 'SERIAL');
 }
 
+/**
+ * Whether a source lists software Automox cannot patch (`options.includeUnmanaged`, default
+ * true): `GET /orgs/{id}/packages` leaves it out unless asked with `includeUnmanaged=1`.
+ */
+export function includesUnmanaged(source: SourceConfig): boolean {
+  return source.options?.includeUnmanaged !== false;
+}
+
+function validateAutomox(source: SourceConfig): string[] {
+  const v = source.options?.includeUnmanaged;
+  return v === undefined || typeof v === 'boolean' ? [] : [`options.includeUnmanaged: must be true or false, got ${JSON.stringify(v)}`];
+}
+
 /** Automox: API key as bearer token; 100 requests/s per account; `/servers` is stricter. */
 export const automox: VendorDefinition = {
   vendor: 'automox',
@@ -99,6 +115,7 @@ export const automox: VendorDefinition = {
     // Automox publishes a stricter limit for /servers (under 30 requests per minute).
     servers: { windows: [{ max: 29, durationMs: 60_000 }], concurrency: 2 },
   },
+  validateSource: validateAutomox,
   readError: (body) => {
     if (body !== null && typeof body === 'object') {
       const b = body as Record<string, unknown>;
@@ -164,6 +181,7 @@ export const automox: VendorDefinition = {
         organization_external_id: s.organization_id == null ? ctx.scope : String(s.organization_id),
         device_group_external_id: s.server_group_id == null ? null : String(s.server_group_id),
         name: s.name ?? null,
+        display_name: toText(s.display_name),
         serial_number: serialOf(s),
         model: detailText(s.detail, 'MODEL'),
         os_family: toText(s.os_family),
@@ -188,7 +206,9 @@ export const automox: VendorDefinition = {
       parent: 'organizations',
       docUrl: 'https://developer.automox.com/openapi/axconsole/operation/getOrganizationPackages/',
       path: (org) => `/orgs/${encodeURIComponent(org)}/packages`,
-      params: (org) => ({ o: org }),
+      // Without includeUnmanaged=1 the list holds only software Automox can patch; an inventory
+      // wants everything installed (`options.includeUnmanaged: false` leaves the rest out).
+      params: (org, source) => ({ o: org, ...(includesUnmanaged(source) ? { includeUnmanaged: '1' } : {}) }),
       pagination: automoxPages(),
       record: packageSchema,
       id: (p) => String(p.id),
@@ -203,6 +223,7 @@ export const automox: VendorDefinition = {
         patch_category_id: toInt(p.patch_classification_category_id),
         vendor_created_at: toTimestamp(p.create_time),
         cve_count: Array.isArray(p.cves) ? p.cves.length : null,
+        unmanaged: typeof p.is_managed === 'boolean' ? !p.is_managed : null,
       }),
     }),
     defineResource({

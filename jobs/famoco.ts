@@ -32,15 +32,30 @@ function refId(v: z.infer<typeof ref> | null | undefined): string | null {
   return typeof v === 'object' ? String(v.id) : String(v);
 }
 
-const orgSchema = z.object({ id, guid: z.string().nullish(), name: z.string().nullish(), created_at: z.unknown(), updated_at: z.unknown() });
+// Record times: the real API names them `create_date` / `update_date` (organizations in public
+// client code and its recorded answers); `created_at` / `updated_at` are read too, for objects that
+// use that spelling. docs/connectors.md, "Famoco: no public definition".
+const times = { create_date: z.unknown(), update_date: z.unknown(), created_at: z.unknown(), updated_at: z.unknown() };
+
+/** A Famoco object's creation and update times, from either spelling (`create_date` first). */
+export function famocoTimes(o: { create_date?: unknown; update_date?: unknown; created_at?: unknown; updated_at?: unknown }): {
+  vendor_created_at: string | null;
+  vendor_updated_at: string | null;
+} {
+  return {
+    vendor_created_at: toTimestamp(o.create_date) ?? toTimestamp(o.created_at),
+    vendor_updated_at: toTimestamp(o.update_date) ?? toTimestamp(o.updated_at),
+  };
+}
+
+const orgSchema = z.object({ id, guid: z.string().nullish(), name: z.string().nullish(), ...times });
 const fleetSchema = z.object({
   id,
   name: z.string().nullish(),
   organization: ref.nullish(),
   devices_count: z.unknown(),
   is_stock: z.unknown(),
-  created_at: z.unknown(),
-  updated_at: z.unknown(),
+  ...times,
 });
 const deviceSchema = z.object({
   id,
@@ -53,8 +68,7 @@ const deviceSchema = z.object({
   hardware_details: z.object({ model: z.unknown(), serial_number: z.unknown() }).nullish(),
   state_details: z.object({ os_version: z.unknown(), agent_version: z.unknown(), is_online: z.unknown(), last_sync: z.unknown() }).nullish(),
   is_archived: z.unknown(),
-  created_at: z.unknown(),
-  updated_at: z.unknown(),
+  ...times,
 });
 const insightsDeviceSchema = z.object({
   famoco_id: z.string().min(1),
@@ -106,8 +120,7 @@ function organizations(lane: string) {
     map: (o) => ({
       name: o.name ?? null,
       guid: o.guid ?? null,
-      vendor_created_at: toTimestamp(o.created_at),
-      vendor_updated_at: toTimestamp(o.updated_at),
+      ...famocoTimes(o),
     }),
   });
 }
@@ -146,8 +159,7 @@ export const famoco: VendorDefinition = {
         name: f.name ?? null,
         is_default: toBool(f.is_stock),
         device_count: toInt(f.devices_count),
-        vendor_created_at: toTimestamp(f.created_at),
-        vendor_updated_at: toTimestamp(f.updated_at),
+        ...famocoTimes(f),
       }),
     }),
     defineResource({
@@ -174,8 +186,7 @@ export const famoco: VendorDefinition = {
         os_version: toText(d.state_details?.os_version),
         agent_version: toText(d.state_details?.agent_version),
         status: toBool(d.is_archived) ? 'archived' : onlineStatus(d.state_details?.is_online),
-        vendor_created_at: toTimestamp(d.created_at),
-        vendor_updated_at: toTimestamp(d.updated_at),
+        ...famocoTimes(d),
         vendor_last_seen_at: toTimestamp(d.state_details?.last_sync),
       }),
     }),

@@ -13,7 +13,15 @@ import { singlePage } from '../src/pagination/single-page.js';
 // last item, `order=ASC`, `has_more`; `include=total_count` on the first page.
 const izumaPages = () => afterCursor({ defaultPageSize: 1000, minPageSize: 2, maxPageSize: 1000 });
 
-const accountSchema = z.object({ id: z.string().min(1), display_name: z.string().nullish(), company: z.string().nullish(), created_at: z.unknown(), updated_at: z.unknown() });
+// `parent_id` is the parent account of a tenant (the account hierarchy), null at the top.
+const accountSchema = z.object({
+  id: z.string().min(1),
+  display_name: z.string().nullish(),
+  company: z.string().nullish(),
+  parent_id: z.string().nullish(),
+  created_at: z.unknown(),
+  updated_at: z.unknown(),
+});
 const groupSchema = z.object({ id: z.string().min(1), name: z.string().nullish(), devices_count: z.unknown(), created_at: z.unknown(), updated_at: z.unknown() });
 const deviceSchema = z.object({
   id: z.string().min(1),
@@ -100,6 +108,7 @@ export const izuma: VendorDefinition = {
       id: (a) => a.id,
       map: (a) => ({
         name: a.display_name ?? a.company ?? null,
+        parent_external_id: a.parent_id || null,
         vendor_created_at: toTimestamp(a.created_at),
         vendor_updated_at: toTimestamp(a.updated_at),
       }),

@@ -2,10 +2,12 @@ import { z } from 'zod/v4';
 import type { SourceConfig } from '../src/config.js';
 import { defineResource, type VendorDefinition } from '../src/connector.js';
 import { toBool, toInt, toText, toTimestamp } from '../src/normalize.js';
-import { coveredInstants, headerCursorWindows } from '../src/pagination/header-cursor-windows.js';
 import { pageNumber } from '../src/pagination/page-number.js';
 import { pageTotal } from '../src/pagination/page-total.js';
 import { singlePage } from '../src/pagination/single-page.js';
+import { togglTimeEntries } from './toggl-time-entries.js';
+
+export { TOGGL_TIME_ENTRY_HISTORY_DAYS, togglReportEntries } from './toggl-time-entries.js';
 
 // Toggl Track API v9: https://engineering.toggl.com/docs/
 // Base URL https://api.track.toggl.com/api/v9. `/me/*` is the token's user, `/workspaces/{id}/*`
@@ -59,41 +61,6 @@ const taskSchema = z.object({
   tracked_seconds: z.unknown(),
   at: z.unknown(),
 });
-// One time entry of a Reports API v3 detailed search: the row's fields (user, project, task,
-// description, billable, tags) with one of its `time_entries` (id, seconds, start, stop, at).
-const timeEntrySchema = z.object({
-  id,
-  user_id: id.nullish(),
-  project_id: id.nullish(),
-  task_id: id.nullish(),
-  description: z.string().nullish(),
-  billable: z.unknown(),
-  tag_names: z.array(z.string()).nullish(),
-  seconds: z.unknown(),
-  start: z.unknown(),
-  stop: z.unknown(),
-  at: z.unknown(),
-});
-
-/**
- * The records of one detailed-search row: each of its `time_entries` with the row's own fields
- * (a row groups entries that share them; ungrouped, it holds one). A row without the array is
- * passed on as it is, and the record schema names what is missing.
- */
-export function togglReportEntries(row: unknown): unknown[] {
-  if (row === null || typeof row !== 'object' || !Array.isArray((row as { time_entries?: unknown }).time_entries)) return [row];
-  const { time_entries: entries, ...shared } = row as { time_entries: unknown[] } & Record<string, unknown>;
-  return entries.map((e) => (e !== null && typeof e === 'object' ? { ...shared, ...(e as Record<string, unknown>) } : e));
-}
-
-/** Default history of a full time-entry walk, in days: a year. */
-export const TOGGL_TIME_ENTRY_HISTORY_DAYS = 365;
-
-function historyDays(source: SourceConfig): number {
-  const v = source.options?.timeEntriesHistoryDays;
-  return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : TOGGL_TIME_ENTRY_HISTORY_DAYS;
-}
-
 function validateToggl(source: SourceConfig): string[] {
   const v = source.options?.timeEntriesHistoryDays;
   if (v === undefined || (typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= 36_600)) return [];
@@ -132,7 +99,11 @@ export const toggl: VendorDefinition = {
   },
   // "in case of 429 (Too Many Requests) - back off for a few minutes"
   rateLimitBackoffMs: 3 * 60_000,
-  quotaHeaders: { remaining: 'X-Toggl-Quota-Remaining', resetsInSeconds: 'X-Toggl-Quota-Resets-In' },
+  // A spent hourly quota: 402 with these headers, or without them a message like "Quota exceeded:
+  // You've used 31 / 30 requests ..." (docs/toggl.md, "Quota").
+  quotaHeaders: { remaining: 'X-Toggl-Quota-Remaining', resetsInSeconds: 'X-Toggl-Quota-Resets-In', spentMessage: /quota exceeded|requests? quota|hourly (api )?(quota|limit)|you.ve used \d+ \/ \d+ requests/i },
+  // Requests per hour, per user and organization, by plan (Toggl's API and webhook limits, 2025).
+  quotaPlans: { free: 30, starter: 240, premium: 600 },
   readError: readTogglError,
   validateSource: validateToggl,
   resources: [
@@ -284,61 +255,6 @@ export const toggl: VendorDefinition = {
         vendor_updated_at: toTimestamp(t.at),
       }),
     }),
-    defineResource({
-      // Reports API v3 detailed search (docs/toggl.md, "Time entries"): date windows of at most
-      // 366 days, paged by X-Next-ID / X-Next-Row-Number / X-Next-Timestamp headers sent back as
-      // first_id / first_row_number / first_timestamp. Same host, path below the origin.
-      name: 'time_entries',
-      table: 'time_entries',
-      lane: 'api',
-      parent: 'workspaces',
-      docUrl: 'https://engineering.toggl.com/docs/reports/detailed_reports#post-search-time-entries',
-      path: (ws) => `/reports/api/v3/workspace/${encodeURIComponent(ws)}/search/time_entries`,
-      params: (_ws, source) => ({ history_days: String(historyDays(source)) }),
-      pagination: headerCursorWindows({
-        defaultPageSize: 50,
-        maxPageSize: 50,
-        maxWindowDays: 366,
-        cursorHeaders: { 'x-next-row-number': 'first_row_number', 'x-next-id': 'first_id', 'x-next-timestamp': 'first_timestamp' },
-        // One entry per row, tag names in the row, oldest first so a page boundary is stable.
-        body: { grouped: false, enrich_response: true, order_by: 'date', order_dir: 'ASC' },
-        defaultHistoryDays: TOGGL_TIME_ENTRY_HISTORY_DAYS,
-        flatten: (row) => togglReportEntries(row),
-        originRelative: true,
-      }),
-      // A full walk sees a year (or the configured history), not the workspace: it may only mark
-      // deleted the entries that started inside the range it covered.
-      sweepRange: (cursor) => {
-        const r = coveredInstants(cursor);
-        return r && { column: 'started_at', ...r };
-      },
-      record: timeEntrySchema,
-      id: (e) => String(e.id),
-      map: (e, ctx) => ({
-        organization_external_id: ctx.scope,
-        project_external_id: e.project_id == null ? null : String(e.project_id),
-        task_external_id: e.task_id == null ? null : String(e.task_id),
-        user_external_id: e.user_id == null ? null : String(e.user_id),
-        description: e.description ?? null,
-        started_at: toTimestamp(e.start),
-        stopped_at: toTimestamp(e.stop),
-        duration_seconds: toInt(e.seconds),
-        billable: toBool(e.billable),
-        tag_names: e.tag_names ?? null,
-        vendor_updated_at: toTimestamp(e.at),
-      }),
-      // The search filters on the start date, not on changes: an incremental walk re-reads from
-      // the latest start it saw minus a week (entries are mostly added and edited within days),
-      // and the periodic full walk catches older edits and deletes.
-      incremental: {
-        params: (since) => ({ start_date: since.toISOString().slice(0, 10) }),
-        updatedAt: (e) => {
-          const start = toTimestamp(e.start);
-          // A future-dated entry must not move the window past today.
-          return start === null ? null : new Date(Math.min(Date.parse(start), Date.now())).toISOString();
-        },
-        overlapMs: 7 * 86_400_000,
-      },
-    }),
+    togglTimeEntries,
   ],
 };

@@ -11,6 +11,8 @@ import * as m0009 from './20261123T0600_reporting.js';
 import * as m0010 from './20261124T0100_organization_counts.js';
 import * as m0011 from './20261124T0200_row_hash.js';
 import * as m0012 from './20261207T0700_source_configs.js';
+import * as m0013 from './20261208T0100_automox_software.js';
+import * as m0014 from './20261208T0200_time_entry_tag_ids.js';
 
 /**
  * Migrations listed statically rather than read from the directory, so the same provider works
@@ -30,6 +32,8 @@ export const migrations: Record<string, Migration> = {
   '20261124T0100_organization_counts': m0010,
   '20261124T0200_row_hash': m0011,
   '20261207T0700_source_configs': m0012,
+  '20261208T0100_automox_software': m0013,
+  '20261208T0200_time_entry_tag_ids': m0014,
 };
 
 /** Kysely MigrationProvider over the static list. */

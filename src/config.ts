@@ -118,6 +118,11 @@ export const sourceConfigSchema = z
     history: z.array(z.enum(Object.keys(DATA_TABLES) as [DataTableName, ...DataTableName[]])).optional(),
     /** Lane pause after a 429 that names no wait (no Retry-After/X-RateLimit-Reset); default: the vendor's. */
     rateLimitBackoffMs: z.number().int().min(0).optional(),
+    /**
+     * The account's hourly request quota, kept by every lane of the source as one more window: a
+     * plan name of the vendor (Toggl: free, starter, premium) or requests per hour (src/queue/quota.ts).
+     */
+    quota: z.union([z.string().min(1), z.number().int().positive()]).optional(),
     /** Resource definitions of a `vendor: rest` source; validated in full by jobs/rest.ts. */
     rest: z.record(z.string(), z.unknown()).optional(),
     options: z.record(z.string(), z.unknown()).optional(),

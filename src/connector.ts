@@ -111,7 +111,12 @@ export interface VendorDefinition {
    * in seconds). Remaining 0 pauses the lane until the reset; a 402 that carries them is a spent
    * quota (lane pause), not a plan problem (source pause).
    */
-  quotaHeaders?: { remaining: string; resetsInSeconds: string };
+  quotaHeaders?: VendorQuota;
+  /**
+   * Named plans of a per-source `quota` (requests per hour), e.g. Toggl's `free: 30`. A source's
+   * `quota` is a plan name from here or a number (src/queue/quota.ts).
+   */
+  quotaPlans?: Readonly<Record<string, number>>;
   /** Scopes of the root walks (resources without a parent); default `['-']`. */
   rootScopes?: () => string[];
   /** Server-side session state some lists depend on (the partner API's active OU). */
@@ -128,6 +133,17 @@ export interface SessionScoping {
   stateOf(scope: string): string | null;
   /** The request that makes `state` the active one. */
   activate(state: string): { method: 'PUT' | 'POST' | 'PATCH'; path: string; body?: unknown };
+}
+
+/** How a vendor says its request quota is spent: headers, and the text of a 402 that carries none. */
+export interface VendorQuota {
+  remaining: string;
+  resetsInSeconds: string;
+  /**
+   * A 402 without the headers whose message matches is a spent quota as well (Toggl: "Quota
+   * exceeded: You've used 31 / 30 requests ..."): the lane waits until the next hour boundary.
+   */
+  spentMessage?: RegExp;
 }
 
 /** Helper that keeps a resource definition's generic parameters while storing it in a list. */

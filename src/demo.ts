@@ -36,7 +36,7 @@ const SECRETS = {
 };
 
 /** The tables the demo counts at the end. */
-const DEMO_TABLES = ['organizations', 'device_groups', 'devices', 'packages', 'patch_categories', 'firmware_images', 'projects', 'clients', 'users'];
+const DEMO_TABLES = ['organizations', 'device_groups', 'devices', 'packages', 'patch_categories', 'firmware_images', 'projects', 'clients', 'users', 'time_entries'];
 
 /**
  * The newcomer's tour: starts the vendor simulators on loopback, migrates the local database,
@@ -93,7 +93,9 @@ async function startSimulators(perOrg: number): Promise<{ sims: HttpSimulator[];
   const famoco = new FamocoSimulator({ token: SECRETS.DEMO_FAMOCO_TOKEN, data: famocoData });
   const insights = new FamocoInsightsSimulator({ token: SECRETS.DEMO_FAMOCO_TOKEN, data: famocoData });
   const izuma = new IzumaSimulator({ apiKey: SECRETS.DEMO_IZUMA_KEY, data: generateIzumaData({ seed: 7, devices: perOrg * 2, groups: 4, firmwareImages: 3 }) });
-  const toggl = new TogglSimulator({ apiToken: SECRETS.DEMO_TOGGL_TOKEN, data: generateTogglData({ seed: 7, workspaces: 2, projectsPerWorkspace: [12, 5] }) });
+  // A few hundred time entries over the last four months, so `fleetsync report time` has weeks to show.
+  const togglData = generateTogglData({ seed: 7, workspaces: 2, projectsPerWorkspace: [12, 5], timeEntriesPerWorkspace: [240, 120], timeEntryDays: 120 });
+  const toggl = new TogglSimulator({ apiToken: SECRETS.DEMO_TOGGL_TOKEN, data: togglData });
   const partner = new PartnerSimulator({
     clientId: SECRETS.DEMO_PARTNER_ID,
     clientSecret: SECRETS.DEMO_PARTNER_SECRET,
@@ -180,5 +182,7 @@ async function printWarehouse(app: App, databaseUrl: string, out: (line: string)
       ...sample.map((d) => [String(d.source_id), String(d.external_id), String(d.name), String(d.os_name), String(d.os_version), String(d.agent_version), d.vendor_last_seen_at instanceof Date ? d.vendor_last_seen_at.toISOString() : String(d.vendor_last_seen_at)]),
     ]).join('\n'),
   );
+  out(`Time by week, project and user: psql ${databaseUrl} -c "select iso_week, project_name, user_name, hours from reporting.time_tracking where source_id = 'toggl-demo'"`);
+  out('(or `fleetsync report time --source toggl-demo` with any config: the report reads only the database)');
   out('\nTry: psql ' + databaseUrl + " -c 'select name, os_name, raw->>'\"'\"'agent_version'\"'\"' from devices limit 5'");
 }

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Engine } from './queue/engine.js';
+import { formatQuota, quotaState } from './queue/quota.js';
 import type { Database } from './warehouse/db.js';
 
 /** One lane of a source as `status` shows it. */
@@ -12,6 +13,8 @@ export interface LaneStatus {
   paused: boolean;
   pausedUntil: string | null;
   limit: string;
+  /** "quota: 12 of 30 requests left this hour, resumes 14:00" for a lane whose source has a quota, else null. */
+  quota: string | null;
 }
 
 /**
@@ -36,7 +39,8 @@ export async function laneStatus(db: Kysely<Database>, engine: Engine, sourceId:
   for (const lane of lanes) {
     const until = await lane.gate.pausedUntil();
     const c = counts.get(lane.laneClass)!;
-    out.push({ name: lane.name, ...c, paused: opts.paused, pausedUntil: until ? new Date(until).toISOString() : null, limit: opts.limitText(lane) });
+    const quota = lane.quotaPerHour ? formatQuota(await quotaState(lane.gate, lane.quotaPerHour)) : null;
+    out.push({ name: lane.name, ...c, paused: opts.paused, pausedUntil: until ? new Date(until).toISOString() : null, limit: opts.limitText(lane), quota });
   }
   return out;
 }

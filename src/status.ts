@@ -230,6 +230,7 @@ export function formatStatus(all: SourceStatus[]): string {
         ...s.lanes.map((l) => [`  ${l.name}`, l.limit, String(l.waiting), String(l.active), String(l.delayed), String(l.failed), l.paused ? 'paused' : l.pausedUntil ?? '-']),
       ]),
     );
+    for (const l of s.lanes) if (l.quota !== null) lines.push(`  ${l.name} ${l.quota}`);
     for (const d of s.disabled) lines.push(`  disabled: ${d.resource} since ${d.at}: ${d.reason ?? ''}`);
     for (const h of s.heldSweeps) lines.push(`  ${h.message} since ${h.heldAt} (apply: fleetsync sweep --source ${s.sourceId} --resource ${h.resource} --scope ${h.scope} --confirm)`);
     for (const j of s.overdue) lines.push(`  ${overdueLine(j)}`);

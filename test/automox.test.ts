@@ -25,6 +25,7 @@ async function expectExact(env: TestEnv, data: AutomoxData) {
     const d = devices[i]!;
     expect(d.source_id).toBe('automox-test');
     expect(d.name).toBe(s.name);
+    expect(d.display_name).toBe(s.display_name);
     expect(d.organization_external_id).toBe(String(s.organization_id));
     expect(d.device_group_external_id).toBe(String(s.server_group_id));
     expect(d.serial_number).toBe(s.serial_number === '' ? s.detail.SERIAL : s.serial_number);
@@ -52,6 +53,7 @@ async function expectExact(env: TestEnv, data: AutomoxData) {
     expect(row!.severity).toBe(p.severity);
     expect(row!.installed).toBe(p.installed);
     expect(row!.patch_category_id).toBe(p.patch_classification_category_id);
+    expect(row!.unmanaged).toBe(!p.is_managed);
     expect(row!.raw).toEqual(p);
   }
   const groups = await liveRows(env, 'device_groups');
@@ -72,7 +74,7 @@ describe('Automox sync', () => {
   beforeAll(async () => {
     env = await createTestEnv();
     // Org 2 holds exactly two pages of 5: the walk must ask for a third, empty page.
-    sim = new AutomoxSimulator({ apiKey: API_KEY, data: generateAutomoxData({ seed: 11, orgs: 3, devicesPerOrg: [7, 10, 3], packagesPerDevice: 2 }) });
+    sim = new AutomoxSimulator({ apiKey: API_KEY, data: generateAutomoxData({ seed: 11, orgs: 3, devicesPerOrg: [7, 10, 3], packagesPerDevice: 2, unmanagedPerDevice: 1 }) });
     const origin = await sim.start();
     app = await env.open(config(`${origin}/api`), { ...process.env, TEST_AUTOMOX_KEY: API_KEY });
     app.engine.startWorkers();
@@ -115,7 +117,25 @@ describe('Automox sync', () => {
     ]);
     await expectColumnsFilled(env, 'device_groups', SOURCE, ['organization_external_id', 'name', 'is_default', 'device_count']);
     await expectColumnsFilled(env, 'organizations', SOURCE, ['name', 'vendor_created_at']);
-    await expectColumnsFilled(env, 'packages', SOURCE, ['organization_external_id', 'device_external_id', 'name', 'display_name', 'version', 'severity', 'installed', 'patch_category_id', 'vendor_created_at', 'cve_count']);
+    await expectColumnsFilled(env, 'packages', SOURCE, ['organization_external_id', 'device_external_id', 'name', 'display_name', 'version', 'severity', 'installed', 'patch_category_id', 'vendor_created_at', 'cve_count', 'unmanaged']);
+  });
+
+  it('lists software Automox cannot patch too (includeUnmanaged=1), marked unmanaged; devices keep their display_name', async () => {
+    const mark = sim.requests.length;
+    const { run } = await syncOnce(app, SOURCE, ['packages']);
+    expect(run.status).toBe('succeeded');
+    const asked = sim.requests.slice(mark).filter((r) => r.path.endsWith('/packages'));
+    expect(asked.length).toBeGreaterThan(0);
+    expect(asked.every((r) => r.query.get('includeUnmanaged') === '1')).toBe(true);
+    const unmanaged = sim.data.packages.filter((p) => !p.is_managed);
+    expect(unmanaged.length).toBe(sim.data.servers.length);
+    const rows = await env.db.selectFrom('packages').select(['external_id', 'unmanaged']).where('source_id', '=', SOURCE).where('deleted_at', 'is', null).execute();
+    expect(rows.filter((r) => r.unmanaged === true).map((r) => r.external_id).sort()).toEqual(unmanaged.map((p) => String(p.id)).sort());
+    expect(rows.filter((r) => r.unmanaged === false).length).toBe(sim.data.packages.length - unmanaged.length);
+    const named = sim.data.servers.filter((s) => s.display_name !== s.name);
+    expect(named.length).toBeGreaterThan(0);
+    const devices = await env.db.selectFrom('devices').select(['external_id', 'name', 'display_name']).where('external_id', 'in', named.map((s) => String(s.id))).execute();
+    expect(devices.map((d) => [d.external_id, d.name, d.display_name]).sort()).toEqual(named.map((s) => [String(s.id), s.name, s.display_name]).sort());
   });
 
   it('a 4xx whose body is not Automox\'s {errors: [...]} shows the body text in the message', async () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runReport } from '../src/reporting/queries.js';
 import { createTestEnv, deleteRedisPrefix, type TestEnv } from './helpers.js';
 import { cliEnv, runFleetsync } from './helpers/cli.js';
 
@@ -27,5 +28,10 @@ describe('fleetsync demo', () => {
     // No info line ("run started", "walk complete", ...) on stderr; only warnings and errors, if any.
     const lines = r.stderr.split('\n').filter((l) => l.startsWith('{'));
     expect(lines.map((l) => (JSON.parse(l) as { level: number }).level).filter((level) => level < 40)).toEqual([]);
+    // The Toggl simulator holds a few hundred time entries of the last months: `report time` has weeks to show.
+    expect(r.stdout).toMatch(/^time_entries +[1-9]\d{2,} /m);
+    const { rows: time } = await runReport(env.db, 'time', { sources: ['toggl-demo'], asOf: null });
+    expect(new Set(time.map((row) => row.iso_week)).size).toBeGreaterThan(8);
+    expect(time.reduce((n, row) => n + Number(row.entries), 0)).toBeGreaterThanOrEqual(300);
   });
 });

@@ -28,7 +28,8 @@ async function expectExactMdm(env: TestEnv, data: FamocoData, source = 'famoco-t
   expect(orgs.map((o) => [o.external_id, o.name, o.guid])).toEqual(data.organizations.map((o) => [String(o.id), o.name, o.guid]));
   for (const [i, o] of data.organizations.entries()) {
     expect(orgs[i]!.raw).toEqual(o);
-    expect((orgs[i]!.vendor_created_at as Date).toISOString()).toBe(o.created_at);
+    // Organizations answer create_date / update_date, as the live API does.
+    expect([(orgs[i]!.vendor_created_at as Date).toISOString(), (orgs[i]!.vendor_updated_at as Date).toISOString()]).toEqual([o.create_date, o.update_date]);
   }
 
   const groups = await liveRows(env, 'device_groups', source);

@@ -40,7 +40,8 @@ async function expectExactDevices(env: TestEnv, data: IzumaData) {
 async function expectExact(env: TestEnv, data: IzumaData) {
   await expectExactDevices(env, data);
   const orgs = await env.db.selectFrom('organizations').selectAll().where('source_id', '=', SOURCE).execute();
-  expect(orgs.map((o) => [o.external_id, o.name, iso(o.vendor_created_at)])).toEqual([[data.account.id, data.account.display_name, data.account.created_at]]);
+  expect(orgs.map((o) => [o.external_id, o.name, iso(o.vendor_created_at), o.parent_external_id])).toEqual([[data.account.id, data.account.display_name, data.account.created_at, data.account.parent_id]]);
+  expect(data.account.parent_id).toMatch(/^[0-9a-f]{32}$/);
   expect(orgs[0]!.raw).toEqual(data.account);
   const groups = await liveRows(env, 'device_groups', SOURCE);
   expect(groups.map((g) => [g.external_id, g.name, g.device_count])).toEqual(data.groups.map((g) => [g.id, g.name, g.devices_count]));

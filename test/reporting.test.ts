@@ -111,7 +111,7 @@ function expectedCompliance(ax: AutomoxData) {
   const names = new Map(AUTOMOX_PATCH_CATEGORIES.map((c) => [c.id, c.name]));
   const m = new Map<string, { source: string; organization_id: string; category_id: number; category_name: string | null; severity: string; devices: Set<number>; missing: number; cves: number }>();
   for (const p of ax.packages) {
-    if (p.installed) continue;
+    if (p.installed || p.patch_classification_category_id === null) continue;
     const k = `${p.organization_id}/${p.patch_classification_category_id}/${p.severity}`;
     const e = m.get(k) ?? { source: 'ax', organization_id: String(p.organization_id), category_id: p.patch_classification_category_id, category_name: names.get(p.patch_classification_category_id) ?? null, severity: p.severity, devices: new Set(), missing: 0, cves: 0 };
     e.devices.add(p.server_id);

@@ -85,7 +85,7 @@ async function expectExact(env: TestEnv, data: TogglData) {
   const entries = await env.db.selectFrom('time_entries').selectAll().where('deleted_at', 'is', null).where('started_at', '>=', new Date(`${historyFrom()}T00:00:00Z`)).orderBy('external_id').execute();
   const simEntries = sortById(data.timeEntries.filter((e) => e.start.slice(0, 10) >= historyFrom()));
   expect(simEntries.length).toBeGreaterThan(10);
-  expect(entries.map((e) => [e.external_id, e.scope, e.organization_external_id, e.project_external_id, e.task_external_id, e.user_external_id, e.description, iso(e.started_at), iso(e.stopped_at), e.duration_seconds, e.billable, e.tag_names, iso(e.vendor_updated_at)])).toEqual(
+  expect(entries.map((e) => [e.external_id, e.scope, e.organization_external_id, e.project_external_id, e.task_external_id, e.user_external_id, e.description, iso(e.started_at), iso(e.stopped_at), e.duration_seconds, e.billable, e.tag_names, e.tag_ids, iso(e.vendor_updated_at)])).toEqual(
     simEntries.map((e) => [
       String(e.id),
       String(e.workspace_id),
@@ -99,6 +99,7 @@ async function expectExact(env: TestEnv, data: TogglData) {
       e.duration,
       e.billable,
       e.tag_ids.map((id) => data.tags.find((t) => t.id === id)!.name),
+      e.tag_ids,
       toTimestamp(e.at),
     ]),
   );
@@ -192,7 +193,7 @@ describe('Toggl Track sync', () => {
     await expectColumnsFilled(env, 'tags', SOURCE, ['organization_external_id', 'name', 'vendor_updated_at']);
     await expectColumnsFilled(env, 'tasks', SOURCE, ['organization_external_id', 'project_external_id', 'user_external_id', 'name', 'active', 'estimated_seconds', 'tracked_seconds', 'vendor_updated_at']);
     await expectColumnsFilled(env, 'time_entries', SOURCE, [
-      'organization_external_id', 'project_external_id', 'task_external_id', 'user_external_id', 'description', 'started_at', 'stopped_at', 'duration_seconds', 'billable', 'tag_names', 'vendor_updated_at',
+      'organization_external_id', 'project_external_id', 'task_external_id', 'user_external_id', 'description', 'started_at', 'stopped_at', 'duration_seconds', 'billable', 'tag_names', 'tag_ids', 'vendor_updated_at',
     ]);
     // Some archived (inactive) and some left (inactive membership) users exist, with both values.
     const flags = await env.db.selectFrom('users').select(['active', 'inactive']).distinct().execute();
@@ -232,7 +233,7 @@ describe('Toggl Track sync', () => {
       expect([body.page_size, body.grouped, body.enrich_response]).toEqual([3, false, true]);
     }
     // Two windows cover the year and two days ahead; inside a window each page starts at the row
-    // the previous response named, with the id and timestamp it named.
+    // the previous response named, asked for by its row number alone.
     const windows = [...new Set(reqs.map((r) => `${r.body.start_date as string}..${r.body.end_date as string}`))];
     expect(windows[0]!.startsWith(historyFrom())).toBe(true);
     expect(windows.length).toBe(2);
@@ -245,9 +246,45 @@ describe('Toggl Track sync', () => {
       expect(pages[0]!.first_row_number).toBeUndefined();
       for (const [i, p] of pages.slice(1).entries()) {
         const next = inWindow[(i + 1) * 3]!;
-        expect([p.first_row_number, p.first_id, p.first_timestamp]).toEqual([(i + 1) * 3 + 1, next.id, Math.floor(Date.parse(next.start) / 1000)]);
+        expect(next).toBeDefined();
+        expect([p.first_row_number, p.first_id, p.first_timestamp]).toEqual([(i + 1) * 3 + 1, undefined, undefined]);
       }
+      // Each window's totals are asked for once, with the same dates, after its last page.
+      const totals = sim.requests.slice(mark).filter((r) => r.path === `/reports/api/v3/workspace/${ws1}/search/time_entries/totals`).map((r) => JSON.parse(r.body) as Record<string, unknown>);
+      expect(totals.filter((b) => b.start_date === start && b.end_date === end)).toHaveLength(1);
     }
+    const walks = await env.db.selectFrom('sync_walks').select(['scope', 'sweep']).where('run_id', '=', run.id).execute();
+    expect(walks.every((w) => w.sweep === 'swept')).toBe(true);
+    await expectExact(env, sim.data);
+  });
+
+  it('time entries: a later page asked with first_id beside first_row_number would come back empty at Toggl; the walk sends the row number alone', async () => {
+    sim.searchFaults.firstIdEmpties = true;
+    try {
+      const { run } = await syncOnce(app, SOURCE, ['time_entries']);
+      expect(run.status).toBe('succeeded');
+      await expectExact(env, sim.data);
+    } finally {
+      sim.searchFaults.firstIdEmpties = false;
+    }
+  });
+
+  it('time entries: a page the vendor\'s paging skipped shows against its row numbers and totals; the walk never sweeps, and a second opinion says why', async () => {
+    expect((await syncOnce(app, SOURCE, ['time_entries'])).run.status).toBe('succeeded');
+    const ws1 = String(sim.data.workspaces[0]!.id);
+    // One answer names a row one page too far: three entries are never served, and never missed.
+    sim.searchFaults.skipPages = 1;
+    const { run } = await syncOnce(app, SOURCE, ['time_entries']);
+    expect(run.status).toBe('succeeded');
+    const walk = await env.db.selectFrom('sync_walks').select(['scope', 'sweep', 'sweep_reason', 'missing', 'deleted']).where('run_id', '=', run.id).where('scope', '=', ws1).executeTakeFirstOrThrow();
+    expect(walk.sweep).toBe('inconsistent');
+    expect(walk.sweep_reason).toMatch(/^inconsistent: the vendor's totals disagree with what the walk read: window \d{4}-\d\d-\d\d\.\.\d{4}-\d\d-\d\d: read \d+ rows, the vendor numbered \d+; its entries hold \d+ s, the vendor's totals say \d+ s; nothing of time_entries of workspace/);
+    expect([walk.missing, walk.deleted]).toEqual([0, 0]);
+    expect(await env.db.selectFrom('time_entries').select('external_id').where('source_id', '=', SOURCE).where('deleted_at', 'is', null).where('missing_since', 'is not', null).execute()).toEqual([]);
+    // The next walk reads everything again and sweeps.
+    const again = await syncOnce(app, SOURCE, ['time_entries']);
+    const next = await env.db.selectFrom('sync_walks').select('sweep').where('run_id', '=', again.run.id).where('scope', '=', ws1).executeTakeFirstOrThrow();
+    expect(next.sweep).toBe('swept');
     await expectExact(env, sim.data);
   });
 
@@ -387,7 +424,7 @@ describe('Toggl Track sync', () => {
     await waitFor(async () => (await Promise.all(app.engine.queues().map((q) => q.getJobCounts('waiting', 'prioritized', 'active', 'delayed')))).every((c) => Object.values(c).every((n) => n === 0)), 'in-flight pages to settle');
     const quiet = sim.requests.length;
     const status = await cli(['status']);
-    expect(status.stdout).toMatch(/source toggl-test \(toggl\)\s+PAUSED since \S+: toggl-test\/projects workspace \d+ page 1: 402 Workspace needs to be upgraded to access this feature: payment required; resume with `fleetsync resume --source toggl-test`/);
+    expect(status.stdout).toMatch(/source toggl-test \(toggl\)\s+PAUSED since \S+: toggl-test\/projects workspace \d+ page 1: 402 Workspace needs to be upgraded to access this feature: payment required, not a spent quota: the plan lacks what projects needs; resume with `fleetsync resume --source toggl-test` once it is upgraded/);
     const run = await env.db.selectFrom('sync_runs').select('status').where('id', '=', runId).executeTakeFirstOrThrow();
     expect(run.status).toBe('running');
     // The held walks wait with their cursors for `resume` (every process: the pause is in Postgres), none failed.

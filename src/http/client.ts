@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import axios, { AxiosError, type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import axiosRetry from 'axios-retry';
-import type { ErrorBodyReader } from '../connector.js';
+import type { ErrorBodyReader, VendorQuota } from '../connector.js';
 import { endpointOf, errorCode, formatEndpoint, vendorUnreachableMessage, type Endpoint } from '../infra-errors.js';
 import type { PageRequest } from '../pagination/types.js';
 import { rememberBodyText } from './body-text.js';
@@ -37,7 +37,7 @@ export interface HttpClientOptions {
   /** Cap of any single in-process retry wait; a longer Retry-After goes to the lane. */
   maxInProcessWaitMs: number;
   /** Vendor quota headers (Toggl) read like X-RateLimit-Remaining/Reset; see VendorDefinition.quotaHeaders. */
-  quotaHeaders?: { remaining: string; resetsInSeconds: string };
+  quotaHeaders?: VendorQuota;
   /** Called for every HTTP response or network failure (metrics, request counting). */
   onResponse?: (status: number | 'network') => void;
   /** Keep-alive agents to share (keepAliveAgents()); default: this client's own. */
@@ -147,6 +147,17 @@ function quotaWait(res: AxiosResponse | undefined, q: HttpClientOptions['quotaHe
   if (remaining === null || remaining.trim() === '' || Number(remaining.trim()) > 0) return null;
   return parseRetryAfter(header(res, q.resetsInSeconds.toLowerCase())) ?? 60_000;
 }
+
+/**
+ * A 402 without quota headers whose message says the quota is spent (VendorQuota.spentMessage):
+ * milliseconds to the next hour boundary (hourly quotas reset on the hour), else null.
+ */
+function spentQuotaWait(message: string | null, q: HttpClientOptions['quotaHeaders'], now = Date.now()): number | null {
+  if (!q?.spentMessage || message === null || !q.spentMessage.test(message)) return null;
+  return HOUR_MS - (now % HOUR_MS);
+}
+
+const HOUR_MS = 3_600_000;
 
 /** Milliseconds the lane must wait after this response, from X-RateLimit-Remaining/Reset, Retry-After or quota headers. */
 function throttleOf(res: AxiosResponse, q?: HttpClientOptions['quotaHeaders']): number {
@@ -261,7 +272,7 @@ function toVendorError(err: unknown, readError: ErrorBodyReader, quota: HttpClie
       let retryAfterMs: number | null = null;
       // A 402 with a spent quota (Toggl's hourly quota) ends when the quota resets: a lane pause,
       // not a plan problem that needs someone to resume the source.
-      const quotaMs = res.status === 402 ? quotaWait(res, quota) : null;
+      const quotaMs = res.status === 402 ? (quotaWait(res, quota) ?? spentQuotaWait(vendorMessage, quota)) : null;
       if (quotaMs !== null) {
         kind = 'rate_limited';
         retryAfterMs = quotaMs;

@@ -1,5 +1,6 @@
 import { recordsAt } from './body.js';
-import { PageShapeError, PaginationLoopError, type Cursor, type PageContext, type PageResponseMeta, type PageStrategy } from './types.js';
+import { PageShapeError, PaginationLoopError, type Cursor, type PageContext, type PageRequest, type PageResponseMeta, type PageResult, type PageStrategy } from './types.js';
+import { addPage, emptyTally, tallyFields, tallyOf, windowDisagreement, type WindowCheck } from './window-check.js';
 
 const DAY_MS = 86_400_000;
 
@@ -17,6 +18,16 @@ export interface HeaderCursorWindowsOptions {
    * the one whose presence means "more in this window"; the others travel along when present.
    */
   cursorHeaders: Readonly<Record<string, string>>;
+  /**
+   * The position fields sent back in the next request (default: all of cursorHeaders' fields).
+   * The others are still kept in the cursor. Toggl: `first_row_number` alone (docs/toggl.md).
+   */
+  send?: readonly string[];
+  /**
+   * Checks each window, once its last page is read, against the vendor's totals of the same
+   * search (one more request per window): a disagreement makes the walk incomplete.
+   */
+  check?: WindowCheck;
   /** Fixed body fields of every request besides the dates, the page size and the position. */
   body?: Readonly<Record<string, unknown>>;
   /** Days before today a full walk starts, when the context's params carry no `history_days`. */
@@ -71,28 +82,34 @@ export function coveredInstants(cursor: Cursor): { from: string; to: string } | 
  * Date windows paged by response headers (Toggl Reports API v3 detailed search): a POST whose
  * JSON body holds `start_date`/`end_date` (at most `maxWindowDays` apart, both counted), the
  * page size and the position the previous response's headers named (`X-Next-Row-Number` ->
- * `first_row_number`, ...). The walk covers [from, to]: `from` is the context's `start_date`
- * param (an incremental walk's since) or `history_days` (default `defaultHistoryDays`) before
- * today, `to` is `aheadDays` after today, both UTC dates fixed when the walk starts so a resumed
- * walk asks for the same range. A window without a next-position header is done; the walk moves
- * to the next window and ends after the last one.
+ * `first_row_number`, the fields in `send`). The walk covers [from, to]: `from` is the context's
+ * `start_date` param (an incremental walk's since) or `history_days` (default
+ * `defaultHistoryDays`) before today, `to` is `aheadDays` after today, both UTC dates fixed when
+ * the walk starts so a resumed walk asks for the same range. A window without a next-position
+ * header is done; with `check`, one more request asks for the window's totals and compares them
+ * with what the pages held (src/pagination/window-check.ts); then the walk moves to the next
+ * window and ends after the last one. A page may hold at most the page size in rows, whatever
+ * number of records (entries) its rows hold.
  *
- * The cursor is `{from, to, start, end, <body field of each header>: string | null}`.
- * parse() throws PageShapeError for a body that is not an array, PaginationLoopError for a
- * position that does not move forward (a row number not above the current one, an empty page
- * that claims more).
+ * The cursor is `{from, to, start, end, <body field of each header>: string | null}`, with
+ * `check` also `phase` ('totals' while a window's totals are asked for), the window's tally and
+ * `disagreement` (the first window that disagreed).
+ * parse() throws PageShapeError for a body that is not an array or holds more rows than asked
+ * for, PaginationLoopError for a position that does not move forward (a row number not above the
+ * current one, an empty page that claims more).
  */
 export function headerCursorWindows(opts: HeaderCursorWindowsOptions): PageStrategy {
-  const sizeField = opts.sizeField ?? 'page_size';
   const headers = Object.entries(opts.cursorHeaders);
-  const [moreHeader, moreField] = headers[0] ?? ['', ''];
-  if (moreHeader === '') throw new Error('headerCursorWindows needs at least one cursor header');
+  if (headers.length === 0) throw new Error('headerCursorWindows needs at least one cursor header');
   const noPosition = Object.fromEntries(headers.map(([, field]) => [field, null]));
+  const windowStart = { ...noPosition, ...(opts.check ? { phase: null, ...emptyTally() } : {}) };
   return {
     kind: 'header-cursor-windows',
     emptyPagesAdvance: true,
     defaultPageSize: opts.defaultPageSize,
     maxPageSize: opts.maxPageSize,
+    // Rows are counted in parse(): a grouped row holds several records.
+    maxRecords: () => Number.POSITIVE_INFINITY,
     first: (ctx: PageContext) => {
       const today = new Date().toISOString().slice(0, 10);
       const to = addDays(today, opts.aheadDays ?? 2);
@@ -100,38 +117,79 @@ export function headerCursorWindows(opts: HeaderCursorWindowsOptions): PageStrat
       const since = ctx.params.start_date;
       let from = isDate(since) ? since : addDays(today, -(Number.isInteger(historyDays) && historyDays > 0 ? historyDays : opts.defaultHistoryDays));
       if (from > to) from = to;
-      return { from, to, start: from, end: windowEnd(from, to, opts.maxWindowDays), ...noPosition };
+      return { from, to, start: from, end: windowEnd(from, to, opts.maxWindowDays), ...windowStart, ...(opts.check ? { disagreement: null } : {}) };
     },
-    request: (cursor: Cursor, ctx: PageContext) => {
-      const position: Record<string, number | string> = {};
-      for (const [, field] of headers) {
-        const v = cursor[field];
-        // Positions are numbers at Toggl; one that is not stays as the server sent it.
-        if (typeof v === 'string' && v !== '') position[field] = /^\d+$/.test(v) ? Number(v) : v;
-      }
-      const body = { ...opts.body, start_date: cursorDate(cursor, 'start'), end_date: cursorDate(cursor, 'end'), [sizeField]: ctx.pageSize, ...position };
-      if (opts.originRelative) return { url: new URL(ctx.path, ctx.baseUrl).toString(), method: 'POST' as const, body };
-      return { path: ctx.path, method: 'POST' as const, body };
-    },
-    parse: (body: unknown, cursor: Cursor, _ctx: PageContext, meta?: PageResponseMeta) => {
-      const rows = recordsAt(body, undefined);
-      const records = opts.flatten ? rows.flatMap((r, i) => opts.flatten!(r, i)) : rows;
-      const h = meta?.headers ?? {};
-      const more = h[moreHeader];
-      if (more !== undefined && more.trim() !== '') {
-        if (rows.length === 0) throw new PaginationLoopError(`pagination loop: an empty page names a next position (${moreHeader}: ${more.slice(0, 100)})`);
-        const current = cursor[moreField];
-        if (/^\d+$/.test(more.trim()) && typeof current === 'string' && /^\d+$/.test(current) && Number(more.trim()) <= Number(current)) {
-          throw new PaginationLoopError(`pagination loop: ${moreHeader} ${more.trim()} does not move past the current ${moreField} ${current}`);
-        }
-        const position = Object.fromEntries(headers.map(([name, field]) => [field, h[name]?.trim() || null]));
-        return { records, next: { ...cursor, ...position } };
-      }
-      const end = cursorDate(cursor, 'end');
-      const to = cursorDate(cursor, 'to');
-      if (end >= to) return { records, next: null };
-      const start = addDays(end, 1);
-      return { records, next: { ...cursor, start, end: windowEnd(start, to, opts.maxWindowDays), ...noPosition } };
+    request: (cursor: Cursor, ctx: PageContext) => windowRequest(opts, cursor, ctx),
+    parse: (body: unknown, cursor: Cursor, ctx: PageContext, meta?: PageResponseMeta): PageResult => {
+      if (opts.check && cursor.phase === 'totals') return parseTotals(opts, opts.check, body, cursor, windowStart);
+      return parseRows(opts, { body, cursor, ctx, headers: meta?.headers ?? {} }, windowStart);
     },
   };
+}
+
+/** The request of a cursor: the window's next page, or (phase 'totals') the window's totals. */
+function windowRequest(opts: HeaderCursorWindowsOptions, cursor: Cursor, ctx: PageContext): PageRequest {
+  const dates = { start_date: cursorDate(cursor, 'start'), end_date: cursorDate(cursor, 'end') };
+  const at = (path: string, body: unknown): PageRequest =>
+    opts.originRelative ? { url: new URL(path, ctx.baseUrl).toString(), method: 'POST', body } : { path, method: 'POST', body };
+  if (opts.check && cursor.phase === 'totals') return at(`${ctx.path}${opts.check.totalsPath}`, { ...opts.check.totalsBody, ...dates });
+  const send = opts.send ?? Object.values(opts.cursorHeaders);
+  const position: Record<string, number | string> = {};
+  for (const field of send) {
+    const v = cursor[field];
+    // Positions are numbers at Toggl; one that is not stays as the server sent it.
+    if (typeof v === 'string' && v !== '') position[field] = /^\d+$/.test(v) ? Number(v) : v;
+  }
+  return at(ctx.path, { ...opts.body, ...dates, [opts.sizeField ?? 'page_size']: ctx.pageSize, ...position });
+}
+
+/** What parsing one page of rows needs. */
+interface RowsPage {
+  body: unknown;
+  cursor: Cursor;
+  ctx: PageContext;
+  headers: Readonly<Record<string, string>>;
+}
+
+/** A page of rows: its records, and the next page of the window, its totals, or the next window. */
+function parseRows(opts: HeaderCursorWindowsOptions, page: RowsPage, windowStart: Cursor): PageResult {
+  const { cursor, ctx, headers: h } = page;
+  const rows = recordsAt(page.body, undefined);
+  if (rows.length > ctx.pageSize) {
+    throw new PageShapeError(`the vendor sent ${rows.length} rows where at most ${ctx.pageSize} were asked for (it ignored the page size); page refused, committing it would be unsafe`);
+  }
+  const records = opts.flatten ? rows.flatMap((r, i) => opts.flatten!(r, i)) : rows;
+  const tally = opts.check ? tallyFields(addPage(tallyOf(cursor), opts.check, rows, records)) : {};
+  const headers = Object.entries(opts.cursorHeaders);
+  const [moreHeader, moreField] = headers[0]!;
+  const more = h[moreHeader]?.trim();
+  if (more !== undefined && more !== '') {
+    if (rows.length === 0) throw new PaginationLoopError(`pagination loop: an empty page names a next position (${moreHeader}: ${more.slice(0, 100)})`);
+    const current = cursor[moreField];
+    if (/^\d+$/.test(more) && typeof current === 'string' && /^\d+$/.test(current) && Number(more) <= Number(current)) {
+      throw new PaginationLoopError(`pagination loop: ${moreHeader} ${more} does not move past the current ${moreField} ${current}`);
+    }
+    const position = Object.fromEntries(headers.map(([name, field]) => [field, h[name]?.trim() || null]));
+    return { records, next: { ...cursor, ...position, ...tally } };
+  }
+  if (opts.check) return { records, next: { ...cursor, ...windowStart, ...tally, phase: 'totals' } };
+  return { records, ...afterWindow(opts, cursor, windowStart) };
+}
+
+/** A window's totals: compared with its tally, then the next window (or the walk's end). */
+function parseTotals(opts: HeaderCursorWindowsOptions, check: WindowCheck, body: unknown, cursor: Cursor, windowStart: Cursor): PageResult {
+  const found = windowDisagreement({ start: cursorDate(cursor, 'start'), end: cursorDate(cursor, 'end') }, tallyOf(cursor), check.totalSeconds(body));
+  const earlier = typeof cursor.disagreement === 'string' ? cursor.disagreement : null;
+  const disagreement = earlier ?? found;
+  const after = afterWindow(opts, { ...cursor, disagreement }, windowStart);
+  return { records: [], ...after, ...(after.next === null && disagreement !== null ? { incomplete: `the vendor's totals disagree with what the walk read: ${disagreement}` } : {}) };
+}
+
+/** The first page of the window after the cursor's, or the walk's end. */
+function afterWindow(opts: HeaderCursorWindowsOptions, cursor: Cursor, windowStart: Cursor): { next: Cursor | null } {
+  const end = cursorDate(cursor, 'end');
+  const to = cursorDate(cursor, 'to');
+  if (end >= to) return { next: null };
+  const start = addDays(end, 1);
+  return { next: { ...cursor, ...windowStart, start, end: windowEnd(start, to, opts.maxWindowDays) } };
 }

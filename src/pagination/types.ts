@@ -32,6 +32,12 @@ export interface PageResult {
   next: Cursor | null;
   /** Total number of records in the walk, when the vendor says. */
   total?: number;
+  /**
+   * On a walk's last page: why the walk cannot vouch for having seen everything, when the vendor's
+   * own figures disagree with what it read (src/pagination/window-check.ts). Its sweep then marks
+   * nothing (docs/design.md, Deletes are detected, not guessed).
+   */
+  incomplete?: string;
 }
 
 /** What a page's response carried besides its body: header names lower-case, first value only. */

@@ -41,7 +41,11 @@ async function commitAndReport(deps: CommitDeps, ref: PageRef, page: PreparedPag
   const { src, def, walk } = ref;
   const last = page.frame.next === null;
   // The last page's cursor says what the whole walk covered.
-  const sweep: SweepPlan = { range: last ? (def.sweepRange?.(ref.cursor) ?? null) : null, policy: deletePolicyOf(src.config, def.name) };
+  const sweep: SweepPlan = {
+    range: last ? (def.sweepRange?.(ref.cursor) ?? null) : null,
+    policy: deletePolicyOf(src.config, def.name),
+    ...(page.frame.incomplete !== undefined ? { incomplete: page.frame.incomplete } : {}),
+  };
   const asked = last ? await askAboutMissedRows(deps, ref, page.normalized, sweep) : undefined;
   if (asked?.problem) {
     deps.log.warn({ source: src.id, resource: def.name, scope: walk.scope, gone: asked.gone.length, present: asked.present.length, unknown: asked.unknown }, `${ref.where}: ${asked.unknown} missed rows stay missing, not deleted: ${asked.problem}`);

@@ -2,6 +2,7 @@ import { VendorError } from '../http/errors.js';
 import { UNREACHABLE_CODES } from '../infra-errors.js';
 import { PageShapeError, PaginationLoopError } from '../pagination/types.js';
 import { classifyPostgresError, postgresErrorMessage } from '../warehouse/postgres-errors.js';
+import { formatQuota } from './quota.js';
 
 /** What is recorded on the walks (and the run) a failure ends: message, HTTP status, vendor request id. */
 export interface FailureRecord {
@@ -42,6 +43,8 @@ export interface FailureContext {
   maxAttempts: number;
   /** Lane pause after a 429 that names no wait (the source's setting, else the vendor's). */
   rateLimitBackoffMs: number;
+  /** The source's hourly request quota (src/queue/quota.ts), for the text of a spent quota's 402; null or absent without one. */
+  quotaPerHour?: number | null;
   /** Whether the run has yet to get any answer from the vendor (no walk of it committed a page): a connection failure then points at a wrong baseUrl. */
   firstRequest: boolean;
   /** Base of the job's exponential backoff between attempts (worker.backoffMs). */
@@ -91,8 +94,10 @@ export function decideFailure(err: unknown, ctx: FailureContext): FailureAction 
   const requestNote = err.requestId ? ` (request ${err.requestId})` : '';
   switch (err.kind) {
     case 'rate_limited': {
-      const what = err.status === 402 ? '402 quota exhausted' : `${err.status ?? 429} from vendor`;
-      return { action: 'pause-lane', waitMs: err.retryAfterMs ?? ctx.rateLimitBackoffMs, reason: `${what}${requestNote}`, failure: base };
+      const waitMs = err.retryAfterMs ?? ctx.rateLimitBackoffMs;
+      // A 402 that is a spent quota (its headers or its text): "quota: 0 of 30 requests left this hour, resumes 14:00".
+      const what = err.status === 402 ? `402 ${formatQuota({ left: 0, max: ctx.quotaPerHour ?? null, resumesAt: Date.now() + waitMs })}` : `${err.status ?? 429} from vendor`;
+      return { action: 'pause-lane', waitMs, reason: `${what}${requestNote}`, failure: base };
     }
     case 'retryable':
       if (ctx.firstRequest && err.code !== null && UNREACHABLE_CODES.has(err.code) && (last || backoffThroughNextAttempt(ctx.backoffMs, ctx.attempt) > ctx.connectFailureTimeoutMs)) {
@@ -113,7 +118,7 @@ export function decideFailure(err: unknown, ctx: FailureContext): FailureAction 
     case 'payment_required':
       return {
         action: 'pause-source',
-        failure: { ...base, message: `${base.message}: payment required; resume with \`fleetsync resume --source ${ctx.sourceId}\`` },
+        failure: { ...base, message: `${base.message}: payment required, not a spent quota: the plan lacks what ${ctx.resource} needs; resume with \`fleetsync resume --source ${ctx.sourceId}\` once it is upgraded` },
       };
     case 'gone':
       return {

@@ -161,6 +161,17 @@ export class LaneGate {
     await this.redis.del(this.pauseKey);
   }
 
+  /**
+   * How many requests one of the lane's windows holds now, and when the oldest of them was taken
+   * (epoch ms, null when none): what status shows of a quota. Reads only.
+   */
+  async windowUse(w: RateWindow): Promise<{ used: number; oldestAt: number | null }> {
+    const key = `${this.keyBase}:win:${w.max}:${w.durationMs}`;
+    const from = Date.now() - w.durationMs;
+    const [used, oldest] = await Promise.all([this.redis.zcount(key, from, '+inf'), this.redis.zrangebyscore(key, from, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)]);
+    return { used, oldestAt: oldest[1] === undefined ? null : Number(oldest[1]) };
+  }
+
   /** Epoch ms until which the lane is paused by vendor feedback, or null. */
   async pausedUntil(): Promise<number | null> {
     const v = Number((await this.redis.get(this.pauseKey)) ?? 0);

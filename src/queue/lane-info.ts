@@ -3,6 +3,7 @@ import type { RedisClient } from '../redis.js';
 import type { ResolvedSource } from '../sources.js';
 import { LaneGate } from './lane-gate.js';
 import { laneName } from './lanes.js';
+import { laneWindows, quotaPerHour } from './quota.js';
 
 /** A lane as status, progress and the dashboard show it: its limits and its gate, without an HTTP client or credentials. */
 export interface LaneInfo {
@@ -10,6 +11,8 @@ export interface LaneInfo {
   laneClass: string;
   name: string;
   windows: readonly RateWindow[];
+  /** The source's hourly quota (the last of `windows`), or null. */
+  quotaPerHour: number | null;
   tokenBucket: TokenBucket | undefined;
   concurrency: number;
   gate: LaneGate;
@@ -19,7 +22,8 @@ export interface LaneInfo {
 export function laneInfos(src: ResolvedSource, redis: RedisClient, prefix: string): LaneInfo[] {
   return [...src.lanes].map(([laneClass, limit]) => {
     const name = laneName(src.id, laneClass);
-    const windows = limit.windows ?? [];
-    return { sourceId: src.id, laneClass, name, windows, tokenBucket: limit.tokenBucket, concurrency: limit.concurrency ?? 1, gate: new LaneGate(redis, `${prefix}:fleetsync-lane:${name}`, windows, limit.tokenBucket) };
+    const perHour = quotaPerHour(src.config, src.vendor);
+    const windows = laneWindows(limit, perHour);
+    return { sourceId: src.id, laneClass, name, windows, quotaPerHour: perHour, tokenBucket: limit.tokenBucket, concurrency: limit.concurrency ?? 1, gate: new LaneGate(redis, `${prefix}:fleetsync-lane:${name}`, windows, limit.tokenBucket) };
   });
 }

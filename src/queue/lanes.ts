@@ -10,6 +10,7 @@ import { rateLimitBackoffOf, type ResolvedSource } from '../sources.js';
 import type { Database } from '../warehouse/db.js';
 import { markWalkWaiting } from '../warehouse/walks.js';
 import { LaneGate } from './lane-gate.js';
+import { formatQuota, laneWindows, quotaPerHour, quotaState } from './quota.js';
 
 /** Data of a page job: which walk and which page. Never credentials. */
 export interface PageJobData {
@@ -40,6 +41,8 @@ export interface LaneParts {
   http: HttpGet;
   /** Lane pause after a 429 that names no wait (rateLimitBackoffOf). */
   rateLimitBackoffMs: number;
+  /** The source's hourly quota (src/queue/quota.ts), one of the gate's windows; null without one. */
+  quotaPerHour?: number | null;
 }
 
 /**
@@ -54,6 +57,8 @@ export class Lane {
   readonly name: string;
   readonly gate: LaneGate;
   readonly windows: readonly RateWindow[];
+  /** The source's hourly quota, kept as the last of `windows`; null without one. */
+  readonly quotaPerHour: number | null;
   readonly tokenBucket: TokenBucket | undefined;
   /** Page jobs of the lane one worker process runs at once. */
   readonly concurrency: number;
@@ -65,7 +70,8 @@ export class Lane {
     this.laneClass = parts.laneClass;
     this.name = laneName(parts.sourceId, parts.laneClass);
     this.gate = parts.gate;
-    this.windows = parts.limit.windows ?? [];
+    this.quotaPerHour = parts.quotaPerHour ?? null;
+    this.windows = laneWindows(parts.limit, this.quotaPerHour);
     this.tokenBucket = parts.limit.tokenBucket;
     this.concurrency = parts.limit.concurrency ?? 1;
     this.http = parts.http;
@@ -136,8 +142,9 @@ export function openLane(src: ResolvedSource, laneClass: string, opts: LaneOptio
     onResponse: (status) => opts.metrics?.request(src.id, laneClass, status),
     ...(opts.agents ? { agents: opts.agents } : {}),
   });
-  const gate = new LaneGate(opts.redis, `${opts.prefix}:fleetsync-lane:${laneName(src.id, laneClass)}`, limit.windows ?? [], limit.tokenBucket, inFlightMs(opts.worker));
-  return new Lane({ sourceId: src.id, laneClass, limit, gate, http, rateLimitBackoffMs: rateLimitBackoffOf(src) });
+  const perHour = quotaPerHour(src.config, src.vendor);
+  const gate = new LaneGate(opts.redis, `${opts.prefix}:fleetsync-lane:${laneName(src.id, laneClass)}`, laneWindows(limit, perHour), limit.tokenBucket, inFlightMs(opts.worker));
+  return new Lane({ sourceId: src.id, laneClass, limit, gate, http, rateLimitBackoffMs: rateLimitBackoffOf(src), quotaPerHour: perHour });
 }
 
 /** How long a granted request counts without reporting its answer: every attempt of it, to its deadline. */
@@ -169,9 +176,17 @@ export interface LaneHold {
  * in Redis, which every process asks before a request. A wait with a reason, or a long one, is
  * recorded on the walk for status and the dashboard. Always throws (what `defer` throws).
  */
-export async function holdLane(deps: HoldDeps, lane: Pick<Lane, 'sourceId' | 'laneClass' | 'name'>, hold: LaneHold, defer: (ms: number) => Promise<never>): Promise<never> {
+export async function holdLane(deps: HoldDeps, lane: Pick<Lane, 'sourceId' | 'laneClass' | 'name'> & Partial<Pick<Lane, 'gate' | 'quotaPerHour'>>, hold: LaneHold, defer: (ms: number) => Promise<never>): Promise<never> {
   deps.metrics?.laneWait(lane.sourceId, lane.laneClass, hold.ms, hold.kind);
   deps.log.debug({ lane: lane.name, ms: hold.ms, reason: hold.reason }, 'lane rate limited');
-  if (hold.reason !== null || hold.ms > 5_000) await markWalkWaiting(deps.db, hold.walkId, new Date(Date.now() + hold.ms), hold.reason ?? 'lane rate limit');
+  const reason = hold.reason ?? (hold.ms > 5_000 ? await spentQuotaReason(lane) : null);
+  if (reason !== null || hold.ms > 5_000) await markWalkWaiting(deps.db, hold.walkId, new Date(Date.now() + hold.ms), reason ?? 'lane rate limit');
   return await defer(hold.ms);
+}
+
+/** "quota: 0 of 30 requests left this hour, resumes 14:00" when the lane's own quota window is what holds it, else null. */
+async function spentQuotaReason(lane: Partial<Pick<Lane, 'gate' | 'quotaPerHour'>>): Promise<string | null> {
+  if (!lane.gate || !lane.quotaPerHour) return null;
+  const q = await quotaState(lane.gate, lane.quotaPerHour);
+  return q.left === 0 ? formatQuota(q) : null;
 }

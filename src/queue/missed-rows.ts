@@ -89,6 +89,8 @@ export interface MissedRowsDeps {
 export interface SweepPlan {
   range: SweepRange | null;
   policy: { deletes: 'confirm' | 'immediate'; maxDeleteShare: number };
+  /** Why the walk cannot vouch for its misses (the vendor's figures disagree): it sweeps nothing. */
+  incomplete?: string;
 }
 
 /**
@@ -96,7 +98,7 @@ export interface SweepPlan {
  * `deletes: confirm` source: asks the vendor about every present row the walk did not list.
  * Undefined (the two-miss rule applies) where it cannot ask: no item GET, `immediate`, an
  * incremental walk, or a session-scoped source (the question would need the session's state).
- * Asks nothing when the sweep cannot mark anything anyway (unidentified records, or more
+ * Asks nothing when the sweep cannot mark anything anyway (unidentified records, an incomplete walk, or more
  * missed than the mass-delete guard lets through, unless the walk missed exactly the rows of
  * the scope's held sweep: then a sample first, see askSampleFirst): the answers are then
  * empty, and without a 404/410 nothing is deleted.
@@ -106,7 +108,7 @@ export async function askAboutMissedRows(deps: MissedRowsDeps, ref: PageRef, pag
   const item = def.item;
   if (!item || sweep.policy.deletes !== 'confirm' || walk.mode !== 'full' || src.vendor.session?.stateOf(walk.scope) != null) return undefined;
   const none = { gone: [], present: [], unknown: 0, problem: null };
-  if (walk.unidentified + page.unidentified > 0) return none;
+  if (walk.unidentified + page.unidentified > 0 || sweep.incomplete !== undefined) return none;
   const missed = await missedRows(deps.db, { table: def.table, walk, range: sweep.range }, page.seen);
   if (missed.ids.length === 0) return none;
   const ask = (ids: readonly string[], maxIds: number) => askAboutMissed(ref.lane, ids, (id) => item(id, walk.scope, src.config), { maxIds, maxWaitMs: deps.maxInProcessWaitMs });

@@ -167,6 +167,7 @@ async function handleFailure(deps: PageJobDeps, err: unknown, at: { job: Job<Pag
     maxAttempts: job.opts.attempts ?? 1,
     // Without a Retry-After the vendor's documented backoff applies (Toggl: "a few minutes").
     rateLimitBackoffMs: rateLimitBackoffOf(src),
+    quotaPerHour: ref.lane.quotaPerHour,
     firstRequest: await isFirstRequest(deps, err, ref),
     backoffMs: deps.worker.backoffMs,
     connectFailureTimeoutMs: deps.worker.connectFailureTimeoutMs,

@@ -16,11 +16,18 @@ export interface PageFrame {
   total?: number;
   /** How many records the page held. */
   records: number;
+  /** A last page's reason the walk cannot vouch for having seen everything (PageResult.incomplete). */
+  incomplete?: string;
 }
 
 /** The PageFrame of a parsed page. */
 export function pageFrame(result: PageResult): PageFrame {
-  return { next: result.next, records: result.records.length, ...(result.total !== undefined ? { total: result.total } : {}) };
+  return {
+    next: result.next,
+    records: result.records.length,
+    ...(result.total !== undefined ? { total: result.total } : {}),
+    ...(result.incomplete !== undefined ? { incomplete: result.incomplete } : {}),
+  };
 }
 
 /** A page's answer made ready for its commit, and the cursor it was made from. */

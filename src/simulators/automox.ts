@@ -6,7 +6,8 @@
  *   GET /api/servergroups?o=ORG
  *   GET /api/servers?o=ORG[&groupId=G][&include_details=0|1]   `detail` and `status` are `{}` unless
  *       include_details=1 (default 0, "fast by default" in the published definition)
- *   GET /api/orgs/{id}/packages?o=ORG
+ *   GET /api/orgs/{id}/packages?o=ORG[&includeUnmanaged=0|1]   software Automox cannot patch
+ *       (`is_managed: false`) only with includeUnmanaged=1
  *   GET /api/servers/{id}?o=ORG, GET /api/servergroups/{id}?o=ORG   one object; 404 {"errors":["Not Found"]}
  *       when the org has no such id
  * All lists take `limit` (1..500, default 500) and `page` (from 0) and return a bare JSON array
@@ -26,50 +27,45 @@ import type { RateWindow, Rng, SimRequest, SimResponse } from './http-sim.js';
 /** Documented default limit: 100 authenticated requests per second per account. */
 export const AUTOMOX_RATE_LIMIT: RateWindow = { max: 100, windowMs: 1000 };
 
+/**
+ * An organization with the fields of the published `Organization` schema (the console's answer
+ * carries more; the definition's are what a client may rely on). `parent_id` only on a child
+ * organization: the schema's integer has no null.
+ */
 export interface AutomoxOrg {
   id: number;
   uuid: string;
   name: string;
-  dn_prefix: string;
-  parent_id: number | null;
+  parent_id?: number;
   create_time: string;
-  trial_end_time: string | null;
-  trial_expired: boolean;
-  server_limit: number;
+  trial_end_time: string;
+  tier: 'trial' | 'freemon' | 'disabled' | 'patch' | 'manage' | 'tier3' | 'patch_os' | 'essentials' | 'enterprise';
   device_limit: number | null;
+  soft_device_limit: number | null;
   device_count: number;
-  plan: string;
-  rate_id: number;
-  bill_overages: boolean;
-  legacy_billing: boolean;
-  billing_email: string | null;
-  billing_name: string | null;
-  sub_plan: string;
-  sub_systems: number;
-  sub_create_time: string;
-  sub_end_time: string | null;
   access_key: string;
-  metadata: { patchServerSync: boolean; zone: string };
+  metadata: { patchServersDone: boolean };
   x_future_field?: Record<string, unknown>;
 }
 
+/** The published `WsusConfig`. */
 export interface AutomoxWsusConfig {
   id: number;
   server_group_id: number;
-  is_managed: boolean;
+  is_managed: boolean | null;
   server_url: string | null;
-  reported_status: string;
   created_at: string;
   updated_at: string;
 }
 
+/** The published `ServerGroup`; the default group (blank name) has no `parent_server_group_id`. */
 export interface AutomoxServerGroup {
   id: number;
   organization_id: number;
   /** The default group of each org has a blank name "". */
   name: string;
   refresh_interval: number;
-  parent_server_group_id: number | null;
+  parent_server_group_id?: number;
   ui_color: string;
   notes: string;
   enable_os_auto_update: boolean | null;
@@ -114,13 +110,17 @@ export interface AutomoxServer {
   organization_id: number;
   uuid: string;
   name: string;
+  /** Set in the console; absent when nobody named the device. */
+  custom_name?: string;
+  /** `custom_name`, else `name`. */
   display_name: string;
   refresh_interval: number;
   /** Automox format `2025-01-22T22:18:21+0000`. */
   last_update_time: string;
   last_refresh_time: string;
   create_time: string;
-  last_disconnect_time: string | null;
+  /** Only on a device that has disconnected: the schema's date-time has no null. */
+  last_disconnect_time?: string;
   uptime: number;
   needs_reboot: boolean;
   timezone: string;
@@ -133,7 +133,8 @@ export interface AutomoxServer {
   patches: number;
   pending_patches: number;
   agent_version: string;
-  instance_id: string | null;
+  /** Only on cloud instances. */
+  instance_id?: string;
   connected: boolean;
   exception: boolean;
   pending: boolean;
@@ -174,9 +175,9 @@ export interface AutomoxPackage {
   os_version_id: number;
   create_time: string;
   requires_reboot: boolean;
-  /** 1..13, see the vendor doc table. */
-  patch_classification_category_id: number;
-  patch_scope: string;
+  /** 1..13, see the vendor doc table; null for software Automox does not patch. */
+  patch_classification_category_id: number | null;
+  patch_scope: string | null;
   is_uninstallable: boolean;
   secondary_id: string;
   is_managed: boolean;
@@ -199,6 +200,12 @@ export interface GenerateAutomoxOptions {
   devicesPerOrg: number | number[];
   /** Default 3. */
   packagesPerDevice?: number;
+  /**
+   * Software per device that Automox lists but cannot patch (`is_managed: false`, served only with
+   * `includeUnmanaged=1`); default 0. Appended after every other package (ids above theirs, drawn
+   * from a stream of their own), so the rest of the tenant is the same with or without them.
+   */
+  unmanagedPerDevice?: number;
   /** Groups per org including the blank-named default group; default 3, minimum 1. */
   groupsPerOrg?: number;
 }
@@ -348,12 +355,13 @@ function makeServer(rng: Rng, id: number, orgId: number, groupId: number, index:
     organization_id: orgId,
     uuid: rng.uuid(),
     name,
-    display_name: name,
+    ...(index % 6 === 1 ? { custom_name: `Front desk ${index}` } : {}),
+    display_name: index % 6 === 1 ? `Front desk ${index}` : name,
     refresh_interval: 1440,
     last_update_time: automoxTime(refreshed - rng.int(0, 3) * DAY),
     last_refresh_time: automoxTime(refreshed),
     create_time: automoxTime(created),
-    last_disconnect_time: connected ? null : automoxTime(refreshed + rng.int(60_000, DAY)),
+    ...(connected ? {} : { last_disconnect_time: automoxTime(refreshed + rng.int(60_000, DAY)) }),
     uptime: rng.int(600, 3_000_000),
     needs_reboot: rng.bool(0.2),
     timezone: rng.pick(TIMEZONES),
@@ -366,7 +374,7 @@ function makeServer(rng: Rng, id: number, orgId: number, groupId: number, index:
     patches: pendingPatches + rng.int(0, 5),
     pending_patches: pendingPatches,
     agent_version: rng.pick(['1.44-26', '1.45-12', '2.0.28', '2.1.7']),
-    instance_id: hw.vendor === 'VMware, Inc.' ? `i-${rng.hex(17)}` : null,
+    ...(hw.vendor === 'VMware, Inc.' ? { instance_id: `i-${rng.hex(17)}` } : {}),
     connected,
     exception: rng.bool(0.03),
     pending: !compliant && rng.bool(0.3),
@@ -417,32 +425,30 @@ export function generateAutomoxData(opts: GenerateAutomoxOptions): AutomoxData {
     const baseName = ORG_NAMES[o % ORG_NAMES.length] ?? 'Org';
     const name = o < ORG_NAMES.length ? baseName : `${baseName} ${Math.floor(o / ORG_NAMES.length) + 1}`;
     const created = BASE_TIME - rng.int(200, 1500) * DAY;
+    const uuid = rng.uuid();
+    // The draws of fields the console answers beyond the published schema stay, so a seed gives
+    // the same tenant as before they were left out.
+    const tier = rng.pick(['patch', 'manage', 'enterprise'] as const);
+    void rng.int(1, 9);
+    void rng.bool();
+    const accessKey = rng.hex(32);
+    const patchServersDone = rng.bool();
+    const zone = rng.pick(['us', 'eu']);
     const org: AutomoxOrg = {
       id: orgId,
-      uuid: rng.uuid(),
+      uuid,
       name,
-      dn_prefix: `DN${orgId}`,
-      parent_id: o === 0 ? null : 10_001,
+      ...(o === 0 ? {} : { parent_id: 10_001 }),
       create_time: isoTime(created),
       trial_end_time: isoTime(created + 15 * DAY),
-      trial_expired: true,
-      server_limit: Math.max(25, deviceCount * 2),
+      tier,
       device_limit: null,
+      soft_device_limit: null,
       device_count: deviceCount,
-      plan: rng.pick(['Basic', 'Professional', 'Enterprise']),
-      rate_id: rng.int(1, 9),
-      bill_overages: rng.bool(),
-      legacy_billing: false,
-      billing_email: o % 3 === 0 ? null : `billing+${orgId}@example.com`,
-      billing_name: o % 3 === 0 ? null : name,
-      sub_plan: 'ENT',
-      sub_systems: Math.max(25, deviceCount),
-      sub_create_time: isoTime(created + 16 * DAY),
-      sub_end_time: null,
-      access_key: rng.hex(32),
-      metadata: { patchServerSync: rng.bool(), zone: rng.pick(['us', 'eu']) },
+      access_key: accessKey,
+      metadata: { patchServersDone },
     };
-    if (o % 2 === 1) org.x_future_field = { region_v2: org.metadata.zone, beta_flags: ['worklets'] };
+    if (o % 2 === 1) org.x_future_field = { region_v2: zone, beta_flags: ['worklets'] };
     data.orgs.push(org);
 
     const orgGroups: AutomoxServerGroup[] = [];
@@ -454,7 +460,7 @@ export function generateAutomoxData(opts: GenerateAutomoxOptions): AutomoxData {
         organization_id: orgId,
         name: isDefault ? '' : GROUP_NAMES[(g - 1 + o) % GROUP_NAMES.length] ?? `Group ${g}`,
         refresh_interval: isDefault ? 1440 : rng.pick([360, 720, 1440]),
-        parent_server_group_id: isDefault ? null : (orgGroups[0]?.id ?? null),
+        ...(isDefault || !orgGroups[0] ? {} : { parent_server_group_id: orgGroups[0].id }),
         ui_color: rng.pick(UI_COLORS),
         notes: isDefault ? '' : rng.pick(['', 'Managed by IT', 'Patch window: Sun 02:00–04:00']),
         enable_os_auto_update: isDefault ? null : rng.bool(),
@@ -465,7 +471,6 @@ export function generateAutomoxData(opts: GenerateAutomoxOptions): AutomoxData {
               server_group_id: id,
               is_managed: true,
               server_url: `https://wsus.example.com:8531/g${id}`,
-              reported_status: 'success',
               created_at: isoTime(created + DAY),
               updated_at: isoTime(created + 2 * DAY),
             }
@@ -528,7 +533,56 @@ export function generateAutomoxData(opts: GenerateAutomoxOptions): AutomoxData {
       }
     }
   }
+  addUnmanaged(data, Math.max(0, opts.unmanagedPerDevice ?? 0), createRng((opts.seed ?? 1) + 0x5eed), packageId);
   return data;
+}
+
+const UNMANAGED_SOFTWARE: ReadonlyArray<{ name: string; display_name: string; versions: string[] }> = [
+  { name: 'Notepad++ (64-bit x64)', display_name: 'Notepad++', versions: ['8.6.9', '8.7.1'] },
+  { name: 'VLC media player', display_name: 'VLC media player', versions: ['3.0.21'] },
+  { name: 'Acme Label Printer Driver', display_name: 'Acme Label Printer Driver', versions: ['2.4.0'] },
+];
+
+/** Appends `perDevice` unmanaged packages to every server, ids from `lastId` + 1. */
+function addUnmanaged(data: AutomoxData, perDevice: number, rng: Rng, lastId: number): void {
+  let id = lastId;
+  for (const server of data.servers) {
+    for (let k = 0; k < perDevice; k++) {
+      const sw = UNMANAGED_SOFTWARE[(server.id + k) % UNMANAGED_SOFTWARE.length]!;
+      data.packages.push({
+        id: ++id,
+        server_id: server.id,
+        package_id: 0,
+        software_id: 90_000 + ((server.id + k) % UNMANAGED_SOFTWARE.length),
+        installed: true,
+        ignored: false,
+        group_ignored: false,
+        deferred_until: null,
+        group_deferred_until: null,
+        name: sw.name,
+        display_name: sw.display_name,
+        version: rng.pick(sw.versions),
+        repo: server.os_family === 'Windows' ? 'Windows' : server.os_family === 'Mac' ? 'Apple' : 'Linux',
+        cves: [],
+        cve_score: null,
+        severity: 'none',
+        agent_severity: null,
+        package_version_id: 0,
+        os_name: server.os_name,
+        os_version: server.os_version,
+        os_version_id: server.os_version_id,
+        create_time: isoTime(BASE_TIME - rng.int(0, 120) * DAY),
+        requires_reboot: false,
+        patch_classification_category_id: null,
+        patch_scope: null,
+        is_uninstallable: false,
+        secondary_id: '',
+        is_managed: false,
+        impact: 0,
+        organization_id: server.organization_id,
+      });
+    }
+  }
 }
 
 // ---------------------------------------------------------------- simulator
@@ -619,10 +673,12 @@ export class AutomoxSimulator extends HttpSimulator {
     this.get(/^\/api\/orgs\/([^/]+)\/packages\/?$/, (req, [idParam]) => {
       const orgId = Number(idParam);
       if (!Number.isInteger(orgId) || !this.data.orgs.some((o) => o.id === orgId)) return forbidden();
+      const unmanaged = req.query.get('includeUnmanaged') ?? '0';
+      if (unmanaged !== '0' && unmanaged !== '1') return { status: 400, body: { errors: ['includeUnmanaged must be 0 or 1'] } };
       return this.list(req, (orgIds) => {
         if (!orgIds.has(orgId)) return null;
         const serverIds = new Set(this.data.servers.filter((s) => s.organization_id === orgId).map((s) => s.id));
-        return this.data.packages.filter((p) => p.organization_id === orgId && serverIds.has(p.server_id));
+        return this.data.packages.filter((p) => p.organization_id === orgId && serverIds.has(p.server_id) && (unmanaged === '1' || p.is_managed));
       });
     });
   }

@@ -38,15 +38,22 @@ export const FAMOCO_INSIGHTS_RATE_LIMITS: RateWindow[] = [
   { max: 600, windowMs: 3_600_000 },
 ];
 
+/**
+ * An organization as the MDM lists it. Its times are `create_date` / `update_date`, the spelling
+ * public client code records from the live API; fleets, profiles and devices keep `created_at` /
+ * `updated_at` (no public sample of theirs), so the connector is exercised with both.
+ */
 export interface FamocoOrganization {
   id: number;
   guid: string;
   name: string;
-  created_at: string;
-  updated_at: string;
+  create_date: string;
+  update_date: string;
   devices_count: number;
   fleets_count: number;
-  is_active: boolean;
+  /** As public client code records the MDM's organizations: `status` and `is_blocked`. */
+  status: 'active' | 'inactive';
+  is_blocked: boolean;
   x_future_field?: Record<string, unknown>;
 }
 
@@ -192,11 +199,12 @@ export function generateFamocoData(opts: GenerateFamocoOptions): FamocoData {
       id: orgId,
       guid: rng.uuid(),
       name: o < ORG_NAMES.length ? (ORG_NAMES[o] ?? 'Org') : `${ORG_NAMES[o % ORG_NAMES.length] ?? 'Org'} ${o}`,
-      created_at: iso(created),
-      updated_at: iso(created + rng.int(1, 90) * DAY),
+      create_date: iso(created),
+      update_date: iso(created + rng.int(1, 90) * DAY),
       devices_count: deviceCount,
       fleets_count: fleetsPerOrg,
-      is_active: true,
+      status: 'active',
+      is_blocked: false,
     };
     if (o % 2 === 1) org.x_future_field = { billing_tier: 'gold' };
     data.organizations.push(org);

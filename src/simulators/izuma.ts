@@ -26,7 +26,6 @@ export interface IzumaDevice {
   name: string;
   description: string;
   state: 'unenrolled' | 'cloud_enrolling' | 'bootstrapped' | 'registered' | 'deregistered';
-  lifecycle_status: 'enabled' | 'blocked';
   deployed_state: 'development' | 'production';
   endpoint_name: string;
   endpoint_type: string;
@@ -38,27 +37,19 @@ export interface IzumaDevice {
   issuer_fingerprint: string;
   firmware_checksum: string;
   manifest: string;
-  manifest_timestamp: string | null;
+  /** Only once a manifest was applied: the published date-time has no null. */
+  manifest_timestamp?: string;
   mechanism: 'connector' | 'direct';
   mechanism_url: string;
   host_gateway: string;
   device_execution_mode: number;
   auto_update: boolean;
-  bootstrapped_timestamp: string | null;
+  /** Only once bootstrapped. */
+  bootstrapped_timestamp?: string;
   bootstrap_expiration_date: string | null;
   connector_expiration_date: string | null;
-  enrolment_list_timestamp: string | null;
-  operator_suspended: boolean;
-  system_suspended: boolean;
-  last_operator_suspended_category: string;
-  last_operator_suspended_description: string;
-  last_operator_suspended_updated_at: string | null;
-  last_system_suspended_category: string;
-  last_system_suspended_description: string;
-  last_system_suspended_updated_at: string | null;
   groups: string[];
   custom_attributes: Record<string, string>;
-  component_attributes: Record<string, string>;
   created_at: string;
   updated_at: string;
   etag: string;
@@ -85,7 +76,6 @@ export interface IzumaFirmwareImage {
   datafile: string;
   datafile_checksum: string;
   datafile_size: number;
-  short_datafile_checksum: string;
   created_at: string;
   updated_at: string;
   etag: string;
@@ -104,6 +94,8 @@ export interface IzumaAccount {
   customer_number: string;
   aliases: string[];
   limits: Record<string, string>;
+  /** The parent account of a tenant (Izuma's account hierarchy); null for a top-level account. */
+  parent_id: string | null;
   created_at: string;
   updated_at: string;
   etag: string;
@@ -149,14 +141,17 @@ function makeDevice(rng: Rng, accountId: string, created: number, counter: numbe
   const state = rng.pick(['registered', 'registered', 'registered', 'bootstrapped', 'deregistered'] as const);
   const memberOf = groups.filter(() => rng.bool(0.3)).map((g) => g.id);
   const isGateway = rng.bool(0.1);
+  const name = counter % 19 === 7 ? rng.pick(['Thermostat-Küche-😀', 'センサー-3F', 'Capteur-Entrée']) : `dev-${endpoint.slice(0, 8)}`;
+  const description = rng.bool(0.3) ? 'Installed by field team' : '';
+  // The draw of a lifecycle status (not in the published DeviceData) stays, so a seed gives the same devices.
+  void rng.bool(0.95);
   const device: IzumaDevice = {
     object: 'device',
     id,
     account_id: accountId,
-    name: counter % 19 === 7 ? rng.pick(['Thermostat-Küche-😀', 'センサー-3F', 'Capteur-Entrée']) : `dev-${endpoint.slice(0, 8)}`,
-    description: rng.bool(0.3) ? 'Installed by field team' : '',
+    name,
+    description,
     state,
-    lifecycle_status: rng.bool(0.95) ? 'enabled' : 'blocked',
     deployed_state: rng.bool(0.8) ? 'production' : 'development',
     endpoint_name: endpoint,
     endpoint_type: isGateway ? 'MBED_GW' : '',
@@ -168,27 +163,17 @@ function makeDevice(rng: Rng, accountId: string, created: number, counter: numbe
     issuer_fingerprint: rng.hex(64),
     firmware_checksum: rng.hex(64),
     manifest: '',
-    manifest_timestamp: rng.bool(0.5) ? iso(updated - HOUR) : null,
+    ...(rng.bool(0.5) ? { manifest_timestamp: iso(updated - HOUR) } : {}),
     mechanism: 'connector',
     mechanism_url: '',
     host_gateway: '',
     device_execution_mode: rng.bool(0.1) ? 1 : 0,
     auto_update: false,
-    bootstrapped_timestamp: state === 'registered' || state === 'bootstrapped' ? iso(created + 60_000) : null,
+    ...(state === 'registered' || state === 'bootstrapped' ? { bootstrapped_timestamp: iso(created + 60_000) } : {}),
     bootstrap_expiration_date: null,
     connector_expiration_date: null,
-    enrolment_list_timestamp: null,
-    operator_suspended: false,
-    system_suspended: false,
-    last_operator_suspended_category: '',
-    last_operator_suspended_description: '',
-    last_operator_suspended_updated_at: null,
-    last_system_suspended_category: '',
-    last_system_suspended_description: '',
-    last_system_suspended_updated_at: null,
     groups: memberOf,
     custom_attributes: rng.bool(0.3) ? { site: rng.pick(['ams-1', 'tyo-2', 'zrh-3']) } : {},
-    component_attributes: {},
     created_at: iso(created),
     updated_at: iso(updated),
     etag: iso(updated),
@@ -215,6 +200,8 @@ export function generateIzumaData(opts: GenerateIzumaOptions): IzumaData {
     customer_number: rng.digits(8),
     aliases: ['fleetsync-demo'],
     limits: { 'iam_limit_api_keys': '300', 'iam_limit_user_count': '50' },
+    // A tenant of a commercial account, as sub-tenants are.
+    parent_id: izumaId(accountCreated - 24 * HOUR, 1, 0xa11),
     created_at: iso(accountCreated),
     updated_at: iso(accountCreated + 30 * 24 * HOUR),
     etag: '1',
@@ -250,7 +237,6 @@ export function generateIzumaData(opts: GenerateIzumaOptions): IzumaData {
       datafile_checksum: checksum,
       // int64 in the published definition: every second image is a full-system image of 2 GiB or more.
       datafile_size: f % 2 === 1 ? 2 ** 31 + rng.int(200_000, 900_000) * 4096 : rng.int(200_000, 900_000),
-      short_datafile_checksum: checksum.slice(0, 7),
       created_at: iso(created),
       updated_at: iso(created),
       etag: iso(created),

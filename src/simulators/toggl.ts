@@ -16,6 +16,8 @@
  *       sort_order, total_count}; `active` true (default), false or both
  *   POST /reports/api/v3/workspace/{id}/search/time_entries   detailed report search, paged by
  *       response headers, at most 366 days per request (see searchTimeEntries)
+ *   POST /reports/api/v3/workspace/{id}/search/time_entries/totals   the same search's totals
+ *       ({seconds, tracked_days, rates, resolution, graph, amounts})
  * Auth: Basic base64("<api_token>:api_token"), else 403 with a plain-text body (Toggl's error
  * bodies are text or a JSON string, never an object).
  * Injectable behaviours: `inject()` faults (text bodies by default), `gone` (paths answering
@@ -42,8 +44,8 @@ export interface TogglWorkspace {
   rounding_minutes: number;
   at: string;
   logo_url: string;
-  suspended_at: string | null;
-  server_deleted_at: string | null;
+  /** Only on a suspended workspace: the definition's string has no null. */
+  suspended_at?: string;
   x_future_field?: Record<string, unknown>;
 }
 
@@ -54,7 +56,6 @@ export interface TogglOrganization {
   pricing_plan_name: string;
   created_at: string;
   at: string;
-  server_deleted_at: string | null;
   is_multi_workspace_enabled: boolean;
   user_count: number;
   max_workspaces: number;
@@ -67,25 +68,29 @@ export interface TogglProject {
   workspace_id: number;
   wid: number;
   client_id: number | null;
-  cid: number | null;
+  /** The legacy client id: only with a client (the definition's cid has no null). */
+  cid?: number;
   name: string;
   is_private: boolean;
   active: boolean;
   at: string;
   created_at: string;
+  /** Listed by the projects page of the v9 docs (not in the ModelsProject schema): set once deleted. */
   server_deleted_at: string | null;
   color: string;
   billable: boolean | null;
   template: boolean | null;
   auto_estimates: boolean | null;
   estimated_hours: number | null;
-  rate: number | null;
+  /** Only when the project has a rate (premium). */
+  rate?: number;
   currency: string | null;
   recurring: boolean;
   actual_hours: number | null;
   status: string;
   start_date: string;
-  end_date: string | null;
+  /** Only when the project has one. */
+  end_date?: string;
   pinned: boolean;
 }
 
@@ -95,7 +100,8 @@ export interface TogglClient {
   archived: boolean;
   name: string;
   at: string;
-  notes: string | null;
+  /** Only when the client has notes. */
+  notes?: string;
   creator_id: number;
 }
 
@@ -214,7 +220,6 @@ export function generateTogglData(opts: GenerateTogglOptions): TogglData {
         pricing_plan_name: rng.pick(['Free', 'Starter', 'Premium']),
         created_at: togglTime(BASE - rng.int(100, 900) * DAY),
         at: togglTime(BASE - rng.int(0, 99) * DAY),
-        server_deleted_at: null,
         is_multi_workspace_enabled: w < 2,
         user_count: 3,
         max_workspaces: 20,
@@ -236,8 +241,6 @@ export function generateTogglData(opts: GenerateTogglOptions): TogglData {
       rounding_minutes: 0,
       at: togglTime(BASE - rng.int(0, 50) * DAY),
       logo_url: 'https://assets.track.toggl.com/images/workspace.jpg',
-      suspended_at: null,
-      server_deleted_at: null,
       ...(w === 0 ? { x_future_field: { beta: true } } : {}),
     });
     const nClients = opts.clientsPerWorkspace ?? 3;
@@ -245,7 +248,7 @@ export function generateTogglData(opts: GenerateTogglOptions): TogglData {
     for (let c = 0; c < nClients; c++) {
       const id = ++clientId;
       wsClients.push(id);
-      data.clients.push({ id, wid: wsId, archived: c === nClients - 1, name: `Client ${c + 1} of ${wsId}`, at: togglTime(BASE + rng.int(0, 30) * DAY), notes: c === 0 ? null : 'Net 30', creator_id: sharedUser.id });
+      data.clients.push({ id, wid: wsId, archived: c === nClients - 1, name: `Client ${c + 1} of ${wsId}`, at: togglTime(BASE + rng.int(0, 30) * DAY), ...(c === 0 ? {} : { notes: 'Net 30' }), creator_id: sharedUser.id });
     }
     const nProjects = Array.isArray(opts.projectsPerWorkspace) ? (opts.projectsPerWorkspace[w] ?? 0) : opts.projectsPerWorkspace;
     for (let p = 0; p < nProjects; p++) {
@@ -257,7 +260,7 @@ export function generateTogglData(opts: GenerateTogglOptions): TogglData {
         workspace_id: wsId,
         wid: wsId,
         client_id: cid,
-        cid,
+        ...(cid === null ? {} : { cid }),
         name: `${rng.pick(NAMES)} #${p + 1}`,
         is_private: rng.bool(0.3),
         active: rng.bool(0.8),
@@ -269,13 +272,11 @@ export function generateTogglData(opts: GenerateTogglOptions): TogglData {
         template: false,
         auto_estimates: null,
         estimated_hours: rng.bool(0.5) ? rng.int(1, 200) : null,
-        rate: null,
         currency: null,
         recurring: false,
         actual_hours: rng.int(0, 500),
         status: rng.pick(['active', 'upcoming', 'ended', 'archived']),
         start_date: new Date(created).toISOString().slice(0, 10),
-        end_date: null,
         pinned: rng.bool(0.1),
       });
     }
@@ -340,8 +341,19 @@ export class TogglSimulator extends HttpSimulator {
   readonly gone: RegExp[] = [];
   /** When set, every request answers 402 with this text (a workspace that needs an upgrade). */
   paymentRequired: string | null = null;
-  /** Hourly quota: requests left and epoch ms of the reset; null = no quota headers. */
-  quota: { remaining: number; resetAt: number } | null = null;
+  /**
+   * Hourly quota: requests left and epoch ms of the reset (null: none). Answers carry
+   * X-Toggl-Quota-Remaining / -Resets-In unless `headers` is false; once spent, a 402 whose text
+   * says so ("Quota exceeded: You've used 31 / 30 requests ...").
+   */
+  quota: { remaining: number; resetAt: number; headers?: boolean; max?: number } | null = null;
+  /**
+   * Paging faults of the detailed search, as clients have met them live: `firstIdEmpties` answers
+   * a later page asked for with `first_id` and `first_row_number` together with an empty array and
+   * no next headers; `skipPages` makes that many next answers name a row one page too far (the
+   * page between is never served).
+   */
+  readonly searchFaults = { firstIdEmpties: false, skipPages: 0 };
 
   constructor(opts: TogglSimulatorOptions) {
     super({ rateLimit: opts.rateLimit });
@@ -398,6 +410,7 @@ export class TogglSimulator extends HttpSimulator {
       }),
     );
     this.route('POST', /^\/reports\/api\/v3\/workspace\/([^/]+)\/search\/time_entries\/?$/, (req, [id]) => this.inWorkspace(id, (ws) => this.searchTimeEntries(req, ws)));
+    this.route('POST', /^\/reports\/api\/v3\/workspace\/([^/]+)\/search\/time_entries\/totals\/?$/, (req, [id]) => this.inWorkspace(id, (ws) => this.searchTotals(req, ws)));
     this.get(/^\/api\/v9\/workspaces\/([^/]+)\/users\/?$/, (_req, [id]) =>
       this.inWorkspace(id, (ws) => ({ status: 200, body: this.data.members.filter((m) => m.workspaceId === ws).map((m) => m.user) })),
     );
@@ -430,14 +443,11 @@ export class TogglSimulator extends HttpSimulator {
   }
 
   /**
-   * Reports API v3 detailed search. Body: `start_date`/`end_date` (YYYY-MM-DD, both counted, at
-   * most 366 days: 400 beyond), `page_size` (1..50, default 50), `first_row_number` /
-   * `first_id` / `first_timestamp` from the previous response's X-Next-Row-Number / X-Next-ID /
-   * X-Next-Timestamp headers (sent only while more rows follow), `grouped`, `enrich_response`
-   * (adds names). Entries are filtered by the UTC date of their start (Toggl uses each user's
-   * time zone) and ordered by start, then id. Answers a bare array of rows, one entry each.
+   * The body of a Reports search and the workspace's entries in its dates: `start_date` /
+   * `end_date` (YYYY-MM-DD, both counted, at most 366 days: 400 beyond), filtered by the UTC date
+   * of an entry's start (Toggl uses each user's time zone), ordered by start, then id. Or the 400.
    */
-  private searchTimeEntries(req: SimRequest, ws: number): SimResponse {
+  private searchWindow(req: SimRequest, ws: number): { q: Record<string, unknown>; entries: TogglTimeEntry[] } | SimResponse {
     let q: Record<string, unknown>;
     try {
       const parsed: unknown = JSON.parse(req.body === '' ? '{}' : req.body);
@@ -452,47 +462,91 @@ export class TogglSimulator extends HttpSimulator {
     if (from === null || Number.isNaN(from) || to === null || Number.isNaN(to)) return { status: 400, body: 'start_date and end_date must be dates (YYYY-MM-DD)' };
     if (to < from) return { status: 400, body: 'end_date must not be earlier than start_date' };
     if ((to - from) / DAY + 1 > 366) return { status: 400, body: 'Maximum allowed date range is 366 days' };
-    const pageSize = q.page_size === undefined ? 50 : q.page_size;
-    if (typeof pageSize !== 'number' || !Number.isInteger(pageSize) || pageSize < 1 || pageSize > 50) return { status: 400, body: 'page_size must be between 1 and 50' };
-    const firstRow = q.first_row_number === undefined ? 1 : q.first_row_number;
-    if (typeof firstRow !== 'number' || !Number.isInteger(firstRow) || firstRow < 1) return { status: 400, body: 'first_row_number must be a positive integer' };
-    const enrich = q.enrich_response === true;
-    const all = this.data.timeEntries
+    const entries = this.data.timeEntries
       .filter((e) => e.workspace_id === ws)
       .filter((e) => {
         const day = Date.parse(`${e.start.slice(0, 10)}T00:00:00Z`);
         return day >= from && day <= to;
       })
       .sort((a, b) => Date.parse(a.start) - Date.parse(b.start) || a.id - b.id);
-    const page = all.slice(firstRow - 1, firstRow - 1 + pageSize);
-    const user = (uid: number) => this.data.members.find((m) => m.user.id === uid)?.user;
-    const rows = page.map((e, i) => ({
+    return { q, entries };
+  }
+
+  /**
+   * Reports API v3 detailed search (searchWindow's body and dates). `page_size` (1..50, default
+   * 50), `first_row_number` from the previous response's X-Next-Row-Number (sent, with X-Next-ID
+   * and X-Next-Timestamp, only while more rows follow), `grouped`, `enrich_response` (adds
+   * names). Answers a bare array of rows, one entry each, numbered from 1 (`row_number`).
+   */
+  private searchTimeEntries(req: SimRequest, ws: number): SimResponse {
+    const w = this.searchWindow(req, ws);
+    if ('status' in w) return w;
+    const { q, entries: all } = w;
+    const pageSize = q.page_size === undefined ? 50 : q.page_size;
+    if (typeof pageSize !== 'number' || !Number.isInteger(pageSize) || pageSize < 1 || pageSize > 50) return { status: 400, body: 'page_size must be between 1 and 50' };
+    const firstRow = q.first_row_number === undefined ? 1 : q.first_row_number;
+    if (typeof firstRow !== 'number' || !Number.isInteger(firstRow) || firstRow < 1) return { status: 400, body: 'first_row_number must be a positive integer' };
+    if (this.searchFaults.firstIdEmpties && q.first_id !== undefined && firstRow > 1) return { status: 200, body: [] };
+    const rows = all.slice(firstRow - 1, firstRow - 1 + pageSize).map((e, i) => this.reportRow(e, firstRow + i, q.enrich_response === true));
+    let nextRow = firstRow + pageSize;
+    if (this.searchFaults.skipPages > 0 && all[nextRow - 1 + pageSize]) {
+      this.searchFaults.skipPages--;
+      nextRow += pageSize;
+    }
+    const next = all[nextRow - 1];
+    const headers: Record<string, string> = next
+      ? { 'x-next-row-number': String(nextRow), 'x-next-id': String(next.id), 'x-next-timestamp': String(Math.floor(Date.parse(next.start) / 1000)) }
+      : {};
+    return { status: 200, body: rows, headers };
+  }
+
+  /** One detailed-report row of an entry (ungrouped: one entry a row). */
+  private reportRow(e: TogglTimeEntry, rowNumber: number, enrich: boolean): Record<string, unknown> {
+    const user = this.data.members.find((m) => m.user.id === e.user_id)?.user;
+    // The row's fields as the definition types them (numbers and strings without null): an entry
+    // without a project or task has no project_id or task_id, an unset rate no amounts.
+    const project = this.data.projects.find((p) => p.id === e.project_id);
+    const task = this.data.tasks.find((t) => t.id === e.task_id);
+    return {
       user_id: e.user_id,
-      username: user(e.user_id)?.fullname ?? '',
-      project_id: e.project_id,
-      task_id: e.task_id,
+      username: user?.fullname ?? '',
+      ...(e.project_id === null ? {} : { project_id: e.project_id }),
+      ...(e.task_id === null ? {} : { task_id: e.task_id }),
       billable: e.billable,
       description: e.description,
       tag_ids: e.tag_ids,
-      billable_amount_in_cents: null,
-      hourly_rate_in_cents: null,
       currency: 'USD',
       time_entries: [{ id: e.id, seconds: e.duration, start: e.start, stop: e.stop, at: e.at, at_tz: e.at }],
-      row_number: firstRow + i,
+      row_number: rowNumber,
       ...(enrich
         ? {
-            project_name: this.data.projects.find((p) => p.id === e.project_id)?.name ?? null,
-            task_name: this.data.tasks.find((t) => t.id === e.task_id)?.name ?? null,
+            ...(project ? { project_name: project.name, project_color: project.color } : {}),
+            ...(task ? { task_name: task.name } : {}),
             tag_names: e.tag_ids.map((t) => this.data.tags.find((x) => x.id === t)?.name ?? ''),
-            email: user(e.user_id)?.email ?? null,
+            ...(user ? { email: user.email } : {}),
           }
         : {}),
-    }));
-    const next = all[firstRow - 1 + pageSize];
-    const headers: Record<string, string> = next
-      ? { 'x-next-row-number': String(firstRow + pageSize), 'x-next-id': String(next.id), 'x-next-timestamp': String(Math.floor(Date.parse(next.start) / 1000)) }
-      : {};
-    return { status: 200, body: rows, headers };
+    };
+  }
+
+  /** Reports API v3 totals of a detailed search: the seconds of its entries, the days they fall on, per-rate billable seconds. */
+  private searchTotals(req: SimRequest, ws: number): SimResponse {
+    const w = this.searchWindow(req, ws);
+    if ('status' in w) return w;
+    const seconds = w.entries.reduce((n, e) => n + e.duration, 0);
+    const billable = w.entries.filter((e) => e.billable).reduce((n, e) => n + e.duration, 0);
+    return {
+      status: 200,
+      body: {
+        seconds,
+        tracked_days: new Set(w.entries.map((e) => e.start.slice(0, 10))).size,
+        resolution: 'day',
+        graph: [],
+        rates: billable > 0 ? [{ billable_seconds: billable, hourly_rate_in_cents: 0, currency: 'USD' }] : [],
+        billable_amount_in_cents: 0,
+        labour_cost_in_cents: 0,
+      },
+    };
   }
 
   private inWorkspace(id: string | undefined, fn: (ws: number) => SimResponse): SimResponse {
@@ -508,14 +562,17 @@ export class TogglSimulator extends HttpSimulator {
     if (this.paymentRequired !== null) return { status: 402, body: this.paymentRequired };
     if (this.quota) {
       if (this.now() >= this.quota.resetAt) return null;
-      if (this.quota.remaining <= 0) return { status: 402, body: 'You have hit your hourly API quota. Please upgrade or wait.' };
+      if (this.quota.remaining <= 0) {
+        const max = this.quota.max ?? 30;
+        return { status: 402, body: `Quota exceeded: You've used ${max + 1} / ${max} requests from user specific requests quota` };
+      }
       this.quota.remaining--;
     }
     return null;
   }
 
   protected override commonHeaders(): Record<string, string> {
-    if (!this.quota) return {};
+    if (!this.quota || this.quota.headers === false) return {};
     return {
       'x-toggl-quota-remaining': String(Math.max(0, this.quota.remaining)),
       'x-toggl-quota-resets-in': String(Math.max(0, Math.ceil((this.quota.resetAt - this.now()) / 1000))),

@@ -13,6 +13,8 @@ export interface SweepFacts {
   totalMax: number | null;
   /** Records the walk quarantined without a usable id. */
   unidentified: number;
+  /** Why the walk's own check says it may have missed records (the vendor's totals of a window disagree); null when it passed or there is none. */
+  incomplete?: string | null;
   /** Rows of the scope not marked deleted, as the walk completes (its own inserts included). */
   present: number;
   /** Present rows the walk did not see: what the sweep would mark. */
@@ -49,8 +51,8 @@ export type SweepOutcome = SweepDecision['outcome'];
 
 /**
  * Decides the sweep of a completed full walk. In order: a walk with unidentified quarantined
- * records is skipped; one that saw fewer distinct ids than the largest total the vendor reported
- * is inconsistent; one that would mark more than `maxDeleteShare` of the present rows, or that
+ * records is skipped; one that saw fewer distinct ids than the largest total the vendor reported,
+ * or whose own check found the vendor's totals disagreeing (`incomplete`), is inconsistent; one that would mark more than `maxDeleteShare` of the present rows, or that
  * listed a scope empty that had rows, is held, unless it agrees with the scope's held sweep
  * (then `agreement` decides); else it sweeps. Never throws.
  */
@@ -65,6 +67,8 @@ export function decideSweep(f: SweepFacts): SweepDecision {
   if (f.totalMax !== null && f.seen < f.totalMax) {
     return { outcome: 'inconsistent', reason: `inconsistent: saw ${f.seen} distinct ids, the vendor reported a total of ${f.totalMax} ${f.label}; nothing marked` };
   }
+  // The same rule for a walk whose pages disagree with the vendor's totals of the same search.
+  if (f.incomplete) return { outcome: 'inconsistent', reason: `inconsistent: ${f.incomplete}; nothing of ${f.label} marked` };
   if (f.unseen === 0) return { outcome: 'swept', reason: null };
   const empty = f.seen === 0 && f.present > 0;
   const tooMany = f.unseen > f.maxDeleteShare * f.present;

@@ -35,7 +35,7 @@ export interface PageCommit extends Omit<NormalizedPage, 'rows'> {
   /** The next request as text for a loop message (it names no secret: credentials are headers). */
   nextRequestText?: string;
   /** How a completing full walk sweeps (src/warehouse/sweep.ts): the source's policy, the range it covered, the vendor's per-id answers. */
-  sweep: Pick<WalkSweep, 'policy' | 'range' | 'asked'>;
+  sweep: Pick<WalkSweep, 'policy' | 'range' | 'asked' | 'incomplete'>;
   /** Whether this table's history is kept for the source (src/warehouse/history.ts, keepsHistory). */
   history?: boolean;
 }

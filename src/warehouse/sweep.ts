@@ -35,6 +35,8 @@ export interface WalkSweep extends SweepScope {
   /** How the source sweeps this resource, and "devices of org 101" for the sweep's messages. */
   policy: { deletes: 'confirm' | 'immediate'; maxDeleteShare: number; label: string };
   asked?: MissedAnswers;
+  /** Why the walk cannot vouch for its misses (the vendor's own figures disagree with what it read). */
+  incomplete?: string;
 }
 
 /**
@@ -168,7 +170,7 @@ export async function sweepScope(trx: Transaction<Database>, s: WalkSweep): Prom
   const w = await trx.selectFrom('sync_walks').select(['total_max', 'unidentified', 'started_at']).where('id', '=', walk.id).executeTakeFirstOrThrow();
   const counts = await scopeSweepCounts(trx, s);
   const perId = s.asked ? { gone: s.asked.gone.length, present: s.asked.present.length } : null;
-  const decision = decideSweep({ ...s.policy, ...counts, perId, totalMax: w.total_max, unidentified: w.unidentified });
+  const decision = decideSweep({ ...s.policy, ...counts, perId, totalMax: w.total_max, unidentified: w.unidentified, incomplete: s.incomplete ?? null });
   let marked: SweepCounts = { missing: 0, deleted: 0, deletedIds: [] };
   switch (decision.outcome) {
     case 'swept':

@@ -42,6 +42,8 @@ export const DATA_TABLES = {
     pending_patches: 'integer',
     needs_reboot: 'boolean',
     vendor_last_disconnect_at: 'timestamptz',
+    /** The device's display name where the vendor has one besides its host name (migration 20261208T0100_automox_software). */
+    display_name: 'text',
   },
   packages: {
     organization_external_id: 'text',
@@ -55,6 +57,8 @@ export const DATA_TABLES = {
     vendor_created_at: 'timestamptz',
     /** How many CVEs the package names (migration 20261123T0600_reporting). */
     cve_count: 'integer',
+    /** Software the vendor lists but cannot patch (Automox `is_managed: false`; migration 20261208T0100_automox_software). */
+    unmanaged: 'boolean',
   },
   patch_categories: {
     name: 'text',
@@ -119,6 +123,8 @@ export const DATA_TABLES = {
     billable: 'boolean',
     /** JSON array of the entry's tag names. */
     tag_names: 'jsonb',
+    /** JSON array of the entry's tag ids (migration 20261208T0200_time_entry_tag_ids). */
+    tag_ids: 'jsonb',
     vendor_updated_at: 'timestamptz',
   },
   tags: {

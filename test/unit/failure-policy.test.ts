@@ -62,7 +62,10 @@ describe('decideFailure', () => {
       reason: '429 from vendor (request q)',
     });
     expect(decideFailure(vendor('rate_limited', 429), ctx(3))).toMatchObject({ action: 'pause-lane', waitMs: 60_000, reason: '429 from vendor' });
-    expect(decideFailure(vendor('rate_limited', 402, { retryAfterMs: 10 }), ctx(1))).toMatchObject({ reason: '402 quota exhausted' });
+    // A spent quota's 402 says where the quota stands and when requests resume (UTC).
+    const resumes = new Date(Date.now() + 20 * 60_000).toISOString().slice(11, 16);
+    expect(decideFailure(vendor('rate_limited', 402, { retryAfterMs: 20 * 60_000 }), ctx(1, 3, { quotaPerHour: 30 }))).toMatchObject({ reason: `402 quota: 0 of 30 requests left this hour, resumes ${resumes}` });
+    expect(decideFailure(vendor('rate_limited', 402, { retryAfterMs: 20 * 60_000 }), ctx(1))).toMatchObject({ reason: `402 quota: 0 requests left this hour, resumes ${resumes}` });
   });
 
   it('fails the whole run for refused credentials', () => {
@@ -76,7 +79,7 @@ describe('decideFailure', () => {
   it('pauses the source for 402 and disables the resource for 410, saying how to undo it', () => {
     const paid = decideFailure(vendor('payment_required', 402), ctx(1));
     expect(paid).toMatchObject({ action: 'pause-source', failure: { status: 402 } });
-    if (paid.action === 'pause-source') expect(paid.failure.message).toContain('fleetsync resume --source ax');
+    if (paid.action === 'pause-source') expect(paid.failure.message).toBe('ax/devices org 7 page 2: 402 boom: payment required, not a spent quota: the plan lacks what devices needs; resume with `fleetsync resume --source ax` once it is upgraded');
     const gone = decideFailure(vendor('gone', 410), ctx(1));
     expect(gone).toMatchObject({ action: 'disable-resource', failure: { status: 410 } });
     if (gone.action === 'disable-resource') expect(gone.failure.message).toContain('fleetsync enable --source ax --resource devices');

@@ -16,6 +16,6 @@ describe('AutomoxSimulator', () => {
     const avg = a.servers.reduce((n, x) => n + JSON.stringify(x).length, 0) / a.servers.length;
     expect(avg).toBeGreaterThan(1100);
     expect(avg).toBeLessThan(1700);
-    expect(a.packages.every((p) => p.patch_classification_category_id >= 1 && p.patch_classification_category_id <= 13)).toBe(true);
+    expect(a.packages.every((p) => p.patch_classification_category_id !== null && p.patch_classification_category_id >= 1 && p.patch_classification_category_id <= 13)).toBe(true);
   });
 });

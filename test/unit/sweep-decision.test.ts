@@ -56,6 +56,13 @@ describe('decideSweep', () => {
     expect(decideSweep({ ...again, agreesWithHold: false, perId: { gone: 1000, present: 0 } }).outcome).toBe('held');
   });
 
+  it('marks a walk inconsistent when its own check found the vendor\'s totals disagreeing, whatever it missed', () => {
+    const incomplete = "the vendor's totals disagree with what the walk read: window 2026-01-01..2026-12-31: read 50 rows, the vendor numbered 100";
+    expect(decideSweep({ ...base, seen: 995, unseen: 5, incomplete })).toEqual({ outcome: 'inconsistent', reason: `inconsistent: ${incomplete}; nothing of devices of org 101 marked` });
+    expect(decideSweep({ ...base, incomplete }).outcome).toBe('inconsistent');
+    expect(decideSweep({ ...base, incomplete: null }).outcome).toBe('swept');
+  });
+
   it('marks a walk inconsistent when it saw fewer distinct ids than the largest total reported', () => {
     expect(decideSweep({ ...base, seen: 995, unseen: 5, totalMax: 1000 })).toEqual({
       outcome: 'inconsistent',
