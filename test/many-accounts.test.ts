@@ -103,6 +103,14 @@ describe('many accounts sharing two worker processes', () => {
     await expect(storeSources(env.db, [{ ...stored, credentials: { apiKey: 'added-key' } }], { vendors: VENDORS, yamlIds: new Set() })).rejects.toThrow(/credentials\.apiKey: must be a reference/);
     const add = await runCli(env, file, ['sources', 'add', 'added', '--vendor', 'automox', '--base-url', `${addedOrigin}/api`, '--credential', 'apiKey=${ADDED_KEY}', '--tag', 'late']);
     expect(add.code, add.stderr).toBe(0);
+    // A worker starting now knows the stored source before it takes a page job.
+    const late = startWorker(file, env, { ...keys, FLEETSYNC_LOG_LEVEL: 'info' });
+    children.push(late);
+    let log = '';
+    late.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+    await waitFor(() => log.includes('"msg":"worker started"'), 'the late worker to start');
+    const started = log.slice(0, log.indexOf('"msg":"worker started"'));
+    expect(started).toMatch(/"added":\d+[^\n]*"msg":"sources changed in Postgres; picked up"/);
     // This command holds no secret, so it only waits: the running workers read the source from Postgres and work it.
     const sync = await runCli(env, file, ['sync', '--source', 'added', '--wait']);
     expect(sync.code, sync.stderr).toBe(0);

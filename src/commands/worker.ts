@@ -84,6 +84,8 @@ export function registerWorker(ctx: CommandContext): void {
         let reconciler: Reconciler | null = null;
         const watch = watchSources(app, logger, () => scheduler);
         try {
+          // The stored sources before any page job: a worker that started without them would pass their jobs on.
+          await untilPostgres('reading the stored sources', () => watch.once(), signal, logger);
           watch.start();
           if (opts.schedules) {
             scheduler = schedulerFor(app, logger);
