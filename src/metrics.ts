@@ -100,6 +100,13 @@ export class Metrics implements EngineMetrics {
       labelNames: ['source', 'resource'],
       registers: [this.registry],
     });
+    this.scrapeGauges();
+    // process_* and nodejs_* (CPU, memory, event loop lag, GC), read at scrape time.
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Gauges read at scrape time from Postgres and Redis (held sweeps, queue depth, overdue jobs). */
+  private scrapeGauges(): void {
     const self = this;
     new Gauge({
       name: 'fleetsync_held_sweeps',
@@ -134,8 +141,6 @@ export class Metrics implements EngineMetrics {
         for (const j of await self.overdueSource()) this.inc({ source: j.source, queue: j.queue });
       },
     });
-    // process_* and nodejs_* (CPU, memory, event loop lag, GC), read at scrape time.
-    collectDefaultMetrics({ register: this.registry });
   }
 
   /** Seeds the last-success gauge (e.g. from Postgres at start); never moves a value backwards. */

@@ -8,6 +8,7 @@ import type { PageRequest } from '../pagination/types.js';
 import { rememberBodyText } from './body-text.js';
 import { classifyStatus, parseRateLimitReset, parseRetryAfter, redirectMessage, VendorError } from './errors.js';
 import { isLoopbackHost } from './loopback.js';
+import { header, quotaWait, spentQuotaWait, throttleOf } from './throttle.js';
 import { encodeDotSegments, exactPathTransport, hasDotSegment, type PathTransport } from './request-path.js';
 
 /** Options of createHttpClient(). */
@@ -41,23 +42,11 @@ export interface HttpClientOptions {
   /** Called for every HTTP response or network failure (metrics, request counting). */
   onResponse?: (status: number | 'network') => void;
   /** Keep-alive agents to share (keepAliveAgents()); default: this client's own. */
-  agents?: HttpAgents;
+  agents?: import('./agents.js').HttpAgents;
 }
 
-/** Keep-alive socket pools a process's clients may share. */
-export interface HttpAgents {
-  http: http.Agent;
-  https: https.Agent;
-}
 
-/**
- * Keep-alive agents for many clients: sockets are pooled per host, so a thousand sources of one
- * vendor reuse a few connections instead of holding one pool each; idle sockets close after 30 s.
- */
-export function keepAliveAgents(): HttpAgents {
-  const o = { keepAlive: true, maxSockets: 64, maxFreeSockets: 16, timeout: 30_000 };
-  return { http: new http.Agent(o), https: new https.Agent(o) };
-}
+export { keepAliveAgents, type HttpAgents } from './agents.js';
 
 /** A successful page response. throttleMs > 0 when the vendor said its window is spent. */
 export interface HttpPage {
@@ -94,12 +83,6 @@ export function assertSafeUrl(url: string, baseUrl: string): URL {
   return u;
 }
 
-function header(res: AxiosResponse | undefined, name: string): string | null {
-  const v: unknown = res?.headers?.[name];
-  if (typeof v === 'string') return v;
-  if (Array.isArray(v) && typeof v[0] === 'string') return v[0];
-  return null;
-}
 
 /** A response's headers as plain strings (names lower-case, first value of a repeated one). */
 function headersOf(res: AxiosResponse): Record<string, string> {
@@ -138,35 +121,6 @@ function bodyText(body: unknown): string | null {
   if (body === null || body === undefined || typeof body !== 'object') return body === null || body === undefined ? null : String(body);
   const json = JSON.stringify(body);
   return json === '{}' || json === '[]' ? null : truncate(json, 300);
-}
-
-/** Milliseconds until a vendor quota resets when its remaining count is spent, else null. */
-function quotaWait(res: AxiosResponse | undefined, q: HttpClientOptions['quotaHeaders']): number | null {
-  if (!q) return null;
-  const remaining = header(res, q.remaining.toLowerCase());
-  if (remaining === null || remaining.trim() === '' || Number(remaining.trim()) > 0) return null;
-  return parseRetryAfter(header(res, q.resetsInSeconds.toLowerCase())) ?? 60_000;
-}
-
-/**
- * A 402 without quota headers whose message says the quota is spent (VendorQuota.spentMessage):
- * milliseconds to the next hour boundary (hourly quotas reset on the hour), else null.
- */
-function spentQuotaWait(message: string | null, q: HttpClientOptions['quotaHeaders'], now = Date.now()): number | null {
-  if (!q?.spentMessage || message === null || !q.spentMessage.test(message)) return null;
-  return HOUR_MS - (now % HOUR_MS);
-}
-
-const HOUR_MS = 3_600_000;
-
-/** Milliseconds the lane must wait after this response, from X-RateLimit-Remaining/Reset, Retry-After or quota headers. */
-function throttleOf(res: AxiosResponse, q?: HttpClientOptions['quotaHeaders']): number {
-  const remaining = header(res, 'x-ratelimit-remaining');
-  let wait = 0;
-  if (remaining !== null && Number(remaining.trim()) <= 0) {
-    wait = parseRateLimitReset(header(res, 'x-ratelimit-reset')) ?? parseRetryAfter(header(res, 'retry-after')) ?? 1000;
-  }
-  return Math.max(wait, quotaWait(res, q) ?? 0);
 }
 
 /** axios error code of a 2xx page whose body is not JSON: a transport fault, retried like a 5xx. */
@@ -297,15 +251,9 @@ function toVendorError(err: unknown, readError: ErrorBodyReader, quota: HttpClie
   return new VendorError({ kind: 'retryable', message: `request failed: ${err instanceof Error ? err.name : 'unknown error'}` });
 }
 
-/**
- * Builds the HTTP client of one source: keep-alive, gzip, auth headers, a bounded body
- * (maxResponseBytes), and in-process retries of network errors, 5xx and 2xx bodies that are not
- * JSON, with exponential backoff and full jitter (axios-retry). 429 is never retried here: it is
- * handed to the lane. Every failure comes out as a VendorError.
- */
-export function createHttpClient(opts: HttpClientOptions): HttpGet {
-  const maxBytes = opts.maxResponseBytes ?? 32 * 1024 * 1024;
-  const instance: AxiosInstance = axios.create({
+/** The axios instance of one source: base URL, auth headers, keep-alive agents, text bodies up to `maxBytes`, no redirects. */
+function axiosFor(opts: HttpClientOptions, maxBytes: number): AxiosInstance {
+  return axios.create({
     baseURL: opts.baseUrl.replace(/\/+$/, ''),
     timeout: opts.timeoutMs,
     headers: { Accept: 'application/json', 'Accept-Encoding': 'gzip, deflate', ...opts.authHeaders },
@@ -318,12 +266,12 @@ export function createHttpClient(opts: HttpClientOptions): HttpGet {
     maxContentLength: maxBytes,
     transitional: { silentJSONParsing: true, forcedJSONParsing: false, clarifyTimeoutError: false },
   });
-  const deadlineMs = opts.deadlineMs ?? 2 * opts.timeoutMs;
-  // Before axios-retry: its retry condition must see a passed deadline as such.
-  enforceDeadline(instance, deadlineMs);
-  const retries = opts.retries ?? 3;
+}
+
+/** In-process retries (axios-retry): network errors (not timeouts), 5xx but 501, bodies that are not JSON; full jitter, at most maxInProcessWaitMs. */
+function installRetries(instance: AxiosInstance, opts: HttpClientOptions): void {
   axiosRetry(instance, {
-    retries,
+    retries: opts.retries ?? 3,
     shouldResetTimeout: true,
     retryCondition: (err) => {
       if (err.code === NOT_JSON) return true;
@@ -340,6 +288,21 @@ export function createHttpClient(opts: HttpClientOptions): HttpGet {
     },
     onRetry: (_count, err) => opts.onResponse?.(err.response?.status ?? 'network'),
   });
+}
+
+/**
+ * Builds the HTTP client of one source: keep-alive, gzip, auth headers, a bounded body
+ * (maxResponseBytes), and in-process retries of network errors, 5xx and 2xx bodies that are not
+ * JSON, with exponential backoff and full jitter (axios-retry). 429 is never retried here: it is
+ * handed to the lane. Every failure comes out as a VendorError.
+ */
+export function createHttpClient(opts: HttpClientOptions): HttpGet {
+  const maxBytes = opts.maxResponseBytes ?? 32 * 1024 * 1024;
+  const instance = axiosFor(opts, maxBytes);
+  const deadlineMs = opts.deadlineMs ?? 2 * opts.timeoutMs;
+  // Before axios-retry: its retry condition must see a passed deadline as such.
+  enforceDeadline(instance, deadlineMs);
+  installRetries(instance, opts);
 
   return async (req: PageRequest, signal?: AbortSignal): Promise<HttpPage> => {
     let target: string;
