@@ -54,7 +54,8 @@ const CSRF_COOKIE = 'fleetsync_csrf';
  * Serves the dashboard: `/` the overview (sources with "sync now", live progress of running
  * walks, held sweeps, recent runs), `/runs/:id` a run (walks with durations, failures with the
  * vendor's message and request id, sweeps, held sweeps, quarantine samples), both refreshing
- * themselves; `POST /sources/:id/sync` starts a run; `/queues` Bull Board over the given queues.
+ * themselves; `POST /sources/:id/sync` starts a run; `/queues` Bull Board over the given queues;
+ * `/healthz` answers `ok` to anyone (no token, any Host): the process serves.
  *
  * Access: listens on 127.0.0.1 by default and then accepts only loopback Host names (no DNS
  * rebinding); on any other interface it refuses to start without `token` (DashboardConfigError),
@@ -78,6 +79,12 @@ export async function startDashboard(opts: DashboardOptions): Promise<Listening>
   };
   const app = express();
   app.disable('x-powered-by');
+  // Liveness for a container's healthcheck: answers before the access rules (it tells nothing
+  // but "this process serves"), so a token-protected dashboard can be checked without the token.
+  app.get('/healthz', (_req: Request, res: Response) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.type('text').send('ok\n');
+  });
   app.use(accessGuard(token));
   app.get('/', (req, res) => overview(site, req, res));
   app.get('/runs/:id', (req, res) => runPage(site, req, res));
