@@ -22,6 +22,7 @@ import { ConfigError } from './config.js';
 import { EnvError, loadDotEnv, readEnv, type FleetsyncEnv } from './env.js';
 import { describeInfraError } from './infra-errors.js';
 import { createLogger, type Logger } from './logger.js';
+import { describePostgresError } from './postgres-messages.js';
 
 /** Builds the fleetsync command line; parses nothing and opens nothing until a command runs. */
 export function buildProgram(logger: Logger, env: FleetsyncEnv = readEnv()): Command {
@@ -66,7 +67,7 @@ async function main(): Promise<void> {
       process.exit(err instanceof CommandError ? err.exitCode : err instanceof ConfigError ? 2 : 1);
     }
     // Postgres, Redis or a port: one line naming the part that is down, never the URL's password.
-    const infra = describeInfraError(err, { databaseUrl: env.databaseUrl, redisUrl: env.redisUrl });
+    const infra = describeInfraError(err, { databaseUrl: env.databaseUrl, redisUrl: env.redisUrl }) ?? describePostgresError(err, env.databaseUrl);
     const e = err as Error & { code?: string };
     // Only name and message: an error object may carry connection strings or request configs.
     console.error(`fleetsync: ${infra ?? `${e.code ? `${e.code} ` : ''}${e.message}`}`);
