@@ -1,6 +1,7 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { prettyFactory } from 'pino-pretty';
 import { EnvError, readEnv } from './env.js';
+import { fieldsText } from './log-line.js';
 import { stderrTerm, type Terminal } from './terminal.js';
 
 export type { Logger };
@@ -108,11 +109,30 @@ export function resolveLogFormat(text: string | undefined, stderrIsTTY: boolean)
 
 /**
  * A pino destination that turns each JSON line into one human-readable line (pino-pretty, run
- * synchronously in this thread) and writes it to `out`: a Terminal keeps it above the progress bars.
+ * synchronously in this thread): `[08:11:36] INFO: run started source=automox-prod runId=2 ...`,
+ * and writes it to `out`: a Terminal keeps it above the progress bars.
  */
 export function prettyDestination(out: Pick<Terminal, 'write'>, opts: { colorize: boolean }): DestinationStream {
-  const format = prettyFactory({ colorize: opts.colorize, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,name', singleLine: true });
-  return { write: (line: string) => out.write(format(line)) };
+  // The fields follow the message as key=value pairs (src/log-line.ts), never as a JSON blob.
+  const format = prettyFactory({
+    colorize: opts.colorize,
+    translateTime: 'SYS:HH:MM:ss',
+    ignore: 'pid,hostname,name',
+    singleLine: true,
+    hideObject: true,
+    messageFormat: (log, messageKey, _level, { colors }) => {
+      const fields = fieldsText(log);
+      const msg = String(log[messageKey] ?? '');
+      return fields ? `${msg} ${colors.gray(fields)}` : msg;
+    },
+  });
+  return {
+    write: (line: string) => {
+      const text = format(line);
+      // pino-pretty ends no line whose object it hides.
+      out.write(text.endsWith('\n') ? text : `${text}\n`);
+    },
+  };
 }
 
 /**
