@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { registerBackfill } from './commands/backfill.js';
 import { CommandError } from './commands/common.js';
 import { registerDashboard } from './commands/dashboard.js';
@@ -20,6 +20,7 @@ import { registerSync } from './commands/sync.js';
 import { registerWorker } from './commands/worker.js';
 import { ConfigError } from './config.js';
 import { EnvError, loadDotEnv, readEnv, type FleetsyncEnv } from './env.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { describeInfraError } from './infra-errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { describePostgresError } from './postgres-messages.js';
@@ -31,7 +32,10 @@ export function buildProgram(logger: Logger, env: FleetsyncEnv = readEnv()): Com
     .name('fleetsync')
     .description('Sync device-management and SaaS vendor APIs into a Postgres warehouse through rate-limited BullMQ page jobs.')
     .option('-c, --config <file>', 'config file (default: $FLEETSYNC_CONFIG or ./fleetsync.yaml)')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Usage errors exit 2 like every other one (src/exit-codes.ts): main() decides the code.
+    // Set before the commands are added, which inherit it.
+    .exitOverride();
   const ctx = { program, logger, env };
   for (const register of [registerMigrate, registerWorker, registerSchedules, registerBackfill, registerDashboard, registerSync, registerStatus, registerReport, registerRuns, registerState, registerSweep, registerPause, registerResume, registerEnable, registerDemo, registerSimulate, registerSources]) {
     register(ctx);
@@ -62,16 +66,18 @@ async function main(): Promise<void> {
     await program.parseAsync(process.argv);
     process.exit(0);
   } catch (err) {
+    // Commander printed its own message (or the help, or the version) already.
+    if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? EXIT_OK : EXIT_USAGE);
     if (err instanceof ConfigError || err instanceof CommandError || err instanceof EnvError) {
       console.error(`fleetsync: ${err.message}`);
-      process.exit(err instanceof CommandError ? err.exitCode : err instanceof ConfigError ? 2 : 1);
+      process.exit(err instanceof CommandError ? err.exitCode : err instanceof ConfigError ? EXIT_USAGE : EXIT_FAILED);
     }
     // Postgres, Redis or a port: one line naming the part that is down, never the URL's password.
     const infra = describeInfraError(err, { databaseUrl: env.databaseUrl, redisUrl: env.redisUrl }) ?? describePostgresError(err, env.databaseUrl);
     const e = err as Error & { code?: string };
     // Only name and message: an error object may carry connection strings or request configs.
     console.error(`fleetsync: ${infra ?? `${e.code ? `${e.code} ` : ''}${e.message}`}`);
-    process.exit(1);
+    process.exit(EXIT_FAILED);
   }
 }
 

@@ -5,7 +5,7 @@ import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Kysely } from 'kysely';
-import { hostIsLoopback, newToken, parseCookies, requiresToken, sameOrigin, secretsEqual } from './dashboard-access.js';
+import { dashboardAccessProblem, hostIsLoopback, newToken, parseCookies, sameOrigin, secretsEqual } from './dashboard-access.js';
 import { renderOverview, renderPage, renderRun } from './dashboard-pages.js';
 import { listening, type Listening } from './listening.js';
 import type { Logger } from './logger.js';
@@ -109,10 +109,8 @@ interface Site {
 /** The token to require, or null on loopback without one; refuses a missing token beyond loopback and a short one. */
 function checkedToken(given: string | undefined, host: string): string | null {
   const token = given === undefined || given === '' ? null : given;
-  if (token === null && requiresToken(host)) {
-    throw new DashboardConfigError(`the dashboard has no token: listening on ${host} (not loopback) needs --token or FLEETSYNC_DASHBOARD_TOKEN`);
-  }
-  if (token !== null && token.length < 16) throw new DashboardConfigError('the dashboard token must be at least 16 characters');
+  const problem = dashboardAccessProblem(host, token);
+  if (problem !== null) throw new DashboardConfigError(problem);
   return token;
 }
 

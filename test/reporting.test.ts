@@ -391,9 +391,9 @@ describe('reporting schema, history and fleetsync report', () => {
     for (const out of [healthCsv.stdout, table.stdout]) expect(out).not.toMatch(/\d seconds|"{3}/);
     expect(table.stdout).toMatch(/ \d+ms | \d+s /);
     const refused = await cli(['report', 'time', '--as-of', yesterday]);
-    expect([refused.code, refused.stderr.trim()]).toEqual([1, 'fleetsync: report time has no history: --as-of works with inventory, compliance, stale']);
+    expect([refused.code, refused.stderr.trim()]).toEqual([2, 'fleetsync: report time has no history: --as-of works with inventory, compliance, stale']);
     const bad = await cli(['report', 'inventory', '--as-of', '2026-02-30']);
-    expect([bad.code, bad.stderr.trim()]).toEqual([1, 'fleetsync: --as-of 2026-02-30: no such date']);
+    expect([bad.code, bad.stderr.trim()]).toEqual([2, 'fleetsync: --as-of 2026-02-30: no such date']);
 
     // A held sweep applied by hand deletes its rows: their versions close, none opens.
     const [applied] = await applyHeldSweeps(env.db, 'pt', 'devices');

@@ -1,3 +1,5 @@
+import { EXIT_USAGE } from '../exit-codes.js';
+import { sinceCoverage, sinceRefusal } from '../sync/backfill-since.js';
 import { collect, CommandError, onShutdown, reportRunEnd, requireSource, waitWithProgress, withApp, workHereIfAble, type CommandContext } from './common.js';
 
 /** `fleetsync backfill`: a full re-walk of a source, worked here with live progress unless --detach. */
@@ -16,12 +18,16 @@ export function registerBackfill(ctx: CommandContext): void {
       let since: Date | null = null;
       if (opts.since !== undefined) {
         since = new Date(opts.since);
-        if (Number.isNaN(since.getTime())) throw new CommandError(`--since: "${opts.since}" is not a date (use ISO 8601, e.g. 2026-01-31 or 2026-01-31T12:00:00Z)`);
+        if (Number.isNaN(since.getTime())) throw new CommandError(`--since: "${opts.since}" is not a date (use ISO 8601, e.g. 2026-01-31 or 2026-01-31T12:00:00Z)`, EXIT_USAGE);
       }
       await withApp(ctx, async (app) => {
-        requireSource(app, opts.source);
+        const src = requireSource(app, opts.source);
+        const coverage = sinceCoverage(src.vendor.resources, opts.resource.length > 0 ? opts.resource : [...src.resources.keys()]);
+        const refusal = since ? sinceRefusal(src.id, src.vendor.vendor, coverage) : null;
+        if (refusal !== null) throw new CommandError(refusal, EXIT_USAGE);
         const { runId, resumed } = await app.engine.startRun(opts.source, { resources: opts.resource, trigger: 'backfill', mode: 'full', since });
         console.log(`${resumed ? 'joined running' : 'started'} backfill run ${runId} of ${opts.source}${since ? ` since ${since.toISOString()}` : ''}`);
+        if (since && coverage.full.length > 0) console.log(`--since narrows ${coverage.narrowed.join(', ')}; ${coverage.full.join(', ')} walk fully (no filter by update time)`);
         if (opts.detach) return;
         const signal = onShutdown(ctx.logger);
         workHereIfAble(app, opts.source, ctx.logger);

@@ -11,6 +11,7 @@ import { RunProgress } from '../progress.js';
 import type { RunRow } from '../warehouse/walks.js';
 import { formatRunSummary, heldInRun, laneLimitText, summarizeRun } from '../status.js';
 import { stderrTerm } from '../terminal.js';
+import { EXIT_SWEEP_HELD, EXIT_USAGE } from '../exit-codes.js';
 
 /** What every command is registered with. */
 export interface CommandContext {
@@ -31,7 +32,7 @@ export class CommandError extends Error {
 }
 
 /** Exit code of a waited-for run that succeeded but held a sweep (docs/reliability.md, Deletes). */
-export const EXIT_SWEEP_HELD = 3;
+export { EXIT_SWEEP_HELD } from '../exit-codes.js';
 
 /** Commander accumulator for a repeatable option. */
 export function collect(value: string, previous: string[]): string[] {
@@ -69,7 +70,7 @@ export async function withApp<T>(ctx: CommandContext, fn: (app: App) => Promise<
 export function requireSource(app: Pick<App, 'sources'>, id: string): ResolvedSource {
   const src = app.sources.describe(id);
   if (src) return src;
-  throw new CommandError(unknownSourceText(id, app.sources.ids()));
+  throw new CommandError(unknownSourceText(id, app.sources.ids()), EXIT_USAGE);
 }
 
 /**

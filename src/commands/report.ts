@@ -2,6 +2,7 @@ import { Argument, Option } from 'commander';
 import { parseAsOf } from '../reporting/as-of.js';
 import { formatReport, type ReportFormat } from '../reporting/format.js';
 import { REPORTS, runReport, type ReportName } from '../reporting/queries.js';
+import { EXIT_USAGE } from '../exit-codes.js';
 import { CommandError, collect, withApp, type CommandContext } from './common.js';
 
 /** `fleetsync report <name>`: one of the reporting views, as a table, CSV or JSON; `--as-of` answers from history. */
@@ -19,7 +20,7 @@ export function registerReport(ctx: CommandContext): void {
         try {
           asOf = parseAsOf(opts.asOf);
         } catch (err) {
-          throw new CommandError((err as Error).message);
+          throw new CommandError((err as Error).message, EXIT_USAGE);
         }
       }
       await withApp(ctx, async (app) => {
@@ -27,7 +28,7 @@ export function registerReport(ctx: CommandContext): void {
         try {
           rows = await runReport(app.db, report, { sources: opts.source, asOf });
         } catch (err) {
-          if ((err as Error).message.startsWith(`report ${report} has no history`)) throw new CommandError((err as Error).message);
+          if ((err as Error).message.startsWith(`report ${report} has no history`)) throw new CommandError((err as Error).message, EXIT_USAGE);
           throw err;
         }
         console.log(formatReport(rows, opts.format));

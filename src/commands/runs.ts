@@ -1,3 +1,4 @@
+import { EXIT_USAGE } from '../exit-codes.js';
 import { formatDuration, formatInstant } from '../time-text.js';
 import { table } from '../status.js';
 import { listRuns, runWalks, type RunListing, type WalkListing } from '../warehouse/run-history.js';
@@ -49,7 +50,7 @@ export function registerRuns(ctx: CommandContext): void {
     .option('--limit <n>', 'how many runs', (v) => Number.parseInt(v, 10), 20)
     .option('--json', 'machine-readable output', false)
     .action(async (opts: { source?: string; limit: number; json: boolean }) => {
-      if (!Number.isInteger(opts.limit) || opts.limit < 1) throw new CommandError('--limit must be a positive whole number');
+      if (!Number.isInteger(opts.limit) || opts.limit < 1) throw new CommandError('--limit must be a positive whole number', EXIT_USAGE);
       await withApp(ctx, async (app) => {
         if (opts.source !== undefined) requireSource(app, opts.source);
         const list = await listRuns(app.db, { sourceId: opts.source, limit: opts.limit });
@@ -61,10 +62,10 @@ export function registerRuns(ctx: CommandContext): void {
     .description('one run: its walks with durations, pages and counts, and failures with the vendor message and request id')
     .option('--json', 'machine-readable output', false)
     .action(async (id: string, opts: { json: boolean }) => {
-      if (!/^\d{1,18}$/.test(id)) throw new CommandError(`run id must be a number, got "${id}"`);
+      if (!/^\d{1,18}$/.test(id)) throw new CommandError(`run id must be a number, got "${id}"`, EXIT_USAGE);
       await withApp(ctx, async (app) => {
         const run = await app.db.selectFrom('sync_runs').selectAll().where('id', '=', id).executeTakeFirst();
-        if (!run) throw new CommandError(`no run ${id} (fleetsync runs lists them)`);
+        if (!run) throw new CommandError(`no run ${id} (fleetsync runs lists them)`, EXIT_USAGE);
         const [listing] = await listRuns(app.db, { runId: id, limit: 1 });
         const walks = await runWalks(app.db, id);
         if (opts.json) {

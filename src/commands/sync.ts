@@ -1,4 +1,5 @@
 import { Option } from 'commander';
+import { pausedSourceNotice } from './paused-source.js';
 import { boundHeapGrowth, collect, onShutdown, reportRunEnd, requireSource, waitWithProgress, withApp, workHereIfAble, type CommandContext } from './common.js';
 
 /** `fleetsync sync`: starts (or joins) a run of a source; with --wait, works it here. */
@@ -13,8 +14,9 @@ export function registerSync(ctx: CommandContext): void {
     .action(async (opts: { source: string; resource: string[]; mode: 'full' | 'incremental'; wait: boolean }) => {
       await withApp(ctx, async (app) => {
         requireSource(app, opts.source);
+        const paused = await pausedSourceNotice(app.db, opts.source, opts.wait);
         const { runId, resumed } = await app.engine.startRun(opts.source, { resources: opts.resource, trigger: 'sync', mode: opts.mode });
-        console.log(`${resumed ? 'joined running' : 'started'} run ${runId} of ${opts.source}`);
+        console.log(`${resumed ? 'joined running' : 'started'} run ${runId} of ${opts.source}${paused ? `; ${paused}` : ''}`);
         if (!opts.wait) return;
         boundHeapGrowth(ctx.env.nodeOptions);
         const signal = onShutdown(ctx.logger);

@@ -4,6 +4,7 @@ import { postgresConnectionReason } from '../infra-errors.js';
 import type { Logger } from '../logger.js';
 import { checkReadiness } from '../health.js';
 import { startMetricsServer } from '../metrics.js';
+import { logIf, shutdownTimedOut, stoppingWithRedisDown } from '../pages-in-hand.js';
 import { Reconciler } from '../queue/reconciler.js';
 import { resolveSchedules } from '../queue/schedules.js';
 import { SourceWatch } from '../queue/source-watch.js';
@@ -34,10 +35,15 @@ export async function untilPostgres<T>(what: string, step: () => Promise<T>, sig
   }
 }
 
-/** The hard bound of a shutdown: a page stuck past it is left to its lock expiring, and another worker redoes it. */
-function exitAfterShutdownTimeout(signal: AbortSignal, timeoutMs: number, logger: Logger): void {
+/**
+ * The hard bound of a shutdown: a page stuck past it is left to its lock expiring, and another
+ * worker redoes it. With Redis down at the signal, says the stop will not wait for Redis.
+ */
+function exitAfterShutdownTimeout(signal: AbortSignal, timeoutMs: number, logger: Logger, app: App): void {
+  const inHand = app.engine.pagesInHand;
+  signal.addEventListener('abort', () => logIf(logger, stoppingWithRedisDown(inHand.count, app.redis.status === 'ready')), { once: true });
   const exit = () => {
-    logger.error({ timeoutMs }, 'shutdown timed out; exiting with pages in hand (they are redelivered)');
+    logger.error({ timeoutMs, pagesInHand: inHand.count }, shutdownTimedOut(inHand.count));
     process.exit(1);
   };
   signal.addEventListener('abort', () => setTimeout(exit, timeoutMs).unref(), { once: true });
@@ -75,7 +81,7 @@ export function registerWorker(ctx: CommandContext): void {
         for (const id of opts.source) requireSource(app, id);
         const sourceIds = () => (opts.source.length ? opts.source : app.sources.ids());
         const signal = onShutdown(logger);
-        exitAfterShutdownTimeout(signal, app.config.worker.shutdownTimeoutMs, logger);
+        exitAfterShutdownTimeout(signal, app.config.worker.shutdownTimeoutMs, logger, app);
         const port = metricsPort(env, app.config.worker.metricsPort);
         // Freshness survives a restart: the gauge starts from the last succeeded walks in Postgres.
         if (port > 0) app.metrics.seedLastSuccess(await untilPostgres('reading the last succeeded walks', () => lastSucceededWalks(app.db, sourceIds()), signal, logger));
