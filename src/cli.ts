@@ -1,47 +1,13 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
-import { registerBackfill } from './commands/backfill.js';
+import { CommanderError } from 'commander';
 import { CommandError } from './commands/common.js';
-import { registerDashboard } from './commands/dashboard.js';
-import { registerDemo } from './commands/demo.js';
-import { registerEnable } from './commands/enable.js';
-import { registerMigrate } from './commands/migrate.js';
-import { registerPause } from './commands/pause.js';
-import { registerReport } from './commands/report.js';
-import { registerResume } from './commands/resume.js';
-import { registerRuns } from './commands/runs.js';
-import { registerSchedules } from './commands/schedules.js';
-import { registerSimulate } from './commands/simulate.js';
-import { registerSources } from './commands/sources.js';
-import { registerState } from './commands/state.js';
-import { registerStatus } from './commands/status.js';
-import { registerSweep } from './commands/sweep.js';
-import { registerSync } from './commands/sync.js';
-import { registerWorker } from './commands/worker.js';
 import { ConfigError } from './config.js';
-import { EnvError, loadDotEnv, readEnv, type FleetsyncEnv } from './env.js';
+import { EnvError, loadDotEnv, readEnv } from './env.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { describeInfraError } from './infra-errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { describePostgresError } from './postgres-messages.js';
-
-/** Builds the fleetsync command line; parses nothing and opens nothing until a command runs. */
-export function buildProgram(logger: Logger, env: FleetsyncEnv = readEnv()): Command {
-  const program = new Command();
-  program
-    .name('fleetsync')
-    .description('Sync device-management and SaaS vendor APIs into a Postgres warehouse through rate-limited BullMQ page jobs.')
-    .option('-c, --config <file>', 'config file (default: $FLEETSYNC_CONFIG or ./fleetsync.yaml)')
-    .showHelpAfterError()
-    // Usage errors exit 2 like every other one (src/exit-codes.ts): main() decides the code.
-    // Set before the commands are added, which inherit it.
-    .exitOverride();
-  const ctx = { program, logger, env };
-  for (const register of [registerMigrate, registerWorker, registerSchedules, registerBackfill, registerDashboard, registerSync, registerStatus, registerReport, registerRuns, registerState, registerSweep, registerPause, registerResume, registerEnable, registerDemo, registerSimulate, registerSources]) {
-    register(ctx);
-  }
-  return program;
-}
+import { buildProgram } from './program.js';
 
 async function main(): Promise<void> {
   let fromDotEnv: string[];

@@ -11,7 +11,7 @@ import { RunProgress } from '../progress.js';
 import type { RunRow } from '../warehouse/walks.js';
 import { formatRunSummary, heldInRun, laneLimitText, summarizeRun } from '../status.js';
 import { stderrTerm } from '../terminal.js';
-import { EXIT_SWEEP_HELD, EXIT_USAGE } from '../exit-codes.js';
+import { EXIT_INTERRUPTED, EXIT_SWEEP_HELD, EXIT_USAGE } from '../exit-codes.js';
 
 /** What every command is registered with. */
 export interface CommandContext {
@@ -94,7 +94,7 @@ export function onShutdown(logger: Logger): AbortSignal {
   const handler = (sig: string) => {
     if (ctl.signal.aborted) {
       logger.warn({ signal: sig }, 'second signal: exiting without waiting');
-      process.exit(130);
+      process.exit(EXIT_INTERRUPTED);
     }
     logger.info({ signal: sig }, 'stopping after the pages in hand');
     ctl.abort();
@@ -131,15 +131,15 @@ export function boundHeapGrowth(nodeOptions: string): void {
 }
 
 /**
- * Prints the summary of a run a command waited for, then throws CommandError unless it succeeded:
+ * Prints the summary of a run a command waited for (as JSON with `json`), then throws CommandError unless it succeeded:
  * exit 130 when the wait was interrupted (the run goes on), 1 when it ended otherwise, 3
  * (EXIT_SWEEP_HELD) when it succeeded but the mass-delete guard held one of its sweeps.
  * `label` names the run in the message ("run", "backfill run").
  */
-export async function reportRunEnd(app: App, runId: string, run: { status: string; error_message: string | null }, label: string): Promise<void> {
+export async function reportRunEnd(app: App, runId: string, run: { status: string; error_message: string | null }, label: string, opts: { json?: boolean } = {}): Promise<void> {
   const summary = await summarizeRun(app.db, runId);
-  console.log(formatRunSummary(summary));
-  if (run.status === 'running') throw new CommandError(`interrupted; ${label} ${runId} goes on with the next worker`, 130);
+  console.log(opts.json ? JSON.stringify(summary, null, 2) : formatRunSummary(summary));
+  if (run.status === 'running') throw new CommandError(`interrupted; ${label} ${runId} goes on with the next worker`, EXIT_INTERRUPTED);
   if (run.status !== 'succeeded') throw new CommandError(`${label} ${runId} ${run.status}: ${run.error_message ?? 'see fleetsync status'}`);
   const held = heldInRun(summary);
   if (held.length > 0) {
