@@ -65,7 +65,7 @@ export function describePostgresError(err: unknown, databaseUrl: string): string
       return `Postgres${at} has no database ${db ? `"${db}"` : 'of that name'}: run fleetsync migrate to create it and its schema, or correct the name in DATABASE_URL`;
     case '42P01': {
       const rel = /relation "([^"]+)"/.exec(msg)?.[1];
-      return `${inDb} has no fleetsync schema${rel ? ` (table ${rel} is missing)` : ''}: run fleetsync migrate`;
+      return `${inDb} has no table ${rel ?? '(unnamed)'}: its fleetsync schema is missing or older than this fleetsync; run fleetsync migrate`;
     }
     case '42703':
       return `${inDb}: ${msg} (42703); if fleetsync was upgraded since the last migrate, run fleetsync migrate`;

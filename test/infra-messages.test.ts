@@ -46,10 +46,8 @@ describe('messages that say which part is down', () => {
     await ensureDatabase(empty.toString());
     try {
       const noSchema = await runCli(env, configFile, ['runs'], { IM_KEY: 'k', DATABASE_URL: empty.toString() });
-      expect({ code: noSchema.code, stderr: noSchema.stderr.trim() }).toEqual({
-        code: 1,
-        stderr: `fleetsync: Postgres at 127.0.0.1:5432, database "${empty.pathname.slice(1)}" has no fleetsync schema (table sync_runs is missing): run fleetsync migrate`,
-      });
+      expect(noSchema.code).toBe(1);
+      expect(noSchema.stderr.trim()).toMatch(new RegExp(`^fleetsync: Postgres at 127\\.0\\.0\\.1:5432, database "${empty.pathname.slice(1)}" has no table \\w+: its fleetsync schema is missing or older than this fleetsync; run fleetsync migrate$`));
     } finally {
       await dropDatabase(empty.toString());
     }

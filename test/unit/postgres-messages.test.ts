@@ -30,7 +30,7 @@ describe('describePostgresError', () => {
   });
 
   it('a missing table: run migrate', () => {
-    expect(describePostgresError(pgError('42P01', 'relation "sync_runs" does not exist'), URL)).toBe('Postgres at pg-host:5433, database "warehouse" has no fleetsync schema (table sync_runs is missing): run fleetsync migrate');
+    expect(describePostgresError(pgError('42P01', 'relation "sync_runs" does not exist'), URL)).toBe('Postgres at pg-host:5433, database "warehouse" has no table sync_runs: its fleetsync schema is missing or older than this fleetsync; run fleetsync migrate');
     expect(describePostgresError(pgError('42703', 'column "vendor" does not exist'), URL)).toMatch(/column "vendor" does not exist \(42703\); if fleetsync was upgraded since the last migrate, run fleetsync migrate$/);
   });
 
