@@ -8,6 +8,7 @@ import { describeInfraError } from './infra-errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { describePostgresError } from './postgres-messages.js';
 import { buildProgram } from './program.js';
+import { RunLogSink } from './run-log-sink.js';
 
 async function main(): Promise<void> {
   let fromDotEnv: string[];
@@ -19,15 +20,17 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const env = readEnv();
+  // The lines of runs this process logs, kept in Postgres (`runs logs ID`) once a command opens it.
+  const runLogs = new RunLogSink((message) => logger.warn({ component: 'run-logs' }, message));
   let logger: Logger;
   try {
-    logger = createLogger({ level: env.logLevel });
+    logger = createLogger({ level: env.logLevel, tee: (line) => runLogs.take(line) });
   } catch (err) {
     console.error(`fleetsync: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   }
   if (fromDotEnv.length) logger.debug({ variables: fromDotEnv }, 'read .env (names only)');
-  const program = buildProgram(logger, env);
+  const program = buildProgram(logger, env, runLogs);
   try {
     await program.parseAsync(process.argv);
     process.exit(0);

@@ -6,6 +6,8 @@ import { formatWait, RunProgress, walkRate, type WalkProgress } from './progress
 import { summarizeRun, type RunSummary } from './status.js';
 import type { Database } from './warehouse/db.js';
 import { listHeldSweeps, type HeldSweep } from './warehouse/held-sweeps.js';
+import { readRunLogs } from './warehouse/run-logs.js';
+import { renderRunActions, renderRunLogs } from './dashboard-run-parts.js';
 
 /** What the pages need besides the database. */
 export interface PageContext {
@@ -15,6 +17,8 @@ export interface PageContext {
   sources: ReadonlyArray<{ id: string; vendor: string }>;
   /** The per-process CSRF token the buttons' forms carry; null: no buttons. */
   csrf: string | null;
+  /** Whether the run page offers "cancel run" and "retry failed walks" (with `csrf`). */
+  runControl?: boolean;
   /** "servers lane (100/min)" for a resource of a source. */
   laneOf?: (sourceId: string, resource: string) => string | undefined;
   /** Page jobs active far past their request deadline. */
@@ -201,12 +205,16 @@ export async function renderRun(ctx: PageContext, runId: string): Promise<string
         `<tr class="quarantine"><td>${esc(q.resource)}</td><td>${esc(q.scope)}</td>${n(q.page)}<td>${esc(q.external_id ?? '')}</td><td class="wrap">${esc(clip(q.reason, 240))}</td><td class="wrap">${esc(clip(q.field ?? '', 120))}</td><td class="wrap"><code>${esc(clip(q.raw_text ?? '', 300))}</code></td></tr>`,
     )
     .join('');
+  const failedWalks = walks.filter((w) => w.status === 'failed' || w.status === 'cancelled').length;
+  const logs = await readRunLogs(db, runId, { limit: 100, tail: true });
   return `${renderRunSummary(summary)}
+${renderRunActions(ctx.runControl ? ctx.csrf : null, { runId, status: summary.status, failedWalks })}
 ${renderProgress(progress, now)}
 ${renderHeld(held)}
 <section class="walks"><h2>walks (${walks.length}${walks.length === 1000 ? ' shown, more exist' : ''})</h2>
 <table><tr><th>walk</th><th>resource</th><th>scope</th><th>mode</th><th>status</th><th>started</th><th>duration</th><th>pages</th><th>records</th><th>vendor total</th><th>inserted</th><th>updated</th><th>unchanged</th><th>missing</th><th>deleted</th><th>quarantined</th><th>sweep</th><th>failure</th><th>waiting</th></tr>${walkRows}</table></section>
-${qRows ? `<section class="quarantine"><h2>quarantined records (${quarantined.n}${quarantined.n > quarantine.length ? `, first ${quarantine.length} shown` : ''})</h2><table><tr><th>resource</th><th>scope</th><th>page</th><th>id</th><th>reason</th><th>field</th><th>record</th></tr>${qRows}</table></section>` : ''}`;
+${qRows ? `<section class="quarantine"><h2>quarantined records (${quarantined.n}${quarantined.n > quarantine.length ? `, first ${quarantine.length} shown` : ''})</h2><table><tr><th>resource</th><th>scope</th><th>page</th><th>id</th><th>reason</th><th>field</th><th>record</th></tr>${qRows}</table></section>` : ''}
+${renderRunLogs(logs, runId)}`;
 }
 
 const STYLE = `

@@ -10,6 +10,7 @@ import { renderOverview, renderPage, renderRun } from './dashboard-pages.js';
 import { listening, type Listening } from './listening.js';
 import type { Logger } from './logger.js';
 import type { OverdueJob } from './overdue-jobs.js';
+import { cancelRun, retryRun, RunControlError, type RunControlDeps } from './run-control.js';
 import type { Database } from './warehouse/db.js';
 
 /** Options of startDashboard(). */
@@ -35,6 +36,8 @@ export interface DashboardOptions {
   laneOf?: (sourceId: string, resource: string) => string | undefined;
   /** Page jobs active far past their request deadline, shown on the overview (src/overdue-jobs.ts). */
   overdue?: () => Promise<OverdueJob[]>;
+  /** Cancelling and retrying runs from the run page (src/run-control.ts). Without it there are no such buttons. */
+  runControl?: RunControlDeps;
 }
 
 /** Thrown when the dashboard is asked to listen beyond loopback without a token. */
@@ -75,7 +78,15 @@ export async function startDashboard(opts: DashboardOptions): Promise<Listening>
     opts,
     csrf,
     sources,
-    pageCtx: { db: opts.db, logger: opts.logger, sources, csrf: opts.startRun ? csrf : null, ...(opts.laneOf ? { laneOf: opts.laneOf } : {}), ...(opts.overdue ? { overdue: opts.overdue } : {}) },
+    pageCtx: {
+      db: opts.db,
+      logger: opts.logger,
+      sources,
+      csrf: opts.startRun || opts.runControl ? csrf : null,
+      runControl: opts.runControl !== undefined,
+      ...(opts.laneOf ? { laneOf: opts.laneOf } : {}),
+      ...(opts.overdue ? { overdue: opts.overdue } : {}),
+    },
   };
   const app = express();
   app.disable('x-powered-by');
@@ -89,6 +100,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Listening>
   app.get('/', (req, res) => overview(site, req, res));
   app.get('/runs/:id', (req, res) => runPage(site, req, res));
   app.post('/sources/:id/sync', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => syncNow(site, req, res));
+  app.post('/runs/:id/:action', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => runAction(site, req, res));
   // Without a token anyone on the machine reaches the dashboard: Bull Board only shows then.
   app.use('/queues', bullBoard(opts.queues, token === null));
 
@@ -187,7 +199,7 @@ function runPage(site: Site, req: Request, res: Response): void {
     .then((live) => {
       if (live === null) res.status(404).type('text').send(`no run ${id}`);
       else if (req.query.fragment) res.setHeader('Cache-Control', 'no-store').type('html').send(live);
-      else sendPage(site, res, `fleetsync run ${id}`, live, req.query.started === 'new' ? `started run ${id}` : req.query.started === 'joined' ? `a run was going on: joined run ${id}` : undefined);
+      else sendPage(site, res, `fleetsync run ${id}`, live, flashOf(id, req.query));
     })
     .catch(failed(site, res, 'run page'));
 }
@@ -196,10 +208,8 @@ function runPage(site: Site, req: Request, res: Response): void {
 function syncNow(site: Site, req: Request, res: Response): void {
   const { opts, csrf, sources } = site;
   const id = String(req.params.id);
-  const given = typeof req.body?.csrf === 'string' ? (req.body.csrf as string) : '';
-  const cookie = parseCookies(req.headers.cookie)[CSRF_COOKIE] ?? '';
-  if (!opts.startRun || !secretsEqual(given, csrf) || !secretsEqual(cookie, csrf)) {
-    res.status(403).type('text').send('refused: the form is stale or did not come from this dashboard (CSRF token); reload the page and try again');
+  if (!opts.startRun || !formOk(req, csrf)) {
+    res.status(403).type('text').send(STALE_FORM);
     return;
   }
   if (!sources.some((s) => s.id === id)) {
@@ -213,6 +223,42 @@ function syncNow(site: Site, req: Request, res: Response): void {
       res.redirect(303, `/runs/${runId}?started=${resumed ? 'joined' : 'new'}`);
     })
     .catch(failed(site, res, `sync of ${id}`));
+}
+
+const STALE_FORM = 'refused: the form is stale or did not come from this dashboard (CSRF token); reload the page and try again';
+
+/** Whether a posted form carries this process's CSRF token both in its body and in its cookie. */
+function formOk(req: Request, csrf: string): boolean {
+  const given = typeof req.body?.csrf === 'string' ? (req.body.csrf as string) : '';
+  const cookie = parseCookies(req.headers.cookie)[CSRF_COOKIE] ?? '';
+  return secretsEqual(given, csrf) && secretsEqual(cookie, csrf);
+}
+
+/** The run page's buttons: `POST /runs/:id/cancel` and `/runs/:id/retry`, then the run's (or the retry's) page. */
+function runAction(site: Site, req: Request, res: Response): void {
+  const id = String(req.params.id);
+  const action = String(req.params.action);
+  const control = site.opts.runControl;
+  if (!control || (action !== 'cancel' && action !== 'retry') || !formOk(req, site.csrf)) {
+    res.status(403).type('text').send(STALE_FORM);
+    return;
+  }
+  const done = action === 'cancel' ? cancelRun(control, id, 'dashboard').then(() => `/runs/${id}?done=cancelled`) : retryRun(control, id).then((r) => `/runs/${r.runId}?done=retry-of-${id}`);
+  done
+    .then((to) => res.redirect(303, to))
+    .catch((err: unknown) => {
+      if (err instanceof RunControlError) res.status(err.kind === 'unknown' ? 404 : 409).type('text').send(err.message);
+      else failed(site, res, `${action} of run ${id}`)(err);
+    });
+}
+
+/** The line a run page shows after a button took the browser there. */
+function flashOf(runId: string, query: Request['query']): string | undefined {
+  if (query.started === 'new') return `started run ${runId}`;
+  if (query.started === 'joined') return `a run was going on: joined run ${runId}`;
+  if (query.done === 'cancelled') return `cancelled run ${runId}: its walks stopped; what committed stays`;
+  const retry = typeof query.done === 'string' ? /^retry-of-(\d+)$/.exec(query.done) : null;
+  return retry ? `started run ${runId}: retrying the failed walks of run ${retry[1]}` : undefined;
 }
 
 /**

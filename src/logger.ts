@@ -135,6 +135,16 @@ export function prettyDestination(out: Pick<Terminal, 'write'>, opts: { colorize
   };
 }
 
+/** A destination that hands every JSON line to `tee` (the run log sink) before writing it. */
+function teed(destination: DestinationStream, tee: (jsonLine: string) => void): DestinationStream {
+  return {
+    write: (line: string) => {
+      tee(line);
+      destination.write(line);
+    },
+  };
+}
+
 /**
  * Creates the process logger on stderr, so stdout stays for command output: JSON lines, or
  * readable lines when `format` is pretty (default: FLEETSYNC_LOG_FORMAT, else pretty exactly when
@@ -142,9 +152,10 @@ export function prettyDestination(out: Pick<Terminal, 'write'>, opts: { colorize
  * stderr Terminal, above any progress bars. Level from FLEETSYNC_LOG_LEVEL, default info;
  * "silent" turns it off. Every line goes through sanitizeForLog and the REDACT_PATHS before it is
  * formatted, so an axios error or a credentials object logged by mistake never prints its secret.
+ * `tee` receives every JSON line as written, before any pretty formatting (src/run-log-sink.ts).
  * `destination` is for tests.
  */
-export function createLogger(opts: { level?: string; name?: string; destination?: DestinationStream; format?: LogFormat } = {}): Logger {
+export function createLogger(opts: { level?: string; name?: string; destination?: DestinationStream; format?: LogFormat; tee?: (jsonLine: string) => void } = {}): Logger {
   const env = readEnv();
   const format = opts.format ?? (opts.destination ? 'json' : resolveLogFormat(env.logFormat, process.stderr.isTTY === true));
   let destination: DestinationStream;
@@ -154,6 +165,7 @@ export function createLogger(opts: { level?: string; name?: string; destination?
     const term = stderrTerm();
     destination = prettyDestination(term ?? pino.destination(2), { colorize: term !== null });
   }
+  if (opts.tee) destination = teed(destination, opts.tee);
   return pino(
     {
       name: opts.name ?? 'fleetsync',

@@ -19,10 +19,11 @@ import { registerSync } from './commands/sync.js';
 import { registerWorker } from './commands/worker.js';
 import { readEnv, type FleetsyncEnv } from './env.js';
 import type { Logger } from './logger.js';
+import type { RunLogSink } from './run-log-sink.js';
 import { fleetsyncVersion } from './version.js';
 
 /** Builds the fleetsync command line; parses nothing and opens nothing until a command runs. */
-export function buildProgram(logger: Logger, env: FleetsyncEnv = readEnv()): Command {
+export function buildProgram(logger: Logger, env: FleetsyncEnv = readEnv(), runLogs?: RunLogSink): Command {
   const program = new Command();
   program
     .name('fleetsync')
@@ -33,7 +34,7 @@ export function buildProgram(logger: Logger, env: FleetsyncEnv = readEnv()): Com
     // Usage errors exit 2 like every other one (src/exit-codes.ts): main() decides the code.
     // Set before the commands are added, which inherit it.
     .exitOverride();
-  const ctx = { program, logger, env };
+  const ctx = { program, logger, env, ...(runLogs ? { runLogs } : {}) };
   for (const register of [registerMigrate, registerWorker, registerSchedules, registerBackfill, registerDashboard, registerSync, registerStatus, registerReport, registerRuns, registerState, registerSweep, registerPause, registerResume, registerEnable, registerDemo, registerSimulate, registerSources, registerCompletion]) {
     register(ctx);
   }

@@ -12,6 +12,7 @@ import type { RunRow } from '../warehouse/walks.js';
 import { formatRunSummary, heldInRun, laneLimitText, summarizeRun } from '../status.js';
 import { stderrTerm } from '../terminal.js';
 import { EXIT_INTERRUPTED, EXIT_SWEEP_HELD, EXIT_USAGE } from '../exit-codes.js';
+import type { RunLogSink } from '../run-log-sink.js';
 
 /** What every command is registered with. */
 export interface CommandContext {
@@ -19,6 +20,8 @@ export interface CommandContext {
   program: Command;
   logger: Logger;
   env: FleetsyncEnv;
+  /** Keeps the log lines of runs in Postgres once withApp opened it (src/run-log-sink.ts). */
+  runLogs?: RunLogSink;
 }
 
 /** Exit code for a command that failed for a reason the user can act on. */
@@ -55,9 +58,11 @@ export async function withApp<T>(ctx: CommandContext, fn: (app: App) => Promise<
     throw err;
   }
   const app = await openApp({ config, logger: ctx.logger, databaseUrl: ctx.env.databaseUrl, redisUrl: ctx.env.redisUrl, prefix: ctx.env.queuePrefix, whenDown: opts.whenDown });
+  ctx.runLogs?.attach(app.db);
   try {
     return await fn(app);
   } finally {
+    await ctx.runLogs?.detach();
     await app.close();
   }
 }

@@ -3,6 +3,7 @@ import { dashboardAccessProblem } from '../dashboard-access.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import { overdueAfterMs, overduePageJobs } from '../overdue-jobs.js';
 import { SCHEDULES_QUEUE } from '../queue/schedules.js';
+import { runControlDeps } from './runs-control.js';
 import { CommandError, laneLabeller, onShutdown, untilAborted, withApp, type CommandContext } from './common.js';
 
 /** `fleetsync dashboard`: serves the overview, run pages, "sync now" and the lanes until SIGTERM/SIGINT. */
@@ -37,6 +38,8 @@ export function registerDashboard(ctx: CommandContext): void {
             startRun: (id) => app.engine.startRun(id, { trigger: 'dashboard' }),
             laneOf: laneLabeller(app),
             overdue: () => overduePageJobs(app.engine.queues(), overdueAfterMs(app.config.worker)),
+            // Cancel and retry on the run page; a retried run is worked by the workers too.
+            runControl: runControlDeps(app),
           }).catch((err: unknown) => {
             if (err instanceof DashboardConfigError) throw new CommandError(err.message, EXIT_USAGE);
             throw err;

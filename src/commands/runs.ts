@@ -2,6 +2,8 @@ import { EXIT_USAGE } from '../exit-codes.js';
 import { formatDuration, formatInstant } from '../time-text.js';
 import { table } from '../status.js';
 import { listRuns, runWalks, type RunListing, type WalkListing } from '../warehouse/run-history.js';
+import type { Command } from 'commander';
+import { registerRunControl, wantsJson } from './runs-control.js';
 import { CommandError, requireSource, withApp, type CommandContext } from './common.js';
 
 /** The `runs` table: one line per run, newest first. */
@@ -45,7 +47,7 @@ export function formatRunWalks(run: RunListing | undefined, header: string, walk
 export function registerRuns(ctx: CommandContext): void {
   const runs = ctx.program
     .command('runs')
-    .description('run history, newest first: id, source, trigger, mode, status, started, duration, walks, records, failures (`runs show ID` for one run)')
+    .description('run history, newest first: id, source, trigger, mode, status, started, duration, walks, records, failures (`runs show ID` for one run; `runs cancel`, `runs retry`, `runs logs`)')
     .option('--source <id>', 'only runs of this source')
     .option('--limit <n>', 'how many runs', (v) => Number.parseInt(v, 10), 20)
     .option('--json', 'machine-readable output', false)
@@ -61,7 +63,8 @@ export function registerRuns(ctx: CommandContext): void {
     .command('show <id>')
     .description('one run: its walks with durations, pages and counts, and failures with the vendor message and request id')
     .option('--json', 'machine-readable output', false)
-    .action(async (id: string, opts: { json: boolean }) => {
+    .action(async (id: string, own: { json: boolean }, cmd: Command) => {
+      const opts = { json: wantsJson(own, cmd) };
       if (!/^\d{1,18}$/.test(id)) throw new CommandError(`run id must be a number, got "${id}"`, EXIT_USAGE);
       await withApp(ctx, async (app) => {
         const run = await app.db.selectFrom('sync_runs').selectAll().where('id', '=', id).executeTakeFirst();
@@ -76,4 +79,5 @@ export function registerRuns(ctx: CommandContext): void {
         console.log(formatRunWalks(listing, `run ${id} of ${run.source_id} (${run.trigger}, ${run.mode}): ${run.status}${error}`, walks));
       });
     });
+  registerRunControl(runs, ctx);
 }

@@ -329,13 +329,21 @@ export class Engine {
    */
   async cancelSource(sourceId: string, message: string): Promise<string[]> {
     const runs = await runningRuns(this.db, sourceId);
-    for (const run of runs) {
-      const walks = await runningWalks(this.db, run.id);
-      // A job a worker holds now finds its walk cancelled when it commits, and stops there.
-      if (this.sources.has(sourceId)) for (const w of walks) await this.queue.drop(w, w.pages);
-      await failAndReport(this.deps, walks.map((w) => w.id), run.id, { message, status: null, requestId: null }, 'cancelled');
-    }
+    for (const run of runs) await this.cancelRun(run.id, sourceId, message);
     return runs.map((r) => r.id);
+  }
+
+  /**
+   * Ends one run's running walks as cancelled with `message` and drops their queued page jobs;
+   * committed rows and cursors stay, and a cancelled walk never sweeps (`fleetsync runs cancel`).
+   * Returns how many walks it stopped.
+   */
+  async cancelRun(runId: string, sourceId: string, message: string): Promise<number> {
+    const walks = await runningWalks(this.db, runId);
+    // A job a worker holds now finds its walk cancelled when it commits, and stops there.
+    if (this.sources.has(sourceId)) for (const w of walks) await this.queue.drop(w, w.pages);
+    await failAndReport(this.deps, walks.map((w) => w.id), runId, { message, status: null, requestId: null }, 'cancelled');
+    return walks.length;
   }
 
   /**

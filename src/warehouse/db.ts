@@ -175,8 +175,19 @@ export interface DataTableBase {
   [column: string]: unknown;
 }
 
+/** run_logs: the log lines of a run (migration 20261208T0900_run_logs; src/warehouse/run-logs.ts). */
+export interface RunLogsTable {
+  id: Generated<string>;
+  run_id: string;
+  at: Date;
+  level: string;
+  msg: string;
+  fields: unknown;
+}
+
 export interface Database {
   sync_runs: SyncRunsTable;
+  run_logs: RunLogsTable;
   sync_walks: SyncWalksTable;
   sync_walk_pages: SyncWalkPagesTable;
   sync_walk_cursors: SyncWalkCursorsTable;
