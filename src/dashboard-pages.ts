@@ -8,6 +8,8 @@ import type { Database } from './warehouse/db.js';
 import { listHeldSweeps, type HeldSweep } from './warehouse/held-sweeps.js';
 import { readRunLogs } from './warehouse/run-logs.js';
 import { renderRunActions, renderRunLogs } from './dashboard-run-parts.js';
+import { freshnessCells } from './dashboard-freshness.js';
+import type { SourceConfig } from './config.js';
 
 /** What the pages need besides the database. */
 export interface PageContext {
@@ -19,6 +21,8 @@ export interface PageContext {
   csrf: string | null;
   /** Whether the run page offers "cancel run" and "retry failed walks" (with `csrf`). */
   runControl?: boolean;
+  /** A source's config (its `freshness`), for the overview's freshness column; default 24h for every resource. */
+  configOf?: (sourceId: string) => Pick<SourceConfig, 'freshness'> | undefined;
   /** "servers lane (100/min)" for a resource of a source. */
   laneOf?: (sourceId: string, resource: string) => string | undefined;
   /** Page jobs active far past their request deadline. */
@@ -122,6 +126,7 @@ export async function renderOverview(ctx: PageContext, limit: number): Promise<s
     ctx,
     running.map((r) => r.id),
   );
+  const fresh = await freshnessCells(db, ctx.sources.map((s) => s.id), ctx.configOf ?? (() => undefined), now);
   const sourceRows = ctx.sources
     .map((s) => {
       const l = last.find((r) => r.source_id === s.id);
@@ -130,7 +135,7 @@ export async function renderOverview(ctx: PageContext, limit: number): Promise<s
       const state = p ? `<span class="failed">paused: ${esc(p.paused_reason ?? '')}</span>` : now_.length > 0 ? `<span class="running">running</span>` : l ? `<span class="${esc(l.status)}">${esc(l.status)}</span>` : 'never synced';
       const lastRun = l ? `<a href="/runs/${esc(l.id)}">run ${esc(l.id)}</a>, finished ${esc(formatInstant(l.finished_at))} after ${esc(formatDuration(durationOf(l.started_at, l.finished_at)))}` : '-';
       const runningLinks = now_.map((r) => `<a href="/runs/${esc(r.id)}">run ${esc(r.id)}</a> (${esc(r.trigger)})`).join(', ') || '-';
-      return `<tr class="source" data-source="${esc(s.id)}"><td>${esc(s.id)}</td><td>${esc(s.vendor)}</td><td>${state}</td><td>${lastRun}</td><td>${runningLinks}</td><td>${syncButton(ctx, s.id, now_.length > 0)}</td></tr>`;
+      return `<tr class="source" data-source="${esc(s.id)}"><td>${esc(s.id)}</td><td>${esc(s.vendor)}</td><td>${state}</td><td>${lastRun}</td><td>${fresh.get(s.id) ?? '-'}</td><td>${runningLinks}</td><td>${syncButton(ctx, s.id, now_.length > 0)}</td></tr>`;
     })
     .join('');
   const runRows = runs
@@ -139,7 +144,7 @@ export async function renderOverview(ctx: PageContext, limit: number): Promise<s
         `<tr class="run-row" data-run-id="${esc(r.id)}"><td><a href="/runs/${esc(r.id)}">${esc(r.id)}</a></td><td>${esc(r.source_id)}</td><td>${esc(r.trigger)}</td><td>${esc(r.mode)}</td><td class="${esc(r.status)}">${esc(r.status)}</td><td class="t">${esc(formatInstant(r.started_at))}</td><td class="n">${esc(formatDuration(durationOf(r.started_at, r.finished_at, now)))}</td>${n(r.walks)}${n(r.pages)}${n(r.records)}<td class="n${r.failed ? ' failed' : ''}">${r.failed}</td><td class="err">${esc((r.error_message ?? '').slice(0, 200))}</td></tr>`,
     )
     .join('');
-  return `${ctx.sources.length ? `<section class="sources"><h2>sources</h2><table><tr><th>source</th><th>vendor</th><th>state</th><th>last run</th><th>running</th><th></th></tr>${sourceRows}</table></section>` : ''}
+  return `${ctx.sources.length ? `<section class="sources"><h2>sources</h2><table><tr><th>source</th><th>vendor</th><th>state</th><th>last run</th><th>freshness</th><th>running</th><th></th></tr>${sourceRows}</table></section>` : ''}
 ${renderProgress(walks, now)}
 ${renderOverdue(ctx.overdue ? await ctx.overdue() : [])}
 ${renderHeld(await listHeldSweeps(db))}

@@ -8,6 +8,7 @@ import type { Kysely } from 'kysely';
 import { dashboardAccessProblem, hostIsLoopback, newToken, parseCookies, sameOrigin, secretsEqual } from './dashboard-access.js';
 import { renderOverview, renderPage, renderRun } from './dashboard-pages.js';
 import { listening, type Listening } from './listening.js';
+import type { SourceConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { OverdueJob } from './overdue-jobs.js';
 import { cancelRun, retryRun, RunControlError, type RunControlDeps } from './run-control.js';
@@ -38,6 +39,8 @@ export interface DashboardOptions {
   overdue?: () => Promise<OverdueJob[]>;
   /** Cancelling and retrying runs from the run page (src/run-control.ts). Without it there are no such buttons. */
   runControl?: RunControlDeps;
+  /** A source's config, for its freshness thresholds (default 24h everywhere). */
+  configOf?: (sourceId: string) => Pick<SourceConfig, 'freshness'> | undefined;
 }
 
 /** Thrown when the dashboard is asked to listen beyond loopback without a token. */
@@ -86,6 +89,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Listening>
       runControl: opts.runControl !== undefined,
       ...(opts.laneOf ? { laneOf: opts.laneOf } : {}),
       ...(opts.overdue ? { overdue: opts.overdue } : {}),
+      ...(opts.configOf ? { configOf: opts.configOf } : {}),
     },
   };
   const app = express();

@@ -40,6 +40,7 @@ export function registerDashboard(ctx: CommandContext): void {
             overdue: () => overduePageJobs(app.engine.queues(), overdueAfterMs(app.config.worker)),
             // Cancel and retry on the run page; a retried run is worked by the workers too.
             runControl: runControlDeps(app),
+            configOf: (id) => app.sources.configOf(id),
           }).catch((err: unknown) => {
             if (err instanceof DashboardConfigError) throw new CommandError(err.message, EXIT_USAGE);
             throw err;

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import { checkReadiness } from '../health.js';
 import { startMetricsServer } from '../metrics.js';
 import { logIf, shutdownTimedOut, stoppingWithRedisDown } from '../pages-in-hand.js';
+import { notifierFor } from '../notify/notifier.js';
 import { Reconciler } from '../queue/reconciler.js';
 import { resolveSchedules } from '../queue/schedules.js';
 import { SourceWatch } from '../queue/source-watch.js';
@@ -89,6 +90,7 @@ export function registerWorker(ctx: CommandContext): void {
         let scheduler: Scheduler | null = null;
         let reconciler: Reconciler | null = null;
         const watch = watchSources(app, logger, () => scheduler);
+        const notifier = notifierFor(app, logger, sourceIds);
         try {
           watch.start();
           if (opts.schedules) {
@@ -101,11 +103,13 @@ export function registerWorker(ctx: CommandContext): void {
           // The first pass re-queues the running runs (a crash, a lost Redis); a failed one is retried.
           const first = await reconciler.start();
           app.engine.startWorkers(opts.source.length ? opts.source : undefined);
+          notifier?.start();
           logger.info({ sources: sourceIds().length, queues: app.engine.queues().map((q) => q.name), resumedRuns: first?.runs ?? [], schedules: app.config.schedules.map((s) => s.name), metricsPort: metricsServer?.port }, 'worker started');
           await untilAborted(signal);
         } finally {
           // Firings and reconciling first (they queue work), then the lanes finish their pages in app.close().
           await watch.close();
+          await notifier?.close();
           await reconciler?.close();
           await scheduler?.close();
           await metricsServer?.close();
