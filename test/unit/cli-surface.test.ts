@@ -20,7 +20,7 @@ describe('shell completion, generated from the command tree', () => {
   it('completes commands, subcommands, options and fixed choices in bash', () => {
     expect(complete('fleetsync', 'sy')).toEqual(['sync']);
     expect(complete('fleetsync', 're')).toEqual(['report', 'resume']);
-    expect(complete('fleetsync', 'runs', '')).toEqual(['show']);
+    expect(complete('fleetsync', 'runs', '')).toEqual(['cancel', 'logs', 'retry', 'show']);
     expect(complete('fleetsync', 'sync', '--w')).toEqual(['--wait']);
     expect(complete('fleetsync', 'sync', '--source', 'ax', '--mode', '')).toEqual(['full', 'incremental']);
     expect(complete('fleetsync', 'report', '')).toEqual(['compliance', 'health', 'inventory', 'stale', 'time']);
@@ -36,7 +36,7 @@ describe('shell completion, generated from the command tree', () => {
     const fish = fishCompletion(tree);
     expect(fish).toContain("complete -c fleetsync -n '__fish_use_subcommand' -a 'sync'");
     expect(fish).toContain("complete -c fleetsync -n '__fish_seen_subcommand_from report' -l format -xa 'table csv json'");
-    expect(fish).toContain("complete -c fleetsync -n '__fish_seen_subcommand_from runs' -a 'show'");
+    expect(fish).toContain("complete -c fleetsync -n '__fish_seen_subcommand_from runs' -a 'retry'");
   });
 });
 
