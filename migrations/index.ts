@@ -13,6 +13,8 @@ import * as m0011 from './20261124T0200_row_hash.js';
 import * as m0012 from './20261207T0700_source_configs.js';
 import * as m0013 from './20261208T0100_automox_software.js';
 import * as m0014 from './20261208T0200_time_entry_tag_ids.js';
+import * as m0015 from './20261208T0900_run_logs.js';
+import * as m0016 from './20261208T1000_notifications.js';
 
 /**
  * Migrations listed statically rather than read from the directory, so the same provider works
@@ -34,6 +36,8 @@ export const migrations: Record<string, Migration> = {
   '20261207T0700_source_configs': m0012,
   '20261208T0100_automox_software': m0013,
   '20261208T0200_time_entry_tag_ids': m0014,
+  '20261208T0900_run_logs': m0015,
+  '20261208T1000_notifications': m0016,
 };
 
 /** Kysely MigrationProvider over the static list. */

@@ -12,6 +12,7 @@ import { Engine } from './queue/engine.js';
 import { SourceRegistry } from './source-registry.js';
 import { checkSources } from './sources.js';
 import { createDb, type Database } from './warehouse/db.js';
+import { freshnessOf } from './freshness.js';
 
 /** Everything a command needs, wired once. `close()` releases it all. */
 export interface App {
@@ -111,6 +112,7 @@ export async function openApp(opts: OpenAppOptions): Promise<App> {
   const engine = new Engine({ db, redis, sources, worker: opts.config.worker, prefix, logger: opts.logger, metrics, onRedisError });
   metrics.trackQueues(async () => Promise.all(engine.queues().map(async (queue) => ({ queue: queue.name, counts: await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed') }))));
   metrics.trackHeldSweeps(() => countHeldSweeps(db));
+  metrics.trackFreshness((source, resource) => freshnessOf(sources.configOf(source), resource));
   let closed = false;
   return {
     config: opts.config,

@@ -1,42 +1,14 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
-import { registerBackfill } from './commands/backfill.js';
+import { CommanderError } from 'commander';
 import { CommandError } from './commands/common.js';
-import { registerDashboard } from './commands/dashboard.js';
-import { registerDemo } from './commands/demo.js';
-import { registerEnable } from './commands/enable.js';
-import { registerMigrate } from './commands/migrate.js';
-import { registerPause } from './commands/pause.js';
-import { registerReport } from './commands/report.js';
-import { registerResume } from './commands/resume.js';
-import { registerRuns } from './commands/runs.js';
-import { registerSchedules } from './commands/schedules.js';
-import { registerSimulate } from './commands/simulate.js';
-import { registerSources } from './commands/sources.js';
-import { registerState } from './commands/state.js';
-import { registerStatus } from './commands/status.js';
-import { registerSweep } from './commands/sweep.js';
-import { registerSync } from './commands/sync.js';
-import { registerWorker } from './commands/worker.js';
 import { ConfigError } from './config.js';
-import { EnvError, loadDotEnv, readEnv, type FleetsyncEnv } from './env.js';
+import { EnvError, loadDotEnv, readEnv } from './env.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { describeInfraError } from './infra-errors.js';
 import { createLogger, type Logger } from './logger.js';
-
-/** Builds the fleetsync command line; parses nothing and opens nothing until a command runs. */
-export function buildProgram(logger: Logger, env: FleetsyncEnv = readEnv()): Command {
-  const program = new Command();
-  program
-    .name('fleetsync')
-    .description('Sync device-management and SaaS vendor APIs into a Postgres warehouse through rate-limited BullMQ page jobs.')
-    .option('-c, --config <file>', 'config file (default: $FLEETSYNC_CONFIG or ./fleetsync.yaml)')
-    .showHelpAfterError();
-  const ctx = { program, logger, env };
-  for (const register of [registerMigrate, registerWorker, registerSchedules, registerBackfill, registerDashboard, registerSync, registerStatus, registerReport, registerRuns, registerState, registerSweep, registerPause, registerResume, registerEnable, registerDemo, registerSimulate, registerSources]) {
-    register(ctx);
-  }
-  return program;
-}
+import { describePostgresError } from './postgres-messages.js';
+import { buildProgram } from './program.js';
+import { RunLogSink } from './run-log-sink.js';
 
 async function main(): Promise<void> {
   let fromDotEnv: string[];
@@ -48,29 +20,33 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const env = readEnv();
+  // The lines of runs this process logs, kept in Postgres (`runs logs ID`) once a command opens it.
+  const runLogs = new RunLogSink((message) => logger.warn({ component: 'run-logs' }, message));
   let logger: Logger;
   try {
-    logger = createLogger({ level: env.logLevel });
+    logger = createLogger({ level: env.logLevel, tee: (line) => runLogs.take(line) });
   } catch (err) {
     console.error(`fleetsync: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   }
   if (fromDotEnv.length) logger.debug({ variables: fromDotEnv }, 'read .env (names only)');
-  const program = buildProgram(logger, env);
+  const program = buildProgram(logger, env, runLogs);
   try {
     await program.parseAsync(process.argv);
     process.exit(0);
   } catch (err) {
+    // Commander printed its own message (or the help, or the version) already.
+    if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? EXIT_OK : EXIT_USAGE);
     if (err instanceof ConfigError || err instanceof CommandError || err instanceof EnvError) {
       console.error(`fleetsync: ${err.message}`);
-      process.exit(err instanceof CommandError ? err.exitCode : err instanceof ConfigError ? 2 : 1);
+      process.exit(err instanceof CommandError ? err.exitCode : err instanceof ConfigError ? EXIT_USAGE : EXIT_FAILED);
     }
     // Postgres, Redis or a port: one line naming the part that is down, never the URL's password.
-    const infra = describeInfraError(err, { databaseUrl: env.databaseUrl, redisUrl: env.redisUrl });
+    const infra = describeInfraError(err, { databaseUrl: env.databaseUrl, redisUrl: env.redisUrl }) ?? describePostgresError(err, env.databaseUrl);
     const e = err as Error & { code?: string };
     // Only name and message: an error object may carry connection strings or request configs.
     console.error(`fleetsync: ${infra ?? `${e.code ? `${e.code} ` : ''}${e.message}`}`);
-    process.exit(1);
+    process.exit(EXIT_FAILED);
   }
 }
 

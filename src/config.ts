@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ConfigError, formatPath } from './config-errors.js';
 import { substituteEnv, withCredentialsKept } from './config-env.js';
 import { DATA_TABLES, type DataTableName } from './warehouse/tables.js';
+import { notificationsSchema } from './notify/config.js';
 
 export { ConfigError, formatKeyPath } from './config-errors.js';
 export { substituteEnv } from './config-env.js';
@@ -116,6 +117,11 @@ export const sourceConfigSchema = z
      * besides devices and packages, which always keep it; e.g. `[users]`.
      */
     history: z.array(z.enum(Object.keys(DATA_TABLES) as [DataTableName, ...DataTableName[]])).optional(),
+    /**
+     * How recently each resource must have succeeded before it counts as stale (alert, dashboard,
+     * `stale` notification; src/freshness.ts): a duration, or `{default, <resource>: duration}`. Default 24h.
+     */
+    freshness: z.union([durationSchema, z.record(z.string(), durationSchema)]).optional(),
     /** Lane pause after a 429 that names no wait (no Retry-After/X-RateLimit-Reset); default: the vendor's. */
     rateLimitBackoffMs: z.number().int().min(0).optional(),
     /**
@@ -237,6 +243,7 @@ export const configSchema = z
     sources: z.array(sourceConfigSchema).default([]),
     worker: workerSchema.default({}),
     schedules: z.array(scheduleSchema).default([]),
+    notifications: notificationsSchema.default({}),
   })
   .strict()
   .superRefine((cfg, ctx) => {

@@ -32,6 +32,18 @@ export function requiresToken(host: string): boolean {
 }
 
 /**
+ * Why a dashboard cannot start on `host` with `token` (none, or too short), or null when it can:
+ * off loopback a token is required, and any token has at least 16 characters. Checked before
+ * anything connects, so a refusal is immediate.
+ */
+export function dashboardAccessProblem(host: string, token: string | null | undefined): string | null {
+  const t = token === undefined || token === '' ? null : token;
+  if (t === null && requiresToken(host)) return `the dashboard has no token: listening on ${host} (not loopback) needs --token or FLEETSYNC_DASHBOARD_TOKEN`;
+  if (t !== null && t.length < 16) return 'the dashboard token must be at least 16 characters';
+  return null;
+}
+
+/**
  * Whether a request's Host header names this machine. A loopback dashboard without a token
  * refuses other names: a page of another site whose name was rebound to 127.0.0.1 (DNS
  * rebinding) would otherwise be same-origin with it.

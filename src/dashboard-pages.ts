@@ -6,6 +6,10 @@ import { formatWait, RunProgress, walkRate, type WalkProgress } from './progress
 import { summarizeRun, type RunSummary } from './status.js';
 import type { Database } from './warehouse/db.js';
 import { listHeldSweeps, type HeldSweep } from './warehouse/held-sweeps.js';
+import { readRunLogs } from './warehouse/run-logs.js';
+import { renderRunActions, renderRunLogs } from './dashboard-run-parts.js';
+import { freshnessCells } from './dashboard-freshness.js';
+import type { SourceConfig } from './config.js';
 
 /** What the pages need besides the database. */
 export interface PageContext {
@@ -15,6 +19,10 @@ export interface PageContext {
   sources: ReadonlyArray<{ id: string; vendor: string }>;
   /** The per-process CSRF token the buttons' forms carry; null: no buttons. */
   csrf: string | null;
+  /** Whether the run page offers "cancel run" and "retry failed walks" (with `csrf`). */
+  runControl?: boolean;
+  /** A source's config (its `freshness`), for the overview's freshness column; default 24h for every resource. */
+  configOf?: (sourceId: string) => Pick<SourceConfig, 'freshness'> | undefined;
   /** "servers lane (100/min)" for a resource of a source. */
   laneOf?: (sourceId: string, resource: string) => string | undefined;
   /** Page jobs active far past their request deadline. */
@@ -118,6 +126,7 @@ export async function renderOverview(ctx: PageContext, limit: number): Promise<s
     ctx,
     running.map((r) => r.id),
   );
+  const fresh = await freshnessCells(db, ctx.sources.map((s) => s.id), ctx.configOf ?? (() => undefined), now);
   const sourceRows = ctx.sources
     .map((s) => {
       const l = last.find((r) => r.source_id === s.id);
@@ -126,7 +135,7 @@ export async function renderOverview(ctx: PageContext, limit: number): Promise<s
       const state = p ? `<span class="failed">paused: ${esc(p.paused_reason ?? '')}</span>` : now_.length > 0 ? `<span class="running">running</span>` : l ? `<span class="${esc(l.status)}">${esc(l.status)}</span>` : 'never synced';
       const lastRun = l ? `<a href="/runs/${esc(l.id)}">run ${esc(l.id)}</a>, finished ${esc(formatInstant(l.finished_at))} after ${esc(formatDuration(durationOf(l.started_at, l.finished_at)))}` : '-';
       const runningLinks = now_.map((r) => `<a href="/runs/${esc(r.id)}">run ${esc(r.id)}</a> (${esc(r.trigger)})`).join(', ') || '-';
-      return `<tr class="source" data-source="${esc(s.id)}"><td>${esc(s.id)}</td><td>${esc(s.vendor)}</td><td>${state}</td><td>${lastRun}</td><td>${runningLinks}</td><td>${syncButton(ctx, s.id, now_.length > 0)}</td></tr>`;
+      return `<tr class="source" data-source="${esc(s.id)}"><td>${esc(s.id)}</td><td>${esc(s.vendor)}</td><td>${state}</td><td>${lastRun}</td><td>${fresh.get(s.id) ?? '-'}</td><td>${runningLinks}</td><td>${syncButton(ctx, s.id, now_.length > 0)}</td></tr>`;
     })
     .join('');
   const runRows = runs
@@ -135,7 +144,7 @@ export async function renderOverview(ctx: PageContext, limit: number): Promise<s
         `<tr class="run-row" data-run-id="${esc(r.id)}"><td><a href="/runs/${esc(r.id)}">${esc(r.id)}</a></td><td>${esc(r.source_id)}</td><td>${esc(r.trigger)}</td><td>${esc(r.mode)}</td><td class="${esc(r.status)}">${esc(r.status)}</td><td class="t">${esc(formatInstant(r.started_at))}</td><td class="n">${esc(formatDuration(durationOf(r.started_at, r.finished_at, now)))}</td>${n(r.walks)}${n(r.pages)}${n(r.records)}<td class="n${r.failed ? ' failed' : ''}">${r.failed}</td><td class="err">${esc((r.error_message ?? '').slice(0, 200))}</td></tr>`,
     )
     .join('');
-  return `${ctx.sources.length ? `<section class="sources"><h2>sources</h2><table><tr><th>source</th><th>vendor</th><th>state</th><th>last run</th><th>running</th><th></th></tr>${sourceRows}</table></section>` : ''}
+  return `${ctx.sources.length ? `<section class="sources"><h2>sources</h2><table><tr><th>source</th><th>vendor</th><th>state</th><th>last run</th><th>freshness</th><th>running</th><th></th></tr>${sourceRows}</table></section>` : ''}
 ${renderProgress(walks, now)}
 ${renderOverdue(ctx.overdue ? await ctx.overdue() : [])}
 ${renderHeld(await listHeldSweeps(db))}
@@ -201,12 +210,16 @@ export async function renderRun(ctx: PageContext, runId: string): Promise<string
         `<tr class="quarantine"><td>${esc(q.resource)}</td><td>${esc(q.scope)}</td>${n(q.page)}<td>${esc(q.external_id ?? '')}</td><td class="wrap">${esc(clip(q.reason, 240))}</td><td class="wrap">${esc(clip(q.field ?? '', 120))}</td><td class="wrap"><code>${esc(clip(q.raw_text ?? '', 300))}</code></td></tr>`,
     )
     .join('');
+  const failedWalks = walks.filter((w) => w.status === 'failed' || w.status === 'cancelled').length;
+  const logs = await readRunLogs(db, runId, { limit: 100, tail: true });
   return `${renderRunSummary(summary)}
+${renderRunActions(ctx.runControl ? ctx.csrf : null, { runId, status: summary.status, failedWalks })}
 ${renderProgress(progress, now)}
 ${renderHeld(held)}
 <section class="walks"><h2>walks (${walks.length}${walks.length === 1000 ? ' shown, more exist' : ''})</h2>
 <table><tr><th>walk</th><th>resource</th><th>scope</th><th>mode</th><th>status</th><th>started</th><th>duration</th><th>pages</th><th>records</th><th>vendor total</th><th>inserted</th><th>updated</th><th>unchanged</th><th>missing</th><th>deleted</th><th>quarantined</th><th>sweep</th><th>failure</th><th>waiting</th></tr>${walkRows}</table></section>
-${qRows ? `<section class="quarantine"><h2>quarantined records (${quarantined.n}${quarantined.n > quarantine.length ? `, first ${quarantine.length} shown` : ''})</h2><table><tr><th>resource</th><th>scope</th><th>page</th><th>id</th><th>reason</th><th>field</th><th>record</th></tr>${qRows}</table></section>` : ''}`;
+${qRows ? `<section class="quarantine"><h2>quarantined records (${quarantined.n}${quarantined.n > quarantine.length ? `, first ${quarantine.length} shown` : ''})</h2><table><tr><th>resource</th><th>scope</th><th>page</th><th>id</th><th>reason</th><th>field</th><th>record</th></tr>${qRows}</table></section>` : ''}
+${renderRunLogs(logs, runId)}`;
 }
 
 const STYLE = `

@@ -5,11 +5,13 @@ import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Kysely } from 'kysely';
-import { hostIsLoopback, newToken, parseCookies, requiresToken, sameOrigin, secretsEqual } from './dashboard-access.js';
+import { dashboardAccessProblem, hostIsLoopback, newToken, parseCookies, sameOrigin, secretsEqual } from './dashboard-access.js';
 import { renderOverview, renderPage, renderRun } from './dashboard-pages.js';
 import { listening, type Listening } from './listening.js';
+import type { SourceConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { OverdueJob } from './overdue-jobs.js';
+import { cancelRun, retryRun, RunControlError, type RunControlDeps } from './run-control.js';
 import type { Database } from './warehouse/db.js';
 
 /** Options of startDashboard(). */
@@ -35,6 +37,10 @@ export interface DashboardOptions {
   laneOf?: (sourceId: string, resource: string) => string | undefined;
   /** Page jobs active far past their request deadline, shown on the overview (src/overdue-jobs.ts). */
   overdue?: () => Promise<OverdueJob[]>;
+  /** Cancelling and retrying runs from the run page (src/run-control.ts). Without it there are no such buttons. */
+  runControl?: RunControlDeps;
+  /** A source's config, for its freshness thresholds (default 24h everywhere). */
+  configOf?: (sourceId: string) => Pick<SourceConfig, 'freshness'> | undefined;
 }
 
 /** Thrown when the dashboard is asked to listen beyond loopback without a token. */
@@ -54,7 +60,8 @@ const CSRF_COOKIE = 'fleetsync_csrf';
  * Serves the dashboard: `/` the overview (sources with "sync now", live progress of running
  * walks, held sweeps, recent runs), `/runs/:id` a run (walks with durations, failures with the
  * vendor's message and request id, sweeps, held sweeps, quarantine samples), both refreshing
- * themselves; `POST /sources/:id/sync` starts a run; `/queues` Bull Board over the given queues.
+ * themselves; `POST /sources/:id/sync` starts a run; `/queues` Bull Board over the given queues;
+ * `/healthz` answers `ok` to anyone (no token, any Host): the process serves.
  *
  * Access: listens on 127.0.0.1 by default and then accepts only loopback Host names (no DNS
  * rebinding); on any other interface it refuses to start without `token` (DashboardConfigError),
@@ -74,14 +81,30 @@ export async function startDashboard(opts: DashboardOptions): Promise<Listening>
     opts,
     csrf,
     sources,
-    pageCtx: { db: opts.db, logger: opts.logger, sources, csrf: opts.startRun ? csrf : null, ...(opts.laneOf ? { laneOf: opts.laneOf } : {}), ...(opts.overdue ? { overdue: opts.overdue } : {}) },
+    pageCtx: {
+      db: opts.db,
+      logger: opts.logger,
+      sources,
+      csrf: opts.startRun || opts.runControl ? csrf : null,
+      runControl: opts.runControl !== undefined,
+      ...(opts.laneOf ? { laneOf: opts.laneOf } : {}),
+      ...(opts.overdue ? { overdue: opts.overdue } : {}),
+      ...(opts.configOf ? { configOf: opts.configOf } : {}),
+    },
   };
   const app = express();
   app.disable('x-powered-by');
+  // Liveness for a container's healthcheck: answers before the access rules (it tells nothing
+  // but "this process serves"), so a token-protected dashboard can be checked without the token.
+  app.get('/healthz', (_req: Request, res: Response) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.type('text').send('ok\n');
+  });
   app.use(accessGuard(token));
   app.get('/', (req, res) => overview(site, req, res));
   app.get('/runs/:id', (req, res) => runPage(site, req, res));
   app.post('/sources/:id/sync', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => syncNow(site, req, res));
+  app.post('/runs/:id/:action', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => runAction(site, req, res));
   // Without a token anyone on the machine reaches the dashboard: Bull Board only shows then.
   app.use('/queues', bullBoard(opts.queues, token === null));
 
@@ -102,10 +125,8 @@ interface Site {
 /** The token to require, or null on loopback without one; refuses a missing token beyond loopback and a short one. */
 function checkedToken(given: string | undefined, host: string): string | null {
   const token = given === undefined || given === '' ? null : given;
-  if (token === null && requiresToken(host)) {
-    throw new DashboardConfigError(`the dashboard has no token: listening on ${host} (not loopback) needs --token or FLEETSYNC_DASHBOARD_TOKEN`);
-  }
-  if (token !== null && token.length < 16) throw new DashboardConfigError('the dashboard token must be at least 16 characters');
+  const problem = dashboardAccessProblem(host, token);
+  if (problem !== null) throw new DashboardConfigError(problem);
   return token;
 }
 
@@ -182,7 +203,7 @@ function runPage(site: Site, req: Request, res: Response): void {
     .then((live) => {
       if (live === null) res.status(404).type('text').send(`no run ${id}`);
       else if (req.query.fragment) res.setHeader('Cache-Control', 'no-store').type('html').send(live);
-      else sendPage(site, res, `fleetsync run ${id}`, live, req.query.started === 'new' ? `started run ${id}` : req.query.started === 'joined' ? `a run was going on: joined run ${id}` : undefined);
+      else sendPage(site, res, `fleetsync run ${id}`, live, flashOf(id, req.query));
     })
     .catch(failed(site, res, 'run page'));
 }
@@ -191,10 +212,8 @@ function runPage(site: Site, req: Request, res: Response): void {
 function syncNow(site: Site, req: Request, res: Response): void {
   const { opts, csrf, sources } = site;
   const id = String(req.params.id);
-  const given = typeof req.body?.csrf === 'string' ? (req.body.csrf as string) : '';
-  const cookie = parseCookies(req.headers.cookie)[CSRF_COOKIE] ?? '';
-  if (!opts.startRun || !secretsEqual(given, csrf) || !secretsEqual(cookie, csrf)) {
-    res.status(403).type('text').send('refused: the form is stale or did not come from this dashboard (CSRF token); reload the page and try again');
+  if (!opts.startRun || !formOk(req, csrf)) {
+    res.status(403).type('text').send(STALE_FORM);
     return;
   }
   if (!sources.some((s) => s.id === id)) {
@@ -208,6 +227,42 @@ function syncNow(site: Site, req: Request, res: Response): void {
       res.redirect(303, `/runs/${runId}?started=${resumed ? 'joined' : 'new'}`);
     })
     .catch(failed(site, res, `sync of ${id}`));
+}
+
+const STALE_FORM = 'refused: the form is stale or did not come from this dashboard (CSRF token); reload the page and try again';
+
+/** Whether a posted form carries this process's CSRF token both in its body and in its cookie. */
+function formOk(req: Request, csrf: string): boolean {
+  const given = typeof req.body?.csrf === 'string' ? (req.body.csrf as string) : '';
+  const cookie = parseCookies(req.headers.cookie)[CSRF_COOKIE] ?? '';
+  return secretsEqual(given, csrf) && secretsEqual(cookie, csrf);
+}
+
+/** The run page's buttons: `POST /runs/:id/cancel` and `/runs/:id/retry`, then the run's (or the retry's) page. */
+function runAction(site: Site, req: Request, res: Response): void {
+  const id = String(req.params.id);
+  const action = String(req.params.action);
+  const control = site.opts.runControl;
+  if (!control || (action !== 'cancel' && action !== 'retry') || !formOk(req, site.csrf)) {
+    res.status(403).type('text').send(STALE_FORM);
+    return;
+  }
+  const done = action === 'cancel' ? cancelRun(control, id, 'dashboard').then(() => `/runs/${id}?done=cancelled`) : retryRun(control, id).then((r) => `/runs/${r.runId}?done=retry-of-${id}`);
+  done
+    .then((to) => res.redirect(303, to))
+    .catch((err: unknown) => {
+      if (err instanceof RunControlError) res.status(err.kind === 'unknown' ? 404 : 409).type('text').send(err.message);
+      else failed(site, res, `${action} of run ${id}`)(err);
+    });
+}
+
+/** The line a run page shows after a button took the browser there. */
+function flashOf(runId: string, query: Request['query']): string | undefined {
+  if (query.started === 'new') return `started run ${runId}`;
+  if (query.started === 'joined') return `a run was going on: joined run ${runId}`;
+  if (query.done === 'cancelled') return `cancelled run ${runId}: its walks stopped; what committed stays`;
+  const retry = typeof query.done === 'string' ? /^retry-of-(\d+)$/.exec(query.done) : null;
+  return retry ? `started run ${runId}: retrying the failed walks of run ${retry[1]}` : undefined;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { prettyFactory } from 'pino-pretty';
 import { EnvError, readEnv } from './env.js';
+import { fieldsText } from './log-line.js';
 import { stderrTerm, type Terminal } from './terminal.js';
 
 export type { Logger };
@@ -108,11 +109,40 @@ export function resolveLogFormat(text: string | undefined, stderrIsTTY: boolean)
 
 /**
  * A pino destination that turns each JSON line into one human-readable line (pino-pretty, run
- * synchronously in this thread) and writes it to `out`: a Terminal keeps it above the progress bars.
+ * synchronously in this thread): `[08:11:36] INFO: run started source=automox-prod runId=2 ...`,
+ * and writes it to `out`: a Terminal keeps it above the progress bars.
  */
 export function prettyDestination(out: Pick<Terminal, 'write'>, opts: { colorize: boolean }): DestinationStream {
-  const format = prettyFactory({ colorize: opts.colorize, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,name', singleLine: true });
-  return { write: (line: string) => out.write(format(line)) };
+  // The fields follow the message as key=value pairs (src/log-line.ts), never as a JSON blob.
+  const format = prettyFactory({
+    colorize: opts.colorize,
+    translateTime: 'SYS:HH:MM:ss',
+    ignore: 'pid,hostname,name',
+    singleLine: true,
+    hideObject: true,
+    messageFormat: (log, messageKey, _level, { colors }) => {
+      const fields = fieldsText(log);
+      const msg = String(log[messageKey] ?? '');
+      return fields ? `${msg} ${colors.gray(fields)}` : msg;
+    },
+  });
+  return {
+    write: (line: string) => {
+      const text = format(line);
+      // pino-pretty ends no line whose object it hides.
+      out.write(text.endsWith('\n') ? text : `${text}\n`);
+    },
+  };
+}
+
+/** A destination that hands every JSON line to `tee` (the run log sink) before writing it. */
+function teed(destination: DestinationStream, tee: (jsonLine: string) => void): DestinationStream {
+  return {
+    write: (line: string) => {
+      tee(line);
+      destination.write(line);
+    },
+  };
 }
 
 /**
@@ -122,9 +152,10 @@ export function prettyDestination(out: Pick<Terminal, 'write'>, opts: { colorize
  * stderr Terminal, above any progress bars. Level from FLEETSYNC_LOG_LEVEL, default info;
  * "silent" turns it off. Every line goes through sanitizeForLog and the REDACT_PATHS before it is
  * formatted, so an axios error or a credentials object logged by mistake never prints its secret.
+ * `tee` receives every JSON line as written, before any pretty formatting (src/run-log-sink.ts).
  * `destination` is for tests.
  */
-export function createLogger(opts: { level?: string; name?: string; destination?: DestinationStream; format?: LogFormat } = {}): Logger {
+export function createLogger(opts: { level?: string; name?: string; destination?: DestinationStream; format?: LogFormat; tee?: (jsonLine: string) => void } = {}): Logger {
   const env = readEnv();
   const format = opts.format ?? (opts.destination ? 'json' : resolveLogFormat(env.logFormat, process.stderr.isTTY === true));
   let destination: DestinationStream;
@@ -134,6 +165,7 @@ export function createLogger(opts: { level?: string; name?: string; destination?
     const term = stderrTerm();
     destination = prettyDestination(term ?? pino.destination(2), { colorize: term !== null });
   }
+  if (opts.tee) destination = teed(destination, opts.tee);
   return pino(
     {
       name: opts.name ?? 'fleetsync',

@@ -74,6 +74,7 @@ export class Metrics implements EngineMetrics {
   private heldSource: (() => Promise<HeldSweepCount[]>) | null = null;
   private overdueSource: (() => Promise<ReadonlyArray<{ source: string; queue: string }>>) | null = null;
   private readonly lastSuccessValues = new Map<string, number>();
+  private freshnessOf: ((source: string, resource: string) => number) | null = null;
 
   constructor() {
     this.requests = new Counter({ name: 'fleetsync_http_requests_total', help: 'Vendor HTTP responses by source, lane and status ("network" for no response).', labelNames: ['source', 'lane', 'status'], registers: [this.registry] });
@@ -108,6 +109,20 @@ export class Metrics implements EngineMetrics {
   /** Gauges read at scrape time from Postgres and Redis (held sweeps, queue depth, overdue jobs). */
   private scrapeGauges(): void {
     const self = this;
+    new Gauge({
+      name: 'fleetsync_freshness_seconds',
+      help: 'How recently each source and resource with a last success must have succeeded (config `freshness`, default 24h); the stale alert compares the last success with it.',
+      labelNames: ['source', 'resource'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        if (!self.freshnessOf) return;
+        for (const key of self.lastSuccessValues.keys()) {
+          const [source = '', resource = ''] = key.split('\u0000');
+          this.set({ source, resource }, self.freshnessOf(source, resource) / 1000);
+        }
+      },
+    });
     new Gauge({
       name: 'fleetsync_held_sweeps',
       help: 'Sweeps the mass-delete guard holds, per source and resource, read from Postgres at scrape time (apply with fleetsync sweep --confirm).',
@@ -161,6 +176,11 @@ export class Metrics implements EngineMetrics {
   }
 
   /** Sets where held-sweep counts come from (read on every scrape). */
+  /** The freshness threshold (ms) of a source's resource, exported beside its last success (src/freshness.ts). */
+  trackFreshness(thresholdOf: (source: string, resource: string) => number): void {
+    this.freshnessOf = thresholdOf;
+  }
+
   trackHeldSweeps(source: () => Promise<HeldSweepCount[]>): void {
     this.heldSource = source;
   }

@@ -190,6 +190,7 @@ export class RunProgress {
       const { rate, etaSeconds } = walkRate(w, now);
       this.opts.logger.info(
         {
+          source: w.sourceId,
           runId: w.runId ?? this.runIds[0],
           resource: w.resource,
           scope: w.scope,

@@ -3,6 +3,7 @@ import { configProblems } from './config-errors.js';
 import { resolveCredentials, throwMissing } from './secret-refs.js';
 import type { ResourceDefinition, VendorDefinition } from './connector.js';
 import { isLoopbackHost } from './http/loopback.js';
+import { freshnessProblems } from './freshness.js';
 
 /** A configured source with its vendor definition resolved and checked. Holds credentials: never log it whole. */
 export interface ResolvedSource {
@@ -98,6 +99,7 @@ function checkLimits(src: SourceConfig, of: { vendor: VendorDefinition; resource
       if (name !== 'default' && !known.includes(name)) problems.push(`${at}.maxDeleteShare.${name}: unknown resource for vendor ${vendor.vendor} (known: default, ${known.join(', ')})`);
     }
   }
+  problems.push(...freshnessProblems(at, src, vendor.vendor, vendor.resources.map((r) => r.name)));
 }
 
 /**

@@ -105,7 +105,7 @@ describe('runs, state, simulate, .env and config errors', () => {
     expect(show.stdout).toMatch(new RegExp(`^devices\\s+${okOrg}\\s+full\\s+succeeded\\s+\\S+\\s+\\d+\\s+${ax.data.servers.filter((s) => String(s.organization_id) === okOrg).length}\\s`, 'm'));
 
     const none = await cli(['runs', 'show', '987654']);
-    expect([none.code, none.stderr.trim()]).toEqual([1, 'fleetsync: no run 987654 (fleetsync runs lists them)']);
+    expect([none.code, none.stderr.trim()]).toEqual([2, 'fleetsync: no run 987654 (fleetsync runs lists them)']);
   });
 
   it('state show reads the high-water mark; state reset makes the next incremental run walk fully, and is refused while a run is running', async () => {
@@ -147,7 +147,7 @@ describe('runs, state, simulate, .env and config errors', () => {
     const text = await cli(['state', 'show', '--source', 'automox-c', '--resource', 'devices']);
     expect(text.stdout.split('\n')[0]).toBe('automox-c/devices: every run walks it fully from the first page (the vendor has no changed-since filter)');
     const typo = await cli(['state', 'show', '--source', 'izuma-c', '--resource', 'device']);
-    expect([typo.code, typo.stderr.trim()]).toEqual([1, 'fleetsync: izuma-c has no resource "device" (resources: organizations, device_groups, devices, firmware_images)']);
+    expect([typo.code, typo.stderr.trim()]).toEqual([2, 'fleetsync: izuma-c has no resource "device" (resources: organizations, device_groups, devices, firmware_images)']);
   });
 
   it('an unknown source lists the configured ones, in every command that takes one', async () => {
@@ -161,7 +161,7 @@ describe('runs, state, simulate, .env and config errors', () => {
       ['worker', '--source', 'automox'],
     ]) {
       const r = await cli(args);
-      expect([args[0], r.code, r.stderr.trim()]).toEqual([args[0], 1, 'fleetsync: unknown source "automox" (configured: automox-c, izuma-c)']);
+      expect([args[0], r.code, r.stderr.trim()]).toEqual([args[0], 2, 'fleetsync: unknown source "automox" (configured: automox-c, izuma-c)']);
     }
   });
 
@@ -245,6 +245,6 @@ describe('runs, state, simulate, .env and config errors', () => {
     await expect(fetch(`${base}/orgs`)).rejects.toThrow();
 
     const unknown = await runIn(process.cwd(), ['simulate', 'jamf'], process.env);
-    expect([unknown.code, unknown.stderr.trim()]).toEqual([1, 'fleetsync: no simulator for vendor "jamf" (simulators: automox, famoco, famoco-insights, izuma, toggl, rest)']);
+    expect([unknown.code, unknown.stderr.trim()]).toEqual([2, 'fleetsync: no simulator for vendor "jamf" (simulators: automox, famoco, famoco-insights, izuma, toggl, rest)']);
   });
 });

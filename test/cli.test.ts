@@ -95,7 +95,7 @@ describe('fleetsync CLI', () => {
     expect(res.code).toBe(2);
     expect(res.stderr).toContain('sources[0].vendor: unknown vendor "nokia-snake"');
     const unknown = await cli('sync', '--source', 'nope');
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('unknown source "nope" (configured: ax)');
   });
 

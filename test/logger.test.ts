@@ -27,6 +27,10 @@ describe('logs never carry credentials', () => {
   beforeAll(async () => {
     server = createServer((req, res) => {
       // Echo nothing secret back; answer 401 like a vendor refusing a key.
+      if (req.url?.includes('/nowhere')) {
+        res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}');
+        return;
+      }
       res.writeHead(req.url?.startsWith('/fail') ? 401 : 500, { 'content-type': 'application/json', 'x-request-id': 'req-123' }).end('{"message":"nope"}');
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -71,5 +75,14 @@ describe('logs never carry credentials', () => {
     logger.error({ err }, 'vendor failure');
     expect(text()).not.toContain(SECRET);
     expect(text()).toContain('req-123');
+  });
+
+  it('a 404 names the method and path it asked, without the query string', async () => {
+    const get = createHttpClient({ baseUrl: `${origin}/api`, authHeaders: { Authorization: `Bearer ${SECRET}` }, readError: (b) => ({ message: (b as { message: string }).message }), timeoutMs: 2000, retries: 0, maxInProcessWaitMs: 10 });
+    const err = await get({ path: '/nowhere/devices', params: { token: 'q-secret' } }).catch((x: unknown) => x);
+    expect(err).toMatchObject({ kind: 'invalid_request', status: 404, message: '404 Not Found (GET /api/nowhere/devices)' });
+    expect((err as Error).message).not.toContain('q-secret');
+    const linked = await get({ url: `${origin}/nowhere/next?page=2` }).catch((x: unknown) => x);
+    expect((linked as Error).message).toBe('404 Not Found (GET /nowhere/next)');
   });
 });

@@ -380,10 +380,20 @@ describe('reporting schema, history and fleetsync report', () => {
     const table = await cli(['report', 'health']);
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).toContain('order must be ASC or DESC');
+    // Durations: seconds as numbers in JSON and CSV, `runs`' format in the table; never Postgres' quoted interval text.
+    const healthJson = await cli(['report', 'health', '--format', 'json']);
+    expect(healthJson.code, healthJson.stderr).toBe(0);
+    const durations = (JSON.parse(healthJson.stdout) as Array<{ last_run_duration: unknown }>).map((r) => r.last_run_duration);
+    expect(durations.some((d) => typeof d === 'number' && d > 0)).toBe(true);
+    expect(durations.every((d) => d === null || typeof d === 'number')).toBe(true);
+    const healthCsv = await cli(['report', 'health', '--format', 'csv']);
+    expect(healthCsv.code, healthCsv.stderr).toBe(0);
+    for (const out of [healthCsv.stdout, table.stdout]) expect(out).not.toMatch(/\d seconds|"{3}/);
+    expect(table.stdout).toMatch(/ \d+ms | \d+s /);
     const refused = await cli(['report', 'time', '--as-of', yesterday]);
-    expect([refused.code, refused.stderr.trim()]).toEqual([1, 'fleetsync: report time has no history: --as-of works with inventory, compliance, stale']);
+    expect([refused.code, refused.stderr.trim()]).toEqual([2, 'fleetsync: report time has no history: --as-of works with inventory, compliance, stale']);
     const bad = await cli(['report', 'inventory', '--as-of', '2026-02-30']);
-    expect([bad.code, bad.stderr.trim()]).toEqual([1, 'fleetsync: --as-of 2026-02-30: no such date']);
+    expect([bad.code, bad.stderr.trim()]).toEqual([2, 'fleetsync: --as-of 2026-02-30: no such date']);
 
     // A held sweep applied by hand deletes its rows: their versions close, none opens.
     const [applied] = await applyHeldSweeps(env.db, 'pt', 'devices');

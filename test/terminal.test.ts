@@ -96,7 +96,7 @@ describe('what a terminal shows', () => {
     expect(finished).toBeGreaterThanOrEqual(0);
     // The devices walks and the organizations walk they are nested under.
     const rows = sim.data.servers.length + sim.data.orgs.length;
-    expect(lines[finished]).toContain(`"records":${rows}`);
+    expect(lines[finished]).toMatch(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] INFO: run finished source=automox-tty runId=\\d+ .*records=${rows} `));
     // The last frame once, as text, below the log lines; no bar of a running walk is left behind.
     const headers = lines.filter((l) => /^run \d+ of automox-tty: /.test(l));
     expect(headers).toEqual([expect.stringMatching(new RegExp(`^run \\d+ of automox-tty: 3/3 walks done, ${rows} rows in finished walks$`))]);
@@ -115,5 +115,14 @@ describe('what a terminal shows', () => {
     const ended = parsed.filter((p) => p.msg.startsWith('progress ') && p.resource === 'devices' && p.status === 'succeeded');
     expect(ended.map((p) => p.estimate).sort()).toEqual([30, 40]);
     expect(parsed.filter((p) => p.msg === 'run finished').map((p) => p.records)).toEqual([sim.data.servers.length + sim.data.orgs.length]);
+    // Correlation: every progress line names its source and run, every walk-complete line its run.
+    const runId = (parsed.find((p) => p.msg === 'run finished') as { runId?: string }).runId;
+    expect(runId).toMatch(/^\d+$/);
+    const progress = parsed.filter((p) => p.msg.startsWith('progress ')) as Array<{ source?: string; runId?: string }>;
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.every((p) => p.source === 'automox-tty' && p.runId === runId)).toBe(true);
+    const complete = parsed.filter((p) => p.msg === 'walk complete') as Array<{ source?: string; runId?: string }>;
+    expect(complete.length).toBe(3);
+    expect(complete.every((p) => p.source === 'automox-tty' && p.runId === runId)).toBe(true);
   });
 });

@@ -11,6 +11,8 @@ import { RunProgress } from '../progress.js';
 import type { RunRow } from '../warehouse/walks.js';
 import { formatRunSummary, heldInRun, laneLimitText, summarizeRun } from '../status.js';
 import { stderrTerm } from '../terminal.js';
+import { EXIT_INTERRUPTED, EXIT_SWEEP_HELD, EXIT_USAGE } from '../exit-codes.js';
+import type { RunLogSink } from '../run-log-sink.js';
 
 /** What every command is registered with. */
 export interface CommandContext {
@@ -18,6 +20,8 @@ export interface CommandContext {
   program: Command;
   logger: Logger;
   env: FleetsyncEnv;
+  /** Keeps the log lines of runs in Postgres once withApp opened it (src/run-log-sink.ts). */
+  runLogs?: RunLogSink;
 }
 
 /** Exit code for a command that failed for a reason the user can act on. */
@@ -31,7 +35,7 @@ export class CommandError extends Error {
 }
 
 /** Exit code of a waited-for run that succeeded but held a sweep (docs/reliability.md, Deletes). */
-export const EXIT_SWEEP_HELD = 3;
+export { EXIT_SWEEP_HELD } from '../exit-codes.js';
 
 /** Commander accumulator for a repeatable option. */
 export function collect(value: string, previous: string[]): string[] {
@@ -54,9 +58,11 @@ export async function withApp<T>(ctx: CommandContext, fn: (app: App) => Promise<
     throw err;
   }
   const app = await openApp({ config, logger: ctx.logger, databaseUrl: ctx.env.databaseUrl, redisUrl: ctx.env.redisUrl, prefix: ctx.env.queuePrefix, whenDown: opts.whenDown });
+  ctx.runLogs?.attach(app.db);
   try {
     return await fn(app);
   } finally {
+    await ctx.runLogs?.detach();
     await app.close();
   }
 }
@@ -69,7 +75,7 @@ export async function withApp<T>(ctx: CommandContext, fn: (app: App) => Promise<
 export function requireSource(app: Pick<App, 'sources'>, id: string): ResolvedSource {
   const src = app.sources.describe(id);
   if (src) return src;
-  throw new CommandError(unknownSourceText(id, app.sources.ids()));
+  throw new CommandError(unknownSourceText(id, app.sources.ids()), EXIT_USAGE);
 }
 
 /**
@@ -93,7 +99,7 @@ export function onShutdown(logger: Logger): AbortSignal {
   const handler = (sig: string) => {
     if (ctl.signal.aborted) {
       logger.warn({ signal: sig }, 'second signal: exiting without waiting');
-      process.exit(130);
+      process.exit(EXIT_INTERRUPTED);
     }
     logger.info({ signal: sig }, 'stopping after the pages in hand');
     ctl.abort();
@@ -130,15 +136,15 @@ export function boundHeapGrowth(nodeOptions: string): void {
 }
 
 /**
- * Prints the summary of a run a command waited for, then throws CommandError unless it succeeded:
+ * Prints the summary of a run a command waited for (as JSON with `json`), then throws CommandError unless it succeeded:
  * exit 130 when the wait was interrupted (the run goes on), 1 when it ended otherwise, 3
  * (EXIT_SWEEP_HELD) when it succeeded but the mass-delete guard held one of its sweeps.
  * `label` names the run in the message ("run", "backfill run").
  */
-export async function reportRunEnd(app: App, runId: string, run: { status: string; error_message: string | null }, label: string): Promise<void> {
+export async function reportRunEnd(app: App, runId: string, run: { status: string; error_message: string | null }, label: string, opts: { json?: boolean } = {}): Promise<void> {
   const summary = await summarizeRun(app.db, runId);
-  console.log(formatRunSummary(summary));
-  if (run.status === 'running') throw new CommandError(`interrupted; ${label} ${runId} goes on with the next worker`, 130);
+  console.log(opts.json ? JSON.stringify(summary, null, 2) : formatRunSummary(summary));
+  if (run.status === 'running') throw new CommandError(`interrupted; ${label} ${runId} goes on with the next worker`, EXIT_INTERRUPTED);
   if (run.status !== 'succeeded') throw new CommandError(`${label} ${runId} ${run.status}: ${run.error_message ?? 'see fleetsync status'}`);
   const held = heldInRun(summary);
   if (held.length > 0) {

@@ -1,6 +1,9 @@
 import { Queue } from 'bullmq';
+import { dashboardAccessProblem } from '../dashboard-access.js';
+import { EXIT_USAGE } from '../exit-codes.js';
 import { overdueAfterMs, overduePageJobs } from '../overdue-jobs.js';
 import { SCHEDULES_QUEUE } from '../queue/schedules.js';
+import { runControlDeps } from './runs-control.js';
 import { CommandError, laneLabeller, onShutdown, untilAborted, withApp, type CommandContext } from './common.js';
 
 /** `fleetsync dashboard`: serves the overview, run pages, "sync now" and the lanes until SIGTERM/SIGINT. */
@@ -15,6 +18,9 @@ export function registerDashboard(ctx: CommandContext): void {
       // Loaded on use: Bull Board and its server are heavy for the other commands.
       const { DashboardConfigError, startDashboard } = await import('../dashboard.js');
       const token = opts.token ?? ctx.env.dashboardToken;
+      // Refused before anything connects: a missing token is a usage error, not worth a Redis wait.
+      const problem = dashboardAccessProblem(opts.host, token);
+      if (problem !== null) throw new CommandError(problem, EXIT_USAGE);
       await withApp(ctx, async (app) => {
         const signal = onShutdown(ctx.logger);
         const control = new Queue(SCHEDULES_QUEUE, { connection: app.redis, prefix: app.prefix });
@@ -32,8 +38,11 @@ export function registerDashboard(ctx: CommandContext): void {
             startRun: (id) => app.engine.startRun(id, { trigger: 'dashboard' }),
             laneOf: laneLabeller(app),
             overdue: () => overduePageJobs(app.engine.queues(), overdueAfterMs(app.config.worker)),
+            // Cancel and retry on the run page; a retried run is worked by the workers too.
+            runControl: runControlDeps(app),
+            configOf: (id) => app.sources.configOf(id),
           }).catch((err: unknown) => {
-            if (err instanceof DashboardConfigError) throw new CommandError(err.message, 2);
+            if (err instanceof DashboardConfigError) throw new CommandError(err.message, EXIT_USAGE);
             throw err;
           });
           const shown = opts.host.includes(':') ? `[${opts.host}]` : opts.host;

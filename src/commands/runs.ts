@@ -1,6 +1,9 @@
+import { EXIT_USAGE } from '../exit-codes.js';
 import { formatDuration, formatInstant } from '../time-text.js';
 import { table } from '../status.js';
 import { listRuns, runWalks, type RunListing, type WalkListing } from '../warehouse/run-history.js';
+import type { Command } from 'commander';
+import { registerRunControl, wantsJson } from './runs-control.js';
 import { CommandError, requireSource, withApp, type CommandContext } from './common.js';
 
 /** The `runs` table: one line per run, newest first. */
@@ -44,12 +47,12 @@ export function formatRunWalks(run: RunListing | undefined, header: string, walk
 export function registerRuns(ctx: CommandContext): void {
   const runs = ctx.program
     .command('runs')
-    .description('run history, newest first: id, source, trigger, mode, status, started, duration, walks, records, failures (`runs show ID` for one run)')
+    .description('run history, newest first: id, source, trigger, mode, status, started, duration, walks, records, failures (`runs show ID` for one run; `runs cancel`, `runs retry`, `runs logs`)')
     .option('--source <id>', 'only runs of this source')
     .option('--limit <n>', 'how many runs', (v) => Number.parseInt(v, 10), 20)
     .option('--json', 'machine-readable output', false)
     .action(async (opts: { source?: string; limit: number; json: boolean }) => {
-      if (!Number.isInteger(opts.limit) || opts.limit < 1) throw new CommandError('--limit must be a positive whole number');
+      if (!Number.isInteger(opts.limit) || opts.limit < 1) throw new CommandError('--limit must be a positive whole number', EXIT_USAGE);
       await withApp(ctx, async (app) => {
         if (opts.source !== undefined) requireSource(app, opts.source);
         const list = await listRuns(app.db, { sourceId: opts.source, limit: opts.limit });
@@ -60,11 +63,12 @@ export function registerRuns(ctx: CommandContext): void {
     .command('show <id>')
     .description('one run: its walks with durations, pages and counts, and failures with the vendor message and request id')
     .option('--json', 'machine-readable output', false)
-    .action(async (id: string, opts: { json: boolean }) => {
-      if (!/^\d{1,18}$/.test(id)) throw new CommandError(`run id must be a number, got "${id}"`);
+    .action(async (id: string, own: { json: boolean }, cmd: Command) => {
+      const opts = { json: wantsJson(own, cmd) };
+      if (!/^\d{1,18}$/.test(id)) throw new CommandError(`run id must be a number, got "${id}"`, EXIT_USAGE);
       await withApp(ctx, async (app) => {
         const run = await app.db.selectFrom('sync_runs').selectAll().where('id', '=', id).executeTakeFirst();
-        if (!run) throw new CommandError(`no run ${id} (fleetsync runs lists them)`);
+        if (!run) throw new CommandError(`no run ${id} (fleetsync runs lists them)`, EXIT_USAGE);
         const [listing] = await listRuns(app.db, { runId: id, limit: 1 });
         const walks = await runWalks(app.db, id);
         if (opts.json) {
@@ -75,4 +79,5 @@ export function registerRuns(ctx: CommandContext): void {
         console.log(formatRunWalks(listing, `run ${id} of ${run.source_id} (${run.trigger}, ${run.mode}): ${run.status}${error}`, walks));
       });
     });
+  registerRunControl(runs, ctx);
 }

@@ -4,6 +4,7 @@ import type { ResourceDefinition } from '../connector.js';
 import { table } from '../status.js';
 import { DEFAULT_OVERLAP_MS, planWalks } from '../sync/walk-plan.js';
 import { readState, resetState, type ScopeState } from '../warehouse/walk-state.js';
+import { EXIT_USAGE } from '../exit-codes.js';
 import { CommandError, requireSource, withApp, type CommandContext } from './common.js';
 
 interface StateOptions {
@@ -20,7 +21,7 @@ function when(d: Date | null | undefined): string {
 function resolve(app: App, opts: StateOptions): ResourceDefinition {
   const src = requireSource(app, opts.source);
   const def = src.vendor.resources.find((r) => r.name === opts.resource);
-  if (!def) throw new CommandError(`${opts.source} has no resource "${opts.resource}" (resources: ${src.vendor.resources.map((r) => r.name).join(', ')})`);
+  if (!def) throw new CommandError(`${opts.source} has no resource "${opts.resource}" (resources: ${src.vendor.resources.map((r) => r.name).join(', ')})`, EXIT_USAGE);
   return def;
 }
 

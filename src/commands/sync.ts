@@ -1,4 +1,6 @@
 import { Option } from 'commander';
+import { pausedSourceNotice } from './paused-source.js';
+import { announceRun } from './run-output.js';
 import { boundHeapGrowth, collect, onShutdown, reportRunEnd, requireSource, waitWithProgress, withApp, workHereIfAble, type CommandContext } from './common.js';
 
 /** `fleetsync sync`: starts (or joins) a run of a source; with --wait, works it here. */
@@ -10,17 +12,19 @@ export function registerSync(ctx: CommandContext): void {
     .option('--resource <name>', 'only this resource (repeatable); parents it is nested under are walked too', collect, [] as string[])
     .addOption(new Option('--mode <mode>', 'full walk, or incremental where the vendor allows').choices(['full', 'incremental']).default('full'))
     .option('--wait', 'process the run in this process until it ends; exit non-zero unless it succeeded', false)
-    .action(async (opts: { source: string; resource: string[]; mode: 'full' | 'incremental'; wait: boolean }) => {
+    .option('--json', 'print the run (with --wait: its summary) as JSON on stdout', false)
+    .action(async (opts: { source: string; resource: string[]; mode: 'full' | 'incremental'; wait: boolean; json: boolean }) => {
       await withApp(ctx, async (app) => {
         requireSource(app, opts.source);
+        const paused = await pausedSourceNotice(app.db, opts.source, opts.wait);
         const { runId, resumed } = await app.engine.startRun(opts.source, { resources: opts.resource, trigger: 'sync', mode: opts.mode });
-        console.log(`${resumed ? 'joined running' : 'started'} run ${runId} of ${opts.source}`);
+        announceRun({ runId, resumed, source: opts.source, label: 'run', note: paused, json: opts.json, wait: opts.wait });
         if (!opts.wait) return;
         boundHeapGrowth(ctx.env.nodeOptions);
         const signal = onShutdown(ctx.logger);
         workHereIfAble(app, opts.source, ctx.logger);
         const [run] = await waitWithProgress(app, ctx.logger, [runId], signal);
-        await reportRunEnd(app, runId, run!, 'run');
+        await reportRunEnd(app, runId, run!, 'run', { json: opts.json });
       });
     });
 }

@@ -4,6 +4,8 @@ import { postgresConnectionReason } from '../infra-errors.js';
 import type { Logger } from '../logger.js';
 import { checkReadiness } from '../health.js';
 import { startMetricsServer } from '../metrics.js';
+import { logIf, shutdownTimedOut, stoppingWithRedisDown } from '../pages-in-hand.js';
+import { notifierFor } from '../notify/notifier.js';
 import { Reconciler } from '../queue/reconciler.js';
 import { resolveSchedules } from '../queue/schedules.js';
 import { SourceWatch } from '../queue/source-watch.js';
@@ -34,10 +36,15 @@ export async function untilPostgres<T>(what: string, step: () => Promise<T>, sig
   }
 }
 
-/** The hard bound of a shutdown: a page stuck past it is left to its lock expiring, and another worker redoes it. */
-function exitAfterShutdownTimeout(signal: AbortSignal, timeoutMs: number, logger: Logger): void {
+/**
+ * The hard bound of a shutdown: a page stuck past it is left to its lock expiring, and another
+ * worker redoes it. With Redis down at the signal, says the stop will not wait for Redis.
+ */
+function exitAfterShutdownTimeout(signal: AbortSignal, timeoutMs: number, logger: Logger, app: App): void {
+  const inHand = app.engine.pagesInHand;
+  signal.addEventListener('abort', () => logIf(logger, stoppingWithRedisDown(inHand.count, app.redis.status === 'ready')), { once: true });
   const exit = () => {
-    logger.error({ timeoutMs }, 'shutdown timed out; exiting with pages in hand (they are redelivered)');
+    logger.error({ timeoutMs, pagesInHand: inHand.count }, shutdownTimedOut(inHand.count));
     process.exit(1);
   };
   signal.addEventListener('abort', () => setTimeout(exit, timeoutMs).unref(), { once: true });
@@ -75,7 +82,7 @@ export function registerWorker(ctx: CommandContext): void {
         for (const id of opts.source) requireSource(app, id);
         const sourceIds = () => (opts.source.length ? opts.source : app.sources.ids());
         const signal = onShutdown(logger);
-        exitAfterShutdownTimeout(signal, app.config.worker.shutdownTimeoutMs, logger);
+        exitAfterShutdownTimeout(signal, app.config.worker.shutdownTimeoutMs, logger, app);
         const port = metricsPort(env, app.config.worker.metricsPort);
         // Freshness survives a restart: the gauge starts from the last succeeded walks in Postgres.
         if (port > 0) app.metrics.seedLastSuccess(await untilPostgres('reading the last succeeded walks', () => lastSucceededWalks(app.db, sourceIds()), signal, logger));
@@ -83,6 +90,7 @@ export function registerWorker(ctx: CommandContext): void {
         let scheduler: Scheduler | null = null;
         let reconciler: Reconciler | null = null;
         const watch = watchSources(app, logger, () => scheduler);
+        const notifier = notifierFor(app, logger, sourceIds);
         try {
           // The stored sources before any page job: a worker that started without them would pass their jobs on.
           await untilPostgres('reading the stored sources', () => watch.once(), signal, logger);
@@ -97,11 +105,13 @@ export function registerWorker(ctx: CommandContext): void {
           // The first pass re-queues the running runs (a crash, a lost Redis); a failed one is retried.
           const first = await reconciler.start();
           app.engine.startWorkers(opts.source.length ? opts.source : undefined);
+          notifier?.start();
           logger.info({ sources: sourceIds().length, queues: app.engine.queues().map((q) => q.name), resumedRuns: first?.runs ?? [], schedules: app.config.schedules.map((s) => s.name), metricsPort: metricsServer?.port }, 'worker started');
           await untilAborted(signal);
         } finally {
           // Firings and reconciling first (they queue work), then the lanes finish their pages in app.close().
           await watch.close();
+          await notifier?.close();
           await reconciler?.close();
           await scheduler?.close();
           await metricsServer?.close();

@@ -207,7 +207,7 @@ export function networkErrorMessage(baseUrl: string, code: string, timeoutMs: nu
 }
 
 /** Converts anything axios threw into a VendorError, dropping the request config (it holds the secret). */
-function toVendorError(err: unknown, readError: ErrorBodyReader, quota: HttpClientOptions['quotaHeaders'], where: { baseUrl: string; timeoutMs: number; deadlineMs: number; maxBytes?: number }): VendorError {
+function toVendorError(err: unknown, readError: ErrorBodyReader, quota: HttpClientOptions['quotaHeaders'], where: { baseUrl: string; timeoutMs: number; deadlineMs: number; maxBytes?: number; asked?: string }): VendorError {
   if (err instanceof VendorError) return err;
   if (err instanceof AxiosError && err.code === NOT_JSON) {
     return new VendorError({ kind: 'retryable', status: err.response?.status ?? null, requestId: requestIdOf(err.response), message: err.message });
@@ -241,7 +241,8 @@ function toVendorError(err: unknown, readError: ErrorBodyReader, quota: HttpClie
         vendorMessage: vendorMessage === null ? null : truncate(vendorMessage),
         requestId,
         retryAfterMs,
-        message: redirect ?? `${res.status}${vendorMessage ? ` ${truncate(vendorMessage)}` : ''}`,
+        // A 404 says which path was asked: a wrong baseUrl or endpoint option is then plain to see.
+        message: redirect ?? `${res.status}${vendorMessage ? ` ${truncate(vendorMessage)}` : ''}${res.status === 404 && where.asked ? ` (${where.asked})` : ''}`,
       });
     }
     // No response: a network failure or a timeout. Only the code is kept, with where it went.
@@ -308,11 +309,13 @@ export function createHttpClient(opts: HttpClientOptions): HttpGet {
     let target: string;
     // A path with a `.` or `..` segment (a vendor id) is sent encoded and as it is (request-path.ts).
     let transport: PathTransport | undefined;
+    let asked: URL;
     if (req.url !== undefined) {
-      target = assertSafeUrl(req.url, opts.baseUrl).toString();
+      asked = assertSafeUrl(req.url, opts.baseUrl);
+      target = asked.toString();
     } else {
       target = req.path ?? '';
-      assertSafeUrl(`${opts.baseUrl.replace(/\/+$/, '')}${target}`, opts.baseUrl);
+      asked = assertSafeUrl(`${opts.baseUrl.replace(/\/+$/, '')}${target}`, opts.baseUrl);
       if (hasDotSegment(target)) transport = exactPathTransport(`${new URL(opts.baseUrl).pathname.replace(/\/+$/, '')}${encodeDotSegments(target.split('?')[0]!)}`);
     }
     try {
@@ -329,7 +332,8 @@ export function createHttpClient(opts: HttpClientOptions): HttpGet {
       return { status: res.status, body: res.data, requestId: requestIdOf(res, bodyRequestId(res.data)), throttleMs: throttleOf(res, opts.quotaHeaders), headers: headersOf(res) };
     } catch (err) {
       opts.onResponse?.(err instanceof AxiosError && err.response ? err.response.status : 'network');
-      throw toVendorError(err, opts.readError, opts.quotaHeaders, { baseUrl: opts.baseUrl, timeoutMs: opts.timeoutMs, deadlineMs, maxBytes });
+      // The path only: a query string may carry a token.
+      throw toVendorError(err, opts.readError, opts.quotaHeaders, { baseUrl: opts.baseUrl, timeoutMs: opts.timeoutMs, deadlineMs, maxBytes, asked: `${(req.method ?? 'GET')} ${asked.pathname}` });
     }
   };
 }

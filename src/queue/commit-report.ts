@@ -58,7 +58,7 @@ export type Committed = Extract<CommitOutcome, { committed: true }>;
 export async function reportCommit(deps: ReportDeps, ref: PageRef, page: PreparedPage, outcome: Committed): Promise<void> {
   const { src, def, walk } = ref;
   const { normalized } = page;
-  const at = { source: src.id, resource: def.name, scope: walk.scope };
+  const at = { source: src.id, runId: walk.run_id, resource: def.name, scope: walk.scope };
   // Only inserts grow a table; a resync of unchanged rows never asks. Not awaited: the check
   // (a catalog query, now and then an ANALYZE) is no part of the walk's page-after-page path.
   if (outcome.counts.inserted > 0) void deps.stats.keep(def.table);
@@ -88,7 +88,7 @@ async function reportWalkComplete(deps: ReportDeps, ref: PageRef): Promise<void>
   const counts = w
     ? { pages: w.pages, records: w.records, inserted: w.inserted, updated: w.updated, unchanged: w.unchanged, deleted: w.deleted, missing: w.missing, sweep: w.sweep, quarantined: w.quarantined, unidentified: w.unidentified, repaired: w.repaired, duplicates: w.duplicates, rows: w.records }
     : {};
-  deps.log.info({ source: walk.source_id, resource: walk.resource, scope: walk.scope, ...counts, ms }, 'walk complete');
+  deps.log.info({ source: walk.source_id, runId: walk.run_id, resource: walk.resource, scope: walk.scope, ...counts, ms }, 'walk complete');
   if (w) {
     deps.metrics?.rows(walk.source_id, def.table, { deleted: w.deleted });
     if (ms !== undefined) deps.metrics?.walkFinished(walk.source_id, def.name, 'succeeded', ms / 1000);

@@ -13,6 +13,7 @@ import { pageWhere } from '../sync/where.js';
 import type { Database } from '../warehouse/db.js';
 import { clearSourcePause, enableResource, pauseSource } from '../warehouse/source-state.js';
 import { clearWaiting, findRunningRun, getWalk, runningRuns, runningWalks, type RunEnd, type RunRow, type WalkRow } from '../warehouse/walks.js';
+import { closeAfterPagesInHand, PagesInHand } from '../pages-in-hand.js';
 import { TableStatistics } from './commit-report.js';
 import { headStartOf, NO_HEAD_START, type HeadStart } from './head-start/index.js';
 import { PagePrefetch } from './head-start/prefetch.js';
@@ -79,6 +80,8 @@ export class Engine {
   private readonly headStart: HeadStart;
   private readonly deps: PageJobDeps;
   private readonly workers = new Map<string, Worker<PageJobData>>();
+  /** Page jobs this process is working on (src/pages-in-hand.ts): what a shutdown waits for. */
+  readonly pagesInHand = new PagesInHand();
   private readonly onRedisError: (err: Error) => void;
   /** The sources this process works (worker --source); null: all. */
   private served: ReadonlySet<string> | null = null;
@@ -300,7 +303,7 @@ export class Engine {
     for (const name of new Set(vendors.filter((v) => v !== '').map(pageQueueName))) {
       if (this.workers.has(name)) continue;
       const opts = { redis: this.opts.redis, prefix: this.opts.prefix, settings: this.opts.worker, log: this.log, onRedisError: this.onRedisError };
-      this.workers.set(name, startPageWorker(name, { ...opts, process: (job, token) => this.processPage(job, token), onFinalFailure: (job, err) => this.onJobFailed(job, err) }));
+      this.workers.set(name, startPageWorker(name, { ...opts, process: (job, token) => this.pagesInHand.track(this.processPage(job, token)), onFinalFailure: (job, err) => this.onJobFailed(job, err) }));
     }
     this.pruneTimer ??= setInterval(() => this.lanes.prune(), 60_000).unref();
   }
@@ -326,13 +329,21 @@ export class Engine {
    */
   async cancelSource(sourceId: string, message: string): Promise<string[]> {
     const runs = await runningRuns(this.db, sourceId);
-    for (const run of runs) {
-      const walks = await runningWalks(this.db, run.id);
-      // A job a worker holds now finds its walk cancelled when it commits, and stops there.
-      if (this.sources.has(sourceId)) for (const w of walks) await this.queue.drop(w, w.pages);
-      await failAndReport(this.deps, walks.map((w) => w.id), run.id, { message, status: null, requestId: null }, 'cancelled');
-    }
+    for (const run of runs) await this.cancelRun(run.id, sourceId, message);
     return runs.map((r) => r.id);
+  }
+
+  /**
+   * Ends one run's running walks as cancelled with `message` and drops their queued page jobs;
+   * committed rows and cursors stay, and a cancelled walk never sweeps (`fleetsync runs cancel`).
+   * Returns how many walks it stopped.
+   */
+  async cancelRun(runId: string, sourceId: string, message: string): Promise<number> {
+    const walks = await runningWalks(this.db, runId);
+    // A job a worker holds now finds its walk cancelled when it commits, and stops there.
+    if (this.sources.has(sourceId)) for (const w of walks) await this.queue.drop(w, w.pages);
+    await failAndReport(this.deps, walks.map((w) => w.id), runId, { message, status: null, requestId: null }, 'cancelled');
+    return walks.length;
   }
 
   /**
@@ -342,7 +353,7 @@ export class Engine {
   async close(): Promise<void> {
     this.headStart.close();
     if (this.pruneTimer) clearInterval(this.pruneTimer);
-    await Promise.all([...this.workers.values()].map((w) => w.close()));
+    await closeAfterPagesInHand([...this.workers.values()], this.opts.redis.status === 'ready', this.pagesInHand);
     this.workers.clear();
     await this.queue.close();
   }

@@ -286,7 +286,8 @@ export class Scheduler {
 
   /** Stops processing firings (after the one in hand) and closes the queue. Leaves the schedulers in Redis. */
   async close(): Promise<void> {
-    await this.worker?.close();
+    // With Redis down, BullMQ's close would wait for Redis to come back (src/pages-in-hand.ts).
+    await this.worker?.close(this.opts.redis.status !== 'ready');
     this.worker = null;
     await this.queue.close();
   }

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { endpointOf, formatEndpoint, postgresConnectionReason } from '../infra-errors.js';
 import type { Logger } from '../logger.js';
 import { OutageLog } from '../outage-log.js';
+import { assertDatabaseUrl } from '../postgres-messages.js';
 import { migrationProvider } from '../../migrations/index.js';
 import { databaseNameOf, pgConnectionString } from './database-url.js';
 
@@ -174,8 +175,19 @@ export interface DataTableBase {
   [column: string]: unknown;
 }
 
+/** run_logs: the log lines of a run (migration 20261208T0900_run_logs; src/warehouse/run-logs.ts). */
+export interface RunLogsTable {
+  id: Generated<string>;
+  run_id: string;
+  at: Date;
+  level: string;
+  msg: string;
+  fields: unknown;
+}
+
 export interface Database {
   sync_runs: SyncRunsTable;
+  run_logs: RunLogsTable;
   sync_walks: SyncWalksTable;
   sync_walk_pages: SyncWalkPagesTable;
   sync_walk_cursors: SyncWalkCursorsTable;
@@ -224,8 +236,10 @@ export const PREFER_LZ4 = `SELECT set_config('default_toast_compression', 'lz4',
  * Never lets a lost connection crash the process: every client, idle or checked out, has an
  * 'error' handler, so a terminated backend or a Postgres restart only fails the queries in
  * flight (a page job then retries). Outages are logged once each way through `logger`.
+ * Throws InfraError when `databaseUrl` is not a Postgres URL (src/postgres-messages.ts).
  */
 export function createDb(databaseUrl: string, opts: CreateDbOptions = {}): Kysely<Database> {
+  assertDatabaseUrl(databaseUrl);
   const pool = new pg.Pool({
     connectionString: pgConnectionString(databaseUrl),
     max: opts.max ?? 10,
@@ -263,6 +277,7 @@ export function createDb(databaseUrl: string, opts: CreateDbOptions = {}): Kysel
  * Returns true when it created one. Throws the driver's error for anything but "already exists".
  */
 export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
+  assertDatabaseUrl(databaseUrl);
   const url = new URL(databaseUrl);
   const name = databaseNameOf(databaseUrl);
   if (name === '' || name === 'postgres') return false;

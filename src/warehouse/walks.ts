@@ -148,7 +148,7 @@ export function liveParentRows(trx: Transaction<Database>, table: DataTableName,
 /** A run that a transaction ended: reported (logged) only after that transaction committed. */
 export interface RunEnd {
   runId: string;
-  status: 'succeeded' | 'partial' | 'failed';
+  status: 'succeeded' | 'partial' | 'failed' | 'cancelled';
 }
 
 /**
@@ -167,6 +167,7 @@ export async function finalizeRunIfDone(trx: Transaction<Database>, runId: strin
       sql<number>`count(*) filter (where status = 'running')::int`.as('running'),
       sql<number>`count(*) filter (where status = 'succeeded')::int`.as('succeeded'),
       sql<number>`count(*) filter (where status in ('failed', 'cancelled'))::int`.as('failed'),
+      sql<number>`count(*) filter (where status = 'cancelled')::int`.as('cancelled'),
     ])
     .where('run_id', '=', runId)
     .executeTakeFirstOrThrow();
@@ -174,7 +175,8 @@ export async function finalizeRunIfDone(trx: Transaction<Database>, runId: strin
   // Refused credentials fail the run whatever finished before them (a request-free static
   // list may win the race against the 401).
   const authFailed = run.error_status === 401 || run.error_status === 403;
-  const status: RunEnd['status'] = stats.failed === 0 ? 'succeeded' : stats.succeeded > 0 && !authFailed ? 'partial' : 'failed';
+  // A run whose walks that did not succeed were all cancelled (`runs cancel`, a removed source) was cancelled.
+  const status: RunEnd['status'] = stats.failed === 0 ? 'succeeded' : stats.cancelled === stats.failed ? 'cancelled' : stats.succeeded > 0 && !authFailed ? 'partial' : 'failed';
   const firstFailure = await trx
     .selectFrom('sync_walks')
     .select(['error_status', 'error_message', 'error_request_id'])

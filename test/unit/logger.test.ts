@@ -25,7 +25,18 @@ describe('log format', () => {
     const logger = createLogger({ level: 'info', format: 'pretty', destination: { write: (s: string) => void lines.push(s) } });
     logger.info({ source: 'automox-prod', credentials: { apiKey: 'sk-SECRET' }, headers: { Authorization: 'Bearer sk-SECRET' } }, 'run finished');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^\[\d\d:\d\d:\d\d\] INFO: run finished \{"source":"automox-prod",.*\}\n$/);
+    expect(lines[0]).toMatch(/^\[\d\d:\d\d:\d\d\] INFO: run finished source=automox-prod credentials=\[redacted\] headers=\[redacted\]\n$/);
     expect(lines[0]).not.toContain('sk-SECRET');
+  });
+
+  it('a pretty line shows its fields as key=value pairs, correlation keys first, quoted only when needed, never on a second line', () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', format: 'pretty', destination: { write: (s: string) => void lines.push(s) } });
+    logger.warn({ scope: '10001', waitMs: 4000, lane: 'ax.servers', runId: '7', source: 'ax', reason: '429 from vendor\n(request r-1)', resources: ['organizations', 'devices'], absent: undefined }, 'lane paused');
+    logger.error({ source: 'ax', err: Object.assign(new Error('boom'), { name: 'VendorError' }) }, 'walk failed');
+    expect(lines).toEqual([
+      expect.stringMatching(/^\[\d\d:\d\d:\d\d\] WARN: lane paused source=ax runId=7 scope=10001 lane=ax\.servers waitMs=4000 reason="429 from vendor\\n\(request r-1\)" resources=organizations,devices\n$/),
+      expect.stringMatching(/^\[\d\d:\d\d:\d\d\] ERROR: walk failed source=ax err="VendorError: boom"\n$/),
+    ]);
   });
 });

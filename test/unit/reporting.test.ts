@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAsOf } from '../../src/reporting/as-of.js';
+import pg from 'pg';
+import { formatDuration, formatInstant } from '../../src/time-text.js';
 import { formatReport } from '../../src/reporting/format.js';
 import { keepsHistory } from '../../src/warehouse/history.js';
 
@@ -33,7 +35,7 @@ describe('formatReport', () => {
     ],
   };
   it('writes RFC 4180 CSV with a header row', () => {
-    expect(formatReport(rows, 'csv')).toBe('name,n,at,tags,none\n"a, ""quoted""",2,2026-11-01T00:00:00.000Z,"[""x""]",\n"line\nbreak",10,,[],');
+    expect(formatReport(rows, 'csv')).toBe('name,n,at,tags,none\n"a, ""quoted""",2,2026-11-01T00:00:00.000Z,x,\n"line\nbreak",10,,,');
   });
   it('writes JSON objects in column order with ISO times and nulls', () => {
     expect(JSON.parse(formatReport(rows, 'json'))).toEqual([
@@ -44,6 +46,22 @@ describe('formatReport', () => {
   it('aligns a text table and counts the rows', () => {
     const out = formatReport({ columns: ['k', 'value'], rows: [{ k: 'long key', value: 1 }, { k: 'b', value: 22 }] }, 'table');
     expect(out.split('\n')).toEqual(['k         value', '--------  -----', 'long key  1', 'b         22', '(2 rows)']);
+  });
+  it('gives durations (Postgres intervals) as seconds in JSON and CSV and as `runs` shows them in a table, never quoted', () => {
+    const interval = pg.types.getTypeParser(pg.types.builtins.INTERVAL);
+    const dur = { columns: ['resource', 'took', 'lag', 'at'], rows: [{ resource: 'devices', took: interval('00:00:00.319809'), lag: interval('1 day 02:03:04.5'), at: new Date('2026-11-23T07:50:54.123Z') }] };
+    expect(JSON.parse(formatReport(dur, 'json'))).toEqual([{ resource: 'devices', took: 0.319809, lag: 93784.5, at: '2026-11-23T07:50:54.123Z' }]);
+    expect(formatReport(dur, 'csv')).toBe('resource,took,lag,at\ndevices,0.319809,93784.5,2026-11-23T07:50:54.123Z');
+    expect(formatReport(dur, 'table').split('\n')[2]).toBe('devices   320ms  26h 03m  2026-11-23 07:50:54Z');
+    expect(JSON.parse(formatReport({ columns: ['lag'], rows: [{ lag: interval('-00:05:00') }] }, 'json'))).toEqual([{ lag: -300 }]);
+  });
+});
+
+describe('formatDuration and formatInstant: the one way durations and instants read', () => {
+  it('rounds once, so 59.6 s is 1m 00s, never 60s or 0m 60s', () => {
+    expect([0.85, 42.2, 59.6, 185, 7440, null].map(formatDuration)).toEqual(['850ms', '42s', '1m 00s', '3m 05s', '2h 04m', '-']);
+    expect(formatInstant('2026-11-23T07:50:54.999Z')).toBe('2026-11-23 07:50:54Z');
+    expect(formatInstant(null)).toBe('-');
   });
 });
 
