@@ -80,7 +80,7 @@ describe('a page job active far past its deadline', () => {
     expect(formatStatus(await status())).toMatch(/! ax-stuck\/organizations scope - page 0 \(walk \d+\): page job active for \d+ s, far past its request deadline; look for a lock wait in Postgres or a hung worker/);
     const ctx = { db: env.db, logger: createLogger({ level: 'silent' }), sources: [], csrf: null, overdue: () => overduePageJobs(app.engine.queues(), overdueAfterMs(app.config.worker)) };
     expect(await renderOverview(ctx, 5)).toContain('ax-stuck/organizations scope - page 0');
-    expect(await app.metrics.registry.metrics()).toMatch(/fleetsync_page_jobs_overdue\{source="ax-stuck",queue="ax-stuck\.api"\} 1/);
+    expect(await app.metrics.registry.metrics()).toMatch(/fleetsync_page_jobs_overdue\{source="ax-stuck",queue="pages\.automox"\} 1/);
 
     release();
     await holder;
