@@ -1,4 +1,4 @@
-import { UnrecoverableError, type Job, type Queue, type Worker } from 'bullmq';
+import type { Job, Queue, Worker } from 'bullmq';
 import type { Kysely } from 'kysely';
 import type { RedisClient } from '../redis.js';
 import type { WorkerSettings } from '../config.js';
@@ -9,12 +9,12 @@ import type { EngineMetrics } from '../metrics.js';
 import type { SourceRegistry } from '../source-registry.js';
 import { overdueAfterMs, overduePageJobs } from '../overdue-jobs.js';
 import { expandResources, type ResolvedSource } from '../sources.js';
-import { pageWhere } from '../sync/where.js';
 import type { Database } from '../warehouse/db.js';
 import { clearSourcePause, enableResource, pauseSource } from '../warehouse/source-state.js';
-import { clearWaiting, findRunningRun, getWalk, runningRuns, runningWalks, type RunEnd, type RunRow, type WalkRow } from '../warehouse/walks.js';
+import { clearWaiting, findRunningRun, runningRuns, runningWalks, type RunEnd, type RunRow, type WalkRow } from '../warehouse/walks.js';
 import { closeAfterPagesInHand, PagesInHand } from '../pages-in-hand.js';
 import { TableStatistics } from './commit-report.js';
+import { failAfterFinalFailure, failMisconfigured } from './job-failures.js';
 import { headStartOf, NO_HEAD_START, type HeadStart } from './head-start/index.js';
 import { PagePrefetch } from './head-start/prefetch.js';
 import { laneInfos, type LaneInfo } from './lane-info.js';
@@ -248,18 +248,11 @@ export class Engine {
       leave = await this.slots.take(lane, concurrency);
       return await processPage(this.deps, job, defer);
     } catch (err) {
-      if (err instanceof ConfigError) return await this.failMisconfigured(job, err);
+      if (err instanceof ConfigError) return await failMisconfigured(this.deps, job, err);
       throw err;
     } finally {
       leave();
     }
-  }
-
-  /** A source that does not resolve here (a missing secret, a bad stored definition): its walk fails at once, saying why. */
-  private async failMisconfigured(job: Job<PageJobData>, err: ConfigError): Promise<never> {
-    const walk = await getWalk(this.db, job.data.walkId);
-    if (walk?.status === 'running') await failAndReport(this.deps, [walk.id], walk.run_id, { message: err.message, status: null, requestId: null });
-    throw new UnrecoverableError(err.message);
   }
 
   /** Drops what this process holds for sources that changed or were removed (their lanes reopen from the new configuration). */
@@ -303,18 +296,9 @@ export class Engine {
     for (const name of new Set(vendors.filter((v) => v !== '').map(pageQueueName))) {
       if (this.workers.has(name)) continue;
       const opts = { redis: this.opts.redis, prefix: this.opts.prefix, settings: this.opts.worker, log: this.log, onRedisError: this.onRedisError };
-      this.workers.set(name, startPageWorker(name, { ...opts, process: (job, token) => this.pagesInHand.track(this.processPage(job, token)), onFinalFailure: (job, err) => this.onJobFailed(job, err) }));
+      this.workers.set(name, startPageWorker(name, { ...opts, process: (job, token) => this.pagesInHand.track(this.processPage(job, token)), onFinalFailure: (job, err) => failAfterFinalFailure(this.deps, job, err, (id) => (this.sources.has(id) ? this.described(id) : undefined)) }));
     }
     this.pruneTimer ??= setInterval(() => this.lanes.prune(), 60_000).unref();
-  }
-
-  private async onJobFailed(job: Job<PageJobData>, err: Error): Promise<void> {
-    const walk: WalkRow | undefined = await getWalk(this.db, job.data.walkId);
-    if (!walk || walk.status !== 'running' || walk.pages !== job.data.page) return;
-    // The walk's source may be gone from the configuration since: its `where` needs no lane.
-    const parent = this.sources.has(walk.source_id) ? this.described(walk.source_id).vendor.resources.find((r) => r.name === walk.resource)?.parent : undefined;
-    const message = err.message.startsWith(walk.source_id) ? err.message : `${pageWhere(walk, job.data.page, parent)}: ${err.message}`;
-    await failAndReport(this.deps, [walk.id], walk.run_id, { message, status: null, requestId: null });
   }
 
   /** Polls until a run ends (or `signal` aborts) and returns its row (run-wait.ts). */

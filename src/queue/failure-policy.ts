@@ -116,10 +116,7 @@ export function decideFailure(err: unknown, ctx: FailureContext): FailureAction 
     case 'auth':
       return { action: 'fail-run', failure: { ...base, message: `${base.message}: check the credentials of source ${ctx.sourceId}` } };
     case 'payment_required':
-      return {
-        action: 'pause-source',
-        failure: { ...base, message: `${base.message}: payment required, not a spent quota: the plan lacks what ${ctx.resource} needs; resume with \`fleetsync resume --source ${ctx.sourceId}\` once it is upgraded` },
-      };
+      return { action: 'pause-source', failure: { ...base, message: `${base.message}: payment required, not a spent quota: the plan lacks what ${ctx.resource} needs; resume with \`fleetsync resume --source ${ctx.sourceId}\` once it is upgraded` } };
     case 'gone':
       return {
         action: 'disable-resource',
