@@ -3,21 +3,10 @@ import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox
 import { automoxSource, testConfig } from './helpers/config.js';
 import { expectAutomoxLandedOnce } from './helpers/warehouse.js';
 import { exited, startWorker, useWorkerFixture } from './helpers/worker.js';
+import { busiestWindow } from './helpers/windows.js';
 
 const API_KEY = 'lane-limit-key';
 const LIMIT = { max: 20, durationMs: 1000 };
-
-/** The most requests the vendor saw in any window of `durationMs` (a sliding log over arrival times). */
-function busiestWindow(arrivals: readonly number[], durationMs: number): number {
-  const at = [...arrivals].sort((a, b) => a - b);
-  let best = 0;
-  let lo = 0;
-  for (let hi = 0; hi < at.length; hi++) {
-    while (at[hi]! - at[lo]! >= durationMs) lo++;
-    best = Math.max(best, hi - lo + 1);
-  }
-  return best;
-}
 
 describe('three worker processes on one source', () => {
   let sim: AutomoxSimulator;

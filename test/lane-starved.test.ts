@@ -7,6 +7,7 @@ import { LaneGate } from '../src/queue/lane-gate.js';
 import { Lane } from '../src/queue/lanes.js';
 import { deleteRedisPrefix, REDIS_URL, waitFor } from './helpers.js';
 import { freePort } from './helpers/ports.js';
+import { busiestWindow } from './helpers/windows.js';
 
 // What the vendor counts in any window never exceeds the lane's limit, also on a starved machine
 // (src/queue/lane-gate.ts): the vendor runs in its own process, which is frozen (SIGSTOP) for
@@ -28,18 +29,6 @@ http.createServer((req, res) => {
   res.end('[]');
 }).listen(Number(process.argv[1]), '127.0.0.1', () => process.stdout.write('listening\\n'));
 `;
-
-/** The most arrivals in any window of `durationMs` (a sliding log). */
-function busiestWindow(arrivals: readonly number[], durationMs: number): number {
-  const at = [...arrivals].sort((a, b) => a - b);
-  let best = 0;
-  let lo = 0;
-  for (let hi = 0; hi < at.length; hi++) {
-    while (at[hi]! - at[lo]! >= durationMs) lo++;
-    best = Math.max(best, hi - lo + 1);
-  }
-  return best;
-}
 
 let vendor: ChildProcess;
 let origin: string;

@@ -6,6 +6,7 @@ import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox
 import { createTestEnv, waitFor, type TestEnv } from './helpers.js';
 import { automoxSource, tempDir, testConfig, type TempDir } from './helpers/config.js';
 import { exited, killAll, startWorker } from './helpers/worker.js';
+import { busiestWindow } from './helpers/windows.js';
 
 // Fifty accounts sharing three worker processes, one of them SIGKILLed mid-sync: every account's
 // limits hold as its vendor counts them, every row lands once, nothing is marked deleted.
@@ -13,16 +14,6 @@ import { exited, killAll, startWorker } from './helpers/worker.js';
 const ACCOUNTS = 50;
 const API = { max: 5, durationMs: 1000 };
 const SERVERS = { max: 3, durationMs: 1000 };
-
-function busiestWindow(arrivals: readonly number[], durationMs: number): number {
-  const at = [...arrivals].sort((a, b) => a - b);
-  let best = 0;
-  for (let hi = 0, lo = 0; hi < at.length; hi++) {
-    while (at[hi]! - at[lo]! >= durationMs) lo++;
-    best = Math.max(best, hi - lo + 1);
-  }
-  return best;
-}
 
 describe(`${ACCOUNTS} accounts on three worker processes, one killed mid-sync`, () => {
   let env: TestEnv;

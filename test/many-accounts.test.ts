@@ -9,6 +9,7 @@ import { createTestEnv, waitFor, type TestEnv } from './helpers.js';
 import { runCli } from './helpers/cli.js';
 import { automoxSource, FAST, tempDir, testConfig, type TempDir } from './helpers/config.js';
 import { killAll, startWorker } from './helpers/worker.js';
+import { busiestWindow } from './helpers/windows.js';
 
 // Many accounts sharing the same worker processes: page jobs of every source of a vendor share one
 // queue, so each account's limits must still hold, a big account must not starve small ones, and
@@ -17,17 +18,6 @@ import { killAll, startWorker } from './helpers/worker.js';
 const ACCOUNTS = 10;
 const LIMIT = { max: 4, durationMs: 1000 };
 const keyOf = (i: number) => `acct-key-${i}`;
-
-/** The most arrivals in any window of `durationMs` (a sliding log). */
-function busiestWindow(arrivals: readonly number[], durationMs: number): number {
-  const at = [...arrivals].sort((a, b) => a - b);
-  let best = 0;
-  for (let hi = 0, lo = 0; hi < at.length; hi++) {
-    while (at[hi]! - at[lo]! >= durationMs) lo++;
-    best = Math.max(best, hi - lo + 1);
-  }
-  return best;
-}
 
 describe('many accounts sharing two worker processes', () => {
   let env: TestEnv;
