@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { postgresConnectionReason } from './infra-errors.js';
 import type { Database } from './warehouse/db.js';
 import { appendRunLogs, type RunLogLine } from './warehouse/run-logs.js';
 
@@ -7,8 +8,10 @@ import { appendRunLogs, type RunLogLine } from './warehouse/run-logs.js';
  * dashboard's run page. It reads the JSON lines the logger writes (already sanitized: no secret
  * reaches it), takes those at info and above that carry a `runId` (progress lines excepted: they
  * are a view, not events), and writes them in small batches about once a second once a database
- * is attached. It never throws: a line it cannot store is dropped (the first failure is told to
- * `onFirstError`), and at most MAX_BUFFERED lines wait while Postgres is away.
+ * is attached. It never throws. While Postgres is away (a lost or refused connection) lines wait,
+ * at most MAX_BUFFERED, and are written when it is back; the outage itself is logged once by the
+ * Postgres monitor, so the sink adds no warning. A line Postgres refuses (the table not migrated
+ * yet) is dropped, and the first such failure is told to `onFirstError`.
  */
 export class RunLogSink {
   static readonly MAX_BUFFERED = 1000;
@@ -54,7 +57,12 @@ export class RunLogSink {
         try {
           await appendRunLogs(this.db, batch);
         } catch (err) {
-          // Postgres away, or the table not migrated yet: these lines are lost, the run is not.
+          if (postgresConnectionReason(err) !== null) {
+            // Postgres away: keep the batch (oldest first, within the bound) for the next flush.
+            this.buffer = batch.concat(this.buffer).slice(0, RunLogSink.MAX_BUFFERED);
+            return;
+          }
+          // The table not migrated yet, or a line Postgres refuses: these lines are lost, the run is not.
           if (!this.told) this.onFirstError?.(`run log lines not stored: ${err instanceof Error ? err.message : String(err)}`);
           this.told = true;
           return;
