@@ -116,6 +116,10 @@ export const automox: VendorDefinition = {
     servers: { windows: [{ max: 29, durationMs: 60_000 }], concurrency: 2 },
   },
   validateSource: validateAutomox,
+  // `fleetsync check`: one organization of the first list a sync reads, on the 100/s lane (the
+  // vendor doc's `/users/self` example is not in the published definition; `/orgs` and its
+  // `limit` are). Every answer carries the x-ratelimit-* headers.
+  probe: () => ({ lane: 'api', request: { path: '/orgs', params: { limit: 1, page: 0 } } }),
   readError: (body) => {
     if (body !== null && typeof body === 'object') {
       const b = body as Record<string, unknown>;

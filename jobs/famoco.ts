@@ -125,6 +125,14 @@ function organizations(lane: string) {
   });
 }
 
+/**
+ * `fleetsync check`: one organization of the list the quick start documents, sized for either DRF
+ * pagination class (each reads its own parameter and ignores the other).
+ */
+function organizationsProbe(lane: string): VendorDefinition['probe'] {
+  return () => ({ lane, request: { path: '/api/organizations/', params: { page_size: 1, limit: 1 } } });
+}
+
 const tokenCredentials = z.strictObject({ token: z.string().min(1, 'is empty') });
 const bearer = (c: Record<string, string>) => ({ Authorization: `Bearer ${c.token ?? ''}` });
 
@@ -141,6 +149,7 @@ export const famoco: VendorDefinition = {
     export: { windows: [{ max: 6, durationMs: 60_000 }] },
   },
   readError: readFamocoError,
+  probe: organizationsProbe('mdm'),
   resources: [
     organizations('mdm'),
     defineResource({
@@ -243,6 +252,7 @@ export const famocoInsights: VendorDefinition = {
   },
   readError: readFamocoError,
   validateSource: validateInsights,
+  probe: organizationsProbe('insights'),
   resources: [
     organizations('insights'),
     defineResource({

@@ -96,6 +96,8 @@ export const izuma: VendorDefinition = {
     api: { windows: [{ max: 20, durationMs: 1000 }], concurrency: 2 },
   },
   readError: readIzumaError,
+  // `fleetsync check`: the API key's own account, one object.
+  probe: () => ({ lane: 'api', request: { path: '/v3/accounts/me' } }),
   resources: [
     defineResource({
       name: 'organizations',

@@ -254,7 +254,7 @@ export function buildRestVendor(src: SourceConfig): { vendor?: VendorDefinition;
     ...(cfg.rateLimitBackoffMs !== undefined ? { rateLimitBackoffMs: cfg.rateLimitBackoffMs } : {}),
     resources,
     readError: errorReader(cfg.errorBody),
-    ...(ouIds && cfg.orgUnits ? { rootScopes: () => [...ouIds], session: ouSession(cfg.orgUnits.activate) } : {}),
+    ...(ouIds && cfg.orgUnits ? { rootScopes: () => [...ouIds], session: ouSession(cfg.orgUnits.activate), probe: ouProbe(cfg.orgUnits.activate.path, cfg.resources[0]!.lane) } : {}),
   };
   return { vendor, problems: [] };
 }
@@ -314,6 +314,14 @@ function ouSession(activate: NonNullable<RestConfig['orgUnits']>['activate']): S
     stateOf: (scope) => (scope === '-' ? null : splitScope(scope, true).ou),
     activate: (ou) => ({ method: activate.method, path: activate.path, body: fillOu(activate.body, ou) }),
   };
+}
+
+/**
+ * `fleetsync check` of a source with OUs: a GET of the active OU, since every list needs one set
+ * (and setting one would switch the session under a running walk); 404 means none is set yet.
+ */
+function ouProbe(path: string, lane: string): VendorDefinition['probe'] {
+  return () => ({ lane, request: { path }, accept: [404] });
 }
 
 /** Registry entry for `vendor: rest`: every source builds its own definition from its `rest` block. */

@@ -106,6 +106,9 @@ export const toggl: VendorDefinition = {
   quotaPlans: { free: 30, starter: 240, premium: 600 },
   readError: readTogglError,
   validateSource: validateToggl,
+  // `fleetsync check`: the token's workspaces, the first list a sync reads (one request of the
+  // hourly quota, whatever it returns; quota headers when the plan sends them).
+  probe: () => ({ lane: 'api', request: { path: '/me/workspaces' } }),
   resources: [
     defineResource({
       name: 'workspaces',

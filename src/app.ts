@@ -138,7 +138,7 @@ export async function openApp(opts: OpenAppOptions): Promise<App> {
  * Connects to Redis. A one-shot command (`whenDown: fail`) waits for it to answer and throws an
  * InfraError naming it otherwise; the worker goes on and logs one line per outage.
  */
-async function connectRedis(opts: OpenAppOptions, url: string): Promise<{ redis: RedisClient; onRedisError: (err: Error) => void; display: RedisTarget }> {
+export async function connectRedis(opts: OpenAppOptions, url: string): Promise<{ redis: RedisClient; onRedisError: (err: Error) => void; display: RedisTarget }> {
   const target = parseRedisUrl(url);
   const redis = createRedis(target, {
     maxRetriesPerRequest: null,

@@ -121,6 +121,23 @@ export interface VendorDefinition {
   rootScopes?: () => string[];
   /** Server-side session state some lists depend on (the partner API's active OU). */
   session?: SessionScoping;
+  /**
+   * The one cheap authenticated request `fleetsync check` makes for a source (src/check/): a
+   * documented read that proves the credentials and the base URL. Default: the first page of the
+   * first root resource, at the smallest page size.
+   */
+  probe?: (source: SourceConfig) => VendorProbe;
+}
+
+/** A vendor's cheapest authenticated read, sent through the lane of its class like every request. */
+export interface VendorProbe {
+  lane: string;
+  request: PageRequest;
+  /**
+   * Answers besides 2xx that still prove both the credentials and the base URL (the GET of a
+   * session state nobody set yet answers 404); anything else but 2xx is a problem.
+   */
+  accept?: readonly number[];
 }
 
 /**

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerBackfill } from './commands/backfill.js';
+import { registerCheck } from './commands/check.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerDashboard } from './commands/dashboard.js';
 import { registerDemo } from './commands/demo.js';
@@ -35,7 +36,7 @@ export function buildProgram(logger: Logger, env: FleetsyncEnv = readEnv(), runL
     // Set before the commands are added, which inherit it.
     .exitOverride();
   const ctx = { program, logger, env, ...(runLogs ? { runLogs } : {}) };
-  for (const register of [registerMigrate, registerWorker, registerSchedules, registerBackfill, registerDashboard, registerSync, registerStatus, registerReport, registerRuns, registerState, registerSweep, registerPause, registerResume, registerEnable, registerDemo, registerSimulate, registerSources, registerCompletion]) {
+  for (const register of [registerMigrate, registerWorker, registerSchedules, registerBackfill, registerDashboard, registerSync, registerStatus, registerReport, registerRuns, registerState, registerSweep, registerPause, registerResume, registerEnable, registerDemo, registerSimulate, registerSources, registerCheck, registerCompletion]) {
     register(ctx);
   }
   return program;

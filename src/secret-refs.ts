@@ -68,3 +68,28 @@ export function literalCredentialKeys(creds: Readonly<Record<string, string>>): 
     .filter(([, v]) => !isReference(v))
     .map(([k]) => k);
 }
+
+/** One reference in a source's credentials as `fleetsync check` shows it: its name, never a value. */
+export interface CredentialReference {
+  /** The credential's key (`apiKey`). */
+  key: string;
+  /** `VAR` of `${VAR}`, the path of `${file:/path}`; null for a value written inline. */
+  name: string | null;
+  kind: 'env' | 'file' | 'inline';
+  /** Whether it resolves here: the variable is set, the file can be read (inline: always). */
+  resolves: boolean;
+}
+
+/** Every reference in a source's credentials and whether it resolves from `env` (and the files named). */
+export function credentialReferences(creds: Readonly<Record<string, string>>, env: NodeJS.ProcessEnv): CredentialReference[] {
+  const out: CredentialReference[] = [];
+  for (const [key, raw] of Object.entries(creds)) {
+    const refs = [...raw.matchAll(REF)].filter((m) => m[0] !== '$$');
+    if (refs.length === 0) out.push({ key, name: null, kind: 'inline', resolves: true });
+    for (const [, file, name] of refs) {
+      if (file !== undefined) out.push({ key, name: file, kind: 'file', resolves: readSecretFile(file) !== null });
+      else out.push({ key, name: name ?? '', kind: 'env', resolves: name !== undefined && env[name] !== undefined });
+    }
+  }
+  return out;
+}

@@ -4,6 +4,7 @@ import type { ResourceDefinition } from '../connector.js';
 import { table } from '../status.js';
 import { DEFAULT_OVERLAP_MS, planWalks } from '../sync/walk-plan.js';
 import { readState, resetState, type ScopeState } from '../warehouse/walk-state.js';
+import { previewStateReset } from './state-reset-preview.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import { CommandError, requireSource, withApp, type CommandContext } from './common.js';
 
@@ -84,10 +85,13 @@ export function registerState(ctx: CommandContext): void {
     });
   keyOptions(state.command('reset'))
     .description('forget the high-water marks so the next run walks the resource fully from the first page (refused while a run of the source is running)')
-    .action(async (opts: StateOptions) => {
+    .option('--dry-run', 'print what the reset would clear (and what it keeps) without clearing it', false)
+    .option('--json', 'with --dry-run: machine-readable output', false)
+    .action(async (opts: StateOptions & { dryRun: boolean }) => {
       await withApp(ctx, async (app) => {
         const def = resolve(app, opts);
         const what = `${opts.source}/${opts.resource}${opts.scope !== undefined ? ` scope ${opts.scope}` : ''}`;
+        if (opts.dryRun) return await previewStateReset(app, { ...opts, def, what });
         const res = await resetState(app.db, { sourceId: opts.source, resource: opts.resource, scope: opts.scope });
         if ('refused' in res) {
           throw new CommandError(`not reset: run ${res.refused.join(', ')} of ${opts.source} is running; wait for it to end (or cancel it), then reset`);

@@ -1,5 +1,7 @@
 import { Option } from 'commander';
+import { planDryRun } from '../sync/dry-run.js';
 import { pausedSourceNotice } from './paused-source.js';
+import { formatDryRun } from './sync-dry-run.js';
 import { announceRun } from './run-output.js';
 import { boundHeapGrowth, collect, onShutdown, reportRunEnd, requireSource, waitWithProgress, withApp, workHereIfAble, type CommandContext } from './common.js';
 
@@ -13,9 +15,15 @@ export function registerSync(ctx: CommandContext): void {
     .addOption(new Option('--mode <mode>', 'full walk, or incremental where the vendor allows').choices(['full', 'incremental']).default('full'))
     .option('--wait', 'process the run in this process until it ends; exit non-zero unless it succeeded', false)
     .option('--json', 'print the run (with --wait: its summary) as JSON on stdout', false)
-    .action(async (opts: { source: string; resource: string[]; mode: 'full' | 'incremental'; wait: boolean; json: boolean }) => {
+    .option('--dry-run', 'print what would be walked and the requests and least time that takes, from the last walks; start nothing', false)
+    .action(async (opts: { source: string; resource: string[]; mode: 'full' | 'incremental'; wait: boolean; json: boolean; dryRun: boolean }) => {
       await withApp(ctx, async (app) => {
-        requireSource(app, opts.source);
+        const src = requireSource(app, opts.source);
+        if (opts.dryRun) {
+          const plan = await planDryRun(app.db, src, { resources: opts.resource, mode: opts.mode });
+          console.log(opts.json ? JSON.stringify(plan, null, 2) : formatDryRun(plan));
+          return;
+        }
         const paused = await pausedSourceNotice(app.db, opts.source, opts.wait);
         const { runId, resumed } = await app.engine.startRun(opts.source, { resources: opts.resource, trigger: 'sync', mode: opts.mode });
         announceRun({ runId, resumed, source: opts.source, label: 'run', note: paused, json: opts.json, wait: opts.wait });

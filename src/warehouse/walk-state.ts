@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './db.js';
+import type { DataTableName } from './tables.js';
 
 type Db = Kysely<Database>;
 
@@ -86,4 +87,40 @@ export async function resetState(db: Db, key: StateKey): Promise<{ cleared: numb
     const res = await q.executeTakeFirst();
     return { cleared: Number(res.numUpdatedRows) };
   });
+}
+
+/** What `state reset` would clear (the marks, per scope) and what it keeps (rows, held sweeps), or the running runs that refuse it. */
+export interface ResetPreview {
+  refused: string[];
+  /** Per scope: the succeeded walks whose mark would be cleared, and the highest of those marks. */
+  marks: Array<{ scope: string; walks: number; mark: Date }>;
+  /** Kept: the warehouse rows of each scope (present, not deleted) and its held sweeps. */
+  rows: Array<{ scope: string; rows: number }>;
+  heldSweeps: string[];
+}
+
+/** resetState's reads without its write: what it would clear and keep for the same key. Changes nothing. */
+export async function previewReset(db: Db, key: StateKey & { table: DataTableName }): Promise<ResetPreview> {
+  const running = db.selectFrom('sync_runs').select('id').where('source_id', '=', key.sourceId).where('status', '=', 'running').orderBy('id').execute();
+  let marks = db
+    .selectFrom('sync_walks')
+    .select(['scope', sql<string>`count(*)`.as('walks'), sql<Date>`max(high_water_mark)`.as('mark')])
+    .where('source_id', '=', key.sourceId)
+    .where('resource', '=', key.resource)
+    .where('status', '=', 'succeeded')
+    .where('high_water_mark', 'is not', null);
+  let rows = db.selectFrom(key.table).select(['scope', sql<string>`count(*)`.as('rows')]).where('source_id', '=', key.sourceId).where('deleted_at', 'is', null);
+  let held = db.selectFrom('sync_held_sweeps').select('scope').where('source_id', '=', key.sourceId).where('resource', '=', key.resource);
+  if (key.scope !== undefined) {
+    marks = marks.where('scope', '=', key.scope);
+    rows = rows.where('scope', '=', key.scope);
+    held = held.where('scope', '=', key.scope);
+  }
+  const [r, m, n, h] = await Promise.all([running, marks.groupBy('scope').orderBy('scope').execute(), rows.groupBy('scope').orderBy('scope').execute(), held.orderBy('scope').execute()]);
+  return {
+    refused: r.map((x) => x.id),
+    marks: m.map((x) => ({ scope: x.scope, walks: Number(x.walks), mark: new Date(x.mark) })),
+    rows: n.map((x) => ({ scope: x.scope, rows: Number(x.rows) })),
+    heldSweeps: h.map((x) => x.scope),
+  };
 }

@@ -27,6 +27,10 @@ describe('shell completion, generated from the command tree', () => {
     expect(complete('fleetsync', 'report', 'health', '--format', 'c')).toEqual(['csv']);
     expect(complete('fleetsync', '--config', 'x.yaml', 'state', '')).toEqual(['reset', 'show']);
     expect(complete('fleetsync', 'completion', '')).toEqual(['bash', 'fish', 'zsh']);
+    expect(complete('fleetsync', 'ch')).toEqual(['check']);
+    expect(complete('fleetsync', 'check', '--')).toEqual(['--config-only', '--help', '--json', '--source', '--timeout']);
+    expect(complete('fleetsync', 'sync', '--d')).toEqual(['--dry-run']);
+    expect(complete('fleetsync', 'state', 'reset', '--d')).toEqual(['--dry-run']);
     // --config completes file names (here: the files of test/).
     expect(complete('fleetsync', '--config', 'helpers.t')).toEqual(['helpers.ts']);
   });
