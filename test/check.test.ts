@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
 import { FamocoSimulator, generateFamocoData } from '../src/simulators/famoco.js';
+import { generatePartnerData, PartnerSimulator } from '../src/simulators/partner.js';
 import { TogglSimulator, generateTogglData } from '../src/simulators/toggl.js';
 import { putStoredSource } from '../src/warehouse/source-configs.js';
 import { createTestEnv, type TestEnv } from './helpers.js';
@@ -11,7 +12,14 @@ import { freePort } from './helpers/ports.js';
 // `fleetsync check` as a process against simulators: the config stage without credentials, then
 // one request per source through its lane, with auth, reachability and headroom per source.
 
-const KEYS = { CHECK_AX_KEY: 'check-ax-SECRET-1', CHECK_AX_BAD: 'check-ax-WRONG-2', CHECK_TG_TOKEN: 'check-tg-SECRET-3', CHECK_FM_TOKEN: 'check-fm-SECRET-4' };
+const KEYS = { CHECK_AX_KEY: 'check-ax-SECRET-1', CHECK_AX_BAD: 'check-ax-WRONG-2', CHECK_TG_TOKEN: 'check-tg-SECRET-3', CHECK_FM_TOKEN: 'check-fm-SECRET-4', CHECK_PT_SECRET: 'check-pt-SECRET-5' };
+
+/** A `rest` source with OUs over the partner simulator: its lists need an active OU. */
+const PARTNER_REST = {
+  auth: { type: 'basic' },
+  orgUnits: { ids: ['ou-emea'] },
+  resources: [{ name: 'sites', path: '/sites', table: 'organizations', pagination: { type: 'page', limit: 5 }, map: { name: 'name' } }],
+};
 
 interface SourceJson {
   id: string;
@@ -27,6 +35,7 @@ describe('fleetsync check', () => {
   let ax: AutomoxSimulator;
   let tg: TogglSimulator;
   let fm: FamocoSimulator;
+  let pt: PartnerSimulator;
   let dir: TempDir;
   let configFile: string;
   let downPort: number;
@@ -38,7 +47,8 @@ describe('fleetsync check', () => {
     ax = new AutomoxSimulator({ apiKey: KEYS.CHECK_AX_KEY, data: generateAutomoxData({ seed: 5, orgs: 2, devicesPerOrg: 3, packagesPerDevice: 1 }) });
     tg = new TogglSimulator({ apiToken: KEYS.CHECK_TG_TOKEN, data: generateTogglData({ seed: 5, workspaces: 2, projectsPerWorkspace: 2 }) });
     fm = new FamocoSimulator({ token: KEYS.CHECK_FM_TOKEN, data: generateFamocoData({ seed: 5, orgs: 2, devicesPerOrg: 2 }) });
-    const [axOrigin, tgOrigin, fmOrigin] = await Promise.all([ax.start(), tg.start(), fm.start()]);
+    pt = new PartnerSimulator({ clientId: 'pt-client', clientSecret: KEYS.CHECK_PT_SECRET, data: generatePartnerData({ sitesPerOu: [[1]], usersPerOu: 1 }) });
+    const [axOrigin, tgOrigin, fmOrigin, ptOrigin] = await Promise.all([ax.start(), tg.start(), fm.start(), pt.start()]);
     // Nothing listens here: connecting is refused at once.
     downPort = await freePort();
     dir = await tempDir('fleetsync-check-');
@@ -48,11 +58,12 @@ describe('fleetsync check', () => {
       automoxSource('ax-down', `http://127.0.0.1:${downPort}/api`, 'CHECK_AX_KEY'),
       { id: 'tg', vendor: 'toggl', baseUrl: `${tgOrigin}/api/v9`, credentials: { apiToken: '${CHECK_TG_TOKEN}' }, quota: 'free' },
       { id: 'iz-unset', vendor: 'izuma', baseUrl: 'http://127.0.0.1:1', credentials: { apiKey: '${CHECK_UNSET_KEY}' } },
+      { id: 'pt-ou', vendor: 'rest', baseUrl: `${ptOrigin}/v1`, credentials: { clientId: 'pt-client', clientSecret: '${CHECK_PT_SECRET}' }, rest: PARTNER_REST },
     ]));
     await putStoredSource(env.db, { id: 'fm-stored', vendor: 'famoco', tags: [], config: { id: 'fm-stored', vendor: 'famoco', baseUrl: fmOrigin, credentials: { token: '${CHECK_FM_TOKEN}' } } });
   });
   afterAll(async () => {
-    await Promise.all([ax.stop(), tg.stop(), fm.stop()]);
+    await Promise.all([ax.stop(), tg.stop(), fm.stop(), pt.stop()]);
     await env.cleanup();
     await dir.remove();
   });
@@ -66,7 +77,7 @@ describe('fleetsync check', () => {
     expect(out.ok).toBe(false);
     expect(out.stored).toMatchObject({ read: true, count: 1 });
     const by = new Map(out.sources.map((s) => [s.id, s]));
-    expect([...by.keys()]).toEqual(['ax-good', 'ax-bad', 'ax-down', 'tg', 'iz-unset', 'fm-stored']);
+    expect([...by.keys()]).toEqual(['ax-good', 'ax-bad', 'ax-down', 'tg', 'iz-unset', 'pt-ou', 'fm-stored']);
 
     const good = by.get('ax-good')!;
     expect(good.ok).toBe(true);
@@ -82,6 +93,9 @@ describe('fleetsync check', () => {
 
     // Toggl's quota headers, and the source's own `quota: free` window as its lane counts it.
     expect(by.get('tg')!.probe!.headroom).toMatchObject({ quotaRemaining: 11, ownQuota: { max: 30 } });
+    // A source with OUs reads the active OU: none is set yet (404), which proves the credentials.
+    expect(by.get('pt-ou')).toMatchObject({ ok: true, probe: { request: 'GET /v1/org-units/active', auth: 'ok', reachable: 'ok', status: 404, problem: null } });
+    expect(pt.activations).toEqual([]);
     expect(by.get('fm-stored')).toMatchObject({ origin: 'database', ok: true, probe: { request: 'GET /api/organizations/', auth: 'ok' } });
 
     const unset = by.get('iz-unset')!;
@@ -95,7 +109,7 @@ describe('fleetsync check', () => {
     const ok = await cli(['--source', 'ax-good', '--source', 'tg']);
     expect(ok.code, ok.stderr).toBe(0);
     const lines = ok.stdout.split('\n');
-    expect(lines[0]).toBe(`config ${configFile}: valid; 5 sources in the file, 1 stored in Postgres`);
+    expect(lines[0]).toBe(`config ${configFile}: valid; 6 sources in the file, 1 stored in Postgres`);
     expect(lines[1]).toMatch(/^source\s+vendor\s+credentials\s+auth\s+reachable\s+latency\s+headroom\s+result$/);
     expect(lines[2]).toMatch(/^ax-good\s+automox\s+apiKey \$\{CHECK_AX_KEY\}\s+ok\s+ok\s+\S+\s+\d+\/100 left, resets in \d+ s\s+ok$/);
     expect(lines[3]).toMatch(/^tg\s+toggl\s+apiToken \$\{CHECK_TG_TOKEN\}\s+ok\s+ok\s+\S+\s+.*quota \d+ of 30 left this hour\s+ok$/);
@@ -107,16 +121,16 @@ describe('fleetsync check', () => {
     expect(bad.stderr.trim()).toBe('fleetsync: check found a problem: ax-bad');
 
     const nope = await cli(['--source', 'nope']);
-    expect([nope.code, nope.stderr.trim()]).toEqual([2, 'fleetsync: unknown source "nope" (configured: ax-good, ax-bad, ax-down, tg, iz-unset, fm-stored)']);
+    expect([nope.code, nope.stderr.trim()]).toEqual([2, 'fleetsync: unknown source "nope" (configured: ax-good, ax-bad, ax-down, tg, iz-unset, pt-ou, fm-stored)']);
   });
 
   it('--config-only needs no credential: names each reference and whether it is set, and sends nothing', async () => {
-    const before = ax.requests.length + tg.requests.length + fm.requests.length;
+    const before = ax.requests.length + tg.requests.length + fm.requests.length + pt.requests.length;
     const r = await cli(['--config-only'], {});
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^ax-good\s+automox\s+apiKey \$\{CHECK_AX_KEY\} \(unset\)\s+valid; credentials\.apiKey: environment variable CHECK_AX_KEY is not set$/m);
     expect(r.stdout).toMatch(/^fm-stored\s+famoco \(stored\)\s+token \$\{CHECK_FM_TOKEN\} \(unset\)/m);
-    expect(ax.requests.length + tg.requests.length + fm.requests.length).toBe(before);
+    expect(ax.requests.length + tg.requests.length + fm.requests.length + pt.requests.length).toBe(before);
 
     // Without --config-only the unset variable fails the source, still without a request.
     const full = await cli(['--source', 'iz-unset'], {});
