@@ -11,7 +11,7 @@ import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { stringify } from 'yaml';
 import type { GeneratedAutomoxOptions } from '../src/simulators/automox.js';
-import type { RateWindow } from '../src/simulators/http-sim.js';
+import type { RateWindow } from '../src/simulators/http-sim-windows.js';
 import { createDb, ensureDatabase, migrateToLatest, type Database } from '../src/warehouse/db.js';
 
 export const PG_ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

@@ -5,7 +5,7 @@
  * clears them.
  */
 import { AutomoxSimulator, type GeneratedAutomoxOptions } from '../src/simulators/automox.js';
-import type { RateWindow } from '../src/simulators/http-sim.js';
+import type { RateWindow } from '../src/simulators/http-sim-windows.js';
 
 interface SimSpec {
   apiKey: string;
