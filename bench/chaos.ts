@@ -11,7 +11,7 @@
  * Prints progress and, for any failure, the style, the seed and the command that replays it;
  * exits 1 when any seed failed.
  */
-import { CHAOS_STYLES, type ChaosStyle } from '../src/simulators/chaos.js';
+import { CHAOS_STYLES, type ChaosStyle } from '../src/simulators/chaos-styles.js';
 import { createTestEnv } from '../test/helpers.js';
 import { runChaosSeed, type ChaosOutcome } from '../test/helpers/chaos.js';
 

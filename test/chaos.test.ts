@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHAOS_STYLES } from '../src/simulators/chaos.js';
+import { CHAOS_STYLES } from '../src/simulators/chaos-styles.js';
 import { createTestEnv, type TestEnv } from './helpers.js';
 import { runChaosSeed } from './helpers/chaos.js';
 
