@@ -1,165 +1,25 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTOMOX_PATCH_CATEGORIES } from '../jobs/automox.js';
 import type { App } from '../src/app.js';
-import { createLogger } from '../src/logger.js';
-import { Scheduler } from '../src/queue/schedules.js';
 import { runReport } from '../src/reporting/queries.js';
 import { applyHeldSweeps } from '../src/warehouse/held-sweeps.js';
 import { AutomoxSimulator, generateAutomoxData, type AutomoxData } from '../src/simulators/automox.js';
-import { FamocoInsightsSimulator, FamocoSimulator, generateFamocoData, type FamocoData } from '../src/simulators/famoco.js';
+import { FamocoInsightsSimulator, FamocoSimulator, generateFamocoData } from '../src/simulators/famoco.js';
 import { generateIzumaData, IzumaSimulator } from '../src/simulators/izuma.js';
 import { generatePartnerData, PartnerSimulator, type PartnerData } from '../src/simulators/partner.js';
-import { generateTogglData, TogglSimulator, type TogglData } from '../src/simulators/toggl.js';
+import { generateTogglData, TogglSimulator } from '../src/simulators/toggl.js';
 import type { HttpSimulator } from '../src/simulators/http-sim.js';
 import { createTestEnv, type TestEnv } from './helpers.js';
 import { runCli } from './helpers/cli.js';
-import { automoxSource, FAST, famocoSource, izumaSource, tempDir, testConfig, type TempDir } from './helpers/config.js';
+import { tempDir, type TempDir } from './helpers/config.js';
+import { byKey, complianceDaily, countByOrg, DAY, expectedCompliance, expectedDevices, expectedTime, KEYS, orgCounts, parseVendorTime, reportingConfig, STALE_DAYS, staleIds, type Dev } from './helpers/reporting.js';
 import { syncOnce } from './helpers/sync.js';
 
 // Every vendor's simulator lands; a second round of vendor changes follows. Each reporting view
-// is checked against numbers computed here from the simulators' own data (never by our SQL),
-// and the history answers (--as-of, compliance_daily) against the first round's data.
-
-const DAY = 86_400_000;
-const KEYS = { AX: 'ax-key-r', FM: 'fm-token-r', IZ: 'iz-key-r', TG: 'tg-token-r', PID: 'partner-r', PSECRET: 'partner-secret-r' };
-const STALE_DAYS = 30;
-const silent = createLogger({ level: 'silent' });
-
-function config(o: Record<string, string>) {
-  return testConfig([
-    // immediate: a vendor delete shows in one round (confirm mode is tested in test/deletes.test.ts).
-    automoxSource('ax', `${o.ax}/api`, 'AX', { deletes: 'immediate', rateLimits: { api: FAST, servers: FAST } }),
-    famocoSource('fm', o.fm!, 'FM', { rateLimits: { mdm: FAST } }),
-    famocoSource('fi', o.fi!, 'FM', { vendor: 'famoco-insights', rateLimits: { insights: FAST }, options: { endpoints: { devices: '/api/organizations/{guid}/devices/' } } }),
-    izumaSource('iz', o.iz!, 'IZ', { rateLimits: { api: FAST } }),
-    { id: 'tg', vendor: 'toggl', baseUrl: o.tg, credentials: { apiToken: '${TG}' }, pageSize: 5, rateLimits: { api: { windows: [{ max: 500, durationMs: 1000 }], concurrency: 2 } } },
-    {
-      id: 'pt',
-      vendor: 'rest',
-      baseUrl: `${o.pt}/v1`,
-      credentials: { clientId: '${PID}', clientSecret: '${PSECRET}' },
-      rateLimits: { api: { tokenBucket: { capacity: 500, refillPerMinute: 60_000 }, concurrency: 2 } },
-      history: ['users'],
-      rest: {
-        auth: { type: 'basic' },
-        orgUnits: { ids: ['ou-emea', 'ou-apac'], activate: { method: 'PUT', path: '/org-units/active', body: { id: '{ou}' } } },
-        resources: [
-          { name: 'sites', path: '/sites', table: 'organizations', pagination: { type: 'page', limit: 5 }, map: { name: 'name', parent_external_id: '$ou' } },
-          {
-            name: 'devices',
-            parent: 'sites',
-            path: '/sites/{scope}/devices',
-            table: 'devices',
-            pagination: { type: 'page', limit: 5 },
-            map: { organization_external_id: 'site_id', name: 'name', serial_number: 'serial', os_family: 'os.family', os_version: 'os.version', status: 'status', vendor_last_seen_at: 'last_seen_at' },
-          },
-          { name: 'users', path: '/users', table: 'users', pagination: { type: 'page', limit: 5 }, map: { organization_external_id: '$ou', user_external_id: 'id', name: 'display_name', email: 'email', active: 'active' } },
-        ],
-      },
-    },
-  ]);
-}
-
-// ------------------------------------------------------------------ independent expectations
-
-interface Dev {
-  source: string;
-  org: string;
-  orgName: string | null;
-  lastSeenMs: number | null;
-  compliant: boolean | null;
-}
-
-function parseVendorTime(s: string | null | undefined): number | null {
-  if (!s) return null;
-  // Automox's "+0000" offset, written out by hand rather than through our toTimestamp.
-  const m = /^(.*)([+-])(\d{2})(\d{2})$/.exec(s);
-  return Date.parse(m ? `${m[1]}${m[2]}${m[3]}:${m[4]}` : s);
-}
-
-function expectedDevices(ax: AutomoxData, fm: FamocoData, pt: PartnerData, izumaDevices: Array<{ account_id: string }>, izAccountName: string): Dev[] {
-  const axOrg = new Map(ax.orgs.map((o) => [o.id, o.name]));
-  const fmOrg = new Map(fm.organizations.map((o) => [o.id, o]));
-  const ptSite = new Map(pt.sites.map((s) => [s.id, s.name]));
-  return [
-    ...ax.servers.map((s) => ({ source: 'ax', org: String(s.organization_id), orgName: axOrg.get(s.organization_id) ?? null, lastSeenMs: parseVendorTime(s.last_refresh_time), compliant: s.compliant })),
-    ...fm.devices.map((d) => ({ source: 'fm', org: String(d.organization), orgName: fmOrg.get(d.organization)?.name ?? null, lastSeenMs: parseVendorTime(d.state_details.last_sync), compliant: null })),
-    ...fm.devices.map((d) => ({ source: 'fi', org: fmOrg.get(d.organization)!.guid, orgName: fmOrg.get(d.organization)?.name ?? null, lastSeenMs: parseVendorTime(d.state_details.heartbeat), compliant: null })),
-    ...izumaDevices.map((d) => ({ source: 'iz', org: d.account_id, orgName: izAccountName, lastSeenMs: null, compliant: null })),
-    ...pt.devices.map((d) => ({ source: 'pt', org: d.site_id, orgName: ptSite.get(d.site_id) ?? null, lastSeenMs: parseVendorTime(d.last_seen_at), compliant: null })),
-  ];
-}
-
-/** (source, org, org name) -> device count, as sorted tuples. */
-function countByOrg(devs: readonly Dev[]): Array<[string, string, string | null, number]> {
-  const m = new Map<string, [string, string, string | null, number]>();
-  for (const d of devs) {
-    const k = `${d.source}\u0000${d.org}`;
-    const e = m.get(k) ?? [d.source, d.org, d.orgName, 0];
-    e[3]++;
-    m.set(k, e);
-  }
-  return [...m.values()].sort((a, b) => (a[0] + a[1] < b[0] + b[1] ? -1 : 1));
-}
-
-function staleIds(devs: readonly Dev[], nowMs: number): number {
-  return devs.filter((d) => d.lastSeenMs !== null && d.lastSeenMs < nowMs - STALE_DAYS * DAY).length;
-}
-
-function expectedCompliance(ax: AutomoxData) {
-  const names = new Map(AUTOMOX_PATCH_CATEGORIES.map((c) => [c.id, c.name]));
-  const m = new Map<string, { source: string; organization_id: string; category_id: number; category_name: string | null; severity: string; devices: Set<number>; missing: number; cves: number }>();
-  for (const p of ax.packages) {
-    if (p.installed || p.patch_classification_category_id === null) continue;
-    const k = `${p.organization_id}/${p.patch_classification_category_id}/${p.severity}`;
-    const e = m.get(k) ?? { source: 'ax', organization_id: String(p.organization_id), category_id: p.patch_classification_category_id, category_name: names.get(p.patch_classification_category_id) ?? null, severity: p.severity, devices: new Set(), missing: 0, cves: 0 };
-    e.devices.add(p.server_id);
-    e.missing++;
-    if (p.cves.length > 0) e.cves++;
-    m.set(k, e);
-  }
-  return [...m.values()]
-    .map((e) => ({ source_id: e.source, organization_id: e.organization_id, category_id: e.category_id, category_name: e.category_name, severity: e.severity, devices_missing_patches: e.devices.size, missing_packages: e.missing, missing_packages_with_cves: e.cves }))
-    .sort((a, b) => a.organization_id.localeCompare(b.organization_id) || a.category_id - b.category_id || a.severity.localeCompare(b.severity));
-}
-
-function complianceDaily(ax: AutomoxData) {
-  return ax.orgs
-    .map((o) => ({
-      organization_id: String(o.id),
-      devices: ax.servers.filter((s) => s.organization_id === o.id).length,
-      compliant_devices: ax.servers.filter((s) => s.organization_id === o.id && s.compliant).length,
-      missing_critical_patches: ax.packages.filter((p) => p.organization_id === o.id && !p.installed && p.severity === 'critical').length,
-    }))
-    .filter((r) => r.devices > 0 || r.missing_critical_patches > 0)
-    .sort((a, b) => a.organization_id.localeCompare(b.organization_id));
-}
-
-/** ISO week "YYYY-Www" of a UTC instant, computed by hand. */
-function isoWeek(ms: number): string {
-  const d = new Date(ms);
-  const day = (d.getUTCDay() + 6) % 7; // Monday 0
-  const thursday = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - day + 3);
-  const year = new Date(thursday).getUTCFullYear();
-  const week = 1 + Math.floor((thursday - Date.UTC(year, 0, 4)) / (7 * DAY) + ((new Date(Date.UTC(year, 0, 4)).getUTCDay() + 6) % 7) / 7);
-  return `${year}-W${String(week).padStart(2, '0')}`;
-}
-
-function expectedTime(tg: TogglData) {
-  const m = new Map<string, { workspace_id: string; project_id: string | null; iso_week: string; entries: number; seconds: number }>();
-  for (const e of tg.timeEntries) {
-    const week = isoWeek(Date.parse(e.start));
-    const k = `${e.workspace_id}/${e.project_id}/${e.user_id}/${week}`;
-    const r = m.get(k) ?? { workspace_id: String(e.workspace_id), project_id: e.project_id === null ? null : String(e.project_id), iso_week: week, entries: 0, seconds: 0 };
-    r.entries++;
-    r.seconds += e.duration;
-    m.set(k, r);
-  }
-  return [...m.values()].sort((a, b) => `${a.workspace_id}/${a.iso_week}/${a.project_id}`.localeCompare(`${b.workspace_id}/${b.iso_week}/${b.project_id}`));
-}
-
-// ------------------------------------------------------------------ the test
+// is checked against numbers computed from the simulators' own data (test/helpers/reporting.ts,
+// never by our SQL), and the history answers (--as-of, compliance_daily) against the first
+// round's data. The steps run in order, each on the state the one before left.
+// The lag behind schedules is in test/reporting-lag.test.ts.
 
 describe('reporting schema, history and fleetsync report', () => {
   let env: TestEnv;
@@ -175,6 +35,13 @@ describe('reporting schema, history and fleetsync report', () => {
   const vars = { AX: KEYS.AX, FM: KEYS.FM, IZ: KEYS.IZ, TG: KEYS.TG, PID: KEYS.PID, PSECRET: KEYS.PSECRET };
   const cli = (args: string[]) => runCli(env, configFile, args, vars);
 
+  // What one step leaves for the next.
+  let round1: { ax: AutomoxData; devices: Dev[] };
+  let historyAfterRound1: number;
+  let round2: { servers: AutomoxData['servers']; gone: AutomoxData['servers'][number]; emptied: PartnerData['sites'][number]; heldDevices: PartnerData['devices'] };
+  let nowMs: number;
+  let yesterday: string;
+
   const dbNow = async () => (await sql<{ now: Date }>`select now()`.execute(env.db)).rows[0]!.now;
   const syncAll = async () => {
     const runs = await Promise.all(['ax', 'fm', 'fi', 'iz', 'tg', 'pt'].map((s) => syncOnce(app, s)));
@@ -184,8 +51,19 @@ describe('reporting schema, history and fleetsync report', () => {
     const res = await sql<{ n: number }>`select (select count(*) from devices_history) + (select count(*) from packages_history) + (select count(*) from users_history) + (select count(*) from time_entries_history) as n`.execute(env.db);
     return Number(res.rows[0]!.n);
   };
-  const izAccount = () => iz.data.account;
-  const expectedNow = () => expectedDevices(ax.data, fm.data, pt.data, iz.data.devices, izAccount().display_name);
+  const expectedNow = () => expectedDevices({ ax: ax.data, fm: fm.data, pt: pt.data, izumaDevices: iz.data.devices, izAccountName: iz.data.account.display_name });
+  const inventory = async (sources: string[] = []) => (await runReport(env.db, 'inventory', { sources, asOf: null })).rows;
+  const compliance = async (asOf: Date | null = null) =>
+    (await runReport(env.db, 'compliance', { sources: [], asOf })).rows.map((r) => ({
+      source_id: r.source_id,
+      organization_id: r.organization_id,
+      category_id: r.category_id,
+      category_name: r.category_name,
+      severity: r.severity,
+      devices_missing_patches: r.devices_missing_patches,
+      missing_packages: r.missing_packages,
+      missing_packages_with_cves: r.missing_packages_with_cves,
+    }));
 
   beforeAll(async () => {
     env = await createTestEnv();
@@ -199,7 +77,7 @@ describe('reporting schema, history and fleetsync report', () => {
     pt = new PartnerSimulator({ clientId: KEYS.PID, clientSecret: KEYS.PSECRET, data: generatePartnerData({ seed: 39, sitesPerOu: [[6, 3], [4]], usersPerOu: 4 }) });
     sims.push(ax, fm, fi, iz, tg, pt);
     const [a, f, i, z, t, p] = await Promise.all(sims.map((s) => s.start()));
-    const cfg = config({ ax: a!, fm: f!, fi: i!, iz: z!, tg: `${t!}/api/v9`, pt: p! });
+    const cfg = reportingConfig({ ax: a!, fm: f!, fi: i!, iz: z!, tg: `${t!}/api/v9`, pt: p! });
     configFile = await dir.writeYaml('fleetsync.yaml', cfg);
     app = await env.open(cfg, { ...process.env, ...vars });
     app.engine.startWorkers();
@@ -211,23 +89,10 @@ describe('reporting schema, history and fleetsync report', () => {
     await dir.remove();
   });
 
-  it('answers every view from the vendors data, keeps history of changes only, and answers as of a past date', async () => {
-    // ---------------------------------------------------------------- round 1
+  it('round 1: answers every view from the vendors data', async () => {
     const first = await syncAll();
     for (const [id, run] of first) expect(run.status, `${id}: ${run.error_message ?? ''}`).toBe('succeeded');
-    const round1 = { ax: structuredClone(ax.data), devices: expectedNow() };
-
-    const inventory = async (sources: string[] = []) => (await runReport(env.db, 'inventory', { sources, asOf: null })).rows;
-    const orgCounts = (rows: Array<Record<string, unknown>>) => {
-      const m = new Map<string, [string, string, string | null, number]>();
-      for (const r of rows) {
-        const k = `${String(r.source_id)}\u0000${String(r.organization_id)}`;
-        const e = m.get(k) ?? [String(r.source_id), String(r.organization_id), (r.organization_name as string | null) ?? null, 0];
-        e[3]++;
-        m.set(k, e);
-      }
-      return [...m.values()].sort((a, b) => (a[0] + a[1] < b[0] + b[1] ? -1 : 1));
-    };
+    round1 = { ax: structuredClone(ax.data), devices: expectedNow() };
     expect(orgCounts(await inventory())).toEqual(countByOrg(round1.devices));
     // Vendors are named per source.
     const vendors = await sql<{ source_id: string; vendor: string }>`select source_id, vendor from reporting.source_vendors order by 1`.execute(env.db);
@@ -239,27 +104,15 @@ describe('reporting schema, history and fleetsync report', () => {
       { source_id: 'pt', vendor: 'rest' },
       { source_id: 'tg', vendor: 'toggl' },
     ]);
-
-    const compliance = async (asOf: Date | null = null) =>
-      (await runReport(env.db, 'compliance', { sources: [], asOf })).rows.map((r) => ({
-        source_id: r.source_id,
-        organization_id: r.organization_id,
-        category_id: r.category_id,
-        category_name: r.category_name,
-        severity: r.severity,
-        devices_missing_patches: r.devices_missing_patches,
-        missing_packages: r.missing_packages,
-        missing_packages_with_cves: r.missing_packages_with_cves,
-      }));
-    const byKey = <T extends { organization_id: unknown; category_id: unknown; severity: unknown }>(rows: T[]) =>
-      [...rows].sort((a, b) => String(a.organization_id).localeCompare(String(b.organization_id)) || Number(a.category_id) - Number(b.category_id) || String(a.severity).localeCompare(String(b.severity)));
     expect(byKey(await compliance())).toEqual(expectedCompliance(round1.ax));
+  });
 
+  it('keeps history of changes only: an unchanged resync writes none', async () => {
     // History begins with round 1: move it two days back, as if round 1 had been two days ago.
     for (const t of ['devices_history', 'packages_history', 'users_history']) {
       await sql`update ${sql.table(t)} set valid_from = valid_from - interval '2 days', valid_to = valid_to - interval '2 days'`.execute(env.db);
     }
-    const historyAfterRound1 = await historyRows();
+    historyAfterRound1 = await historyRows();
     // Toggl did not opt in to users history; the partner source did.
     const usersHistory = await sql<{ source_id: string; n: number }>`select source_id, count(*)::int as n from users_history group by 1 order by 1`.execute(env.db);
     expect(usersHistory.rows).toEqual([{ source_id: 'pt', n: pt.data.users.length }]);
@@ -268,8 +121,9 @@ describe('reporting schema, history and fleetsync report', () => {
     const again = await syncAll();
     for (const [id, run] of again) expect(run.status, `${id}: ${run.error_message ?? ''}`).toBe('succeeded');
     expect(await historyRows()).toBe(historyAfterRound1);
+  });
 
-    // ---------------------------------------------------------------- round 2: vendor changes
+  it('round 2: vendor changes land, a failing resource and a held sweep included', async () => {
     const now = Date.now();
     // Automox: three servers change compliance, one changes only fields we do not normalize (raw
     // only: no new version), one is deleted with its packages, two packages get installed.
@@ -293,19 +147,22 @@ describe('reporting schema, history and fleetsync report', () => {
     const emptied = pt.data.sites[0]!;
     const heldDevices = pt.data.devices.filter((d) => d.site_id === emptied.id);
     pt.data.devices = pt.data.devices.filter((d) => d.site_id !== emptied.id);
+    round2 = { servers, gone, emptied, heldDevices };
 
     const second = await syncAll();
     expect(second.get('iz')!.status).toBe('partial');
     for (const id of ['ax', 'fm', 'fi', 'tg', 'pt']) expect(second.get(id)!.status, `${id}: ${second.get(id)!.error_message ?? ''}`).toBe('succeeded');
+  });
 
-    // ---------------------------------------------------------------- views after round 2
+  it('views after round 2: inventory, compliance, stale devices, organization summary', async () => {
+    const { emptied, heldDevices } = round2;
     // The held partner devices are still present (held, not deleted).
     const expected2 = [...expectedNow(), ...heldDevices.map((d) => ({ source: 'pt', org: d.site_id, orgName: emptied.name, lastSeenMs: parseVendorTime(d.last_seen_at), compliant: null }))];
     expect(orgCounts(await inventory())).toEqual(countByOrg(expected2));
     expect(orgCounts(await inventory(['ax']))).toEqual(countByOrg(expected2.filter((d) => d.source === 'ax')));
     expect(byKey(await compliance())).toEqual(expectedCompliance(ax.data));
 
-    const nowMs = (await dbNow()).getTime();
+    nowMs = (await dbNow()).getTime();
     expect((await runReport(env.db, 'stale', { sources: [], asOf: null })).rows.length).toBe(staleIds(expected2, nowMs));
     await sql`update reporting.settings set value = '100000' where key = 'stale_after_days'`.execute(env.db);
     expect((await runReport(env.db, 'stale', { sources: [], asOf: null })).rows).toEqual([]);
@@ -319,7 +176,11 @@ describe('reporting schema, history and fleetsync report', () => {
         .map((o) => [String(o.id), ax.data.servers.filter((s) => s.organization_id === o.id).length, ax.data.groups.filter((g) => g.organization_id === o.id).length, ax.data.packages.filter((p) => p.organization_id === o.id).length]),
     );
     for (const r of summary.rows) expect(Object.keys(r.last_success_per_resource).sort()).toEqual(['device_groups', 'devices', 'organizations', 'packages', 'patch_categories']);
+  });
 
+  it('views after round 2: sync health and tracked time', async () => {
+    const { heldDevices } = round2;
+    const entries = tg.data.timeEntries;
     const health = (await runReport(env.db, 'health', { sources: [], asOf: null })).rows;
     const h = (source: string, resource: string) => health.find((r) => r.source_id === source && r.resource === resource)!;
     expect([h('ax', 'devices').last_run_outcome, Number(h('ax', 'devices').last_run_records)]).toEqual(['succeeded', ax.data.servers.length]);
@@ -339,8 +200,10 @@ describe('reporting schema, history and fleetsync report', () => {
     expect(got).toEqual(expectedTime(tg.data));
     const wsNames = new Set(time.map((r) => r.workspace_name));
     expect([...wsNames].sort()).toEqual(tg.data.workspaces.map((w) => w.name).sort());
+  });
 
-    // ---------------------------------------------------------------- history
+  it('history: device versions, the views as of a past date, compliance_daily', async () => {
+    const { servers, gone } = round2;
     const versions = await sql<{ device_id: string; n: number; open: number }>`
       select device_id, count(*)::int as n, count(*) filter (where is_current)::int as open from reporting.device_history where source_id = 'ax' group by 1 order by 1`.execute(env.db);
     const v = new Map(versions.rows.map((r) => [r.device_id, r]));
@@ -350,7 +213,7 @@ describe('reporting schema, history and fleetsync report', () => {
     expect(versions.rows.filter((r) => r.n !== 1).length).toBe(3);
 
     // As of yesterday (end of day, UTC): round 1, from history.
-    const yesterday = new Date(nowMs - DAY).toISOString().slice(0, 10);
+    yesterday = new Date(nowMs - DAY).toISOString().slice(0, 10);
     const asOfDate = new Date(`${yesterday}T00:00:00Z`);
     asOfDate.setUTCDate(asOfDate.getUTCDate() + 1);
     const past = (await runReport(env.db, 'inventory', { sources: [], asOf: asOfDate })).rows;
@@ -367,8 +230,9 @@ describe('reporting schema, history and fleetsync report', () => {
     expect(rowsOf(dayOf(nowMs - DAY))).toEqual(complianceDaily(round1.ax));
     expect(rowsOf(dayOf(nowMs))).toEqual(complianceDaily(ax.data));
     expect(daily.rows.some((r) => r.day < dayOf(nowMs - 2 * DAY))).toBe(false); // history began two days ago
+  });
 
-    // ---------------------------------------------------------------- the command
+  it('fleetsync report: formats, durations and refusals', async () => {
     const csv = await cli(['report', 'compliance', '--source', 'ax', '--format', 'csv', '--as-of', yesterday]);
     expect(csv.code, csv.stderr).toBe(0);
     const lines = csv.stdout.trim().split('\n');
@@ -394,8 +258,10 @@ describe('reporting schema, history and fleetsync report', () => {
     expect([refused.code, refused.stderr.trim()]).toEqual([2, 'fleetsync: report time has no history: --as-of works with inventory, compliance, stale']);
     const bad = await cli(['report', 'inventory', '--as-of', '2026-02-30']);
     expect([bad.code, bad.stderr.trim()]).toEqual([2, 'fleetsync: --as-of 2026-02-30: no such date']);
+  });
 
-    // A held sweep applied by hand deletes its rows: their versions close, none opens.
+  it('a held sweep applied by hand deletes its rows: their versions close, none opens', async () => {
+    const { heldDevices } = round2;
     const [applied] = await applyHeldSweeps(env.db, 'pt', 'devices');
     expect(applied!.deleted).toBe(heldDevices.length);
     const held = await sql<{ open: number; closed: number }>`
@@ -403,40 +269,5 @@ describe('reporting schema, history and fleetsync report', () => {
       from devices_history where source_id = 'pt' and external_id = any(${heldDevices.map((d) => d.id)}::text[])`.execute(env.db);
     expect(held.rows[0]).toEqual({ open: 0, closed: heldDevices.length });
     expect(orgCounts(await inventory(['pt']))).toEqual(countByOrg(expectedNow().filter((d) => d.source === 'pt')));
-  });
-
-  it('measures a resource\'s lag behind the schedule that covers it', async () => {
-    const scheduler = new Scheduler({ redis: app.redis, prefix: app.prefix, engine: app.engine, sources: app.sources, schedules: [{ name: 'ax-often', cron: '*/5 * * * *', timeZone: 'UTC', sources: ['ax'], resources: [], mode: 'full' }], logger: silent, db: env.db });
-    try {
-      expect((await syncOnce(app, 'ax')).run.status).toBe('succeeded');
-      const lag = async () =>
-        (
-          await sql<{ due: Date | null; lag: number | null; schedules: string | null }>`
-            select schedule_due_at as due, extract(epoch from schedule_lag)::float8 as lag, schedules from reporting.sync_health where source_id = 'ax' and resource = 'devices'`.execute(env.db)
-        ).rows[0]!;
-      await scheduler.sync();
-      const rec = await env.db.selectFrom('sync_schedules').selectAll().executeTakeFirstOrThrow();
-      expect([rec.name, rec.cron, rec.sources, rec.last_fired_at]).toEqual(['ax-often', '*/5 * * * *', ['ax'], null]);
-      expect(new Date(rec.next_fire_at!).getTime()).toBeGreaterThan(Date.now() - 1000);
-      // Registered, not fired yet, next firing ahead: nothing is due.
-      expect(await lag()).toEqual({ due: null, lag: null, schedules: 'ax-often' });
-      // A firing ten minutes ago, after which devices succeeded: on time.
-      await sql`update sync_schedules set next_fire_at = now() - interval '10 minutes'`.execute(env.db);
-      expect((await lag()).lag).toBe(0);
-      // A firing the worker missed (it was down at the fire time): due since then, no walk since.
-      const dueAt = (await sql<{ at: Date }>`update sync_schedules set next_fire_at = now() returning next_fire_at as at`.execute(env.db)).rows[0]!.at;
-      const missed = await lag();
-      expect(missed.due?.toISOString()).toBe(dueAt.toISOString());
-      expect(missed.lag).toBeGreaterThan(0);
-      // It fires: due from the firing until a run of devices succeeds after it.
-      const [fired] = await scheduler.fire({ schedule: 'ax-often', sources: ['ax'], resources: [], mode: 'full' });
-      const firedAt = (await env.db.selectFrom('sync_schedules').select('last_fired_at').executeTakeFirstOrThrow()).last_fired_at!;
-      const run = await app.engine.waitForRun(fired!.runId);
-      expect(run.status).toBe('succeeded');
-      const after = await lag();
-      expect([after.due?.toISOString(), after.lag]).toEqual([new Date(firedAt).toISOString(), 0]);
-    } finally {
-      await scheduler.close();
-    }
   });
 });
