@@ -86,7 +86,8 @@ function readTogglError(body: unknown): { message?: string } {
 /**
  * Toggl Track v9: Basic auth `<api_token>:api_token`; about one request per second; 4xx never
  * repeated, 5xx retried after a random delay, 429 backs off for minutes, 410 disables the
- * endpoint, 402 pauses the source (or, with quota headers, the lane until the quota resets).
+ * endpoint, 402 pauses the resource whose endpoint the plan lacks (or, a spent quota, the lane
+ * until the quota resets).
  */
 export const toggl: VendorDefinition = {
   vendor: 'toggl',
@@ -104,6 +105,9 @@ export const toggl: VendorDefinition = {
   quotaHeaders: { remaining: 'X-Toggl-Quota-Remaining', resetsInSeconds: 'X-Toggl-Quota-Resets-In', spentMessage: /quota exceeded|requests? quota|hourly (api )?(quota|limit)|you.ve used \d+ \/ \d+ requests/i },
   // Requests per hour, per user and organization, by plan (Toggl's API and webhook limits, 2025).
   quotaPlans: { free: 30, starter: 240, premium: 600 },
+  // "402 (Payment required) - workspace should be upgraded to have access to said feature": a
+  // feature of one endpoint (tasks, for one, are not in the Free plan), not the account as a whole.
+  paymentRequired: 'resource',
   readError: readTogglError,
   validateSource: validateToggl,
   // `fleetsync check`: the token's workspaces, the first list a sync reads (one request of the

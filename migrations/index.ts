@@ -15,6 +15,7 @@ import * as m0013 from './20261208T0100_automox_software.js';
 import * as m0014 from './20261208T0200_time_entry_tag_ids.js';
 import * as m0015 from './20261208T0900_run_logs.js';
 import * as m0016 from './20261208T1000_notifications.js';
+import * as m0017 from './20261209T0100_paused_resources.js';
 
 /**
  * Migrations listed statically rather than read from the directory, so the same provider works
@@ -38,6 +39,7 @@ export const migrations: Record<string, Migration> = {
   '20261208T0200_time_entry_tag_ids': m0014,
   '20261208T0900_run_logs': m0015,
   '20261208T1000_notifications': m0016,
+  '20261209T0100_paused_resources': m0017,
 };
 
 /** Kysely MigrationProvider over the static list. */

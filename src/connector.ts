@@ -109,9 +109,16 @@ export interface VendorDefinition {
   /**
    * Quota headers besides X-RateLimit-* (Toggl: X-Toggl-Quota-Remaining, X-Toggl-Quota-Resets-In
    * in seconds). Remaining 0 pauses the lane until the reset; a 402 that carries them is a spent
-   * quota (lane pause), not a plan problem (source pause).
+   * quota (lane pause), not a plan problem (see paymentRequired).
    */
   quotaHeaders?: VendorQuota;
+  /**
+   * What a 402 that is not a spent quota stops. `source` (default): the account is not paid for as
+   * a whole, or the vendor documents no 402: the source pauses. `resource`: the vendor's 402 means
+   * the plan lacks the feature of that one endpoint (Toggl): only that resource of the source
+   * pauses, its other resources go on. Either lasts until `fleetsync resume`.
+   */
+  paymentRequired?: 'source' | 'resource';
   /**
    * Named plans of a per-source `quota` (requests per hour), e.g. Toggl's `free: 30`. A source's
    * `quota` is a plan name from here or a number (src/queue/quota.ts).

@@ -9,6 +9,8 @@ import { listHeldSweeps, type HeldSweep } from './warehouse/held-sweeps.js';
 import { readRunLogs } from './warehouse/run-logs.js';
 import { renderRunActions, renderRunLogs } from './dashboard-run-parts.js';
 import { freshnessCells } from './dashboard-freshness.js';
+import { pausedResourceText } from './sync/paused-resources.js';
+import { pausedResourcesOf } from './warehouse/resource-pauses.js';
 import type { SourceConfig } from './config.js';
 
 /** What the pages need besides the database. */
@@ -94,6 +96,15 @@ function syncButton(ctx: PageContext, sourceId: string, running: boolean): strin
   return `<form method="post" action="/sources/${encodeURIComponent(sourceId)}/sync" class="sync"><input type="hidden" name="csrf" value="${esc(ctx.csrf)}"><button type="submit" title="${running ? 'a run is going on: joins it' : 'start a full run now'}">sync now</button></form>`;
 }
 
+/**
+ * A source's state on the overview: paused, else running, else its last run's status, else
+ * never synced; resources paused by a plan-restriction 402 follow, each with its reason.
+ */
+function stateCell(paused: { paused_reason: string | null } | undefined, resources: ReadonlyArray<{ resource: string; reason: string }>, running: boolean, last: { status: string } | undefined): string {
+  const state = paused ? `<span class="failed">paused: ${esc(paused.paused_reason ?? '')}</span>` : running ? `<span class="running">running</span>` : last ? `<span class="${esc(last.status)}">${esc(last.status)}</span>` : 'never synced';
+  return [state, ...resources.map((r) => `<div class="failed paused-resource">${esc(pausedResourceText(r.resource, r.reason))}</div>`)].join('');
+}
+
 /** The overview's live part: sources with their last run and a sync button, running walks, held sweeps, recent runs. */
 export async function renderOverview(ctx: PageContext, limit: number): Promise<string> {
   const { db } = ctx;
@@ -122,6 +133,7 @@ export async function renderOverview(ctx: PageContext, limit: number): Promise<s
     .orderBy('id', 'desc')
     .execute();
   const paused = await db.selectFrom('sync_sources').select(['source_id', 'paused_at', 'paused_reason']).where('paused_at', 'is not', null).execute();
+  const pausedRes = await pausedResourcesOf(db, null);
   const walks = await progressOf(
     ctx,
     running.map((r) => r.id),
@@ -131,8 +143,7 @@ export async function renderOverview(ctx: PageContext, limit: number): Promise<s
     .map((s) => {
       const l = last.find((r) => r.source_id === s.id);
       const now_ = running.filter((r) => r.source_id === s.id);
-      const p = paused.find((r) => r.source_id === s.id);
-      const state = p ? `<span class="failed">paused: ${esc(p.paused_reason ?? '')}</span>` : now_.length > 0 ? `<span class="running">running</span>` : l ? `<span class="${esc(l.status)}">${esc(l.status)}</span>` : 'never synced';
+      const state = stateCell(paused.find((r) => r.source_id === s.id), pausedRes.filter((r) => r.sourceId === s.id), now_.length > 0, l);
       const lastRun = l ? `<a href="/runs/${esc(l.id)}">run ${esc(l.id)}</a>, finished ${esc(formatInstant(l.finished_at))} after ${esc(formatDuration(durationOf(l.started_at, l.finished_at)))}` : '-';
       const runningLinks = now_.map((r) => `<a href="/runs/${esc(r.id)}">run ${esc(r.id)}</a> (${esc(r.trigger)})`).join(', ') || '-';
       return `<tr class="source" data-source="${esc(s.id)}"><td>${esc(s.id)}</td><td>${esc(s.vendor)}</td><td>${state}</td><td>${lastRun}</td><td>${fresh.get(s.id) ?? '-'}</td><td>${runningLinks}</td><td>${syncButton(ctx, s.id, now_.length > 0)}</td></tr>`;
@@ -168,12 +179,17 @@ export function renderRunSummary(s: RunSummary): string {
     .slice(0, 20)
     .map((w) => `<tr class="sweep ${esc(w.outcome)}"><td>${esc(w.resource)}</td><td>${esc(w.scope)}</td><td>${esc(w.outcome)}</td><td>${esc(w.message)}</td></tr>`)
     .join('');
+  const pausedRows = s.resources
+    .filter((r) => r.paused !== null)
+    .map((r) => `<tr class="paused-resource"><td>${esc(r.resource)}</td><td>${esc(r.paused ?? '')}</td></tr>`)
+    .join('');
   const duration = formatDuration(durationOf(s.startedAt, s.finishedAt));
   return `<section class="run" data-run-id="${esc(s.runId)}">
 <h2>run ${esc(s.runId)} · ${esc(s.sourceId)} · ${esc(s.trigger)} · ${esc(s.mode)} · <span class="${esc(s.status)}">${esc(s.status)}</span></h2>
 <div>started ${esc(formatInstant(s.startedAt))}, ${s.finishedAt ? `finished ${esc(formatInstant(s.finishedAt))}, took` : 'running for'} ${esc(duration)}${s.error.message ? ` · <span class="err">${esc(s.error.message)}${s.error.requestId ? ` [request ${esc(s.error.requestId)}]` : ''}</span>` : ''}</div>
 <table><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr>${rows}</table>
 ${errorRows ? `<h3>failures</h3><table><tr><th>resource</th><th>scope</th><th>status</th><th>vendor message</th><th>request id</th></tr>${errorRows}</table>` : ''}
+${pausedRows ? `<h3>not walked: paused resources</h3><table><tr><th>resource</th><th>why (resume with fleetsync resume --source ID --resource R)</th></tr>${pausedRows}</table>` : ''}
 ${sweepRows ? `<h3>sweeps that did not simply sweep</h3><table><tr><th>resource</th><th>scope</th><th>sweep</th><th>why nothing (or this) was marked</th></tr>${sweepRows}</table>` : ''}
 </section>`;
 }

@@ -3,6 +3,7 @@ import type { SourceInfo } from './source-registry.js';
 import { table } from './status.js';
 import type { Database } from './warehouse/db.js';
 import { countHeldSweeps } from './warehouse/held-sweeps.js';
+import { pausedResourcesOf } from './warehouse/resource-pauses.js';
 
 /** Above this many sources, `status` without --source or --all summarizes instead of listing each. */
 export const STATUS_SUMMARY_ABOVE = 20;
@@ -27,7 +28,7 @@ export interface StatusSummary {
   attention: SourceAttention[];
 }
 
-/** Reads the summary in four queries, whatever the number of sources. */
+/** Reads the summary in five queries, whatever the number of sources. */
 export async function collectSummary(db: Kysely<Database>, sources: readonly SourceInfo[]): Promise<StatusSummary> {
   const known = new Set(sources.map((s) => s.id));
   const paused = new Map((await db.selectFrom('sync_sources').select(['source_id', 'paused_reason']).where('paused_at', 'is not', null).execute()).map((r) => [r.source_id, r.paused_reason]));
@@ -36,10 +37,13 @@ export async function collectSummary(db: Kysely<Database>, sources: readonly Sou
   const lastBy = new Map(last.rows.map((r) => [r.source_id, r]));
   const held = new Map<string, number>();
   for (const h of await countHeldSweeps(db)) held.set(h.source_id, (held.get(h.source_id) ?? 0) + h.n);
+  const pausedRes = new Map<string, string[]>();
+  for (const p of await pausedResourcesOf(db, null)) pausedRes.set(p.sourceId, [...(pausedRes.get(p.sourceId) ?? []), p.resource]);
   const attention: SourceAttention[] = [];
   for (const s of sources) {
     const why: string[] = [];
     if (paused.has(s.id)) why.push(`paused: ${paused.get(s.id) ?? ''}`);
+    for (const r of pausedRes.get(s.id) ?? []) why.push(`resource ${r} paused`);
     const run = lastBy.get(s.id);
     if (run && (run.status === 'failed' || run.status === 'partial')) why.push(`last run ${run.status}: ${run.error_message ?? ''}`);
     if (held.has(s.id)) why.push(`${held.get(s.id)} held sweep(s)`);

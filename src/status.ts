@@ -6,6 +6,8 @@ import type { LaneInfo } from './queue/lane-info.js';
 import type { Database } from './warehouse/db.js';
 import type { WalkRow } from './warehouse/walks.js';
 import { listHeldSweeps } from './warehouse/held-sweeps.js';
+import { pausedResources as resourcePausesOf } from './warehouse/resource-pauses.js';
+import { pausedResourceText, runPausedResources } from './sync/paused-resources.js';
 
 /** Per-resource totals of one run. */
 export interface ResourceSummary {
@@ -36,6 +38,8 @@ export interface ResourceSummary {
   errors: Array<{ scope: string; status: number | null; message: string; requestId: string | null }>;
   /** Cursor of the (first) running walk, for resuming. */
   cursor: unknown;
+  /** Why the run did not walk this resource: it was paused (a plan-restriction 402) when the run would have; null otherwise. */
+  paused: string | null;
 }
 
 /** A run with its per-resource summary. */
@@ -55,7 +59,8 @@ export interface RunSummary {
 export async function summarizeRun(db: Kysely<Database>, runId: string): Promise<RunSummary> {
   const run = await db.selectFrom('sync_runs').selectAll().where('id', '=', runId).executeTakeFirstOrThrow();
   const walks = await db.selectFrom('sync_walks').selectAll().where('run_id', '=', runId).orderBy('id').execute();
-  const byResource = new Map<string, ResourceSummary>(run.resources.map((r) => [r, emptySummary(r)]));
+  const paused = runPausedResources(run.paused_resources);
+  const byResource = new Map<string, ResourceSummary>(run.resources.map((r) => [r, { ...emptySummary(r), paused: paused[r] ?? null }]));
   for (const w of walks) {
     const s = byResource.get(w.resource);
     if (s) addWalk(s, w);
@@ -75,7 +80,7 @@ export async function summarizeRun(db: Kysely<Database>, runId: string): Promise
 
 function emptySummary(resource: string): ResourceSummary {
   const counts = { walks: 0, running: 0, failed: 0, pages: 0, records: 0, inserted: 0, updated: 0, unchanged: 0, deleted: 0, missing: 0, quarantined: 0, unidentified: 0, repaired: 0, duplicates: 0 };
-  return { resource, ...counts, total: null, sweeps: [], waitingUntil: null, waitingReason: null, errors: [], cursor: null };
+  return { resource, ...counts, total: null, sweeps: [], waitingUntil: null, waitingReason: null, errors: [], cursor: null, paused: null };
 }
 
 /** Adds one walk's counts, sweep, wait, cursor and failure to its resource's summary. */
@@ -111,10 +116,14 @@ export function formatRunSummary(s: RunSummary): string {
     String(r.unchanged),
     String(r.deleted),
     String(r.quarantined),
-    r.running > 0 ? (r.waitingUntil ? `waiting until ${r.waitingUntil}` : 'running') : r.failed > 0 ? `${r.failed} failed` : r.walks === 0 ? 'not walked' : 'ok',
+    r.running > 0 ? (r.waitingUntil ? `waiting until ${r.waitingUntil}` : 'running') : r.failed > 0 ? `${r.failed} failed` : r.walks === 0 ? (r.paused !== null ? 'paused' : 'not walked') : 'ok',
   ]);
-  const lines = [`run ${s.runId} of ${s.sourceId} (${s.trigger}, ${s.mode}): ${s.status}`, ...table([head, ...rows])];
+  // A run that skipped paused resources never just says "succeeded": the head line names them.
+  const skipped = s.resources.filter((r) => r.paused !== null && r.walks === 0).map((r) => r.resource);
+  const note = skipped.length > 0 ? ` (not walked, paused: ${skipped.join(', ')})` : '';
+  const lines = [`run ${s.runId} of ${s.sourceId} (${s.trigger}, ${s.mode}): ${s.status}${note}`, ...table([head, ...rows])];
   for (const r of s.resources) for (const e of r.errors.slice(0, 5)) lines.push(`  ${e.message}${e.requestId ? ` [request ${e.requestId}]` : ''}`);
+  for (const r of s.resources) if (r.paused !== null) lines.push(`  ${pausedResourceText(r.resource, r.paused)}`);
   for (const r of s.resources) {
     // Kept out of the table so its columns stay what scripts parse.
     if (r.missing > 0) lines.push(`  ${s.sourceId}/${r.resource}: ${r.missing} missing (marked deleted when the next complete walk misses them too)`);
@@ -135,12 +144,14 @@ export function table(rows: string[][]): string[] {
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
 }
 
-/** Status of every configured source: lanes, paused state, disabled resources, last run per resource. */
+/** Status of every configured source: lanes, paused state, disabled and paused resources, last run per resource. */
 export interface SourceStatus {
   sourceId: string;
   vendor: string;
   paused: { at: string; reason: string | null } | null;
   disabled: Array<{ resource: string; at: string; reason: string | null }>;
+  /** Resources paused by a plan-restriction 402 (`fleetsync resume --source ID --resource R`). */
+  pausedResources: Array<{ resource: string; at: string; status: number | null; reason: string }>;
   /** Sweeps the mass-delete guard holds now (apply with `fleetsync sweep --confirm`). */
   heldSweeps: Array<{ resource: string; scope: string; heldAt: string; walkId: string; rows: number; message: string }>;
   lanes: LaneStatus[];
@@ -167,6 +178,7 @@ export async function collectStatus(db: Kysely<Database>, engine: Engine, source
   for (const id of sourceIds) {
     const paused = await db.selectFrom('sync_sources').selectAll().where('source_id', '=', id).executeTakeFirst();
     const disabled = await db.selectFrom('sync_disabled_resources').selectAll().where('source_id', '=', id).execute();
+    const pausedResources = [...(await resourcePausesOf(db, id)).values()].map((p) => ({ resource: p.resource, at: p.pausedAt.toISOString(), status: p.status, reason: p.reason }));
     const held = await listHeldSweeps(db, { sourceId: id });
     const lanes = await laneStatus(db, engine, id, { paused: Boolean(paused?.paused_at), limitText: laneLimitText });
     const queued = lanes.reduce((n, l) => n + l.waiting + l.active + l.delayed, 0);
@@ -197,6 +209,7 @@ export async function collectStatus(db: Kysely<Database>, engine: Engine, source
       vendor: vendorOf(id),
       paused: paused?.paused_at ? { at: new Date(paused.paused_at).toISOString(), reason: paused.paused_reason } : null,
       disabled: disabled.map((d) => ({ resource: d.resource, at: d.disabled_at.toISOString(), reason: d.reason })),
+      pausedResources,
       heldSweeps: held.map((h) => ({ resource: h.resource, scope: h.scope, heldAt: h.held_at.toISOString(), walkId: h.walk_id, rows: h.ids.length, message: h.message })),
       lanes,
       nothingQueued,
@@ -219,6 +232,13 @@ function windowText(ms: number): string {
   return `${ms}ms`;
 }
 
+/** A resource's outcome in its last run: the run's status, with its failed walks, or that the run skipped it as paused. */
+function resourceOutcome(r: SourceStatus['resources'][number]): string {
+  if (r.summary?.paused != null && r.summary.walks === 0) return 'paused, not walked';
+  if (r.summary && r.summary.failed > 0 && r.lastRunStatus !== 'running') return `${r.lastRunStatus ?? '-'} (${r.summary.failed} failed)`;
+  return r.lastRunStatus ?? 'never';
+}
+
 /** Formats `fleetsync status` for a terminal. */
 export function formatStatus(all: SourceStatus[]): string {
   const lines: string[] = [];
@@ -232,6 +252,7 @@ export function formatStatus(all: SourceStatus[]): string {
     );
     for (const l of s.lanes) if (l.quota !== null) lines.push(`  ${l.name} ${l.quota}`);
     for (const d of s.disabled) lines.push(`  disabled: ${d.resource} since ${d.at}: ${d.reason ?? ''}`);
+    for (const p of s.pausedResources) lines.push(`  ${pausedResourceText(p.resource, p.reason)} (since ${p.at})`);
     for (const h of s.heldSweeps) lines.push(`  ${h.message} since ${h.heldAt} (apply: fleetsync sweep --source ${s.sourceId} --resource ${h.resource} --scope ${h.scope} --confirm)`);
     for (const j of s.overdue) lines.push(`  ${overdueLine(j)}`);
     for (const runId of s.nothingQueued) {
@@ -243,7 +264,7 @@ export function formatStatus(all: SourceStatus[]): string {
         ...s.resources.map((r) => [
           `  ${r.resource}`,
           r.lastRunId ?? '-',
-          r.summary && r.summary.failed > 0 && r.lastRunStatus !== 'running' ? `${r.lastRunStatus ?? '-'} (${r.summary.failed} failed)` : r.lastRunStatus ?? 'never',
+          resourceOutcome(r),
           r.finishedAt ?? '-',
           String(r.summary?.pages ?? 0),
           String(r.summary?.inserted ?? 0),

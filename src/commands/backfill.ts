@@ -1,5 +1,6 @@
 import { EXIT_USAGE } from '../exit-codes.js';
 import { sinceCoverage, sinceRefusal } from '../sync/backfill-since.js';
+import { pausedResourcesNotice } from './paused-source.js';
 import { announceRun } from './run-output.js';
 import { collect, CommandError, onShutdown, reportRunEnd, requireSource, waitWithProgress, withApp, workHereIfAble, type CommandContext } from './common.js';
 
@@ -27,8 +28,10 @@ export function registerBackfill(ctx: CommandContext): void {
         const coverage = sinceCoverage(src.vendor.resources, opts.resource.length > 0 ? opts.resource : [...src.resources.keys()]);
         const refusal = since ? sinceRefusal(src.id, src.vendor.vendor, coverage) : null;
         if (refusal !== null) throw new CommandError(refusal, EXIT_USAGE);
+        const skipped = await pausedResourcesNotice(app.db, src, opts.resource);
         const { runId, resumed } = await app.engine.startRun(opts.source, { resources: opts.resource, trigger: 'backfill', mode: 'full', since });
-        const note = since && coverage.full.length > 0 ? `--since narrows ${coverage.narrowed.join(', ')}; ${coverage.full.join(', ')} walk fully (no filter by update time)` : null;
+        const narrowed = since && coverage.full.length > 0 ? `--since narrows ${coverage.narrowed.join(', ')}; ${coverage.full.join(', ')} walk fully (no filter by update time)` : null;
+        const note = [narrowed, skipped].filter((n) => n !== null).join('\n') || null;
         announceRun({ runId, resumed, source: opts.source, label: 'backfill run', since, note, json: opts.json, wait: !opts.detach, separateNote: true });
         if (opts.detach) return;
         const signal = onShutdown(ctx.logger);

@@ -1,6 +1,6 @@
 import { Option } from 'commander';
 import { planDryRun } from '../sync/dry-run.js';
-import { pausedSourceNotice } from './paused-source.js';
+import { pausedResourcesNotice, pausedSourceNotice } from './paused-source.js';
 import { formatDryRun } from './sync-dry-run.js';
 import { announceRun } from './run-output.js';
 import { boundHeapGrowth, collect, onShutdown, reportRunEnd, requireSource, waitWithProgress, withApp, workHereIfAble, type CommandContext } from './common.js';
@@ -25,8 +25,10 @@ export function registerSync(ctx: CommandContext): void {
           return;
         }
         const paused = await pausedSourceNotice(app.db, opts.source, opts.wait);
+        const skipped = await pausedResourcesNotice(app.db, src, opts.resource);
         const { runId, resumed } = await app.engine.startRun(opts.source, { resources: opts.resource, trigger: 'sync', mode: opts.mode });
-        announceRun({ runId, resumed, source: opts.source, label: 'run', note: paused, json: opts.json, wait: opts.wait });
+        const note = [paused, skipped].filter((n) => n !== null).join('; ') || null;
+        announceRun({ runId, resumed, source: opts.source, label: 'run', note, json: opts.json, wait: opts.wait });
         if (!opts.wait) return;
         boundHeapGrowth(ctx.env.nodeOptions);
         const signal = onShutdown(ctx.logger);

@@ -19,7 +19,8 @@ export interface FailureRecord {
  * - pause-lane: the vendor said wait: hold the whole lane `waitMs`, no attempt spent;
  * - wait: Postgres is out of resources: log `message` (what to free), the job waits `waitMs`, no attempt spent;
  * - fail-run: refused credentials: fail every running walk of the run;
- * - pause-source: 402: pause the source until someone resumes it (the failure message is the reason);
+ * - pause-source: 402 of a vendor whose 402 stops the whole account: pause the source until someone resumes it (the failure message is the reason);
+ * - pause-resource: 402 of a vendor whose 402 is a plan restriction of one endpoint (Toggl): pause that resource of the source until resumed and fail its running walks; the others go on;
  * - disable-resource: 410: disable the resource for the source and fail its running walks.
  */
 export type FailureAction =
@@ -30,6 +31,7 @@ export type FailureAction =
   | { action: 'wait'; waitMs: number; message: string }
   | { action: 'fail-run'; failure: FailureRecord }
   | { action: 'pause-source'; failure: FailureRecord }
+  | { action: 'pause-resource'; failure: FailureRecord }
   | { action: 'disable-resource'; failure: FailureRecord };
 
 /** What the decision depends on besides the error. */
@@ -43,6 +45,11 @@ export interface FailureContext {
   maxAttempts: number;
   /** Lane pause after a 429 that names no wait (the source's setting, else the vendor's). */
   rateLimitBackoffMs: number;
+  /**
+   * What a 402 that is not a spent quota stops (VendorDefinition.paymentRequired): the whole
+   * source (default), or only this resource (a plan restriction of one endpoint).
+   */
+  paymentRequired?: 'source' | 'resource';
   /** The source's hourly request quota (src/queue/quota.ts), for the text of a spent quota's 402; null or absent without one. */
   quotaPerHour?: number | null;
   /** Whether the run has yet to get any answer from the vendor (no walk of it committed a page): a connection failure then points at a wrong baseUrl. */
@@ -116,7 +123,7 @@ export function decideFailure(err: unknown, ctx: FailureContext): FailureAction 
     case 'auth':
       return { action: 'fail-run', failure: { ...base, message: `${base.message}: check the credentials of source ${ctx.sourceId}` } };
     case 'payment_required':
-      return { action: 'pause-source', failure: { ...base, message: `${base.message}: payment required, not a spent quota: the plan lacks what ${ctx.resource} needs; resume with \`fleetsync resume --source ${ctx.sourceId}\` once it is upgraded` } };
+      return paymentRequired(base, ctx);
     case 'gone':
       return {
         action: 'disable-resource',
@@ -130,4 +137,18 @@ export function decideFailure(err: unknown, ctx: FailureContext): FailureAction 
     default:
       return { action: 'fail-walk', failure: base };
   }
+}
+
+/**
+ * A 402 that is not a spent quota (a spent one is rate_limited): a plan restriction of this
+ * resource's endpoint pauses the resource, other vendors' 402 (the account is not paid) the
+ * source. The message says which and how to resume.
+ */
+function paymentRequired(base: FailureRecord, ctx: Pick<FailureContext, 'sourceId' | 'resource' | 'paymentRequired'>): FailureAction {
+  const why = `${base.message}: payment required, not a spent quota: the plan lacks what ${ctx.resource} needs`;
+  if (ctx.paymentRequired === 'resource') {
+    const resume = `fleetsync resume --source ${ctx.sourceId} --resource ${ctx.resource}`;
+    return { action: 'pause-resource', failure: { ...base, message: `${why}; ${ctx.resource} is paused for ${ctx.sourceId} (its other resources go on); resume with \`${resume}\` once it is upgraded` } };
+  }
+  return { action: 'pause-source', failure: { ...base, message: `${why}; resume with \`fleetsync resume --source ${ctx.sourceId}\` once it is upgraded` } };
 }

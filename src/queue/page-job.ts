@@ -4,10 +4,12 @@ import type { HttpPage } from '../http/client.js';
 import { VendorError } from '../http/errors.js';
 import { postgresConnectionReason, UNREACHABLE_CODES } from '../infra-errors.js';
 import { rateLimitBackoffOf } from '../sources.js';
-import { disableResource, pauseSource, sourcePause } from '../warehouse/source-state.js';
+import { pausedResourceText } from '../sync/paused-resources.js';
+import { pauseResource, walkPauses } from '../warehouse/resource-pauses.js';
+import { disableResource, pauseSource } from '../warehouse/source-state.js';
 import { failWalks, getWalk, markWalkWaiting, runHasCommittedPages, runningWalks, type WalkRow } from '../warehouse/walks.js';
 import { startCommit, type CommitDeps } from './commit.js';
-import { decideFailure, type FailureRecord } from './failure-policy.js';
+import { decideFailure, type FailureAction, type FailureRecord } from './failure-policy.js';
 import type { HeadStart } from './head-start/index.js';
 import { holdLane, type HoldDeps, type LaneWaitKind, type PageJobData } from './lanes.js';
 import type { PageQueue } from './page-queue.js';
@@ -27,9 +29,10 @@ export interface PageJobDeps extends CommitDeps, HoldDeps {
 
 /**
  * A page job's outcome, for logs and tests. `paused`: the source is paused, the job ended without a
- * request and resumeSource queues the walk's page again.
+ * request and resumeSource queues the walk's page again. `resource-paused`: the walk's resource is
+ * paused (a plan-restriction 402), the walk failed with that reason without a request.
  */
-export type PageOutcome = 'walk-gone' | 'walk-finished' | 'already-committed' | 'stale' | 'committed' | 'raced' | 'paused';
+export type PageOutcome = 'walk-gone' | 'walk-finished' | 'already-committed' | 'stale' | 'committed' | 'raced' | 'paused' | 'resource-paused';
 
 /** How this job is put back to wait (moved to delayed; spends no attempt). Always throws. */
 export type Defer = (ms: number) => Promise<never>;
@@ -61,13 +64,19 @@ export async function processPage(deps: PageJobDeps, job: Job<PageJobData>, defe
   if (settled !== null || !walk) return settled ?? 'walk-gone';
   const ref = pageRef(deps.routeOf(walk), walk, page);
   try {
-    const paused = await sourcePause(deps.db, ref.src.id);
-    if (paused) {
+    const paused = await walkPauses(deps.db, ref.src.id, walk.resource);
+    if (paused.source) {
       // Nothing waits in Redis for a paused source: its walks keep their cursors and resumeSource
       // queues their pages again, so a paused account costs no job, timer or connection.
       deps.metrics?.laneWait(ref.src.id, ref.lane.laneClass, 0, 'paused');
-      await markWalkWaiting(deps.db, walk.id, null, `source paused: ${paused.reason ?? ''}`);
+      await markWalkWaiting(deps.db, walk.id, null, `source paused: ${paused.source.reason ?? ''}`);
       return 'paused';
+    }
+    if (paused.resource) {
+      // Paused by a 402 of another walk (another scope, or a run beside this one): the endpoint
+      // would answer 402 again, so the walk ends as that one did, without a request.
+      await failAndReport(deps, [walk.id], walk.run_id, { message: `${ref.where}: ${pausedResourceText(walk.resource, paused.resource.reason)}`, status: paused.resource.status, requestId: null });
+      return 'resource-paused';
     }
     const held = await deps.headStart.take(ref);
     const answer = held?.answer ?? (await askVendor(deps, ref, waitsOf(deps, ref, defer)));
@@ -168,6 +177,7 @@ async function handleFailure(deps: PageJobDeps, err: unknown, at: { job: Job<Pag
     // Without a Retry-After the vendor's documented backoff applies (Toggl: "a few minutes").
     rateLimitBackoffMs: rateLimitBackoffOf(src),
     quotaPerHour: ref.lane.quotaPerHour,
+    paymentRequired: src.vendor.paymentRequired ?? 'source',
     firstRequest: await isFirstRequest(deps, err, ref),
     backoffMs: deps.worker.backoffMs,
     connectFailureTimeoutMs: deps.worker.connectFailureTimeoutMs,
@@ -196,21 +206,35 @@ async function handleFailure(deps: PageJobDeps, err: unknown, at: { job: Job<Pag
       return await hold(deps, ref, { ms: decision.waitMs, reason: null, kind: 'paused', defer: at.defer });
     case 'fail-run':
       return await failWalksOf(deps, ref, decision.failure, (await runningWalks(deps.db, walk.run_id)).map((r) => r.id));
-    case 'pause-source': {
-      const reason = decision.failure.message;
-      await pauseSource(deps.db, src.id, reason);
-      deps.log.error({ source: src.id, requestId: decision.failure.requestId }, reason);
-      // The job ends: every walk of the source waits, with its cursor, for `resume` (resumeSource).
-      deps.metrics?.laneWait(src.id, ref.lane.laneClass, 0, 'paused');
-      await markWalkWaiting(deps.db, walk.id, null, `source paused: ${reason}`);
-      return 'paused';
-    }
-    case 'disable-resource': {
-      const { failure } = decision;
-      await disableResource(deps.db, src.id, walk.resource, failure.status, failure.message);
-      return await failWalksOf(deps, ref, failure, (await runningWalks(deps.db, walk.run_id, walk.resource)).map((r) => r.id));
-    }
+    case 'pause-source':
+    case 'pause-resource':
+    case 'disable-resource':
+      return await stopFor(deps, ref, decision);
   }
+}
+
+/**
+ * A 402 or 410 stops more than this page: the source pauses (every walk of it waits with its
+ * cursor for `resume`; 'paused'), or the resource pauses (402, a plan restriction) or is disabled
+ * (410): its running walks of the run fail (throws UnrecoverableError), the source's other
+ * resources go on, and later runs skip it until `resume` / `enable`.
+ */
+async function stopFor(deps: PageJobDeps, ref: PageRef, decision: Extract<FailureAction, { action: 'pause-source' | 'pause-resource' | 'disable-resource' }>): Promise<PageOutcome> {
+  const { src, walk } = ref;
+  const { failure } = decision;
+  if (decision.action === 'pause-source') {
+    await pauseSource(deps.db, src.id, failure.message);
+    deps.log.error({ source: src.id, requestId: failure.requestId }, failure.message);
+    deps.metrics?.laneWait(src.id, ref.lane.laneClass, 0, 'paused');
+    await markWalkWaiting(deps.db, walk.id, null, `source paused: ${failure.message}`);
+    return 'paused';
+  }
+  if (decision.action === 'pause-resource') {
+    await pauseResource(deps.db, { sourceId: src.id, resource: walk.resource, status: failure.status, reason: failure.message, requestId: failure.requestId, runId: walk.run_id });
+  } else {
+    await disableResource(deps.db, src.id, walk.resource, failure.status, failure.message);
+  }
+  return await failWalksOf(deps, ref, failure, (await runningWalks(deps.db, walk.run_id, walk.resource)).map((r) => r.id));
 }
 
 /**

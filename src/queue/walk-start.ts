@@ -4,6 +4,8 @@ import type { ResourceDefinition } from '../connector.js';
 import type { ResolvedSource } from '../sources.js';
 import { DEFAULT_OVERLAP_MS, FULL_WALK, needsHistory, newWalkValues, planWalks } from '../sync/walk-plan.js';
 import type { Database } from '../warehouse/db.js';
+import { runPausedResources, runSkips } from '../sync/paused-resources.js';
+import { pausedResources, recordRunSkips } from '../warehouse/resource-pauses.js';
 import { disabledResources } from '../warehouse/source-state.js';
 import { finalizeRunIfDone, insertRun, insertWalks, liveParentRows, scopeHistory, type NewWalkValues, type RunEnd, type WalkRow } from '../warehouse/walks.js';
 
@@ -35,13 +37,17 @@ export async function plannedWalks(trx: Transaction<Database>, req: WalkRequest)
 
 /**
  * Inside the transaction that completed `walk`: starts the walks nested under its resource, one
- * per live parent row of the walk's scope (resources of the run that are not disabled), then
+ * per live parent row of the walk's scope (resources of the run that are not disabled or paused), then
  * ends the run if nothing else runs (returning that end, to be reported after the commit).
  */
 export async function startChildWalks(trx: Transaction<Database>, src: ResolvedSource, def: ResourceDefinition, walk: WalkRow): Promise<RunEnd | null> {
-  const run = await trx.selectFrom('sync_runs').select(['resources', 'mode']).where('id', '=', walk.run_id).executeTakeFirstOrThrow();
+  const run = await trx.selectFrom('sync_runs').select(['resources', 'mode', 'paused_resources']).where('id', '=', walk.run_id).executeTakeFirstOrThrow();
   const disabled = await disabledResources(trx, src.id);
-  const children = src.vendor.resources.filter((r) => r.parent === def.name && run.resources.includes(r.name) && !disabled.has(r.name));
+  const nested = src.vendor.resources.filter((r) => r.parent === def.name && run.resources.includes(r.name) && !disabled.has(r.name));
+  const paused = nested.length > 0 ? await pausedResources(trx, src.id) : new Map<string, { reason: string }>();
+  // A resource paused since the run started (by a run beside it) is skipped too, and recorded.
+  await recordRunSkips(trx, walk.run_id, runSkips(nested.map((r) => r.name), paused, runPausedResources(run.paused_resources)));
+  const children = nested.filter((r) => !paused.has(r.name));
   if (children.length > 0) {
     const parents = await liveParentRows(trx, def.table, src.id, walk.scope);
     const values: NewWalkValues[] = [];
@@ -76,16 +82,19 @@ export interface NewRun {
 }
 
 /**
- * Inserts a running run and its root walks (resources not nested under another, not disabled) in
- * one transaction; ends it at once when it has none. Throws the unique violation (23505) when the
- * source already has a running run of its kind.
+ * Inserts a running run and its root walks (resources not nested under another, not disabled, not
+ * paused) in one transaction; ends it at once when it has none. The run records which of its
+ * resources it skips because they are paused (sync_runs.paused_resources). Throws the unique
+ * violation (23505) when the source already has a running run of its kind.
  */
 export async function insertRunWithRoots(db: Kysely<Database>, run: NewRun): Promise<{ runId: string; emptyEnd: RunEnd | null }> {
   const { src } = run;
   const disabled = await disabledResources(db, src.id);
+  const paused = await pausedResources(db, src.id);
   return db.transaction().execute(async (trx) => {
     const runId = await insertRun(trx, { sourceId: src.id, vendor: src.vendor.vendor, trigger: run.trigger, mode: run.mode, resources: run.resources });
-    const roots = run.resources.filter((r) => !definitionOf(src, r).parent && !disabled.has(r));
+    await recordRunSkips(trx, runId, runSkips(run.resources, paused));
+    const roots = run.resources.filter((r) => !definitionOf(src, r).parent && !disabled.has(r) && !paused.has(r));
     // One root walk per root scope: '-' unless the vendor walks each of several (OUs).
     const scopes = src.vendor.rootScopes?.() ?? ['-'];
     for (const r of roots) {

@@ -21,7 +21,8 @@
  * Auth: Basic base64("<api_token>:api_token"), else 403 with a plain-text body (Toggl's error
  * bodies are text or a JSON string, never an object).
  * Injectable behaviours: `inject()` faults (text bodies by default), `gone` (paths answering
- * 410 for good), `paymentRequired` (every request answers 402 until cleared), and an hourly
+ * 410 for good), `paymentRequired` (every request answers 402 until cleared), `planRestricted`
+ * (paths of a feature the plan lacks answer 402, the others as usual), and an hourly
  * `quota` sending X-Toggl-Quota-Remaining / X-Toggl-Quota-Resets-In (402 once spent).
  * Changes at Toggl: `updateProject()` / `touchProject()` set `at` to now, `deleteProject()` sets
  * `server_deleted_at` (and `at`) to now.
@@ -326,6 +327,12 @@ export function generateTogglData(opts: GenerateTogglOptions): TogglData {
   return data;
 }
 
+/**
+ * The text body of a 402 for a feature the plan lacks. Toggl documents what the status means
+ * (upgrade the workspace for that feature), not its body; Toggl's error bodies are plain text.
+ */
+export const PLAN_RESTRICTED_TEXT = 'Workspace needs to be upgraded to access this feature';
+
 /** Options of TogglSimulator. */
 export interface TogglSimulatorOptions {
   apiToken: string;
@@ -341,6 +348,11 @@ export class TogglSimulator extends HttpSimulator {
   readonly gone: RegExp[] = [];
   /** When set, every request answers 402 with this text (a workspace that needs an upgrade). */
   paymentRequired: string | null = null;
+  /**
+   * Paths (regex on the full path) of features the workspace's plan lacks: they answer 402 with
+   * PLAN_RESTRICTED_TEXT (Toggl: "upgrade to have access to said feature"; tasks on Free), others as usual.
+   */
+  readonly planRestricted: RegExp[] = [];
   /**
    * Hourly quota: requests left and epoch ms of the reset (null: none). Answers carry
    * X-Toggl-Quota-Remaining / -Resets-In unless `headers` is false; once spent, a 402 whose text
@@ -560,6 +572,7 @@ export class TogglSimulator extends HttpSimulator {
     if (req.headers.authorization !== expected) return { status: 403, body: 'Incorrect username and/or password' };
     if (this.gone.some((g) => g.test(req.path))) return { status: 410, body: 'This endpoint has been removed' };
     if (this.paymentRequired !== null) return { status: 402, body: this.paymentRequired };
+    if (this.planRestricted.some((p) => p.test(req.path))) return { status: 402, body: PLAN_RESTRICTED_TEXT };
     if (this.quota) {
       if (this.now() >= this.quota.resetAt) return null;
       if (this.quota.remaining <= 0) {

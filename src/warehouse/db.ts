@@ -24,6 +24,8 @@ export interface SyncRunsTable {
   error_request_id: string | null;
   /** The source's vendor when the run started (migration 20261123T0600_reporting; null before). */
   vendor: string | null;
+  /** Resources of the run it did not walk because they were paused: resource -> the pause's reason (migration 20261209T0100_paused_resources). */
+  paused_resources: ColumnType<unknown, string | undefined, string>;
 }
 
 /** sync_schedules: each configured schedule and its firings, written by the scheduler (sync_health's lag). */
@@ -151,6 +153,17 @@ export interface SourceConfigsTable {
   removed_at: Timestamp | null;
 }
 
+/** sync_paused_resources: a resource of a source paused by a plan-restriction 402 until `resume` (src/warehouse/resource-pauses.ts). */
+export interface SyncPausedResourcesTable {
+  source_id: string;
+  resource: string;
+  paused_at: Generated<Date>;
+  status: number | null;
+  reason: string;
+  request_id: string | null;
+  run_id: string | null;
+}
+
 export interface SyncDisabledResourcesTable {
   source_id: string;
   resource: string;
@@ -195,6 +208,7 @@ export interface Database {
   sync_held_sweeps: SyncHeldSweepsTable;
   sync_sources: SyncSourcesTable;
   sync_disabled_resources: SyncDisabledResourcesTable;
+  sync_paused_resources: SyncPausedResourcesTable;
   source_configs: SourceConfigsTable;
   sync_schedules: SyncSchedulesTable;
   organizations: DataTableBase;
