@@ -1,156 +1,30 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { toTimestamp } from '../src/normalize.js';
-import { generateTogglData, TogglSimulator, type TogglData } from '../src/simulators/toggl.js';
-import { createTestEnv, waitFor, type TestEnv } from './helpers.js';
-import { runCli } from './helpers/cli.js';
-import { tempDir, testConfig, type TempDir } from './helpers/config.js';
+import type { TogglSimulator } from '../src/simulators/toggl.js';
+import type { TestEnv } from './helpers.js';
 import { syncOnce } from './helpers/sync.js';
-import { expectColumnsFilled, liveRows, sortById } from './helpers/warehouse.js';
+import { DAY, expectExact, historyFrom, openTogglSuite, searches, SOURCE, suiteData, TOKEN, utcDate, type TogglSuite } from './helpers/toggl.js';
+import { expectColumnsFilled } from './helpers/warehouse.js';
 
-const TOKEN = 'toggl-test-token-5f1e';
-const DAY = 86_400_000;
-const utcDate = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-/** First date of the default history (a year) of a time-entry walk started today. */
-const historyFrom = () => utcDate(Date.now() - 365 * DAY);
-const SOURCE = 'toggl-test';
-
-function config(baseUrl: string) {
-  return testConfig([
-    {
-      id: SOURCE,
-      vendor: 'toggl',
-      baseUrl,
-      credentials: { apiToken: '${TEST_TOGGL_TOKEN}' },
-      pageSize: 3,
-      // The real lane is 1 request/s; the simulator has no limit and the suite must stay fast.
-      rateLimits: { api: { windows: [{ max: 200, durationMs: 1000 }], concurrency: 2 } },
-      rateLimitBackoffMs: 700,
-    },
-  ]);
-}
-
-/** The warehouse holds exactly the simulator's account, value by value. */
-async function expectExact(env: TestEnv, data: TogglData) {
-  const orgRows = await liveRows(env, 'organizations');
-  const wsRows = orgRows.filter((r) => r.scope === '-');
-  expect(wsRows.map((r) => [r.external_id, r.name, r.parent_external_id])).toEqual(
-    sortById(data.workspaces).map((w) => [String(w.id), w.name, `org:${w.organization_id}`]),
-  );
-  for (const w of data.workspaces) expect(wsRows.find((r) => r.external_id === String(w.id))!.raw).toEqual(w);
-  const orgs = orgRows.filter((r) => r.scope !== '-');
-  expect(orgs.map((r) => [r.external_id, r.scope, r.name]).sort()).toEqual(data.organizations.map((o) => [`org:${o.id}`, String(o.id), o.name]).sort());
-
-  // Live projects on both sides; one deleted at Toggl is either still there with vendor_deleted_at
-  // (seen by an incremental walk) or gone (swept by a full walk, which no longer lists it).
-  const projects = await env.db
-    .selectFrom('projects')
-    .selectAll()
-    .where('deleted_at', 'is', null)
-    .where('vendor_deleted_at', 'is', null)
-    .orderBy('external_id')
-    .execute();
-  const simProjects = sortById(data.projects.filter((p) => p.server_deleted_at === null));
-  for (const p of data.projects.filter((x) => x.server_deleted_at !== null)) {
-    const row = await env.db.selectFrom('projects').selectAll().where('external_id', '=', String(p.id)).executeTakeFirstOrThrow();
-    if (row.deleted_at === null) expect((row.vendor_deleted_at as Date).toISOString()).toBe(toTimestamp(p.server_deleted_at));
-  }
-  expect(projects.map((p) => p.external_id)).toEqual(simProjects.map((p) => String(p.id)));
-  for (const [i, p] of simProjects.entries()) {
-    const row = projects[i]!;
-    expect(row.scope).toBe(String(p.workspace_id));
-    expect(row.organization_external_id).toBe(String(p.workspace_id));
-    expect(row.client_external_id).toBe(p.client_id === null ? null : String(p.client_id));
-    expect([row.name, row.active, row.is_private, row.billable, row.color, row.status]).toEqual([p.name, p.active, p.is_private, p.billable, p.color, p.status]);
-    expect((row.vendor_updated_at as Date).toISOString()).toBe(toTimestamp(p.at));
-    expect(row.raw).toEqual(p);
-  }
-  const clients = await liveRows(env, 'clients');
-  expect(clients.map((c) => [c.external_id, c.organization_external_id, c.name, c.archived])).toEqual(
-    sortById(data.clients).map((c) => [String(c.id), String(c.wid), c.name, c.archived]),
-  );
-  const users = await liveRows(env, 'users');
-  expect(users.map((u) => [u.external_id, u.user_external_id, u.organization_external_id, u.email, u.name, u.role, u.is_admin, u.active, u.inactive]).sort()).toEqual(
-    data.members.map((m) => [`${m.workspaceId}:${m.user.id}`, String(m.user.id), String(m.workspaceId), m.user.email, m.user.fullname, m.user.role, m.user.is_admin, m.user.is_active, m.user.inactive]).sort(),
-  );
-  const tags = await liveRows(env, 'tags');
-  expect(tags.map((t) => [t.external_id, t.organization_external_id, t.name, iso(t.vendor_updated_at)])).toEqual(
-    sortById(data.tags).map((t) => [String(t.id), String(t.workspace_id), t.name, toTimestamp(t.at)]),
-  );
-  const tasks = await liveRows(env, 'tasks');
-  expect(tasks.map((t) => [t.external_id, t.organization_external_id, t.project_external_id, t.user_external_id, t.name, t.active, t.estimated_seconds, t.tracked_seconds])).toEqual(
-    sortById(data.tasks).map((t) => [String(t.id), String(t.workspace_id), String(t.project_id), t.user_id === null ? null : String(t.user_id), t.name, t.active, t.estimated_seconds, t.tracked_seconds]),
-  );
-  // Time entries of the history (a year by default): every one, value by value.
-  const entries = await env.db.selectFrom('time_entries').selectAll().where('deleted_at', 'is', null).where('started_at', '>=', new Date(`${historyFrom()}T00:00:00Z`)).orderBy('external_id').execute();
-  const simEntries = sortById(data.timeEntries.filter((e) => e.start.slice(0, 10) >= historyFrom()));
-  expect(simEntries.length).toBeGreaterThan(10);
-  expect(entries.map((e) => [e.external_id, e.scope, e.organization_external_id, e.project_external_id, e.task_external_id, e.user_external_id, e.description, iso(e.started_at), iso(e.stopped_at), e.duration_seconds, e.billable, e.tag_names, e.tag_ids, iso(e.vendor_updated_at)])).toEqual(
-    simEntries.map((e) => [
-      String(e.id),
-      String(e.workspace_id),
-      String(e.workspace_id),
-      e.project_id === null ? null : String(e.project_id),
-      e.task_id === null ? null : String(e.task_id),
-      String(e.user_id),
-      e.description,
-      toTimestamp(e.start),
-      toTimestamp(e.stop),
-      e.duration,
-      e.billable,
-      e.tag_ids.map((id) => data.tags.find((t) => t.id === id)!.name),
-      e.tag_ids,
-      toTimestamp(e.at),
-    ]),
-  );
-}
-
-function iso(v: unknown): string | null {
-  return v instanceof Date ? v.toISOString() : v === null ? null : String(v);
-}
-
-/** The Reports searches of one workspace since request `mark`, with their parsed bodies. */
-function searches(sim: TogglSimulator, ws: number | string, mark = 0) {
-  return sim.requests
-    .slice(mark)
-    .filter((r) => r.method === 'POST' && r.path === `/reports/api/v3/workspace/${ws}/search/time_entries`)
-    .map((r) => ({ status: r.status, body: JSON.parse(r.body) as Record<string, unknown> }));
-}
+// The Toggl connector against the simulator: what lands, paging, time entries, incremental runs.
+// What 402, 410 and 429 answers do: test/toggl-402.test.ts; the hourly quota: test/toggl-quota.test.ts.
 
 describe('Toggl Track sync', () => {
+  let suite: TogglSuite;
   let env: TestEnv;
   let sim: TogglSimulator;
   let app: App;
-  let dir: TempDir;
-  let configFile: string;
-  const cli = (args: string[]) => runCli(env, configFile, args, { TEST_TOGGL_TOKEN: TOKEN });
 
   beforeAll(async () => {
-    env = await createTestEnv();
-    // Workspace 1 holds exactly two pages of 3 projects: the walk must ask for a third, empty page.
-    const data = generateTogglData({ seed: 4, workspaces: 3, projectsPerWorkspace: [6, 7, 2], timeEntriesPerWorkspace: [40, 9, 0] });
-    // No entry within two days of the history's first date: a test running across midnight UTC
-    // must not see one move in or out of the range.
-    const edge = Date.parse(`${historyFrom()}T00:00:00Z`);
-    data.timeEntries = data.timeEntries.filter((e) => Math.abs(Date.parse(e.start) - edge) > 2 * DAY);
-    sim = new TogglSimulator({ apiToken: TOKEN, data });
-    const origin = await sim.start();
-    const cfg = config(`${origin}/api/v9`);
-    dir = await tempDir('fleetsync-toggl-');
-    configFile = await dir.writeYaml('fleetsync.yaml', cfg);
-    app = await env.open(cfg, { ...process.env, TEST_TOGGL_TOKEN: TOKEN });
-    app.engine.startWorkers();
+    suite = await openTogglSuite(suiteData());
+    ({ env, sim, app } = suite);
   });
   afterAll(async () => {
-    await sim.stop();
-    await env.cleanup();
-    await dir.remove();
+    await suite.close();
   });
   afterEach(() => {
     sim.clearFaults();
-    sim.gone.length = 0;
-    sim.paymentRequired = null;
-    sim.quota = null;
   });
 
   it('lands exactly the account: workspaces and their organizations, projects across pages, clients incl. archived, memberships', async () => {
@@ -345,107 +219,6 @@ describe('Toggl Track sync', () => {
     expect(run.error_status).toBe(400);
     expect(run.error_message).toBe(`${SOURCE}/projects workspace ${ws2} page 0: 400 per_page is invalid for this workspace`);
     expect(summary.resources.find((r) => r.resource === 'projects')!.failed).toBe(1);
-  });
-
-  it('backs off after a 429 without Retry-After for the configured time, spending no attempt', async () => {
-    const ws3 = String(sim.data.workspaces[2]!.id);
-    sim.inject({ kind: 'status', status: 429, match: (r) => r.path === `/api/v9/workspaces/${ws3}/users` });
-    const mark = sim.requests.length;
-    const { run } = await syncOnce(app, SOURCE, ['users']);
-    expect(run.status).toBe('succeeded');
-    const tries = sim.requests.slice(mark).filter((r) => r.path === `/api/v9/workspaces/${ws3}/users`);
-    expect(tries.map((r) => r.status)).toEqual([429, 200]);
-    expect(tries[1]!.at - tries[0]!.at).toBeGreaterThanOrEqual(650);
-  });
-
-  it('pauses the lane while the hourly quota is spent (quota headers), then goes on by itself', async () => {
-    sim.quota = { remaining: 2, resetAt: Date.now() + 1500 };
-    const mark = sim.requests.length;
-    const { run } = await syncOnce(app, SOURCE, ['clients']);
-    expect(run.status).toBe('succeeded');
-    const after = sim.requests.slice(mark);
-    // The second answer said "0 left": the lane waited for the reset. With two pages in flight at
-    // once, one may still meet the spent quota (a 402 with quota headers): that is a lane pause
-    // until the reset, never a source pause.
-    const early = after.filter((r) => r.at < sim.quota!.resetAt - 1000);
-    expect(early.length, JSON.stringify(after.map((r) => [r.status, r.at - after[0]!.at]))).toBeLessThanOrEqual(3);
-    expect(after.filter((r) => r.status === 402).length).toBeLessThanOrEqual(1);
-    expect(after.filter((r) => r.status !== 200 && r.status !== 402)).toEqual([]);
-    expect(await env.db.selectFrom('sync_sources').selectAll().where('paused_at', 'is not', null).execute()).toEqual([]);
-    await expectExact(env, sim.data);
-  });
-
-  it('410 disables one endpoint for good while the others finish; status shows it; enable brings it back', async () => {
-    sim.gone.push(/\/clients$/);
-    const { run, summary } = await syncOnce(app, SOURCE);
-    expect(run.status).toBe('partial');
-    for (const r of ['workspaces', 'organizations', 'projects', 'users']) {
-      const s = summary.resources.find((x) => x.resource === r)!;
-      expect([r, s.failed, s.running]).toEqual([r, 0, 0]);
-    }
-    expect(summary.resources.find((x) => x.resource === 'clients')!.failed).toBeGreaterThan(0);
-    const disabled = await env.db.selectFrom('sync_disabled_resources').selectAll().execute();
-    expect(disabled.map((d) => [d.source_id, d.resource, d.status])).toEqual([[SOURCE, 'clients', 410]]);
-    // No false deletes from the failed walks.
-    expect(await env.db.selectFrom('clients').select('external_id').where('deleted_at', 'is not', null).execute()).toEqual([]);
-
-    const status = await cli(['status']);
-    expect(status.code).toBe(0);
-    expect(status.stdout).toMatch(/disabled: clients since .*410 This endpoint has been removed: endpoint gone; clients is disabled for toggl-test until `fleetsync enable --source toggl-test --resource clients`/);
-
-    // The next run never calls the endpoint again.
-    const mark = sim.requests.length;
-    const again = await syncOnce(app, SOURCE);
-    expect(again.run.status).toBe('succeeded');
-    expect(sim.requests.slice(mark).filter((r) => r.path.endsWith('/clients'))).toEqual([]);
-
-    sim.gone.length = 0;
-    const enabled = await cli(['enable', '--source', SOURCE, '--resource', 'clients']);
-    expect(enabled.stdout).toContain(`enabled ${SOURCE}/clients`);
-    const third = await syncOnce(app, SOURCE);
-    expect(third.run.status).toBe('succeeded');
-    await expectExact(env, sim.data);
-  });
-
-  it('402 pauses the whole source, holds its jobs across processes, and `resume` continues the same run to exact data', async () => {
-    const ws2 = sim.data.workspaces[1]!;
-    sim.data.projects.push({ ...sim.data.projects.find((p) => p.workspace_id === ws2.id)!, id: 199_999_999, name: 'added before the pause' });
-    sim.inject({
-      kind: 'status',
-      status: 402,
-      body: 'Workspace needs to be upgraded to access this feature',
-      match: (r) => r.path === `/api/v9/workspaces/${ws2.id}/projects` && r.query.get('page') === '2',
-    });
-    const failedBefore = (await Promise.all(app.engine.queues().map((q) => q.getJobCounts('failed')))).reduce((n, c) => n + (c.failed ?? 0), 0);
-    const { runId } = await app.engine.startRun(SOURCE, { trigger: 'test' });
-    await waitFor(async () => (await env.db.selectFrom('sync_sources').select('paused_at').where('source_id', '=', SOURCE).executeTakeFirst())?.paused_at, 'the source to pause');
-    // Jobs that were already in flight when the 402 came back finish their one request first; every
-    // job after it ends without a request, so nothing of the source is left queued or active.
-    await waitFor(async () => (await Promise.all(app.engine.queues().map((q) => q.getJobCounts('waiting', 'prioritized', 'active', 'delayed')))).every((c) => Object.values(c).every((n) => n === 0)), 'in-flight pages to settle');
-    const quiet = sim.requests.length;
-    const status = await cli(['status']);
-    expect(status.stdout).toMatch(/source toggl-test \(toggl\)\s+PAUSED since \S+: toggl-test\/projects workspace \d+ page 1: 402 Workspace needs to be upgraded to access this feature: payment required, not a spent quota: the plan lacks what projects needs; resume with `fleetsync resume --source toggl-test` once it is upgraded/);
-    const run = await env.db.selectFrom('sync_runs').select('status').where('id', '=', runId).executeTakeFirstOrThrow();
-    expect(run.status).toBe('running');
-    // The held walks wait with their cursors for `resume` (every process: the pause is in Postgres), none failed.
-    const held = await env.db.selectFrom('sync_walks').select(['status', 'waiting_reason']).where('run_id', '=', runId).where('status', '=', 'running').execute();
-    expect(held.length).toBeGreaterThan(0);
-    for (const w of held) expect(w.waiting_reason).toMatch(/^source paused: .*payment required/);
-    const failed = (await Promise.all(app.engine.queues().map((q) => q.getJobCounts('failed')))).reduce((n, c) => n + (c.failed ?? 0), 0);
-    expect(failed).toBe(failedBefore);
-    expect(sim.requests.length).toBe(quiet); // nothing was sent while paused
-    // A command in another process resumes it; the workers of this process pick the run up again.
-    const resumed = await cli(['resume', '--source', SOURCE]);
-    expect(resumed.stdout).toContain(`resumed ${SOURCE}`);
-    const done = await app.engine.waitForRun(runId);
-    expect(done.status).toBe('succeeded');
-    const pages = sim.requests.filter((r) => r.path === `/api/v9/workspaces/${ws2.id}/projects`).slice(-3);
-    expect(pages.map((r) => [r.query.get('page'), r.status])).toEqual([
-      ['2', 402],
-      ['2', 200],
-      ['3', 200],
-    ]);
-    await expectExact(env, sim.data);
   });
 
   it('an incremental run asks for projects `since` the mark minus the overlap in unix seconds, lands only the changes, and marks no deletes', async () => {

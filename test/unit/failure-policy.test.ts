@@ -76,13 +76,33 @@ describe('decideFailure', () => {
     expect(decideFailure(vendor('auth', 403), ctx(2)).action).toBe('fail-run');
   });
 
-  it('pauses the source for 402 and disables the resource for 410, saying how to undo it', () => {
-    const paid = decideFailure(vendor('payment_required', 402), ctx(1));
-    expect(paid).toMatchObject({ action: 'pause-source', failure: { status: 402 } });
-    if (paid.action === 'pause-source') expect(paid.failure.message).toBe('ax/devices org 7 page 2: 402 boom: payment required, not a spent quota: the plan lacks what devices needs; resume with `fleetsync resume --source ax` once it is upgraded');
+  it('pauses the source for a 402 of a vendor whose 402 stops the account, and disables the resource for 410, saying how to undo it', () => {
+    for (const paymentRequired of [undefined, 'source'] as const) {
+      const paid = decideFailure(vendor('payment_required', 402), ctx(1, 3, { paymentRequired }));
+      expect(paid).toMatchObject({ action: 'pause-source', failure: { status: 402 } });
+      if (paid.action === 'pause-source') expect(paid.failure.message).toBe('ax/devices org 7 page 2: 402 boom: payment required, not a spent quota: the plan lacks what devices needs; resume with `fleetsync resume --source ax` once it is upgraded');
+    }
     const gone = decideFailure(vendor('gone', 410), ctx(1));
     expect(gone).toMatchObject({ action: 'disable-resource', failure: { status: 410 } });
     if (gone.action === 'disable-resource') expect(gone.failure.message).toContain('fleetsync enable --source ax --resource devices');
+  });
+
+  it('pauses only the resource for a 402 that is a plan restriction of its endpoint (Toggl), keeping the vendor message and request id, on any attempt', () => {
+    const tg = { where: 'tg/tasks workspace 5 page 1', sourceId: 'tg', resource: 'tasks', paymentRequired: 'resource' as const };
+    for (const attempt of [1, 3]) {
+      const paid = decideFailure(new VendorError({ kind: 'payment_required', status: 402, message: '402 Workspace needs to be upgraded to access this feature', requestId: 'r-1' }), ctx(attempt, 3, tg));
+      expect(paid).toEqual({
+        action: 'pause-resource',
+        failure: {
+          status: 402,
+          requestId: 'r-1',
+          message:
+            'tg/tasks workspace 5 page 1: 402 Workspace needs to be upgraded to access this feature: payment required, not a spent quota: the plan lacks what tasks needs; tasks is paused for tg (its other resources go on); resume with `fleetsync resume --source tg --resource tasks` once it is upgraded',
+        },
+      });
+    }
+    // A spent quota stays a lane pause, whatever a 402 otherwise means for the vendor.
+    expect(decideFailure(vendor('rate_limited', 402, { retryAfterMs: 1000 }), ctx(1, 3, tg)).action).toBe('pause-lane');
   });
 
   it('fails the walk with the vendor message for 400/404/422 and unsafe links, whatever the attempt', () => {
