@@ -1,7 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
+import { renderOverview, renderRunSummary } from '../src/dashboard-pages.js';
+import { createLogger } from '../src/logger.js';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
 import { PLAN_RESTRICTED_TEXT, type TogglSimulator } from '../src/simulators/toggl.js';
+import { summarizeRun } from '../src/status.js';
 import { pauseResource } from '../src/warehouse/resource-pauses.js';
 import { waitFor, type TestEnv } from './helpers.js';
 import { automoxSource, FAST } from './helpers/config.js';
@@ -108,6 +111,30 @@ describe('Toggl: what a 402, 410 or 429 stops', () => {
     expect(tries[1]!.at - tries[0]!.at).toBeGreaterThanOrEqual(650);
   });
 
+  /** A later run (another process) skips tasks and time entries, says so, and succeeds with what it walked; asked for tasks alone, sync refuses. */
+  async function expectLaterRunsSkip() {
+    const mark = sim.requests.length;
+    const again = await cli(['sync', '--source', SOURCE, '--wait']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(new RegExp(`^started run \\d+ of ${SOURCE}; not walked, paused: tasks \\(${planReason('tasks')}\\); time_entries \\(${planReason('time_entries')}\\); resume with fleetsync resume --source ${SOURCE} --resource tasks --resource time_entries$`, 'm'));
+    expect(again.stdout).toMatch(new RegExp(`^run \\d+ of ${SOURCE} \\(sync, full\\): succeeded \\(not walked, paused: tasks, time_entries\\)$`, 'm'));
+    expect(again.stdout).toMatch(/^tasks(\s+0){8}\s+paused$/m);
+    expect(again.stdout).toMatch(new RegExp(`^  resource tasks paused: ${planReason('tasks')}$`, 'm'));
+    expect(sim.requests.slice(mark).filter((r) => /\/tasks$|\/search\/time_entries/.test(r.path))).toEqual([]);
+    const latest = await env.db.selectFrom('sync_runs').selectAll().orderBy('id', 'desc').limit(1).executeTakeFirstOrThrow();
+    expect(Object.keys(latest.paused_resources as object).sort()).toEqual(['tasks', 'time_entries']);
+    // The dashboard says it too: in the source's state, and on the run's page.
+    const overview = await renderOverview({ db: env.db, logger: createLogger({ level: 'silent' }), sources: [{ id: SOURCE, vendor: 'toggl' }], csrf: null }, 5);
+    expect(overview).toMatch(/<div class="failed paused-resource">resource tasks paused: toggl-test\/tasks workspace \d+ page \d+: 402 /);
+    expect(renderRunSummary(await summarizeRun(env.db, latest.id))).toMatch(/<h3>not walked: paused resources<\/h3>.*<tr class="paused-resource"><td>tasks<\/td><td>toggl-test\/tasks workspace \d+ page \d+: 402 /s);
+    await expectExact(env, sim.data, ['tasks', 'time_entries']);
+    // Asked for a paused resource alone, sync refuses before starting a run.
+    const runs = (await env.db.selectFrom('sync_runs').select('id').execute()).length;
+    const refused = await cli(['sync', '--source', SOURCE, '--resource', 'tasks', '--wait']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(new RegExp(`${SOURCE}: paused, nothing asked for would be walked: tasks \\(${planReason('tasks')}\\); resume first: fleetsync resume --source ${SOURCE} --resource tasks`));
+    expect((await env.db.selectFrom('sync_runs').select('id').execute()).length).toBe(runs);
+  }
 
   it('a 402 for a feature the plan lacks pauses only that resource: its walks fail with the vendor message, the others land exactly in the same run; later runs skip it and say so; resume --resource brings it back', async () => {
     // Tasks (not in Toggl's Free plan) and the Reports search answer 402; everything else as usual.
@@ -141,24 +168,7 @@ describe('Toggl: what a 402, 410 or 429 stops', () => {
     expect(status.stdout).toMatch(new RegExp(`^  resource tasks paused: ${planReason('tasks')} \\(since \\S+\\)$`, 'm'));
     expect(status.stdout).toMatch(new RegExp(`^  resource time_entries paused: ${planReason('time_entries')} \\(since \\S+\\)$`, 'm'));
 
-    // A later run (another process) skips both, says so, and succeeds with what it walked.
-    const mark = sim.requests.length;
-    const again = await cli(['sync', '--source', SOURCE, '--wait']);
-    expect(again.code, again.stderr).toBe(0);
-    expect(again.stdout).toMatch(new RegExp(`^started run \\d+ of ${SOURCE}; not walked, paused: tasks \\(${planReason('tasks')}\\); time_entries \\(${planReason('time_entries')}\\); resume with fleetsync resume --source ${SOURCE} --resource tasks --resource time_entries$`, 'm'));
-    expect(again.stdout).toMatch(new RegExp(`^run \\d+ of ${SOURCE} \\(sync, full\\): succeeded \\(not walked, paused: tasks, time_entries\\)$`, 'm'));
-    expect(again.stdout).toMatch(/^tasks(\s+0){8}\s+paused$/m);
-    expect(again.stdout).toMatch(new RegExp(`^  resource tasks paused: ${planReason('tasks')}$`, 'm'));
-    expect(sim.requests.slice(mark).filter((r) => /\/tasks$|\/search\/time_entries/.test(r.path))).toEqual([]);
-    const latest = await env.db.selectFrom('sync_runs').selectAll().orderBy('id', 'desc').limit(1).executeTakeFirstOrThrow();
-    expect(Object.keys(latest.paused_resources as object).sort()).toEqual(['tasks', 'time_entries']);
-    await expectExact(env, sim.data, ['tasks', 'time_entries']);
-    // Asked for a paused resource alone, sync refuses before starting a run.
-    const runs = (await env.db.selectFrom('sync_runs').select('id').execute()).length;
-    const refused = await cli(['sync', '--source', SOURCE, '--resource', 'tasks', '--wait']);
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(new RegExp(`${SOURCE}: paused, nothing asked for would be walked: tasks \\(${planReason('tasks')}\\); resume first: fleetsync resume --source ${SOURCE} --resource tasks`));
-    expect((await env.db.selectFrom('sync_runs').select('id').execute()).length).toBe(runs);
+    await expectLaterRunsSkip();
 
     // The workspace is upgraded: resume --resource brings tasks back; time entries stay paused.
     sim.planRestricted.length = 0;
