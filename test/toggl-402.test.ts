@@ -4,7 +4,9 @@ import { renderOverview, renderRunSummary } from '../src/dashboard-pages.js';
 import { createLogger } from '../src/logger.js';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
 import { PLAN_RESTRICTED_TEXT, type TogglSimulator } from '../src/simulators/toggl.js';
+import { formatDryRun } from '../src/commands/sync-dry-run.js';
 import { summarizeRun } from '../src/status.js';
+import { planDryRun } from '../src/sync/dry-run.js';
 import { pauseResource } from '../src/warehouse/resource-pauses.js';
 import { waitFor, type TestEnv } from './helpers.js';
 import { automoxSource, FAST } from './helpers/config.js';
@@ -128,6 +130,10 @@ describe('Toggl: what a 402, 410 or 429 stops', () => {
     expect(overview).toMatch(/<div class="failed paused-resource">resource tasks paused: toggl-test\/tasks workspace \d+ page \d+: 402 /);
     expect(renderRunSummary(await summarizeRun(env.db, latest.id))).toMatch(/<h3>not walked: paused resources<\/h3>.*<tr class="paused-resource"><td>tasks<\/td><td>toggl-test\/tasks workspace \d+ page \d+: 402 /s);
     await expectExact(env, sim.data, ['tasks', 'time_entries']);
+    // `sync --dry-run` leaves them out too.
+    const plan = await planDryRun(env.db, app.sources.describe(SOURCE)!, { resources: [], mode: 'full' });
+    expect([plan.pausedResources, plan.walks.filter((w) => w.resource === 'tasks' || w.resource === 'time_entries')]).toEqual([['tasks', 'time_entries'], []]);
+    expect(formatDryRun(plan)).toContain(`paused by a 402, not walked (fleetsync resume --source ${SOURCE} --resource R): tasks, time_entries`);
     // Asked for a paused resource alone, sync refuses before starting a run.
     const runs = (await env.db.selectFrom('sync_runs').select('id').execute()).length;
     const refused = await cli(['sync', '--source', SOURCE, '--resource', 'tasks', '--wait']);

@@ -26,10 +26,12 @@ function walkRows(plan: DryRunPlan): string[][] {
 
 /** `sync --dry-run` as text: what would be walked, the requests per lane, the least time; says that nothing started. */
 export function formatDryRun(plan: DryRunPlan): string {
-  const lines = [`dry run: sync ${plan.source} (${plan.mode}) would make ${plan.walks.length} walk${plan.walks.length === 1 ? '' : 's'} of ${plan.resources.length - plan.disabled.length} resource${plan.resources.length - plan.disabled.length === 1 ? '' : 's'}, about ${plan.requests} request${plan.requests === 1 ? '' : 's'}; nothing was started`];
+  const walked = plan.resources.length - plan.disabled.length - plan.pausedResources.length;
+  const lines = [`dry run: sync ${plan.source} (${plan.mode}) would make ${plan.walks.length} walk${plan.walks.length === 1 ? '' : 's'} of ${walked} resource${walked === 1 ? '' : 's'}, about ${plan.requests} request${plan.requests === 1 ? '' : 's'}; nothing was started`];
   if (plan.joins !== null) lines.push(`run ${plan.joins} of ${plan.source} is running: sync would join it rather than start these walks`);
   if (plan.paused !== null) lines.push(`${plan.source} is paused (${plan.paused}): the run would wait until fleetsync resume --source ${plan.source}`);
   if (plan.disabled.length > 0) lines.push(`disabled, not walked (fleetsync enable): ${plan.disabled.join(', ')}`);
+  if (plan.pausedResources.length > 0) lines.push(`paused by a 402, not walked (fleetsync resume --source ${plan.source} --resource R): ${plan.pausedResources.join(', ')}`);
   if (plan.walks.length > 0) lines.push('', ...table([['resource', 'scope', 'mode', 'lane', 'pages (last walk)', 'from'], ...walkRows(plan)]));
   if (plan.lanes.length > 0) {
     lines.push('', ...table([['lane', 'limit', 'requests', 'at least'], ...plan.lanes.map((l) => [l.lane, l.limit, String(l.requests), formatDuration(l.minDurationMs / 1000)])]));

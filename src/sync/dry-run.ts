@@ -5,6 +5,7 @@ import { laneWindows, quotaPerHour } from '../queue/quota.js';
 import { expandResources, type ResolvedSource } from '../sources.js';
 import { laneLimitText } from '../status.js';
 import type { Database } from '../warehouse/db.js';
+import { pausedResources } from '../warehouse/resource-pauses.js';
 import { disabledResources, sourcePause } from '../warehouse/source-state.js';
 import { findRunningRun, liveParentRows, scopeHistory } from '../warehouse/walks.js';
 import { expectedRequests, minDurationMs } from './request-estimate.js';
@@ -43,6 +44,8 @@ export interface DryRunPlan {
   resources: string[];
   /** Resources disabled by a 410 (`fleetsync enable`): not walked, nor what is nested under them. */
   disabled: string[];
+  /** Resources a plan-restriction 402 paused (`fleetsync resume --resource`): not walked, nor what is nested under them. */
+  pausedResources: string[];
   /** A running run `sync` would join instead of starting one. */
   joins: string | null;
   /** Why the source is paused, when it is: the run would wait for `resume`. */
@@ -123,13 +126,13 @@ export async function planDryRun(db: Kysely<Database>, src: ResolvedSource, opts
     .transaction()
     .setAccessMode('read only')
     .execute(async (trx) => {
-      const [disabled, joins, pause, last] = await Promise.all([disabledResources(trx, src.id), findRunningRun(trx, src.id, false), sourcePause(trx, src.id), lastWalks(trx, src.id)]);
+      const [disabled, pausedRes, joins, pause, last] = await Promise.all([disabledResources(trx, src.id), pausedResources(trx, src.id), findRunningRun(trx, src.id, false), sourcePause(trx, src.id), lastWalks(trx, src.id)]);
       const scopesOf = new Map<string, string[]>();
       const walks: DryRunWalk[] = [];
       for (const name of resources) {
         const def = src.vendor.resources.find((r) => r.name === name)!;
         const parentScopes = def.parent ? scopesOf.get(def.parent) : undefined;
-        if (disabled.has(name) || (def.parent && parentScopes === undefined)) continue;
+        if (disabled.has(name) || pausedRes.has(name) || (def.parent && parentScopes === undefined)) continue;
         const parentDef = def.parent ? src.vendor.resources.find((r) => r.name === def.parent)! : undefined;
         const scopes = parentDef ? await childScopes(trx, src, def, { table: parentDef.table, scopes: parentScopes! }) : (src.vendor.rootScopes?.() ?? ['-']);
         scopesOf.set(name, scopes);
@@ -138,6 +141,6 @@ export async function planDryRun(db: Kysely<Database>, src: ResolvedSource, opts
       const lanes = lanesOf(src, walks);
       const requests = lanes.reduce((n, l) => n + l.requests, 0);
       const paused = pause === null ? null : (pause.reason ?? 'paused');
-      return { source: src.id, mode: opts.mode, resources, disabled: resources.filter((r) => disabled.has(r)), joins, paused, walks, lanes, requests, unknownWalks: walks.filter((w) => w.pages === null).length, minDurationMs: Math.max(0, ...lanes.map((l) => l.minDurationMs)) };
+      return { source: src.id, mode: opts.mode, resources, disabled: resources.filter((r) => disabled.has(r)), pausedResources: resources.filter((r) => pausedRes.has(r)), joins, paused, walks, lanes, requests, unknownWalks: walks.filter((w) => w.pages === null).length, minDurationMs: Math.max(0, ...lanes.map((l) => l.minDurationMs)) };
     });
 }
