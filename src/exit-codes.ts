@@ -17,7 +17,7 @@ export const EXIT_INTERRUPTED = 130;
 /** Code and meaning, in the order the README lists them. */
 export const EXIT_CODE_TABLE: ReadonlyArray<{ code: number; meaning: string }> = [
   { code: EXIT_OK, meaning: 'done' },
-  { code: EXIT_FAILED, meaning: 'failed: a run failed or was cancelled, Postgres, Redis or a vendor is unreachable, `check` found a problem, or the current state refuses the command (a running run blocks `state reset`, no held sweep to apply, `sync --wait` on a paused source)' },
+  { code: EXIT_FAILED, meaning: 'failed: a run failed or was cancelled, Postgres, Redis or a vendor is unreachable, `check` found a problem, or the current state refuses the command (a running run blocks `state reset`, no held sweep to apply, `sync --wait` on a paused source, `sync` naming only resources a 402 paused)' },
   { code: EXIT_USAGE, meaning: 'usage: the command line or the config is wrong (an unknown command or option, a malformed value, an invalid config) or names something that does not exist (a source, resource, run or simulator); nothing was done' },
   { code: EXIT_SWEEP_HELD, meaning: 'a run (`sync --wait`, `backfill`, `runs retry --wait`) succeeded, but the mass-delete guard held a sweep: see `fleetsync status`, apply with `fleetsync sweep --confirm`' },
   { code: EXIT_INTERRUPTED, meaning: 'interrupted while waiting for a run (Ctrl-C, SIGTERM); the run goes on with the workers' },
