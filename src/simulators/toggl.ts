@@ -363,9 +363,9 @@ export class TogglSimulator extends HttpSimulator {
    * Paging faults of the detailed search, as clients have met them live: `firstIdEmpties` answers
    * a later page asked for with `first_id` and `first_row_number` together with an empty array and
    * no next headers; `skipPages` makes that many next answers name a row one page too far (the
-   * page between is never served).
+   * page between is never served), only in workspace `skipWorkspace` when one is named.
    */
-  readonly searchFaults = { firstIdEmpties: false, skipPages: 0 };
+  readonly searchFaults: { firstIdEmpties: boolean; skipPages: number; skipWorkspace: number | null } = { firstIdEmpties: false, skipPages: 0, skipWorkspace: null };
 
   constructor(opts: TogglSimulatorOptions) {
     super({ rateLimit: opts.rateLimit });
@@ -501,7 +501,8 @@ export class TogglSimulator extends HttpSimulator {
     if (this.searchFaults.firstIdEmpties && q.first_id !== undefined && firstRow > 1) return { status: 200, body: [] };
     const rows = all.slice(firstRow - 1, firstRow - 1 + pageSize).map((e, i) => this.reportRow(e, firstRow + i, q.enrich_response === true));
     let nextRow = firstRow + pageSize;
-    if (this.searchFaults.skipPages > 0 && all[nextRow - 1 + pageSize]) {
+    const skipHere = this.searchFaults.skipWorkspace === null || this.searchFaults.skipWorkspace === ws;
+    if (this.searchFaults.skipPages > 0 && skipHere && all[nextRow - 1 + pageSize]) {
       this.searchFaults.skipPages--;
       nextRow += pageSize;
     }
