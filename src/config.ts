@@ -144,7 +144,10 @@ const workerSchema = z
     attempts: z.number().int().min(1).max(50).default(8),
     /** Base of BullMQ's exponential backoff between those attempts. */
     backoffMs: z.number().int().min(10).default(5_000),
-    /** Longest wait axios-retry may spend in-process on one request; longer waits go to the lane. */
+    /**
+     * Longest wait axios-retry may spend in-process on one request; longer waits go to the lane.
+     * Also the longest an in-process retry waits for its own gate slot before the failure goes to the job's attempts.
+     */
     maxInProcessWaitMs: z.number().int().min(0).default(30_000),
     /** Longest a vendor's connection may stay silent: before the answer's headers, or between two chunks of its body. */
     requestTimeoutMs: z.number().int().min(100).default(60_000),

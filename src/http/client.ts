@@ -1,10 +1,10 @@
 import http from 'node:http';
 import https from 'node:https';
 import axios, { AxiosError, type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
-import axiosRetry from 'axios-retry';
 import type { ErrorBodyReader, VendorQuota } from '../connector.js';
 import { endpointOf, errorCode, formatEndpoint, vendorUnreachableMessage, type Endpoint } from '../infra-errors.js';
 import type { PageRequest } from '../pagination/types.js';
+import { DEADLINE, enforceDeadline, installRetries, isTooLarge, NOT_JSON } from './attempts.js';
 import { rememberBodyText } from './body-text.js';
 import { classifyStatus, parseRateLimitReset, parseRetryAfter, redirectMessage, VendorError } from './errors.js';
 import { isLoopbackHost } from './loopback.js';
@@ -58,8 +58,20 @@ export interface HttpPage {
   headers: Record<string, string>;
 }
 
+/** What a caller adds to one request. */
+export interface HttpCall {
+  /** Aborts the request, every attempt of it. */
+  signal?: AbortSignal;
+  /**
+   * Asked before each in-process retry is sent, once the failed attempt's answer is in: resolves
+   * true when the retry may go (the lane took a gate slot of its own for it), false (or rejects)
+   * to hand the failure on as it is. Without it, retries go as they come.
+   */
+  admitRetry?: () => Promise<boolean>;
+}
+
 /** A request against one source (GET unless `req.method` says otherwise): resolves to the page or rejects with a VendorError, nothing else. */
-export type HttpGet = (req: PageRequest, signal?: AbortSignal) => Promise<HttpPage>;
+export type HttpGet = (req: PageRequest, call?: HttpCall) => Promise<HttpPage>;
 
 /**
  * Checks a URL may be requested for a source: same origin as its base URL, and HTTPS unless
@@ -121,50 +133,6 @@ function bodyText(body: unknown): string | null {
   if (body === null || body === undefined || typeof body !== 'object') return body === null || body === undefined ? null : String(body);
   const json = JSON.stringify(body);
   return json === '{}' || json === '[]' ? null : truncate(json, 300);
-}
-
-/** axios error code of a 2xx page whose body is not JSON: a transport fault, retried like a 5xx. */
-const NOT_JSON = 'ERR_FLEETSYNC_NOT_JSON';
-
-/** Error code of a request that passed its deadline (headers and body), set on the axios error. */
-export const DEADLINE = 'ERR_FLEETSYNC_DEADLINE';
-
-/** Codes of a request that got no (complete) answer in time: already a whole timeout spent, so not retried in process. */
-const TIMED_OUT: ReadonlySet<string> = new Set(['ECONNABORTED', 'ETIMEDOUT', DEADLINE]);
-
-declare module 'axios' {
-  interface AxiosRequestConfig {
-    /** The caller's abort signal; each attempt's `signal` combines it with the attempt's deadline. */
-    fleetsyncCaller?: AbortSignal | undefined;
-    /** The deadline of the current attempt. */
-    fleetsyncDeadline?: AbortSignal;
-  }
-}
-
-/**
- * Gives every attempt of a request (axios-retry repeats go through the request interceptors
- * again) its own total deadline, and turns an abort by that deadline into an error with code
- * DEADLINE (the caller's own abort stays ERR_CANCELED, which nothing retries).
- */
-function enforceDeadline(instance: AxiosInstance, deadlineMs: number): void {
-  instance.interceptors.request.use((config) => {
-    const deadline = AbortSignal.timeout(deadlineMs);
-    config.fleetsyncDeadline = deadline;
-    config.signal = config.fleetsyncCaller ? AbortSignal.any([config.fleetsyncCaller, deadline]) : deadline;
-    return config;
-  });
-  instance.interceptors.response.use(undefined, (err: unknown) => {
-    if (err instanceof AxiosError && err.code === AxiosError.ERR_CANCELED && err.config?.fleetsyncDeadline?.aborted && !err.config.fleetsyncCaller?.aborted) {
-      err.code = DEADLINE;
-      err.message = `deadline of ${deadlineMs} ms passed`;
-    }
-    throw err;
-  });
-}
-
-/** True for axios' refusal of a body over maxContentLength. */
-function isTooLarge(err: AxiosError): boolean {
-  return err.code === AxiosError.ERR_BAD_RESPONSE && err.response === undefined && err.message.startsWith('maxContentLength');
 }
 
 /**
@@ -269,28 +237,6 @@ function axiosFor(opts: HttpClientOptions, maxBytes: number): AxiosInstance {
   });
 }
 
-/** In-process retries (axios-retry): network errors (not timeouts), 5xx but 501, bodies that are not JSON; full jitter, at most maxInProcessWaitMs. */
-function installRetries(instance: AxiosInstance, opts: HttpClientOptions): void {
-  axiosRetry(instance, {
-    retries: opts.retries ?? 3,
-    shouldResetTimeout: true,
-    retryCondition: (err) => {
-      if (err.code === NOT_JSON) return true;
-      if (isTooLarge(err)) return false;
-      const status = err.response?.status;
-      if (status === undefined) return err.code !== 'ERR_CANCELED' && !TIMED_OUT.has(err.code ?? '');
-      return status >= 500 && status !== 501;
-    },
-    retryDelay: (retryCount, err) => {
-      const fromVendor = parseRetryAfter(header(err.response, 'retry-after'));
-      const exp = Math.min(opts.maxInProcessWaitMs, 250 * 2 ** retryCount);
-      const jittered = Math.random() * exp; // full jitter
-      return Math.min(opts.maxInProcessWaitMs, Math.max(jittered, fromVendor ?? 0));
-    },
-    onRetry: (_count, err) => opts.onResponse?.(err.response?.status ?? 'network'),
-  });
-}
-
 /**
  * Builds the HTTP client of one source: keep-alive, gzip, auth headers, a bounded body
  * (maxResponseBytes), and in-process retries of network errors, 5xx and 2xx bodies that are not
@@ -305,7 +251,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpGet {
   enforceDeadline(instance, deadlineMs);
   installRetries(instance, opts);
 
-  return async (req: PageRequest, signal?: AbortSignal): Promise<HttpPage> => {
+  return async (req: PageRequest, call: HttpCall = {}): Promise<HttpPage> => {
     let target: string;
     // A path with a `.` or `..` segment (a vendor id) is sent encoded and as it is (request-path.ts).
     let transport: PathTransport | undefined;
@@ -324,7 +270,8 @@ export function createHttpClient(opts: HttpClientOptions): HttpGet {
         method,
         url: target,
         params: req.params,
-        fleetsyncCaller: signal,
+        fleetsyncCaller: call.signal,
+        fleetsyncAdmitRetry: call.admitRetry,
         ...(transport ? { transport } : {}),
         ...(method === 'GET' ? {} : { data: req.body ?? {}, headers: { 'Content-Type': 'application/json' } }),
       });

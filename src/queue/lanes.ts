@@ -43,6 +43,11 @@ export interface LaneParts {
   rateLimitBackoffMs: number;
   /** The source's hourly quota (src/queue/quota.ts), one of the gate's windows; null without one. */
   quotaPerHour?: number | null;
+  /**
+   * Longest an in-process retry waits for a gate slot of its own (worker.maxInProcessWaitMs);
+   * default 0: only a free slot. Past it the failure is handed on as it is.
+   */
+  retryWaitMs?: number;
 }
 
 /**
@@ -64,6 +69,7 @@ export class Lane {
   readonly concurrency: number;
   private readonly http: HttpGet;
   private readonly rateLimitBackoffMs: number;
+  private readonly retryWaitMs: number;
 
   constructor(parts: LaneParts) {
     this.sourceId = parts.sourceId;
@@ -76,22 +82,38 @@ export class Lane {
     this.concurrency = parts.limit.concurrency ?? 1;
     this.http = parts.http;
     this.rateLimitBackoffMs = parts.rateLimitBackoffMs;
+    this.retryWaitMs = parts.retryWaitMs ?? 0;
   }
 
   /**
    * Sends one vendor request through the lane: takes a slot of the gate (every window, the token
-   * bucket, a pause the vendor asked for) and, when it has room, sends the request. A response
+   * bucket, a pause the vendor asked for) and, when it has room, sends the request. Each in-process
+   * retry of the HTTP client takes a slot of its own before it goes (retrySlot), since the vendor
+   * counts it as one more request; each slot counts until a window after its own answer. A response
    * that says the vendor's window is spent, and a 429 (or quota 402), pause the whole lane in every
    * process before the answer or the VendorError is handed on. Resolves `{ sent: false }` with
    * the wait when the gate had no room (nothing sent, nothing taken); rejects only with what the
    * HTTP client or `hooks.beforeSend` throws (a VendorError for any vendor failure).
    */
   async request(req: PageRequest, hooks: LaneRequestHooks = {}): Promise<LaneReply> {
-    const slot = await this.gate.slot();
-    if (slot.answered === null) return { sent: false, waitMs: slot.waitMs };
+    const first = await this.gate.slot();
+    if (first.answered === null) return { sent: false, waitMs: first.waitMs };
+    // The slot of the attempt on its way: answered once that attempt's answer is in.
+    let held: (() => Promise<void>) | null = first.answered;
+    // Redis away: the slot keeps counting as in flight until the gate lets it go, the safe side.
+    const answered = async () => {
+      const done = held;
+      held = null;
+      await done?.().catch(() => undefined);
+    };
+    const admitRetry = async () => {
+      await answered();
+      held = await this.retrySlot();
+      return held !== null;
+    };
     try {
       await hooks.beforeSend?.();
-      const answer = this.http(req);
+      const answer = this.http(req, { admitRetry });
       hooks.onSent?.();
       const page = await answer;
       if (page.throttleMs > 0) await this.gate.pauseUntil(Date.now() + page.throttleMs);
@@ -100,9 +122,19 @@ export class Lane {
       if (err instanceof VendorError && err.kind === 'rate_limited') await this.gate.pauseUntil(Date.now() + (err.retryAfterMs ?? this.rateLimitBackoffMs));
       throw err;
     } finally {
-      // The vendor counted the request before it answered: it counts here one window more. Redis
-      // away: it keeps counting as in flight until the gate lets it go, the safe side.
-      await slot.answered().catch(() => undefined);
+      // The vendor counted the request before it answered: it counts here one window more.
+      await answered();
+    }
+  }
+
+  /** A gate slot for an in-process retry, waiting for one at most retryWaitMs; null when none came in time. */
+  private async retrySlot(): Promise<(() => Promise<void>) | null> {
+    const until = Date.now() + this.retryWaitMs;
+    for (;;) {
+      const slot = await this.gate.slot();
+      if (slot.answered !== null) return slot.answered;
+      if (Date.now() + slot.waitMs > until) return null;
+      await new Promise((resolve) => setTimeout(resolve, slot.waitMs));
     }
   }
 }
@@ -144,7 +176,7 @@ export function openLane(src: ResolvedSource, laneClass: string, opts: LaneOptio
   });
   const perHour = quotaPerHour(src.config, src.vendor);
   const gate = new LaneGate(opts.redis, `${opts.prefix}:fleetsync-lane:${laneName(src.id, laneClass)}`, laneWindows(limit, perHour), limit.tokenBucket, inFlightMs(opts.worker));
-  return new Lane({ sourceId: src.id, laneClass, limit, gate, http, rateLimitBackoffMs: rateLimitBackoffOf(src), quotaPerHour: perHour });
+  return new Lane({ sourceId: src.id, laneClass, limit, gate, http, rateLimitBackoffMs: rateLimitBackoffOf(src), quotaPerHour: perHour, retryWaitMs: opts.worker.maxInProcessWaitMs });
 }
 
 /** How long a granted request counts without reporting its answer: every attempt of it, to its deadline. */
