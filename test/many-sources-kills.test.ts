@@ -42,14 +42,14 @@ describe(`${AUTOMOX + IZUMA} sources on ${WORKERS} worker processes, one SIGKILL
     start: async () => {
       const sources = [];
       for (let i = 0; i < AUTOMOX; i++) {
-        const sim = new AutomoxSimulator({ apiKey: `ax-${i}`, data: generateAutomoxData({ seed: SEED * 1000 + i, orgs: 2, devicesPerOrg: [8 + (i % 7), 4 + (i % 5)], packagesPerDevice: 1, groupsPerOrg: 1 }) });
+        const sim = new AutomoxSimulator({ apiKey: `ax-${i}`, data: generateAutomoxData({ seed: SEED * 1000 + i, orgs: 2, devicesPerOrg: [6 + (i % 5), 4 + (i % 3)], packagesPerDevice: 1, groupsPerOrg: 1 }) });
         ax.push(sim);
         keys[`AX_${i}`] = `ax-${i}`;
         sources.push(automoxSource(`ax${i}`, `${await sim.start()}/api`, `AX_${i}`, { rateLimits: { api: ONE, servers: ONE } }));
       }
       for (let i = 0; i < IZUMA; i++) {
         const key = `ak_manykills${String(i).padStart(2, '0')}0123456789abcdef012`;
-        const sim = new IzumaSimulator({ apiKey: key, data: generateIzumaData({ seed: SEED * 1000 + 500 + i, devices: 15 + (i % 11) }) });
+        const sim = new IzumaSimulator({ apiKey: key, data: generateIzumaData({ seed: SEED * 1000 + 500 + i, devices: 10 + (i % 7) }) });
         iz.push(sim);
         keys[`IZ_${i}`] = key;
         sources.push(izumaSource(`iz${i}`, await sim.start(), `IZ_${i}`, { rateLimits: { api: ONE } }));
@@ -71,9 +71,19 @@ describe(`${AUTOMOX + IZUMA} sources on ${WORKERS} worker processes, one SIGKILL
     const ids = [...ax.map((_, i) => `ax${i}`), ...iz.map((_, i) => `iz${i}`)];
     const runIds = await Promise.all(ids.map(async (id) => (await app.engine.startRun(id, { trigger: 'test' })).runId));
     const workers: ChildProcess[] = [];
+    // Workers that logged "worker started": their SIGTERM handler is in place (one still starting dies of the signal).
+    const ready = new Set<ChildProcess>();
     const spawn = () => {
-      const w = startWorker(configFile, env, keys);
+      const w = startWorker(configFile, env, { ...keys, FLEETSYNC_LOG_LEVEL: 'info' });
       children.push(w);
+      let log = '';
+      const onLog = (d: Buffer) => {
+        log += d.toString();
+        if (!log.includes('"msg":"worker started"')) return;
+        ready.add(w);
+        w.stderr?.off('data', onLog);
+      };
+      w.stderr?.on('data', onLog);
       return w;
     };
     for (let i = 0; i < WORKERS; i++) workers.push(spawn());
@@ -94,6 +104,7 @@ describe(`${AUTOMOX + IZUMA} sources on ${WORKERS} worker processes, one SIGKILL
     expect(kills).toBeGreaterThanOrEqual(KILLS - 1);
     for (const id of runIds) expect((await app.engine.waitForRun(id, { pollMs: 200 })).status).toBe('succeeded');
     const seconds = Math.round((Date.now() - started) / 1000);
+    await waitFor(() => workers.every((w) => ready.has(w)), 'every worker to have started');
     for (const w of workers) w.kill('SIGTERM');
     for (const w of workers) expect((await exited(w)).code).toBe(0);
 
