@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CHAOS_STYLES, type ChaosCounts } from '../src/simulators/chaos.js';
 import { CHAOS_TOKEN, chaosSource, chaosSourceConfig, walkChaosSource, type ChaosSource } from './helpers/chaos.js';
-import { exited, startWorker, useWorkerFixture } from './helpers/worker.js';
+import { exited, MANY_SOURCES_TIMEOUT_MS, startWorker, useWorkerFixture } from './helpers/worker.js';
 
 // The chaos property (docs/reliability.md, "Chaos") on fifty sources at once, ten of each
 // pagination style, whose page jobs share one queue (`pages.rest`) worked by three worker
@@ -63,7 +63,7 @@ describe(`the chaos property on ${PER_STYLE * CHAOS_STYLES.length} sources shari
     }
     for (const c of fx.children) c.kill('SIGTERM');
     for (const c of fx.children) expect((await exited(c)).code).toBe(0);
-  });
+  }, MANY_SOURCES_TIMEOUT_MS);
 });
 
 /** The chaos counts of many simulators added up. */

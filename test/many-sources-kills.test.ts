@@ -6,7 +6,7 @@ import { createRng, type RequestLogEntry } from '../src/simulators/http-sim.js';
 import { generateIzumaData, IzumaSimulator } from '../src/simulators/izuma.js';
 import { waitFor } from './helpers.js';
 import { automoxSource, izumaSource, SLOW, testConfig } from './helpers/config.js';
-import { exited, startWorker, useWorkerFixture } from './helpers/worker.js';
+import { exited, MANY_SOURCES_TIMEOUT_MS, startWorker, useWorkerFixture } from './helpers/worker.js';
 
 // The kill matrix (test/kill-matrix.test.ts) on fifty sources whose page jobs share their vendor's
 // queue, worked by three worker processes: one of them, picked by the seed, is SIGKILLed after a
@@ -144,5 +144,5 @@ describe(`${AUTOMOX + IZUMA} sources on ${WORKERS} worker processes, one SIGKILL
       expect(l.refetched, `${l.lane}: ${l.answered} answered`).toBeLessThanOrEqual(kills);
     }
     expect(refetched).toBeLessThanOrEqual(kills * CONCURRENCY);
-  });
+  }, MANY_SOURCES_TIMEOUT_MS);
 });

@@ -5,7 +5,7 @@ import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox
 import { createRng, type HttpSimulator } from '../src/simulators/http-sim.js';
 import { generateIzumaData, IzumaSimulator } from '../src/simulators/izuma.js';
 import { automoxSource, izumaSource, testConfig } from './helpers/config.js';
-import { exited, startWorker, useWorkerFixture } from './helpers/worker.js';
+import { exited, MANY_SOURCES_TIMEOUT_MS, startWorker, useWorkerFixture } from './helpers/worker.js';
 import { busiestWindow } from './helpers/windows.js';
 
 // The three-worker limit test (test/lane-limit.test.ts) on fifty sources whose page jobs share
@@ -124,5 +124,5 @@ describe(`${AUTOMOX + IZUMA} sources with limits of their own on ${WORKERS} work
     }
     for (const c of children) c.kill('SIGTERM');
     for (const c of children) expect((await exited(c)).code).toBe(0);
-  });
+  }, MANY_SOURCES_TIMEOUT_MS);
 });

@@ -135,3 +135,9 @@ export async function finishWithNewWorker(fx: WorkerFixture, runId: string, page
   expect(run.status).toBe('succeeded');
   expect(await pagesOf(fx.env, runId)).toBeGreaterThan(pagesAtKill);
 }
+
+/**
+ * Timeout of a test that syncs fifty sources on worker processes: its run takes one to two minutes
+ * on a busy two-core machine, near the suite's default of 180 s; past this it is stuck, not slow.
+ */
+export const MANY_SOURCES_TIMEOUT_MS = 420_000;
