@@ -65,17 +65,13 @@ describe(`${AUTOMOX + IZUMA} sources on ${WORKERS} worker processes, one SIGKILL
   const committed = async () => Number((await sql<{ n: string }>`select coalesce(sum(pages), 0) as n from sync_walks`.execute(fx.env.db)).rows[0]!.n);
   const running = async (runIds: string[]) => (await fx.env.db.selectFrom('sync_runs').select('id').where('id', 'in', runIds).where('status', '=', 'running').execute()).length;
 
-  it('ends every source exact, writes nothing twice and refetches at most one page per lane per kill', async () => {
-    const { env, app, configFile, children } = fx;
-    const started = Date.now();
-    const ids = [...ax.map((_, i) => `ax${i}`), ...iz.map((_, i) => `iz${i}`)];
-    const runIds = await Promise.all(ids.map(async (id) => (await app.engine.startRun(id, { trigger: 'test' })).runId));
+  /** Worker processes that know when they have started: from "worker started" on, SIGTERM stops them cleanly (one still starting dies of the signal). */
+  function workerPool() {
     const workers: ChildProcess[] = [];
-    // Workers that logged "worker started": their SIGTERM handler is in place (one still starting dies of the signal).
     const ready = new Set<ChildProcess>();
     const spawn = () => {
-      const w = startWorker(configFile, env, { ...keys, FLEETSYNC_LOG_LEVEL: 'info' });
-      children.push(w);
+      const w = startWorker(fx.configFile, fx.env, { ...keys, FLEETSYNC_LOG_LEVEL: 'info' });
+      fx.children.push(w);
       let log = '';
       const onLog = (d: Buffer) => {
         log += d.toString();
@@ -87,43 +83,42 @@ describe(`${AUTOMOX + IZUMA} sources on ${WORKERS} worker processes, one SIGKILL
       return w;
     };
     for (let i = 0; i < WORKERS; i++) workers.push(spawn());
+    return { workers, spawn, allStarted: () => workers.every((w) => ready.has(w)) };
+  }
+
+  /** Up to KILLS times, after a seeded number of committed pages, SIGKILLs a worker the seed picks and starts a new one in its place. Returns the committed pages at each kill. */
+  async function killAtSeededMoments(pool: ReturnType<typeof workerPool>, runIds: string[]): Promise<number[]> {
     const rng = createRng(SEED);
     const at: number[] = [];
-    let kills = 0;
-    for (; kills < KILLS; kills++) {
+    while (at.length < KILLS) {
       const target = (await committed()) + rng.int(10, 40);
-      await waitFor(async () => (await committed()) >= target || (await running(runIds)) === 0, `${target} committed pages before kill ${kills + 1}`, 120_000, 10);
+      await waitFor(async () => (await committed()) >= target || (await running(runIds)) === 0, `${target} committed pages before kill ${at.length + 1}`, 120_000, 10);
       if ((await running(runIds)) === 0) break;
       const victim = rng.int(0, WORKERS - 1);
-      workers[victim]!.kill('SIGKILL');
-      expect((await exited(workers[victim]!)).signal).toBe('SIGKILL');
+      pool.workers[victim]!.kill('SIGKILL');
+      expect((await exited(pool.workers[victim]!)).signal).toBe('SIGKILL');
       at.push(await committed());
-      workers[victim] = spawn();
+      pool.workers[victim] = pool.spawn();
     }
-    // Enough kills landed mid-run to mean something.
-    expect(kills).toBeGreaterThanOrEqual(KILLS - 1);
-    for (const id of runIds) expect((await app.engine.waitForRun(id, { pollMs: 200 })).status).toBe('succeeded');
-    const seconds = Math.round((Date.now() - started) / 1000);
-    await waitFor(() => workers.every((w) => ready.has(w)), 'every worker to have started');
-    for (const w of workers) w.kill('SIGTERM');
-    for (const w of workers) expect((await exited(w)).code).toBe(0);
+    return at;
+  }
 
-    // Exact: every device of each vendor once, as the vendor has it, nothing marked deleted.
+  /** Exact: every device of each vendor once, none missing or deleted, every Automox package. */
+  async function expectExact(): Promise<void> {
     const expected: Array<[string, string[]]> = [...ax.map((s, i): [string, string[]] => [`ax${i}`, s.data.servers.map((d) => String(d.id))]), ...iz.map((s, i): [string, string[]] => [`iz${i}`, s.data.devices.map((d) => d.id)])];
     for (const [source, deviceIds] of expected) {
-      const rows = await env.db.selectFrom('devices').select(['external_id', 'deleted_at', 'missing_since']).where('source_id', '=', source).orderBy('external_id').execute();
+      const rows = await fx.env.db.selectFrom('devices').select(['external_id', 'deleted_at', 'missing_since']).where('source_id', '=', source).orderBy('external_id').execute();
       expect(rows.map((r) => r.external_id), source).toEqual([...deviceIds].sort());
       expect(rows.filter((r) => r.deleted_at !== null || r.missing_since !== null), source).toEqual([]);
     }
     for (const [i, sim] of ax.entries()) {
-      const packages = await env.db.selectFrom('packages').select(sql<number>`count(*)::int`.as('n')).where('source_id', '=', `ax${i}`).where('deleted_at', 'is', null).executeTakeFirstOrThrow();
+      const packages = await fx.env.db.selectFrom('packages').select(sql<number>`count(*)::int`.as('n')).where('source_id', '=', `ax${i}`).where('deleted_at', 'is', null).executeTakeFirstOrThrow();
       expect(packages.n, `ax${i} packages`).toBe(sim.data.packages.length);
     }
-    // Nothing twice: every walk inserted exactly what it read and updated nothing.
-    const walks = await env.db.selectFrom('sync_walks').selectAll().where('run_id', 'in', runIds).execute();
-    for (const w of walks) expect([w.source_id, w.resource, w.scope, w.status, w.inserted, w.updated]).toEqual([w.source_id, w.resource, w.scope, 'succeeded', w.records, 0]);
+  }
 
-    // Refetched pages per lane: answered page requests beyond the pages committed.
+  /** Per lane: page requests the vendor answered, and how many of them beyond the pages the walks committed. */
+  function refetchedPerLane(walks: Array<{ source_id: string; resource: string; pages: number }>) {
     const pages = (source: string, resources: string[]) => walks.filter((w) => w.source_id === source && resources.includes(w.resource)).reduce((n, w) => n + w.pages, 0);
     const probes: LaneProbe[] = [
       ...ax.flatMap((s, i): LaneProbe[] => [
@@ -132,10 +127,33 @@ describe(`${AUTOMOX + IZUMA} sources on ${WORKERS} worker processes, one SIGKILL
       ]),
       ...iz.map((s, i): LaneProbe => ({ lane: `iz${i}.api`, log: () => s.requests, match: () => true, source: `iz${i}`, resources: ['organizations', 'device_groups', 'devices', 'firmware_images'] })),
     ];
-    const lanes = probes.map((p) => {
+    return probes.map((p) => {
       const answered = p.log().filter((r) => r.status === 200 && p.match(r.path)).length;
       return { lane: p.lane, answered, refetched: answered - pages(p.source, p.resources) };
     });
+  }
+
+  it('ends every source exact, writes nothing twice and refetches at most one page per lane per kill', async () => {
+    const { env, app } = fx;
+    const started = Date.now();
+    const ids = [...ax.map((_, i) => `ax${i}`), ...iz.map((_, i) => `iz${i}`)];
+    const runIds = await Promise.all(ids.map(async (id) => (await app.engine.startRun(id, { trigger: 'test' })).runId));
+    const pool = workerPool();
+    const at = await killAtSeededMoments(pool, runIds);
+    const kills = at.length;
+    // Enough kills landed mid-run to mean something.
+    expect(kills).toBeGreaterThanOrEqual(KILLS - 1);
+    for (const id of runIds) expect((await app.engine.waitForRun(id, { pollMs: 200 })).status).toBe('succeeded');
+    const seconds = Math.round((Date.now() - started) / 1000);
+    await waitFor(pool.allStarted, 'every worker to have started');
+    for (const w of pool.workers) w.kill('SIGTERM');
+    for (const w of pool.workers) expect((await exited(w)).code).toBe(0);
+
+    await expectExact();
+    // Nothing twice: every walk inserted exactly what it read and updated nothing.
+    const walks = await env.db.selectFrom('sync_walks').selectAll().where('run_id', 'in', runIds).execute();
+    for (const w of walks) expect([w.source_id, w.resource, w.scope, w.status, w.inserted, w.updated]).toEqual([w.source_id, w.resource, w.scope, 'succeeded', w.records, 0]);
+    const lanes = refetchedPerLane(walks);
     const refetched = lanes.reduce((n, l) => n + l.refetched, 0);
     // MANY_SOURCES_REPORT=1 prints the figures docs/reliability.md quotes.
     if (process.env.MANY_SOURCES_REPORT) console.log(JSON.stringify({ seed: SEED, sources: ids.length, workers: WORKERS, kills, killedAtPages: at, pages: walks.reduce((n, w) => n + w.pages, 0), refetched, mostOnALane: Math.max(...lanes.map((l) => l.refetched)), lanesRefetching: lanes.filter((l) => l.refetched > 0).length, seconds }));
