@@ -293,6 +293,8 @@ export async function loadConfig(file?: string, env: NodeJS.ProcessEnv = process
     const code = (err as NodeJS.ErrnoException).code;
     // A docker bind mount of a host file that does not exist creates an empty directory in its place.
     if (code === 'EISDIR') throw new ConfigError(`config file ${path} is a directory: docker creates one when a bind-mounted ${basename(path)} does not exist on the host; create ./${basename(path)} (see fleetsync.example.yaml) and remove the directory`);
+    // The first thing a new user meets after `npm run demo`: say how to get a config, not only that there is none.
+    if (code === 'ENOENT') throw new ConfigError(`cannot read config file ${path}: ENOENT (no such file): write one (see fleetsync.example.yaml, or \`fleetsync simulate VENDOR\` prints one for a trial) or name one with --config FILE or FLEETSYNC_CONFIG`);
     throw new ConfigError(`cannot read config file ${path}: ${code ?? String(err)}`);
   }
   // `{ apiKey: ${KEY} }` is how people write it, but `${` is not valid inside a YAML flow map:

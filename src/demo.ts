@@ -183,6 +183,7 @@ async function printWarehouse(app: App, databaseUrl: string, out: (line: string)
     ]).join('\n'),
   );
   out(`Time by week, project and user: psql ${databaseUrl} -c "select iso_week, project_name, user_name, hours from reporting.time_tracking where source_id = 'toggl-demo'"`);
-  out('(or `fleetsync report time --source toggl-demo` with any config: the report reads only the database)');
+  // The report reads only the database but, like every command, wants a config file: name one that is always there.
+  out('(or `fleetsync report time --source toggl-demo --config fleetsync.example.yaml`, in a checkout `npm run -s fleetsync -- report ...`: the report reads only the database, any config will do)');
   out('\nTry: psql ' + databaseUrl + " -c 'select name, os_name, raw->>'\"'\"'agent_version'\"'\"' from devices limit 5'");
 }

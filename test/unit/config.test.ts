@@ -57,7 +57,7 @@ describe('config', () => {
       const bad = join(dir, 'bad.yaml');
       await writeFile(bad, 'sources: [\n');
       await expect(loadConfig(bad, {})).rejects.toThrow(`config file ${bad} is not valid YAML`);
-      await expect(loadConfig(join(dir, 'missing.yaml'), {})).rejects.toThrow('ENOENT');
+      await expect(loadConfig(join(dir, 'missing.yaml'), {})).rejects.toThrow(`cannot read config file ${join(dir, 'missing.yaml')}: ENOENT (no such file): write one (see fleetsync.example.yaml, or \`fleetsync simulate VENDOR\` prints one for a trial) or name one with --config FILE or FLEETSYNC_CONFIG`);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
