@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Argument, Command, Option } from 'commander';
 
 /**
  * Shell completion for fleetsync, generated from the command tree itself, so a new command or
@@ -18,17 +18,28 @@ export interface CompletionNode {
   commands: CompletionNode[];
 }
 
+// Values to offer for an argument or option that checks them itself (`simulate <vendor>`,
+// `--vendor`): commander's `.choices()` would replace the command's own message for a wrong value.
+const offered = new WeakMap<Argument | Option, readonly string[]>();
+
+/** Marks the values completion offers for `x` without commander enforcing them; returns `x`. */
+export function completes<T extends Argument | Option>(x: T, values: readonly string[]): T {
+  offered.set(x, values);
+  return x;
+}
+
 /** The completion tree of a commander program (with its implicit --help). */
 export function completionTree(cmd: Command, parent = ''): CompletionNode {
   const path = parent ? `${parent} ${cmd.name()}` : cmd.name();
   const options = cmd.options.map((o) => ({
     flags: [o.short, o.long].filter((f): f is string => typeof f === 'string'),
     takesValue: o.required || o.optional,
-    choices: [...(o.argChoices ?? [])],
+    choices: [...(o.argChoices ?? offered.get(o) ?? [])],
   }));
   options.push({ flags: ['-h', '--help'], takesValue: false, choices: [] });
-  const arg = cmd.registeredArguments.find((a) => (a.argChoices?.length ?? 0) > 0);
-  return { path, description: cmd.description(), options, argChoices: [...(arg?.argChoices ?? [])], commands: cmd.commands.map((c) => completionTree(c, path)) };
+  const choicesOf = (a: Argument) => a.argChoices ?? offered.get(a) ?? [];
+  const arg = cmd.registeredArguments.find((a) => choicesOf(a).length > 0);
+  return { path, description: cmd.description(), options, argChoices: [...(arg ? choicesOf(arg) : [])], commands: cmd.commands.map((c) => completionTree(c, path)) };
 }
 
 function walk(n: CompletionNode): CompletionNode[] {

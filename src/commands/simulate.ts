@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { Argument } from 'commander';
+import { completes } from '../completion.js';
 import { startTrialSimulator, TRIAL_VENDORS } from '../simulators/trial.js';
 import { trialInstructions } from '../trial-instructions.js';
 import { EXIT_USAGE } from '../exit-codes.js';
@@ -7,7 +9,8 @@ import { CommandError, onShutdown, untilAborted, type CommandContext } from './c
 /** `fleetsync simulate VENDOR`: serves one loopback vendor simulator for a local trial until Ctrl-C. */
 export function registerSimulate(ctx: CommandContext): void {
   ctx.program
-    .command('simulate <vendor>')
+    .command('simulate')
+    .addArgument(completes(new Argument('<vendor>', 'the vendor to simulate'), Object.keys(TRIAL_VENDORS)))
     .description(`serve a loopback simulator of one vendor for a local trial, and print a config that syncs it (vendors: ${Object.keys(TRIAL_VENDORS).join(', ')})`)
     .option('--port <n>', 'port on 127.0.0.1 (default: a free one)', (v) => Number.parseInt(v, 10), 0)
     .option('--devices <n>', 'records in the first organization or workspace (the others get fewer)', (v) => Number.parseInt(v, 10), 50)

@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { VENDORS } from '../../jobs/index.js';
 import type { App } from '../app.js';
 import { sourcesFromText, storeSources } from '../source-store.js';
 import { table } from '../status.js';
+import { completes } from '../completion.js';
 import { removeStoredSource, storedSource } from '../warehouse/source-configs.js';
 import { collect, CommandError, withApp, type CommandContext } from './common.js';
 
@@ -47,7 +48,7 @@ async function store(app: App, raws: unknown[]): Promise<void> {
 
 function sourceOptions(cmd: Command): Command {
   return cmd
-    .option('--vendor <name>', `vendor (${Object.keys(VENDORS).join(', ')})`)
+    .addOption(completes(new Option('--vendor <name>', `vendor (${Object.keys(VENDORS).join(', ')})`), Object.keys(VENDORS)))
     .option('--base-url <url>', "the vendor API's base URL")
     .option('--credential <key=ref>', 'a credential as a reference: apiKey=${ENV_VAR} or apiKey=${file:/run/secrets/x} (repeatable)', collect, [] as string[])
     .option('--tag <tag>', 'a tag schedules can select by (repeatable; replaces the tags)', collect, [] as string[])

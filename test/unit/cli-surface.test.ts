@@ -27,6 +27,10 @@ describe('shell completion, generated from the command tree', () => {
     expect(complete('fleetsync', 'report', 'health', '--format', 'c')).toEqual(['csv']);
     expect(complete('fleetsync', '--config', 'x.yaml', 'state', '')).toEqual(['reset', 'show']);
     expect(complete('fleetsync', 'completion', '')).toEqual(['bash', 'fish', 'zsh']);
+    // Values the command checks itself (its own message for a wrong one) are offered too.
+    expect(complete('fleetsync', 'simulate', '')).toEqual(['automox', 'famoco', 'famoco-insights', 'izuma', 'rest', 'toggl']);
+    expect(complete('fleetsync', 'sources', 'add', 'x', '--vendor', 'fa')).toEqual(['famoco', 'famoco-insights']);
+    expect(complete('fleetsync', 'sources', 'update', 'x', '--vendor', 'iz')).toEqual(['izuma']);
     expect(complete('fleetsync', 'ch')).toEqual(['check']);
     expect(complete('fleetsync', 'check', '--')).toEqual(['--config-only', '--help', '--json', '--source', '--timeout']);
     expect(complete('fleetsync', 'sync', '--d')).toEqual(['--dry-run']);
