@@ -58,6 +58,9 @@ describe('runs cancel, runs retry and runs logs, from the CLI and the run page',
       ['devices', 'cancelled', null],
     ]);
     expect(await count('organizations')).toBe(2);
+    // The cancel's own log line names the source like every line of a run, as a warning without empty fields.
+    const stopped = await env.db.selectFrom('run_logs').select(['level', 'fields']).where('run_id', '=', runId).where('msg', '=', `run ${runId} cancelled (fleetsync runs cancel)`).execute();
+    expect(stopped).toEqual([{ level: 'warn', fields: { source: 'ax', walks: 2 } }]);
     const queued = (await Promise.all(app.engine.queues().map((q) => q.getJobs(['waiting', 'delayed', 'prioritized', 'active'])))).flat().filter((j) => j?.data.walkId && walks.length > 0);
     expect(queued).toEqual([]);
 

@@ -160,7 +160,12 @@ async function askVendor(deps: PageJobDeps, ref: PageRef, waits: SessionWaits): 
 export async function failAndReport(deps: HoldDeps, walkIds: string[], runId: string, failure: FailureRecord, status: 'failed' | 'cancelled' = 'failed'): Promise<void> {
   const { ended, runEnd } = await failWalks(deps.db, walkIds, runId, failure, status);
   for (const w of ended) deps.metrics?.walkFinished(w.source_id, w.resource, 'failed', (Date.now() - w.started_at.getTime()) / 1000);
-  deps.log.error({ runId, walks: walkIds.length, status: failure.status, requestId: failure.requestId }, failure.message);
+  // Like every line about a run's work: `source` and `runId` (jq and `runs logs` follow a run by them);
+  // a cancel is an operator's decision, not a fault, and has no HTTP status or request id to show.
+  const source = ended[0]?.source_id;
+  const fields = { ...(source ? { source } : {}), runId, walks: walkIds.length, ...(failure.status !== null ? { status: failure.status } : {}), ...(failure.requestId !== null ? { requestId: failure.requestId } : {}) };
+  if (status === 'cancelled') deps.log.warn(fields, failure.message);
+  else deps.log.error(fields, failure.message);
   await logRunFinished(deps.db, deps.log, runEnd);
 }
 
