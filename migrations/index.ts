@@ -16,6 +16,7 @@ import * as m0014 from './20261208T0200_time_entry_tag_ids.js';
 import * as m0015 from './20261208T0900_run_logs.js';
 import * as m0016 from './20261208T1000_notifications.js';
 import * as m0017 from './20261209T0100_paused_resources.js';
+import * as m0018 from './20261209T0200_source_events.js';
 
 /**
  * Migrations listed statically rather than read from the directory, so the same provider works
@@ -40,6 +41,7 @@ export const migrations: Record<string, Migration> = {
   '20261208T0900_run_logs': m0015,
   '20261208T1000_notifications': m0016,
   '20261209T0100_paused_resources': m0017,
+  '20261209T0200_source_events': m0018,
 };
 
 /** Kysely MigrationProvider over the static list. */

@@ -9,6 +9,7 @@ import { countHeldSweeps } from './warehouse/held-sweeps.js';
 import { CONNECTION_CODES, errorCode, InfraError } from './infra-errors.js';
 import { OutageLog } from './outage-log.js';
 import { Engine } from './queue/engine.js';
+import { EventCore } from './events/core.js';
 import { SourceRegistry } from './source-registry.js';
 import { checkSources } from './sources.js';
 import { createDb, type Database } from './warehouse/db.js';
@@ -22,6 +23,8 @@ export interface App {
   db: Kysely<Database>;
   redis: RedisClient;
   engine: Engine;
+  /** Vendor events between walks: their queues, workers and feed polls (src/events/). */
+  events: EventCore;
   logger: Logger;
   prefix: string;
   /** Receives the 'error' events of BullMQ queues and workers the commands open on `redis` (logged once per outage). */
@@ -110,6 +113,7 @@ export async function openApp(opts: OpenAppOptions): Promise<App> {
   const prefix = prefixFor(display, opts.prefix ?? env.queuePrefix);
   const metrics = new Metrics();
   const engine = new Engine({ db, redis, sources, worker: opts.config.worker, prefix, logger: opts.logger, metrics, onRedisError });
+  const events = new EventCore({ db, redis, prefix, sources, worker: opts.config.worker, logger: opts.logger, metrics, openLane: (id, lane) => engine.openLane(id, lane), onRedisError });
   metrics.trackQueues(async () => Promise.all(engine.queues().map(async (queue) => ({ queue: queue.name, counts: await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed') }))));
   metrics.trackHeldSweeps(() => countHeldSweeps(db));
   metrics.trackFreshness((source, resource) => freshnessOf(sources.configOf(source), resource));
@@ -120,6 +124,7 @@ export async function openApp(opts: OpenAppOptions): Promise<App> {
     db,
     redis,
     engine,
+    events,
     logger: opts.logger,
     prefix,
     metrics,
@@ -127,6 +132,7 @@ export async function openApp(opts: OpenAppOptions): Promise<App> {
     close: async () => {
       if (closed) return;
       closed = true;
+      await events.close();
       await engine.close();
       await db.destroy();
       redis.disconnect();

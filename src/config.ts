@@ -129,6 +129,11 @@ export const sourceConfigSchema = z
      * plan name of the vendor (Toggl: free, starter, premium) or requests per hour (src/queue/quota.ts).
      */
     quota: z.union([z.string().min(1), z.number().int().positive()]).optional(),
+    /**
+     * Vendor events between walks (docs/freshness.md): `every` polls the vendor's event feed
+     * (Automox `/events`) on a schedule of its own; off when left out.
+     */
+    events: z.object({ every: durationSchema.refine((ms) => ms >= 1000, 'must be at least 1s').optional() }).strict().optional(),
     /** Resource definitions of a `vendor: rest` source; validated in full by jobs/rest.ts. */
     rest: z.record(z.string(), z.unknown()).optional(),
     options: z.record(z.string(), z.unknown()).optional(),

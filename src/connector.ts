@@ -1,5 +1,6 @@
 import type { z } from 'zod/v4';
 import type { LaneLimit, SourceConfig } from './config.js';
+import type { EventFeed } from './events/feed.js';
 import type { Cursor, PageRequest, PageStrategy } from './pagination/types.js';
 import type { DataTableName, NormalizedRow } from './warehouse/tables.js';
 
@@ -134,6 +135,8 @@ export interface VendorDefinition {
    * first root resource, at the smallest page size.
    */
   probe?: (source: SourceConfig) => VendorProbe;
+  /** The vendor's change feed, polled between walks when a source sets `events.every` (Automox `/events`; docs/freshness.md). */
+  events?: EventFeed;
 }
 
 /** A vendor's cheapest authenticated read, sent through the lane of its class like every request. */

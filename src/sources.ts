@@ -100,6 +100,7 @@ function checkLimits(src: SourceConfig, of: { vendor: VendorDefinition; resource
     }
   }
   problems.push(...freshnessProblems(at, src, vendor.vendor, vendor.resources.map((r) => r.name)));
+  if (src.events?.every !== undefined && !vendor.events) problems.push(`${at}.events.every: vendor ${vendor.vendor} publishes no event feed to poll`);
 }
 
 /**

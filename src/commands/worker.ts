@@ -58,6 +58,7 @@ function watchSources(app: App, logger: Logger, scheduler: () => Scheduler | nul
     intervalMs: app.config.worker.sourceRefreshMs,
     onChange: async (ids) => {
       app.engine.sourcesChanged(ids);
+      await app.events.syncPolls(ids);
       // Schedules that select sources pick up the change at their next firing; their recorded lists now.
       scheduler()?.setSchedules(resolveSchedules(app.config.schedules, app.sources));
       await scheduler()?.sync();
@@ -105,6 +106,8 @@ export function registerWorker(ctx: CommandContext): void {
           // The first pass re-queues the running runs (a crash, a lost Redis); a failed one is retried.
           const first = await reconciler.start();
           app.engine.startWorkers(opts.source.length ? opts.source : undefined);
+          app.events.startWorkers(opts.source.length ? opts.source : undefined);
+          await app.events.syncPolls(sourceIds());
           notifier?.start();
           logger.info({ sources: sourceIds().length, queues: app.engine.queues().map((q) => q.name), resumedRuns: first?.runs ?? [], schedules: app.config.schedules.map((s) => s.name), metricsPort: metricsServer?.port }, 'worker started');
           await untilAborted(signal);

@@ -20,7 +20,7 @@ import { PagePrefetch } from './head-start/prefetch.js';
 import { laneInfos, type LaneInfo } from './lane-info.js';
 import { LaneRegistry } from './lane-registry.js';
 import { LaneSlots } from './lane-slots.js';
-import { laneName, type PageJobData } from './lanes.js';
+import { laneName, type Lane, type PageJobData } from './lanes.js';
 import { admitPage } from './page-admission.js';
 import { deferOf, failAndReport, processPage, type PageJobDeps, type PageOutcome } from './page-job.js';
 import type { WalkRoute } from './page-ref.js';
@@ -138,6 +138,12 @@ export class Engine {
     const src = this.source(walk.source_id);
     const def = definitionOf(src, walk.resource);
     return { src, def, lane: this.lanes.lane(src, def.lane) };
+  }
+
+  /** A source's lane of a class (opened if it is not), for requests outside walks (src/events/). Throws when either is not configured. */
+  openLane(sourceId: string, laneClass: string): { src: ResolvedSource; lane: Lane } {
+    const src = this.source(sourceId);
+    return { src, lane: this.lanes.lane(src, laneClass) };
   }
 
   /** The lanes of a source with their limits and gates (no client, no credentials); [] when it is not configured. */

@@ -44,13 +44,18 @@ export interface WalkSweep extends SweepScope {
  * `external_id`. EXCEPT (a hashed or sorted set operation) rather than NOT EXISTS: with the
  * statistics of a table that grew inside this sync the planner picked a nested-loop anti join,
  * O(rows x seen) (8 s for 5,000 rows, hours at 50,000). This form costs O(n) whatever the statistics say.
+ * Rows a vendor event wrote since the walk started are not the walk's to judge (it may have read
+ * their page before the change): never unseen (docs/freshness.md, Walks stay exact).
  */
 function unseenIds(s: SweepScope): RawBuilder<{ external_id: string }> {
   return sql<{ external_id: string }>`
     SELECT external_id FROM ${sql.table(s.table)}
     WHERE source_id = ${s.walk.source_id} AND scope = ${s.walk.scope} AND deleted_at IS NULL ${within(s)}
     EXCEPT
-    SELECT unnest(ids) FROM sync_walk_pages WHERE walk_id = ${s.walk.id}`;
+    SELECT unnest(ids) FROM sync_walk_pages WHERE walk_id = ${s.walk.id}
+    EXCEPT
+    SELECT external_id FROM source_event_rows
+    WHERE source_id = ${s.walk.source_id} AND resource = ${s.walk.resource} AND applied_at >= (SELECT started_at FROM sync_walks WHERE id = ${s.walk.id})`;
 }
 
 /** Present rows of a sweep's scope (within its range). */
