@@ -4,6 +4,7 @@ import { defineResource, type VendorDefinition } from '../src/connector.js';
 import { toBool, toInt, toText, toTimestamp } from '../src/normalize.js';
 import { pageNumber } from '../src/pagination/page-number.js';
 import { staticList } from '../src/pagination/static-list.js';
+import { automoxEvents } from './automox-events.js';
 
 // Automox: https://developer.automox.com/developer-portal/
 // Bare JSON arrays, `limit` 1..500 (default 500), `page` from 0, no pagination metadata.
@@ -120,6 +121,8 @@ export const automox: VendorDefinition = {
   // vendor doc's `/users/self` example is not in the published definition; `/orgs` and its
   // `limit` are). Every answer carries the x-ratelimit-* headers.
   probe: () => ({ lane: 'api', request: { path: '/orgs', params: { limit: 1, page: 0 } } }),
+  // Device additions and removals between walks (a source's `events: { every }`).
+  events: automoxEvents,
   readError: (body) => {
     if (body !== null && typeof body === 'object') {
       const b = body as Record<string, unknown>;

@@ -6,6 +6,7 @@ import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { createRedis, parseRedisUrl, prefixFor, type RedisClient, type RedisTarget } from './redis.js';
 import { countHeldSweeps } from './warehouse/held-sweeps.js';
+import { lastEvents } from './warehouse/event-writes.js';
 import { CONNECTION_CODES, errorCode, InfraError } from './infra-errors.js';
 import { OutageLog } from './outage-log.js';
 import { Engine } from './queue/engine.js';
@@ -117,6 +118,7 @@ export async function openApp(opts: OpenAppOptions): Promise<App> {
   metrics.trackQueues(async () => Promise.all(engine.queues().map(async (queue) => ({ queue: queue.name, counts: await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed') }))));
   metrics.trackHeldSweeps(() => countHeldSweeps(db));
   metrics.trackFreshness((source, resource) => freshnessOf(sources.configOf(source), resource));
+  metrics.trackLastEvents(async () => (await lastEvents(db)).map((e) => ({ source: e.source, resource: e.resource, at: e.lastAppliedAt })));
   let closed = false;
   return {
     config: opts.config,

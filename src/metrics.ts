@@ -75,6 +75,7 @@ export class Metrics implements EngineMetrics {
   private overdueSource: (() => Promise<ReadonlyArray<{ source: string; queue: string }>>) | null = null;
   private readonly lastSuccessValues = new Map<string, number>();
   private freshnessOf: ((source: string, resource: string) => number) | null = null;
+  private lastEventsSource: (() => Promise<ReadonlyArray<{ source: string; resource: string; at: Date }>>) | null = null;
 
   constructor() {
     this.requests = new Counter({ name: 'fleetsync_http_requests_total', help: 'Vendor HTTP responses by source, lane and status ("network" for no response).', labelNames: ['source', 'lane', 'status'], registers: [this.registry] });
@@ -111,6 +112,25 @@ export class Metrics implements EngineMetrics {
     const self = this;
     new Gauge({
       name: 'fleetsync_freshness_seconds',
+      help: 'How old the warehouse is for each source and resource: seconds since the newer of its last succeeded walk and its last vendor event applied (events read from Postgres at scrape time).',
+      labelNames: ['source', 'resource'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        const newest = new Map(self.lastSuccessValues);
+        for (const e of self.lastEventsSource ? await self.lastEventsSource() : []) {
+          const key = `${e.source}\u0000${e.resource}`;
+          newest.set(key, Math.max(newest.get(key) ?? 0, e.at.getTime() / 1000));
+        }
+        const now = Date.now() / 1000;
+        for (const [key, at] of newest) {
+          const [source = '', resource = ''] = key.split('\u0000');
+          this.set({ source, resource }, Math.max(0, now - at));
+        }
+      },
+    });
+    new Gauge({
+      name: 'fleetsync_freshness_threshold_seconds',
       help: 'How recently each source and resource with a last success must have succeeded (config `freshness`, default 24h); the stale alert compares the last success with it.',
       labelNames: ['source', 'resource'],
       registers: [this.registry],
@@ -179,6 +199,11 @@ export class Metrics implements EngineMetrics {
   /** The freshness threshold (ms) of a source's resource, exported beside its last success (src/freshness.ts). */
   trackFreshness(thresholdOf: (source: string, resource: string) => number): void {
     this.freshnessOf = thresholdOf;
+  }
+
+  /** Sets where the last vendor event applied per source and resource comes from (read on every scrape, for fleetsync_freshness_seconds). */
+  trackLastEvents(read: () => Promise<ReadonlyArray<{ source: string; resource: string; at: Date }>>): void {
+    this.lastEventsSource = read;
   }
 
   trackHeldSweeps(source: () => Promise<HeldSweepCount[]>): void {

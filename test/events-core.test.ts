@@ -99,4 +99,14 @@ describe('vendor events applied between walks', () => {
     expect(last).toMatchObject({ source: 'ax', resource: 'devices' });
     expect(last.lastAppliedAt.getTime()).toBeGreaterThan(0);
   });
+
+  it('exports fleetsync_freshness_seconds from the newer of the last walk and the last event applied', async () => {
+    const text = await app.metrics.registry.metrics();
+    const age = Number(/^fleetsync_freshness_seconds\{source="ax",resource="devices"\} (\S+)$/m.exec(text)?.[1]);
+    const lastApplied = (await lastEvents(env.db, ['ax']))[0]!.lastAppliedAt.getTime();
+    // The events came after the walk: the figure is the time since the last of them (read before and after the scrape).
+    expect(age).toBeGreaterThanOrEqual(0);
+    expect(age).toBeLessThanOrEqual((Date.now() - lastApplied) / 1000 + 1);
+    expect(text).toMatch(/^fleetsync_freshness_threshold_seconds\{source="ax",resource="devices"\} 86400$/m);
+  });
 });

@@ -88,7 +88,8 @@ async function pollFeed(deps: PollDeps, r: FeedRead, out: PollResult): Promise<s
     for (const p of parsed.problems) deps.log.warn({ source: r.src.id, feed: r.name, scope: r.scope }, p);
     const { fresh, newest: pageNewest } = eventsSince(parsed.events, since);
     out.events += parsed.events.length;
-    const queued = await enqueueEvents(deps.intake, fresh);
+    // Events of a resource the source does not sync (`resources:` leaves it out) are not ours.
+    const queued = await enqueueEvents(deps.intake, fresh.filter((e) => deps.intake.resourceOf(e.source, e.resource) !== undefined));
     out.queued += queued.queued;
     out.duplicates += queued.duplicates;
     if (pageNewest !== null && pageNewest > newest) newest = pageNewest;

@@ -10,6 +10,8 @@
  *       (`is_managed: false`) only with includeUnmanaged=1
  *   GET /api/servers/{id}?o=ORG, GET /api/servergroups/{id}?o=ORG   one object; 404 {"errors":["Not Found"]}
  *       when the org has no such id
+ *   GET /api/events?o=ORG[&eventName=..][&startDate=..][&limit][&page]   the event log (automox-events.ts):
+ *       `addServer` and `removeServer` record system.add and system.delete
  * All lists take `limit` (1..500, default 500) and `page` (from 0) and return a bare JSON array
  * (no pagination metadata): a full page means "maybe more". Items are in stable id order.
  * `o` is optional on /servers and /servergroups like the real API (omitted = every org of the
@@ -21,6 +23,7 @@
  * enforced.
  */
 import { STATUS_CODES } from 'node:http';
+import { AutomoxEventLog } from './automox-events.js';
 import { HttpSimulator, bearerToken, byId, createRng, parseIntParam } from './http-sim.js';
 import type { RateWindow, Rng, SimRequest, SimResponse } from './http-sim.js';
 
@@ -633,6 +636,8 @@ export class AutomoxSimulator extends HttpSimulator {
   data: AutomoxData;
   /** Set in generated mode: devices are made per request. */
   readonly generated: GeneratedAutomoxOptions | null;
+  /** What `GET /api/events` answers from; addServer/removeServer record into it. */
+  readonly eventLog = new AutomoxEventLog();
 
   constructor(opts: AutomoxSimulatorOptions) {
     const pathRe = opts.rateLimitPath;
@@ -668,6 +673,11 @@ export class AutomoxSimulator extends HttpSimulator {
             });
       return include === '1' || res.status !== 200 ? res : { ...res, body: (res.body as AutomoxServer[]).map(fastByDefault) };
     });
+    this.get(/^\/api\/events\/?$/, (req) => {
+      const o = req.query.get('o');
+      if (o !== null && o !== '' && !this.data.orgs.some((x) => x.id === Number(o))) return forbidden();
+      return this.eventLog.answer(req, new Set(o === null || o === '' ? this.data.orgs.map((x) => x.id) : [Number(o)]));
+    });
     this.get(/^\/api\/servergroups\/([^/]+)\/?$/, (req, [idParam]) => this.one(req, idParam, () => this.data.groups));
     this.get(/^\/api\/servers\/([^/]+)\/?$/, (req, [idParam]) => this.one(req, idParam, () => this.data.servers));
     this.get(/^\/api\/orgs\/([^/]+)\/packages\/?$/, (req, [idParam]) => {
@@ -681,6 +691,21 @@ export class AutomoxSimulator extends HttpSimulator {
         return this.data.packages.filter((p) => p.organization_id === orgId && serverIds.has(p.server_id) && (unmanaged === '1' || p.is_managed));
       });
     });
+  }
+
+  /** Adds a device as the console does: listed and served by id from now on, with a `system.add` event (none with `quiet`: an event lost). */
+  addServer(server: AutomoxServer, opts: { quiet?: boolean } = {}): void {
+    this.data.servers.push(server);
+    this.data.servers.sort((a, b) => a.id - b.id);
+    if (!opts.quiet) this.eventLog.record('system.add', server, this.now());
+  }
+
+  /** Removes a device (gone from lists, 404 by id) with a `system.delete` event (none with `quiet`). Returns it, or undefined when there is none. */
+  removeServer(id: number, opts: { quiet?: boolean } = {}): AutomoxServer | undefined {
+    const i = this.data.servers.findIndex((s) => s.id === id);
+    const [gone] = i < 0 ? [] : this.data.servers.splice(i, 1);
+    if (gone && !opts.quiet) this.eventLog.record('system.delete', gone, this.now());
+    return gone;
   }
 
   /** One server or group by id within `o`: the object, 404 when the org has no such id, 403 for an unknown org. */
