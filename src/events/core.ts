@@ -117,13 +117,16 @@ export class EventCore implements EventIntake {
 
   /**
    * Makes the scheduled polls match the sources' `events.every`: a job scheduler per source that
-   * sets it (on its vendor's events queue), none for a known source that does not. Idempotent
-   * across processes (schedulers are upserted by id).
+   * sets it (on its vendor's events queue), none for a source that does not or is gone (removed
+   * from every vendor's queue). Idempotent across processes (schedulers are upserted by id).
    */
   async syncPolls(sourceIds: readonly string[]): Promise<void> {
     for (const id of sourceIds) {
       const cfg = this.opts.sources.configOf(id);
-      if (!cfg) continue;
+      if (!cfg) {
+        for (const vendor of this.opts.sources.vendorNames()) await this.queue(eventQueueName(vendor)).removeJobScheduler(pollSchedulerId(id));
+        continue;
+      }
       const queue = this.queue(eventQueueName(cfg.vendor));
       const every = cfg.events?.every;
       if (every === undefined) await queue.removeJobScheduler(pollSchedulerId(id));

@@ -70,7 +70,7 @@ export async function writeEventDelete(db: Kysely<Database>, t: EventTarget): Pr
  */
 async function claimRow(trx: Trx, t: EventTarget, action: 'upserted' | 'deleted'): Promise<boolean> {
   // Two events of one row apply one after the other, so the newer one's write is the last.
-  await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`fleetsync-event\u0000${t.sourceId}\u0000${t.resource}\u0000${t.externalId}`}, 0))`.execute(trx);
+  await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`fleetsync-event/${t.sourceId}/${t.resource}/${t.externalId}`}::text, 0))`.execute(trx);
   const mark = await sql<{ event_at: Date }>`
     SELECT event_at FROM source_event_rows WHERE source_id = ${t.sourceId} AND resource = ${t.resource} AND external_id = ${t.externalId}`.execute(trx);
   if (!eventIsCurrent(t.occurredAt, mark.rows[0]?.event_at ?? null, t.fetchedNow)) return false;

@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { VENDORS } from '../../jobs/index.js';
+import { ConfigError, parseConfig } from '../../src/config.js';
+import { checkSources } from '../../src/sources.js';
 import { eventIsCurrent, eventJobId, eventProblem, eventsSince, eventWhere, feedSince, FEED_OVERLAP_MS, planEvent } from '../../src/events/decide.js';
 import type { VendorEvent } from '../../src/events/types.js';
 
@@ -54,5 +57,23 @@ describe('vendor events: pure decisions', () => {
     const out = eventsSince(events, new Date('2026-12-09T10:00:00Z'));
     expect(out.fresh.map((e) => e.eventKey)).toEqual(['b']);
     expect(new Date(out.newest!).toISOString()).toBe('2026-12-09T11:00:00.000Z');
+  });
+});
+
+describe('a source\'s `events`', () => {
+  const src = (vendor: string, events: unknown) => ({ sources: [{ id: 's1', vendor, baseUrl: 'https://api.example.com/api', events }] });
+
+  it('is off by default and reads `every` as a duration', () => {
+    expect(parseConfig({ sources: [{ id: 's1', vendor: 'automox', baseUrl: 'https://console.automox.com/api' }] }).sources[0]!.events).toBeUndefined();
+    const cfg = parseConfig(src('automox', { every: '5m' }));
+    expect(cfg.sources[0]!.events).toEqual({ every: 300_000 });
+    expect(() => checkSources(cfg, VENDORS)).not.toThrow();
+  });
+
+  it('refuses a bad interval, an unknown key, and a vendor without an event feed to poll', () => {
+    expect(() => parseConfig(src('automox', { every: 'soon' }))).toThrow(/sources\[0\]\.events\.every: must be a positive duration/);
+    expect(() => parseConfig(src('automox', { every: 500 }))).toThrow(/sources\[0\]\.events\.every: must be at least 1s/);
+    expect(() => parseConfig(src('automox', { every: '5m', often: true }))).toThrow(ConfigError);
+    expect(() => checkSources(parseConfig(src('famoco', { every: '5m' })), VENDORS)).toThrow('sources[0].events.every: vendor famoco publishes no event feed to poll');
   });
 });
