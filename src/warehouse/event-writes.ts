@@ -85,18 +85,22 @@ async function claimRow(trx: Trx, t: EventTarget, action: 'upserted' | 'deleted'
 /** Marks older than this are dropped unless a running walk started before them (it still sweeps). */
 const MARKS_KEPT = '1 day';
 
-/** Records the resource's newest event applied, and drops the event marks no walk needs any more. */
+/** Drops the event marks no walk needs any more, then records the resource's newest event applied. */
 async function noteApplied(trx: Trx, t: EventTarget): Promise<void> {
+  // SKIP LOCKED: a mark another event holds now is dropped by a later event, never waited for
+  // (two events each waiting for the other's mark would be a deadlock).
+  await sql`
+    DELETE FROM source_event_rows WHERE ctid IN (
+      SELECT ctid FROM source_event_rows
+      WHERE source_id = ${t.sourceId} AND resource = ${t.resource}
+        AND applied_at < least(now() - ${MARKS_KEPT}::interval,
+          coalesce((SELECT min(started_at) FROM sync_walks WHERE source_id = ${t.sourceId} AND resource = ${t.resource} AND status = 'running'), now()))
+      FOR UPDATE SKIP LOCKED)`.execute(trx);
   await sql`
     INSERT INTO source_events (source_id, resource, last_event_at, last_applied_at, events_applied)
     VALUES (${t.sourceId}, ${t.resource}, ${t.occurredAt}::timestamptz, now(), 1)
     ON CONFLICT (source_id, resource) DO UPDATE
     SET last_event_at = greatest(source_events.last_event_at, EXCLUDED.last_event_at), last_applied_at = now(), events_applied = source_events.events_applied + 1`.execute(trx);
-  await sql`
-    DELETE FROM source_event_rows
-    WHERE source_id = ${t.sourceId} AND resource = ${t.resource}
-      AND applied_at < least(now() - ${MARKS_KEPT}::interval,
-        coalesce((SELECT min(started_at) FROM sync_walks WHERE source_id = ${t.sourceId} AND resource = ${t.resource} AND status = 'running'), now()))`.execute(trx);
 }
 
 /** The newest event applied per source and resource (freshness): the vendor's time and ours. */
