@@ -68,7 +68,7 @@ describe('simulators follow the vendors\' published definitions', () => {
     await Promise.all(sims.map((s) => s.stop()));
   });
 
-  it('Automox (axconsoleAIO.yaml): organizations, server groups, servers with and without details, packages, errors', async () => {
+  it('Automox (axconsoleAIO.yaml): organizations, server groups, servers with and without details, packages, events, errors', async () => {
     const h = { authorization: 'Bearer ax' };
     const api = `${automox.origin}/api`;
     const org = automox.data.orgs[0]!.id;
@@ -88,7 +88,17 @@ describe('simulators follow the vendors\' published definitions', () => {
     expect((pk.body as Array<{ is_managed: boolean }>).some((p) => !p.is_managed)).toBe(true);
     // Without includeUnmanaged only software Automox can patch.
     expect(((await call(`${api}/orgs/${org}/packages?o=${org}`, h)).body as Array<{ is_managed: boolean }>).every((p) => p.is_managed)).toBe(true);
+    // The event log of a device's addition and removal (getEvents).
+    const added = { ...automox.data.servers[0]!, id: 1_999_999 };
+    automox.addServer(added);
+    automox.removeServer(added.id);
+    const events = await call(`${api}/events?o=${org}&eventName=system.delete&startDate=2020-01-01&limit=5&page=0`, h);
+    expectShape('GET /events', ax.event.array().min(1), events.body);
+    expect((events.body as Array<{ name: string; server_id: number }>).map((e) => [e.name, e.server_id])).toEqual([['system.delete', added.id]]);
+    expectShape('GET /events?countOnly=1', ax.eventCount, (await call(`${api}/events?o=${org}&countOnly=1`, h)).body);
     for (const [what, url, headers, status] of [
+      ['400 of an unknown event name', `${api}/events?o=${org}&eventName=system.moved`, h, 400],
+      ['400 of a startDate that is no date', `${api}/events?o=${org}&startDate=yesterday`, h, 400],
       ['404 of an unknown device', `${api}/servers/1?o=${org}`, h, 404],
       ['404 of an unknown path', `${api}/nothing`, h, 404],
       ['400 of a limit out of range', `${api}/servers?o=${org}&limit=501`, h, 400],

@@ -159,3 +159,26 @@ export const packages = defined({
 
 /** Every error response of the definition (Error, Unauthorized, NotFound, RateLimit, ...): `{errors: [one message]}`. */
 export const error = z.strictObject({ errors: z.array(z.string()).max(1) });
+
+/** `SystemEventData` of a device's `system.add` / `system.delete`. */
+const systemEventData = z.strictObject({ ip: z.union([z.ipv4(), z.literal('')]), os: z.string(), systemname: z.string() }).partial();
+
+/** `Event` (getEvents), with the data of a device's addition or removal. */
+export const event = z
+  .strictObject({
+    id: int,
+    name: z.string(),
+    user_id: int,
+    server_id: int,
+    organization_id: int,
+    policy_id: int.nullable(),
+    data: systemEventData,
+    server_name: z.string(),
+    policy_name: z.string(),
+    policy_type_name: z.enum(['patch', 'custom', 'required_software']),
+    create_time: dateTime,
+  })
+  .partial();
+
+/** getEvents with `countOnly=1` (the CountOnly answer). */
+export const eventCount = z.strictObject({ size: int, results: z.array(z.string()) }).partial();
