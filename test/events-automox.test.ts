@@ -96,9 +96,16 @@ describe('Automox events between walks', () => {
     await waitFor(async () => (await device(victim.id))?.deleted_at, 'the removal read after the restart applied');
   });
 
-  it('polls on a schedule of its own: a job scheduler every `events.every` on the vendor events queue', async () => {
+  it('polls on a schedule of its own: a job scheduler every `events.every` on the vendor events queue, restored when Redis lost it', async () => {
+    const queue = app.events.queue(eventQueueName('automox'));
     await app.events.syncPolls(['ax']);
-    const schedulers = await app.events.queue(eventQueueName('automox')).getJobSchedulers();
-    expect(schedulers.find((s) => s.key === pollSchedulerId('ax'))).toMatchObject({ every: 300_000 });
+    expect((await queue.getJobSchedulers()).find((s) => s.key === pollSchedulerId('ax'))).toMatchObject({ every: 300_000 });
+    await queue.removeJobScheduler(pollSchedulerId('ax'));
+    await app.events.syncPolls(['ax']);
+    expect((await queue.getJobSchedulers()).map((s) => s.key)).toEqual([pollSchedulerId('ax')]);
+    // A source gone from the configuration loses its poll.
+    await queue.upsertJobScheduler(pollSchedulerId('gone'), { every: 60_000 }, { name: 'poll', data: { kind: 'poll', source: 'gone' } });
+    await app.events.syncPolls(['ax', 'gone']);
+    expect((await queue.getJobSchedulers()).map((s) => s.key)).toEqual([pollSchedulerId('ax')]);
   });
 });

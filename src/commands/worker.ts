@@ -102,12 +102,11 @@ export function registerWorker(ctx: CommandContext): void {
             await untilPostgres('registering the schedules', () => s.sync(), signal, logger);
             scheduler.start();
           }
-          reconciler = new Reconciler({ engine: app.engine, scheduler, logger, intervalMs: app.config.worker.reconcileIntervalMs });
+          reconciler = new Reconciler({ engine: app.engine, scheduler, logger, intervalMs: app.config.worker.reconcileIntervalMs, syncPolls: () => app.events.syncPolls(sourceIds()) });
           // The first pass re-queues the running runs (a crash, a lost Redis); a failed one is retried.
           const first = await reconciler.start();
           app.engine.startWorkers(opts.source.length ? opts.source : undefined);
           app.events.startWorkers(opts.source.length ? opts.source : undefined);
-          await app.events.syncPolls(sourceIds());
           notifier?.start();
           logger.info({ sources: sourceIds().length, queues: app.engine.queues().map((q) => q.name), resumedRuns: first?.runs ?? [], schedules: app.config.schedules.map((s) => s.name), metricsPort: metricsServer?.port }, 'worker started');
           await untilAborted(signal);

@@ -116,21 +116,26 @@ export class EventCore implements EventIntake {
   }
 
   /**
-   * Makes the scheduled polls match the sources' `events.every`: a job scheduler per source that
-   * sets it (on its vendor's events queue), none for a source that does not or is gone (removed
-   * from every vendor's queue). Idempotent across processes (schedulers are upserted by id).
+   * Makes the scheduled polls of these sources match their `events.every`: a job scheduler per
+   * source that sets it (on its vendor's events queue), none for one that does not or is gone.
+   * Reads each vendor queue's schedulers once and writes only what differs, so a reconciling pass
+   * over many sources is cheap and a scheduler Redis lost comes back. Idempotent across processes.
    */
   async syncPolls(sourceIds: readonly string[]): Promise<void> {
-    for (const id of sourceIds) {
-      const cfg = this.opts.sources.configOf(id);
-      if (!cfg) {
-        for (const vendor of this.opts.sources.vendorNames()) await this.queue(eventQueueName(vendor)).removeJobScheduler(pollSchedulerId(id));
-        continue;
+    const wanted = new Set(sourceIds);
+    for (const vendor of this.opts.sources.vendorNames()) {
+      const queue = this.queue(eventQueueName(vendor));
+      const have = new Map((await queue.getJobSchedulers(0, -1)).map((s) => [s.key, s.every ?? null]));
+      for (const id of wanted) {
+        const cfg = this.opts.sources.configOf(id);
+        const every = cfg?.vendor === vendor ? cfg.events?.every : undefined;
+        const key = pollSchedulerId(id);
+        if (every === undefined) {
+          if (have.has(key)) await queue.removeJobScheduler(key);
+        } else if (have.get(key) !== every) {
+          await queue.upsertJobScheduler(key, { every }, { name: 'poll', data: { kind: 'poll', source: id }, opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } });
+        }
       }
-      const queue = this.queue(eventQueueName(cfg.vendor));
-      const every = cfg.events?.every;
-      if (every === undefined) await queue.removeJobScheduler(pollSchedulerId(id));
-      else await queue.upsertJobScheduler(pollSchedulerId(id), { every }, { name: 'poll', data: { kind: 'poll', source: id }, opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } });
     }
   }
 

@@ -28,6 +28,8 @@ export interface ReconcilerOptions {
   logger: Logger;
   /** Pause between the end of one pass and the start of the next. */
   intervalMs: number;
+  /** Makes the event-feed polls' job schedulers match the config (EventCore.syncPolls), every pass; none: not here. */
+  syncPolls?: () => Promise<void>;
 }
 
 /**
@@ -52,6 +54,7 @@ export class Reconciler {
   async runOnce(settledMs = 0): Promise<ReconcileResult> {
     const { runs, requeued } = await this.opts.engine.requeueStranded({ settledMs });
     const restoredSchedules = (await this.opts.scheduler?.restoreMissing()) ?? [];
+    await this.opts.syncPolls?.();
     if (requeued > 0) this.opts.logger.warn({ runs, requeued }, `re-queued ${requeued} page job(s) of running walks that had none (Redis lost them)`);
     if (restoredSchedules.length > 0) this.opts.logger.warn({ schedules: restoredSchedules }, `re-created ${restoredSchedules.length} missing job scheduler(s) from the config`);
     return { runs, requeued, restoredSchedules };
