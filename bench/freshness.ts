@@ -44,6 +44,8 @@ export interface FreshnessCase {
   change(n: number): Change;
   /** 429s the simulators answered so far, per source id. */
   rateLimited(): Record<string, number>;
+  /** Requests the simulators answered since the changes began, per source id (what each mode costs). */
+  requests?(): Record<string, number>;
 }
 
 /** Automox: devices added and removed, `/events` polled every interval; `/servers` limited as documented (under 30/min). */
@@ -52,6 +54,7 @@ function automoxCase(): FreshnessCase {
   const sims: Record<string, AutomoxSimulator> = {};
   const ids = ['ax-events', 'ax-walks'];
   let nextId = 1_800_001;
+  let changesFrom = Number.POSITIVE_INFINITY;
   return {
     vendor: 'automox',
     async start() {
@@ -65,6 +68,7 @@ function automoxCase(): FreshnessCase {
       return { sources, env: { ...process.env, BENCH_AUTOMOX_KEY: KEY }, stop: async () => void (await Promise.all(Object.values(sims).map((s) => s.stop()))) };
     },
     change(n) {
+      if (n === 0) changesFrom = Date.now();
       const add = n % 2 === 0;
       let id = '';
       for (const sim of Object.values(sims)) {
@@ -84,6 +88,7 @@ function automoxCase(): FreshnessCase {
       return { kind: add ? 'add' : 'remove', table: 'devices', id };
     },
     rateLimited: () => Object.fromEntries(Object.entries(sims).map(([id, s]) => [id, s.rateLimited])),
+    requests: () => Object.fromEntries(Object.entries(sims).map(([id, s]) => [id, s.requests.filter((r) => r.at >= changesFrom).length])),
   };
 }
 
@@ -139,7 +144,7 @@ async function runCase(fc: FreshnessCase): Promise<Record<string, unknown>> {
         else lat.push(at - m.at);
       }
       lat.sort((a, b) => a - b);
-      out[id] = { changes: made.length, landed: lat.length, notLanded: missing, p50s: quantile(lat, 0.5) / 1000, p99s: quantile(lat, 0.99) / 1000, maxS: (lat.at(-1) ?? Number.NaN) / 1000, status429: fc.rateLimited()[id] ?? 0 };
+      out[id] = { changes: made.length, landed: lat.length, notLanded: missing, p50s: quantile(lat, 0.5) / 1000, p99s: quantile(lat, 0.99) / 1000, maxS: (lat.at(-1) ?? Number.NaN) / 1000, status429: fc.rateLimited()[id] ?? 0, requests: fc.requests?.()[id] };
     }
     return { vendor: fc.vendor, everyS: EVERY_MS / 1000, spreadS: SPREAD_MS / 1000, sources: out };
   } finally {

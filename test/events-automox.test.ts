@@ -100,6 +100,9 @@ describe('Automox events between walks', () => {
     const queue = app.events.queue(eventQueueName('automox'));
     await app.events.syncPolls(['ax']);
     expect((await queue.getJobSchedulers()).find((s) => s.key === pollSchedulerId('ax'))).toMatchObject({ every: 300_000 });
+    // Its first poll is due at once and runs on the events worker.
+    const polled = await waitFor(async () => (await queue.getCompleted()).find((j) => j.name === 'poll'), 'the scheduled poll done');
+    expect(polled.returnvalue).toMatchObject({ stopped: null });
     await queue.removeJobScheduler(pollSchedulerId('ax'));
     await app.events.syncPolls(['ax']);
     expect((await queue.getJobSchedulers()).map((s) => s.key)).toEqual([pollSchedulerId('ax')]);
