@@ -13,7 +13,7 @@ import type { Database } from '../warehouse/db.js';
 import { writeEventDelete, writeEventRow, type EventTarget, type EventWriteResult } from '../warehouse/event-writes.js';
 import { keepsHistory } from '../warehouse/history.js';
 import { payloadRecords, type PagePayload } from '../warehouse/payload.js';
-import { sourcePause } from '../warehouse/source-state.js';
+import { walkPauses } from '../warehouse/resource-pauses.js';
 import { eventProblem, eventScope, eventWhere, planEvent } from './decide.js';
 import type { VendorEvent } from './types.js';
 
@@ -32,14 +32,15 @@ export type EventDefer = (ms: number) => Promise<never>;
 /** What an event came to; `refused`: nothing can apply it but the next walk; `stale`: a newer event was applied to the row. */
 export type EventOutcome = 'upserted' | 'deleted' | 'stale' | 'refused';
 
-/** How long an event of a paused source waits before it looks again. */
+/** How long an event that needs a request of a paused source (or resource) waits before it looks again. */
 export const PAUSED_EVENT_WAIT_MS = 60_000;
 
 /**
  * Applies one vendor event (docs/freshness.md): a deletion marks the row deleted as confirmed; a
  * signed record is validated by the resource's schema and upserted; otherwise the record is
  * asked for by id through the source's lane (its gate, 429 and retries as for a page) and upserted,
- * or marked deleted on 404/410. Never touches a walk. Throws UnrecoverableError for an event that
+ * or marked deleted on 404/410 (waiting while the source or resource is paused; the other kinds
+ * send nothing and apply anyway). Never touches a walk. Throws UnrecoverableError for an event that
  * can never apply (its message names source, resource, scope and record), a retryable error for
  * the job's next attempt, or what `defer` throws.
  */
@@ -49,8 +50,6 @@ export async function applyEvent(deps: ApplyDeps, ev: VendorEvent, defer: EventD
   const problem = eventProblem(ev, { parent: def.parent, hasItem: def.item !== undefined });
   if (problem !== null) throw new UnrecoverableError(problem);
   const where = eventWhere(ev, def.parent);
-  // A paused source sends nothing (402, `fleetsync pause`): its events wait for `resume`.
-  if (await sourcePause(deps.db, src.id)) return await defer(PAUSED_EVENT_WAIT_MS);
   const target: EventTarget = { table: def.table, sourceId: src.id, resource: def.name, externalId: ev.id, occurredAt: ev.occurredAt, fetchedNow: false, history: keepsHistory(def.table, src.config.history) };
   const plan = planEvent(ev, { hasItem: def.item !== undefined && src.vendor.session?.stateOf(eventScope(ev)) == null });
   switch (plan.kind) {
@@ -62,6 +61,9 @@ export async function applyEvent(deps: ApplyDeps, ev: VendorEvent, defer: EventD
     case 'record':
       return report(deps, target, await writeEventRow(deps.db, target, eventPayload(def, ev, where, ev.record)));
     case 'fetch': {
+      // A paused source or resource sends nothing (402, `fleetsync pause`): its events that need a request wait for `resume`.
+      const paused = await walkPauses(deps.db, src.id, def.name);
+      if (paused.source || paused.resource) return await defer(PAUSED_EVENT_WAIT_MS);
       const answer = await askItem(route, ev, { defer, where, metrics: deps.metrics });
       const now = { ...target, fetchedNow: true };
       if (answer === 'gone') return report(deps, now, await writeEventDelete(deps.db, now));
