@@ -41,7 +41,12 @@ const device = (id: number) => env.db.selectFrom('devices').selectAll().where('s
 async function releaseServersLane(): Promise<void> {
   const keys = await redis.keys(`${app.prefix}:fleetsync-lane:ax.servers:win:*`);
   if (keys.length > 0) await redis.del(...keys);
-  for (const q of app.engine.queues()) for (const job of await q.getDelayed()) await job.promote();
+  // The walk says it waits a moment before its job is moved to delayed.
+  const delayed = await waitFor(async () => {
+    const jobs = (await Promise.all(app.engine.queues().map((q) => q.getDelayed()))).flat();
+    return jobs.length > 0 && jobs;
+  }, 'the page job waiting for its lane');
+  for (const job of delayed) await job.promote();
 }
 
 describe('an event during a walk', () => {
