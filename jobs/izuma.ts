@@ -90,7 +90,8 @@ export const readIzumaError: ErrorBodyReader = (body) => {
 export const izuma: VendorDefinition = {
   vendor: 'izuma',
   docUrl: 'https://developer.izumanetworks.com/docs/device-management-api/',
-  credentials: z.strictObject({ apiKey: z.string().min(1, 'is empty') }),
+  // webhookSecret: the receiver's proof that a delivery is the vendor's (src/webhooks/, docs/freshness.md).
+  credentials: z.strictObject({ apiKey: z.string().min(1, 'is empty'), webhookSecret: z.string().min(16, 'must be at least 16 characters').optional() }),
   authHeaders: (c) => ({ Authorization: `Bearer ${c.apiKey ?? ''}` }),
   lanes: {
     api: { windows: [{ max: 20, durationMs: 1000 }], concurrency: 2 },
@@ -140,6 +141,9 @@ export const izuma: VendorDefinition = {
       docUrl: 'https://developer.izumanetworks.com/docs/device-management-api/device-directory/',
       path: () => '/v3/devices',
       pagination: izumaPages(),
+      // `GET /v3/devices/{id}`: a full walk asks it about the devices it missed (404: deleted), and a
+      // notification of the channel (src/webhooks/izuma.ts) fetches the device it names.
+      item: (id) => ({ path: `/v3/devices/${encodeURIComponent(id)}` }),
       record: deviceSchema,
       id: (d) => d.id,
       map: (d) => ({

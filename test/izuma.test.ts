@@ -160,12 +160,12 @@ describe('Izuma sync', () => {
     const fresh = await env.db.selectFrom('devices').select(['name']).where('external_id', '=', added.id).executeTakeFirstOrThrow();
     expect(fresh.name).toBe('brand-new');
 
-    // ... until the next full walk, which marks it missing (deletes: confirm), and the one after it,
-    // which marks it deleted.
+    // ... until the next full walk, which asks Izuma about the device it missed (GET /v3/devices/{id}):
+    // the 404 marks it deleted at once (deletes: confirm).
+    const asked = sim.requests.length;
     const full = await syncOnce(app, SOURCE, ['devices'], 'full');
-    expect(full.summary.resources.find((r) => r.resource === 'devices')!.missing).toBe(1);
-    const confirming = await syncOnce(app, SOURCE, ['devices'], 'full');
-    expect(confirming.summary.resources.find((r) => r.resource === 'devices')!.deleted).toBe(1);
+    expect(full.summary.resources.find((r) => r.resource === 'devices')!.deleted).toBe(1);
+    expect(sim.requests.slice(asked).filter((r) => r.path === `/v3/devices/${removed.id}`).map((r) => r.status)).toEqual([404]);
     await expectExactDevices(env, sim.data);
   });
 
