@@ -92,7 +92,8 @@ function readTogglError(body: unknown): { message?: string } {
 export const toggl: VendorDefinition = {
   vendor: 'toggl',
   docUrl: 'https://engineering.toggl.com/docs/',
-  credentials: z.strictObject({ apiToken: z.string().min(1, 'is empty') }),
+  // webhookSecret: the receiver's proof that a delivery is the vendor's (src/webhooks/, docs/freshness.md).
+  credentials: z.strictObject({ apiToken: z.string().min(1, 'is empty'), webhookSecret: z.string().min(16, 'must be at least 16 characters').optional() }),
   authHeaders: (c) => ({ Authorization: `Basic ${Buffer.from(`${c.apiToken ?? ''}:api_token`).toString('base64')}` }),
   lanes: {
     // "you can expect a rate of 1req/sec to be available"

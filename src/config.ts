@@ -7,6 +7,7 @@ import { ConfigError, formatPath } from './config-errors.js';
 import { substituteEnv, withCredentialsKept } from './config-env.js';
 import { DATA_TABLES, type DataTableName } from './warehouse/tables.js';
 import { notificationsSchema } from './notify/config.js';
+import { webhooksSchema } from './webhooks/config.js';
 
 export { ConfigError, formatKeyPath } from './config-errors.js';
 export { substituteEnv } from './config-env.js';
@@ -252,6 +253,8 @@ export const configSchema = z
     worker: workerSchema.default({}),
     schedules: z.array(scheduleSchema).default([]),
     notifications: notificationsSchema.default({}),
+    /** The receiver of vendor events (src/webhooks/config.ts). */
+    webhooks: webhooksSchema.default({}),
   })
   .strict()
   .superRefine((cfg, ctx) => {

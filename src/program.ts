@@ -17,6 +17,7 @@ import { registerState } from './commands/state.js';
 import { registerStatus } from './commands/status.js';
 import { registerSweep } from './commands/sweep.js';
 import { registerSync } from './commands/sync.js';
+import { registerWebhooks } from './commands/webhooks.js';
 import { registerWorker } from './commands/worker.js';
 import { readEnv, type FleetsyncEnv } from './env.js';
 import type { Logger } from './logger.js';
@@ -36,7 +37,7 @@ export function buildProgram(logger: Logger, env: FleetsyncEnv = readEnv(), runL
     // Set before the commands are added, which inherit it.
     .exitOverride();
   const ctx = { program, logger, env, ...(runLogs ? { runLogs } : {}) };
-  for (const register of [registerMigrate, registerWorker, registerSchedules, registerBackfill, registerDashboard, registerSync, registerStatus, registerReport, registerRuns, registerState, registerSweep, registerPause, registerResume, registerEnable, registerDemo, registerSimulate, registerSources, registerCheck, registerCompletion]) {
+  for (const register of [registerMigrate, registerWorker, registerSchedules, registerBackfill, registerDashboard, registerSync, registerStatus, registerReport, registerRuns, registerState, registerSweep, registerPause, registerResume, registerEnable, registerDemo, registerSimulate, registerSources, registerCheck, registerWebhooks, registerCompletion]) {
     register(ctx);
   }
   return program;

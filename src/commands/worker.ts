@@ -12,6 +12,7 @@ import { SourceWatch } from '../queue/source-watch.js';
 import { requireCredentials } from '../sources.js';
 import type { Scheduler } from '../queue/schedules.js';
 import { lastSucceededWalks } from '../warehouse/run-history.js';
+import { startWebhookReceiver } from '../webhooks/start.js';
 import { boundHeapGrowth, collect, onShutdown, requireSource, schedulerFor, untilAborted, withApp, type CommandContext } from './common.js';
 
 /**
@@ -88,6 +89,9 @@ export function registerWorker(ctx: CommandContext): void {
         // Freshness survives a restart: the gauge starts from the last succeeded walks in Postgres.
         if (port > 0) app.metrics.seedLastSuccess(await untilPostgres('reading the last succeeded walks', () => lastSucceededWalks(app.db, sourceIds()), signal, logger));
         const metricsServer = port > 0 ? await startMetricsServer(app.metrics, { port, host: env.metricsHost, ready: () => checkReadiness(app) }) : null;
+        // Off unless configured: vendor events queued here, applied by the page workers like any other job.
+        const listen = app.config.webhooks.listen;
+        const receiver = listen ? await startWebhookReceiver(app, listen) : null;
         let scheduler: Scheduler | null = null;
         let reconciler: Reconciler | null = null;
         const watch = watchSources(app, logger, () => scheduler);
@@ -111,7 +115,9 @@ export function registerWorker(ctx: CommandContext): void {
           logger.info({ sources: sourceIds().length, queues: app.engine.queues().map((q) => q.name), resumedRuns: first?.runs ?? [], schedules: app.config.schedules.map((s) => s.name), metricsPort: metricsServer?.port }, 'worker started');
           await untilAborted(signal);
         } finally {
-          // Firings and reconciling first (they queue work), then the lanes finish their pages in app.close().
+          // No more deliveries (the vendors send them again), firings and reconciling next (they
+          // queue work), then the lanes finish their pages in app.close().
+          await receiver?.close();
           await watch.close();
           await notifier?.close();
           await reconciler?.close();

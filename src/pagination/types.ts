@@ -20,8 +20,11 @@ export interface PageRequest {
   path?: string;
   url?: string;
   params?: Record<string, string | number>;
-  /** Default GET. POST for a read whose filter and cursor travel in a JSON body (Toggl's report search); PUT/PATCH only for session requests. */
-  method?: 'GET' | 'PUT' | 'POST' | 'PATCH';
+  /**
+   * Default GET. POST for a read whose filter and cursor travel in a JSON body (Toggl's report
+   * search); PUT/PATCH for session requests; POST/PUT/DELETE also for the webhook set-up commands.
+   */
+  method?: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
   /** JSON body of a non-GET request. */
   body?: unknown;
 }
