@@ -7,13 +7,15 @@
  * simulator to its row in Postgres (`first_seen_at` of an addition, `deleted_at` of a removal) is
  * measured; p50, p99 and max per case and mode, and the 429s the simulators answered.
  *
- * A case per vendor (FreshnessCase): Automox here; cases for other vendors are added to CASES.
+ * A case per vendor (FreshnessCase): Automox here, Toggl and Izuma (webhooks, a receiver on
+ * loopback) in bench/freshness-webhooks.ts. An edit lands when the table's history has a version
+ * with the new value (Toggl time entries keep theirs for it; devices always do).
  *
  * Environment (defaults in brackets):
  *   BENCH_EVERY [5m]       the events poll interval (`events.every`), and the walk interval of `walks`
  *   BENCH_CHANGES [24]     changes per case, half additions, half removals
  *   BENCH_SPREAD [10m]     the changes are made at random moments over this long
- *   BENCH_CASES [automox]  which cases run
+ *   BENCH_CASES [automox]  which cases run: automox, toggl, izuma
  */
 import { sql, type Kysely } from 'kysely';
 import { openApp, type App } from '../src/app.js';
@@ -21,6 +23,7 @@ import { parseConfig, parseDuration } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { AUTOMOX_RATE_LIMIT, AutomoxSimulator, generateAutomoxData, type AutomoxServer } from '../src/simulators/automox.js';
 import type { Database } from '../src/warehouse/db.js';
+import { izumaCase, togglCase } from './freshness-webhooks.js';
 import { deleteRedisPrefix, freshDb, newPrefix, REDIS_URL, sleep } from './lib.js';
 
 const EVERY_MS = parseDuration(process.env.BENCH_EVERY ?? '5m') ?? 300_000;
@@ -28,18 +31,22 @@ const CHANGES = Number(process.env.BENCH_CHANGES ?? 24);
 const SPREAD_MS = parseDuration(process.env.BENCH_SPREAD ?? '10m') ?? 600_000;
 const CASES = (process.env.BENCH_CASES ?? 'automox').split(',');
 
-/** One change made at the vendor: an addition or removal of a row of `table`. */
+/** One change made at the vendor: an addition or removal of a row of `table`, or an edit setting `column` to `value`. */
 export interface Change {
-  kind: 'add' | 'remove';
+  kind: 'add' | 'remove' | 'edit';
   table: string;
   id: string;
+  column?: string;
+  value?: string;
 }
 
 /** One vendor's pair of simulators and sources. */
 export interface FreshnessCase {
   vendor: string;
   /** Starts both simulators; returns the sources (`events` on for the one whose id ends in `-events`) and a stop. */
-  start(): Promise<{ sources: Array<Record<string, unknown>>; env: NodeJS.ProcessEnv; stop(): Promise<void> }>;
+  start(): Promise<{ sources: Array<Record<string, unknown>>; env: NodeJS.ProcessEnv; stop(): Promise<void>; config?: Record<string, unknown> }>;
+  /** After both sources' first sync, before the changes (a webhook case starts its receiver and subscribes). */
+  afterSync?(app: App): Promise<void>;
   /** Makes change number `n` at both simulators at once; returns it. */
   change(n: number): Change;
   /** 429s the simulators answered so far, per source id. */
@@ -92,10 +99,18 @@ function automoxCase(): FreshnessCase {
   };
 }
 
-const ALL_CASES: Record<string, () => FreshnessCase> = { automox: automoxCase };
+const ALL_CASES: Record<string, () => FreshnessCase> = { automox: automoxCase, toggl: togglCase, izuma: izumaCase };
 
-/** When a change's row landed (its first_seen_at or deleted_at in Postgres, ms), or null while it has not. */
-async function landedAt(db: Kysely<Database>, sourceId: string, c: Change): Promise<number | null> {
+/**
+ * When a change's row landed (its first_seen_at or deleted_at in Postgres, ms; for an edit the
+ * first history version with the new value written after the change), or null while it has not.
+ */
+async function landedAt(db: Kysely<Database>, sourceId: string, c: Change, madeAt: number): Promise<number | null> {
+  if (c.kind === 'edit') {
+    const res = await sql<{ at: Date | null }>`SELECT min(valid_from) AS at FROM ${sql.table(`${c.table}_history`)} WHERE source_id = ${sourceId} AND external_id = ${c.id} AND ${sql.ref(c.column!)} = ${c.value!} AND valid_from >= ${new Date(madeAt - 50)}`.execute(db);
+    const at = res.rows[0]?.at;
+    return at ? new Date(at).getTime() : null;
+  }
   const col = c.kind === 'add' ? sql`first_seen_at` : sql`deleted_at`;
   const res = await sql<{ at: Date | null }>`SELECT ${col} AS at FROM ${sql.table(c.table)} WHERE source_id = ${sourceId} AND external_id = ${c.id}`.execute(db);
   const at = res.rows[0]?.at;
@@ -113,7 +128,7 @@ async function runCase(fc: FreshnessCase): Promise<Record<string, unknown>> {
   const dbName = `fleetsync_bench_fresh_${fc.vendor}`;
   const bench = await freshDb(dbName);
   const prefix = newPrefix();
-  const config = parseConfig({ sources: started.sources, worker: { metricsPort: 0 } }, started.env);
+  const config = parseConfig({ sources: started.sources, worker: { metricsPort: 0 }, ...(started.config ?? {}) }, started.env);
   const app: App = await openApp({ config, env: started.env, logger: createLogger({ level: process.env.BENCH_LOG_LEVEL ?? 'warn' }), databaseUrl: bench.url, redisUrl: REDIS_URL, prefix });
   const ids = started.sources.map((s) => String(s.id));
   const timers: NodeJS.Timeout[] = [];
@@ -122,6 +137,7 @@ async function runCase(fc: FreshnessCase): Promise<Record<string, unknown>> {
     for (const id of ids) await app.engine.waitForRun((await app.engine.startRun(id, { trigger: 'bench' })).runId);
     app.events.startWorkers();
     await app.events.syncPolls(ids);
+    await fc.afterSync?.(app);
     const walks = ids.filter((id) => !id.endsWith('-events'));
     timers.push(setInterval(() => void Promise.all(walks.map((id) => app.engine.startRun(id, { trigger: 'bench' }))).catch(() => undefined), EVERY_MS));
     const t0 = Date.now();
@@ -139,7 +155,7 @@ async function runCase(fc: FreshnessCase): Promise<Record<string, unknown>> {
       let missing = 0;
       for (const m of made) {
         let at: number | null = null;
-        while ((at = await landedAt(app.db, id, m.change)) === null && Date.now() < deadline) await sleep(1000);
+        while ((at = await landedAt(app.db, id, m.change, m.at)) === null && Date.now() < deadline) await sleep(1000);
         if (at === null) missing++;
         else lat.push(at - m.at);
       }

@@ -89,7 +89,7 @@ export function registerWorker(ctx: CommandContext): void {
         // Freshness survives a restart: the gauge starts from the last succeeded walks in Postgres.
         if (port > 0) app.metrics.seedLastSuccess(await untilPostgres('reading the last succeeded walks', () => lastSucceededWalks(app.db, sourceIds()), signal, logger));
         const metricsServer = port > 0 ? await startMetricsServer(app.metrics, { port, host: env.metricsHost, ready: () => checkReadiness(app) }) : null;
-        // Off unless configured: vendor events queued here, applied by the page workers like any other job.
+        // Off unless configured: vendor events received here are queued for the event workers (src/events/).
         const listen = app.config.webhooks.listen;
         const receiver = listen ? await startWebhookReceiver(app, listen) : null;
         let scheduler: Scheduler | null = null;

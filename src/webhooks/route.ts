@@ -10,7 +10,7 @@ import { WEBHOOK_VENDORS } from './vendors.js';
  */
 export function routeOfSource(src: Pick<ResolvedSource, 'id' | 'config' | 'credentials' | 'resources'>): WebhookRoute {
   const hooks = WEBHOOK_VENDORS[src.config.vendor];
-  if (!hooks) return { ok: false, reason: `${src.id} is a ${src.config.vendor} source: events are received from ${Object.keys(WEBHOOK_VENDORS).join(' and ')} sources only` };
+  if (!hooks) return { ok: false, reason: `${src.id} is a source of vendor ${src.config.vendor}: events are received from ${Object.keys(WEBHOOK_VENDORS).join(' and ')} sources only` };
   const secret = src.credentials.webhookSecret;
   if (!secret) return { ok: false, reason: `${src.id} has no credentials.webhookSecret, so nothing it receives can be verified` };
   return { ok: true, hooks, secret, source: { id: src.id, resources: new Set(src.resources.keys()) } };

@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { App } from '../app.js';
 import type { HttpPage } from '../http/client.js';
-import { openLane } from '../queue/lanes.js';
 import type { PageRequest } from '../pagination/types.js';
 import type { ResolvedSource } from '../sources.js';
 
@@ -17,8 +16,9 @@ const MAX_LANE_WAIT_MS = 120_000;
  * pauses the lane for them too. Waits for the gate up to two minutes in all, then throws naming
  * the lane.
  */
-export function vendorCaller(app: Pick<App, 'redis' | 'prefix' | 'config'>, src: ResolvedSource, laneClass: string): VendorCall {
-  const lane = openLane(src, laneClass, { redis: app.redis, prefix: app.prefix, worker: app.config.worker });
+export function vendorCaller(app: Pick<App, 'engine'>, src: ResolvedSource, laneClass: string): VendorCall {
+  // The engine's lane of the source (opened if it is not): the page and event jobs' own.
+  const { lane } = app.engine.openLane(src.id, laneClass);
   let waited = 0;
   return async (req) => {
     for (;;) {
