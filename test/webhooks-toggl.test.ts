@@ -54,7 +54,7 @@ beforeAll(async () => {
         rateLimits: { api: { windows: [{ max: 6, durationMs: 1000 }], concurrency: 1 } },
       },
     ],
-    { webhooks: { publicUrl: `http://127.0.0.1:${port}`, listen: { port } } },
+    { webhooks: { publicUrl: `http://127.0.0.1:${port}`, listen: { port }, maxBodyBytes: 16_384 } },
   );
   configFile = await dir.writeYaml('fleetsync.yaml', config);
   app = await openAppWith(env, config, vars, logs.logger);
@@ -114,9 +114,15 @@ describe('Toggl webhooks', () => {
     const added = sim.addTimeEntry({ ...edited!, description: 'created at Toggl', start: togglTime(Date.now() - DAY), stop: togglTime(Date.now() - DAY + 600_000), duration: 600 } as TogglTimeEntry);
     const project = sim.updateProject(sim.data.projects[0]!.id, { name: 'Renamed by webhook' })!;
 
-    const e = await waitFor(async () => (await entryRow(edited!.id))?.description === 'edited at Toggl ✓' && (await entryRow(edited!.id)), 'the edit');
+    const e = await waitFor(async () => {
+      const row = await entryRow(edited!.id);
+      return row?.description === 'edited at Toggl ✓' ? row : null;
+    }, 'the edit');
     expect([e.billable, e.deleted_at]).toEqual([true, null]);
-    const d = await waitFor(async () => (await entryRow(deleted!.id))?.deleted_at && (await entryRow(deleted!.id)), 'the delete');
+    const d = await waitFor(async () => {
+      const row = await entryRow(deleted!.id);
+      return row?.deleted_at ? row : null;
+    }, 'the delete');
     expect(d.deleted_at).not.toBeNull();
     const a = await waitFor(() => entryRow(added.id), 'the creation');
     expect([a.description, a.scope, a.organization_external_id, a.duration_seconds, a.deleted_at]).toEqual(['created at Toggl', String(ws()), String(ws()), 600, null]);
@@ -198,6 +204,16 @@ describe('Toggl webhooks', () => {
     const attempts = sim.webhooks.sender.attempts.slice(mark);
     expect(attempts.at(-1)!.status).toBe(200);
     expect(attempts.filter((x) => x.status === 'network').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('answers only /webhooks/<source>: other paths and sources 404, other methods 405, a body over maxBodyBytes 413', async () => {
+    const base = `http://127.0.0.1:${port}`;
+    expect((await fetch(`${base}/metrics`, { method: 'POST', body: '{}' })).status).toBe(404);
+    expect((await fetch(`${base}/webhooks/no-such-source`, { method: 'POST', body: '{}' })).status).toBe(404);
+    expect((await fetch(hookUrl(), { method: 'GET' })).status).toBe(405);
+    expect((await fetch(hookUrl(), { method: 'PUT', body: '{}' })).status).toBe(405);
+    const big = await fetch(hookUrl(), { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"pad":"${'x'.repeat(20_000)}"}` });
+    expect([big.status, await big.text()]).toEqual([413, '{"error":"body too large"}']);
   });
 
   it('no secret is in any log line or command output', () => {

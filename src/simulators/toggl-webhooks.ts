@@ -176,7 +176,7 @@ export class TogglWebhooks {
    * A change at Toggl: an event to every enabled, validated subscription of the workspace whose
    * filters match, each delivered until a 2xx. Returns the events' keys.
    */
-  emit(ws: number, model: string, action: 'created' | 'updated' | 'deleted', entity: { id: number } & object): string[] {
+  emit<T extends { id: number }>(ws: number, model: string, action: 'created' | 'updated' | 'deleted', entity: T): string[] {
     const keys: string[] = [];
     const matching = this.subscriptions.filter((s) => s.workspace_id === ws && s.enabled && s.validated_at !== null && s.event_filters.some((f) => (f.entity === '*' || f.entity === model) && (f.action === '*' || f.action === action)));
     for (const s of matching) {

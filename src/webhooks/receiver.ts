@@ -42,18 +42,27 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(text);
 }
 
-/** Reads a body up to `max` bytes; null once it is bigger (the rest is not read). */
-async function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
+/**
+ * Reads a body up to `max` bytes; null once it is bigger: reading stops there (the stream is
+ * paused, not destroyed, so the 413 still goes out before the connection is closed).
+ */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > max) return null;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > max) return null;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+  if (Number.isFinite(declared) && declared > max) return Promise.resolve(null);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= max) return void chunks.push(chunk);
+      req.off('data', onData);
+      req.pause();
+      resolve(null);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
 }
 
 function logAnswer(opts: ReceiverOptions, refusals: RefusalLog, sourceId: string, answer: Answer): void {

@@ -18,10 +18,12 @@ export function routeOfSource(src: Pick<ResolvedSource, 'id' | 'config' | 'crede
 
 /**
  * The route of a source named by a receiver path, resolved with its credentials. A source this
- * process does not know yet (stored in Postgres a moment ago) is looked for once more.
+ * process does not know yet (stored in Postgres a moment ago) is looked for once more, and the
+ * sources that read found changed are handed to `changed` (the engine forgets their lanes, as
+ * when a page job meets an unknown source).
  */
-export async function webhookRoute(sources: Pick<SourceRegistry, 'has' | 'get' | 'refreshSoon'>, sourceId: string): Promise<WebhookRoute> {
-  if (!sources.has(sourceId)) await sources.refreshSoon().catch(() => []);
+export async function webhookRoute(sources: Pick<SourceRegistry, 'has' | 'get' | 'refreshSoon'>, sourceId: string, changed: (ids: string[]) => void = () => undefined): Promise<WebhookRoute> {
+  if (!sources.has(sourceId)) changed(await sources.refreshSoon());
   if (!sources.has(sourceId)) return { ok: false, reason: `no source ${sourceId}` };
   try {
     const src = sources.get(sourceId);

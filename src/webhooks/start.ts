@@ -13,10 +13,10 @@ import { SeenDeliveries } from './seen.js';
 export const ANSWER_WITHIN_MS = 5_000;
 
 /** The delivery handler's dependencies over an open app. */
-export function deliveryDeps(app: Pick<App, 'config' | 'sources' | 'events' | 'redis' | 'prefix'>): DeliveryDeps {
+export function deliveryDeps(app: Pick<App, 'config' | 'sources' | 'engine' | 'events' | 'redis' | 'prefix'>): DeliveryDeps {
   const maxAgeMs = app.config.webhooks.maxAgeSeconds * 1000;
   return {
-    route: (id) => webhookRoute(app.sources, id),
+    route: (id) => webhookRoute(app.sources, id, (ids) => app.engine.sourcesChanged(ids)),
     enqueue: async (events) => {
       try {
         return await app.events.enqueue(events);

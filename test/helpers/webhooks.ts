@@ -29,7 +29,7 @@ export async function deliver(url: string, body: string, headers: Record<string,
 }
 
 /** A Toggl event delivery as Toggl sends it: its body, sent now unless `sentAt` says otherwise, and its signature. */
-export function togglDelivery(secret: string, e: { eventId: number; subscriptionId: number; workspace: number; model: string; action: string; payload: { id: number } & object; sentAt?: string }): { body: string; headers: Record<string, string> } {
+export function togglDelivery<P extends { id: number }>(secret: string, e: { eventId: number; subscriptionId: number; workspace: number; model: string; action: string; payload: P; sentAt?: string }): { body: string; headers: Record<string, string> } {
   const now = new Date().toISOString();
   const body = JSON.stringify({
     event_id: e.eventId,

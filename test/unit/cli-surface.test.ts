@@ -35,6 +35,9 @@ describe('shell completion, generated from the command tree', () => {
     expect(complete('fleetsync', 'check', '--')).toEqual(['--config-only', '--help', '--json', '--source', '--timeout']);
     expect(complete('fleetsync', 'sync', '--d')).toEqual(['--dry-run']);
     expect(complete('fleetsync', 'state', 'reset', '--d')).toEqual(['--dry-run']);
+    expect(complete('fleetsync', 'webhooks', '')).toEqual(['list', 'register', 'remove', 'serve']);
+    expect(complete('fleetsync', 'webhooks', 'register', '--source', 'tg', '--plan', '')).toEqual(['free', 'premium', 'starter']);
+    expect(complete('fleetsync', 'webhooks', 'serve', '--')).toEqual(['--help', '--host', '--port']);
     // --config completes file names (here: the files of test/).
     expect(complete('fleetsync', '--config', 'helpers.t')).toEqual(['helpers.ts']);
   });
