@@ -125,16 +125,18 @@ describe('Izuma notification channel', () => {
     expect(sim.requests.some((r) => r.path === `/v3/devices/${target.id}`)).toBe(false);
   });
 
-  it('with the receiver down, Izuma retries the batch until it answers: nothing is lost', async () => {
+  it('with the receiver down, Izuma retries the batch until it answers: nothing is lost (a worker with webhooks.listen receives it)', async () => {
     serve.kill('SIGTERM');
     expect((await exited(serve)).code).toBe(0);
     const target = sim.data.devices.find((d) => d.state === 'registered')!;
     sim.registration('de-registrations', target.id);
     await waitFor(() => sim.channel.sent.filter((b) => b.status === 'network').length >= 2, 'failed batches while the receiver is down');
-    serve = spawnFleetsync(['--config', configFile, 'webhooks', 'serve'], cliEnv(env, { ...secrets, FLEETSYNC_LOG_LEVEL: 'debug', FLEETSYNC_LOG_FORMAT: 'json' }), ['ignore', 'ignore', 'pipe']);
+    // This time the receiver is the worker's own (the config sets webhooks.listen).
+    serve = spawnFleetsync(['--config', configFile, 'worker', '--no-schedules'], cliEnv(env, { ...secrets, FLEETSYNC_LOG_LEVEL: 'debug', FLEETSYNC_LOG_FORMAT: 'json' }), ['ignore', 'ignore', 'pipe']);
     children.push(serve);
     serve.stderr?.on('data', (d: Buffer) => (serveLog += d.toString()));
     await waitFor(async () => (await deviceRow(target.id))?.status === 'deregistered', 'the retried batch applied', 60_000);
+    expect(serveLog.match(/webhook receiver listening/g)?.length).toBe(2);
     expect(sim.channel.sent.at(-1)!.status).toBe(204);
   });
 
