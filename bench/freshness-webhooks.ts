@@ -56,6 +56,7 @@ export function togglCase(): FreshnessCase {
   const SECRET = 'bench-freshness-toggl-webhook-secret';
   const sims: Record<string, TogglSimulator> = {};
   const ids = ['tg-events', 'tg-walks'];
+  let changesFrom = Number.POSITIVE_INFINITY;
   const hooks = receiverFor('tg-events', async (app, url, secret) => {
     const src = app.sources.get('tg-events')!;
     return registerToggl({ src, call: vendorCaller(app, src, 'api'), out: () => undefined }, { url, secret, plan: 'premium', workspaces: [] });
@@ -75,6 +76,7 @@ export function togglCase(): FreshnessCase {
     },
     afterSync: hooks.afterSync,
     change(n): Change {
+      if (n === 0) changesFrom = Date.now();
       const [a, b] = ids.map((id) => sims[id]!);
       // The n-th seeded entry of the first workspace: the same at both simulators.
       const seeded = (sim: TogglSimulator) => sim.data.timeEntries.filter((e) => e.workspace_id === 7_000_001).sort((x, y) => x.id - y.id)[n]!;
@@ -94,6 +96,7 @@ export function togglCase(): FreshnessCase {
       return { kind: 'remove', table: 'time_entries', id: String(id) };
     },
     rateLimited: () => Object.fromEntries(Object.entries(sims).map(([id, s]) => [id, s.rateLimited])),
+    requests: () => Object.fromEntries(Object.entries(sims).map(([id, s]) => [id, s.requests.filter((r) => r.at >= changesFrom).length])),
   };
 }
 
@@ -103,6 +106,7 @@ export function izumaCase(): FreshnessCase {
   const SECRET = 'bench-freshness-izuma-webhook-secret';
   const sims: Record<string, IzumaSimulator> = {};
   const ids = ['iz-events', 'iz-walks'];
+  let changesFrom = Number.POSITIVE_INFINITY;
   const hooks = receiverFor('iz-events', async (app, url, secret) => {
     const src = app.sources.get('iz-events')!;
     return registerIzuma({ src, call: vendorCaller(app, src, 'api'), out: () => undefined }, { url, secret, force: true });
@@ -129,6 +133,7 @@ export function izumaCase(): FreshnessCase {
     },
     afterSync: hooks.afterSync,
     change(n): Change {
+      if (n === 0) changesFrom = Date.now();
       const [a, b] = ids.map((id) => sims[id]!);
       if (n % 3 === 0) {
         const device = a!.addDevice({ name: `registered-${n}`, state: 'bootstrapped' });
@@ -143,5 +148,6 @@ export function izumaCase(): FreshnessCase {
       return { kind: 'edit', table: 'devices', id, column: 'status', value: to };
     },
     rateLimited: () => Object.fromEntries(Object.entries(sims).map(([id, s]) => [id, s.rateLimited])),
+    requests: () => Object.fromEntries(Object.entries(sims).map(([id, s]) => [id, s.requests.filter((r) => r.at >= changesFrom).length])),
   };
 }
