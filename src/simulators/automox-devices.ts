@@ -4,7 +4,7 @@
  */
 import { createRng } from './http-sim.js';
 import type { Rng } from './http-sim.js';
-import { automoxTime, type AutomoxNic, type AutomoxServer, type AutomoxServerGroup } from './automox-records.js';
+import { automoxTime, type AutomoxNic, type AutomoxServer, type AutomoxServerDetail, type AutomoxServerGroup, type AutomoxServerStatus } from './automox-records.js';
 
 export const BASE_TIME = Date.UTC(2024, 0, 15, 9, 30, 0);
 export const DAY = 86_400_000;
@@ -18,7 +18,15 @@ interface OsProfile {
   os_name: string;
   os_version: string;
   os_version_id: number;
-  hw: Array<{ vendor: string; model: string; cpu: string; nicVendor: string; macPrefix: string }>;
+  hw: Hardware[];
+}
+
+interface Hardware {
+  vendor: string;
+  model: string;
+  cpu: string;
+  nicVendor: string;
+  macPrefix: string;
 }
 
 const OS_PROFILES: OsProfile[] = [
@@ -59,6 +67,7 @@ function ipv4(rng: Rng, prefix: string): string {
   return `${prefix}.${rng.int(0, 254)}.${rng.int(1, 254)}`;
 }
 
+/** One seeded device. Helpers draw in place, so the order of draws (hence a seed's tenant) stays as it was. */
 export function makeServer(rng: Rng, id: number, orgId: number, groupId: number, index: number): AutomoxServer {
   const os = rng.pick(OS_PROFILES);
   const hw = rng.pick(os.hw);
@@ -70,18 +79,7 @@ export function makeServer(rng: Rng, id: number, orgId: number, groupId: number,
   const refreshed = BASE_TIME + rng.int(0, 20) * DAY + rng.int(0, DAY - 1);
   const connected = rng.bool(0.85);
   const priv = ipv4(rng, '10.' + rng.int(0, 40));
-  const nicCount = rng.bool(0.65) ? 1 : 2;
-  const nics: AutomoxNic[] = [];
-  for (let n = 0; n < nicCount; n++) {
-    nics.push({
-      CONNECTED: n === 0 ? connected : rng.bool(0.3),
-      DEVICE: os.os_family === 'Windows' ? `${hw.nicVendor} Ethernet Adapter #${n + 1}` : os.os_family === 'Mac' ? `en${n}` : `eno${n + 1}`,
-      IPS: n === 0 ? [priv] : [],
-      MAC: rng.mac(hw.macPrefix).toUpperCase(),
-      TYPE: n === 0 && os.os_family !== 'Linux' && rng.bool(0.5) ? 'wireless' : 'ethernet',
-      VENDOR: hw.nicVendor,
-    });
-  }
+  const nics = makeNics(rng, os, hw, { connected, ip: priv });
   const compliant = rng.bool(0.7);
   const pendingPatches = compliant ? 0 : rng.int(1, 14);
   const policyIds = [rng.int(100000, 100050), rng.int(100051, 100099)];
@@ -120,30 +118,62 @@ export function makeServer(rng: Rng, id: number, orgId: number, groupId: number,
     is_compatible: true,
     last_logged_in_user: os.os_family === 'Windows' ? `CORP\\${rng.pick(USERS)}` : rng.pick(USERS),
     serial_number: serial,
-    status: {
-      device_status: connected ? 'ready' : 'not-ready',
-      agent_status: connected ? 'connected' : 'disconnected',
-      policy_status: compliant ? 'compliant' : 'non-compliant',
-      policy_statuses: policyIds.map((pid, k) => ({ id: pid, compliant: compliant || k === 1 })),
-    },
-    detail: {
-      CPU: hw.cpu,
-      RAM: `${rng.pick([8, 16, 32, 64])} GB`,
-      DISKS: Array.from({ length: rng.bool(0.8) ? 1 : 2 }, () => ({ SIZE: `${rng.pick([256, 512, 1024, 2048])} GB`, TYPE: rng.pick(['SSD', 'NVMe', 'HDD']) })),
-      MODEL: hw.model,
-      VENDOR: hw.vendor,
-      VERSION: rng.pick(['1.18.0', '2.3.1', 'A21', 'N/A']),
-      SERIAL: serial,
-      SERVICETAG: hw.vendor === 'Dell Inc.' ? serial : '',
-      NICS: nics,
-    },
+    status: makeStatus(connected, compliant, policyIds),
+    // Last field: its draws come after every other one of the server.
+    detail: makeDetail(rng, hw, serial, nics),
   };
+  addQuirks(rng, server, index);
+  return server;
+}
+
+/** What some devices carry: an empty `serial_number`, a field the published schema does not have. */
+function addQuirks(rng: Rng, server: AutomoxServer, index: number): void {
   // Some agents leave `serial_number` empty; the hardware serial is still in detail.SERIAL.
   if (index % 11 === 4) server.serial_number = '';
   if (index % 7 === 3) {
     server.x_future_field = { rollout_ring: rng.pick(['canary', 'broad']), telemetry: { v: 2, sampled: rng.bool() } };
   }
-  return server;
+}
+
+/** A device's NICs: the first carries its private address and its connection state. */
+function makeNics(rng: Rng, os: OsProfile, hw: Hardware, first: { connected: boolean; ip: string }): AutomoxNic[] {
+  const nicCount = rng.bool(0.65) ? 1 : 2;
+  const nics: AutomoxNic[] = [];
+  for (let n = 0; n < nicCount; n++) {
+    nics.push({
+      CONNECTED: n === 0 ? first.connected : rng.bool(0.3),
+      DEVICE: os.os_family === 'Windows' ? `${hw.nicVendor} Ethernet Adapter #${n + 1}` : os.os_family === 'Mac' ? `en${n}` : `eno${n + 1}`,
+      IPS: n === 0 ? [first.ip] : [],
+      MAC: rng.mac(hw.macPrefix).toUpperCase(),
+      TYPE: n === 0 && os.os_family !== 'Linux' && rng.bool(0.5) ? 'wireless' : 'ethernet',
+      VENDOR: hw.nicVendor,
+    });
+  }
+  return nics;
+}
+
+function makeStatus(connected: boolean, compliant: boolean, policyIds: number[]): AutomoxServerStatus {
+  return {
+    device_status: connected ? 'ready' : 'not-ready',
+    agent_status: connected ? 'connected' : 'disconnected',
+    policy_status: compliant ? 'compliant' : 'non-compliant',
+    policy_statuses: policyIds.map((pid, k) => ({ id: pid, compliant: compliant || k === 1 })),
+  };
+}
+
+/** The hardware detail (`include_details=1`). */
+function makeDetail(rng: Rng, hw: Hardware, serial: string, nics: AutomoxNic[]): AutomoxServerDetail {
+  return {
+    CPU: hw.cpu,
+    RAM: `${rng.pick([8, 16, 32, 64])} GB`,
+    DISKS: Array.from({ length: rng.bool(0.8) ? 1 : 2 }, () => ({ SIZE: `${rng.pick([256, 512, 1024, 2048])} GB`, TYPE: rng.pick(['SSD', 'NVMe', 'HDD']) })),
+    MODEL: hw.model,
+    VENDOR: hw.vendor,
+    VERSION: rng.pick(['1.18.0', '2.3.1', 'A21', 'N/A']),
+    SERIAL: serial,
+    SERVICETAG: hw.vendor === 'Dell Inc.' ? serial : '',
+    NICS: nics,
+  };
 }
 
 
