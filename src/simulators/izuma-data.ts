@@ -169,14 +169,36 @@ export function makeDevice(rng: Rng, accountId: string, created: number, counter
   return device;
 }
 
-/** Deterministic fake Izuma account (seeded mulberry32). Arrays are in ascending id order. */
+/**
+ * Deterministic fake Izuma account (seeded mulberry32). Arrays are in ascending id order. The
+ * account, groups, images and devices draw from `rng` in that order, so a seed gives the same account.
+ */
 export function generateIzumaData(opts: GenerateIzumaOptions): IzumaData {
   const rng = createRng(opts.seed ?? 1);
+  const account = makeAccount(rng);
+  const groups = makeGroups(rng, opts.groups ?? 3);
+  const images = makeFirmwareImages(rng, opts.firmwareImages ?? 2);
+
+  const devices: IzumaDevice[] = [];
+  for (let d = 0; d < opts.devices; d++) {
+    const created = BASE_TIME - 100 * 24 * HOUR + d * 60_000 + rng.int(0, 59_999);
+    const device = makeDevice(rng, account.id, created, d + 1, groups);
+    const fw = images.length > 0 ? rng.pick(images) : undefined;
+    if (fw) device.firmware_checksum = fw.datafile_checksum;
+    for (const gid of device.groups) {
+      const g = groups.find((x) => x.id === gid);
+      if (g) g.devices_count++;
+    }
+    devices.push(device);
+  }
+  return { account, devices, groups, firmwareImages: images };
+}
+
+function makeAccount(rng: Rng): IzumaAccount {
   const accountCreated = BASE_TIME - 400 * 24 * HOUR;
-  const accountId = izumaId(accountCreated, 1, 0xacc);
-  const account: IzumaAccount = {
+  return {
     object: 'account',
-    id: accountId,
+    id: izumaId(accountCreated, 1, 0xacc),
     display_name: 'Fleetsync Demo',
     company: 'Fleetsync Demo GmbH',
     email: 'iot-admin@example.com',
@@ -193,9 +215,10 @@ export function generateIzumaData(opts: GenerateIzumaOptions): IzumaData {
     updated_at: iso(accountCreated + 30 * 24 * HOUR),
     etag: '1',
   };
+}
 
+function makeGroups(rng: Rng, groupCount: number): IzumaDeviceGroup[] {
   const groups: IzumaDeviceGroup[] = [];
-  const groupCount = opts.groups ?? 3;
   for (let g = 0; g < groupCount; g++) {
     const created = BASE_TIME - 300 * 24 * HOUR + g * HOUR;
     groups.push({
@@ -210,9 +233,12 @@ export function generateIzumaData(opts: GenerateIzumaOptions): IzumaData {
       etag: iso(created),
     });
   }
+  return groups;
+}
 
+function makeFirmwareImages(rng: Rng, count: number): IzumaFirmwareImage[] {
   const images: IzumaFirmwareImage[] = [];
-  for (let f = 0; f < (opts.firmwareImages ?? 2); f++) {
+  for (let f = 0; f < count; f++) {
     const created = BASE_TIME - 200 * 24 * HOUR + f * 24 * HOUR;
     const checksum = rng.hex(64);
     images.push({
@@ -229,18 +255,5 @@ export function generateIzumaData(opts: GenerateIzumaOptions): IzumaData {
       etag: iso(created),
     });
   }
-
-  const devices: IzumaDevice[] = [];
-  for (let d = 0; d < opts.devices; d++) {
-    const created = BASE_TIME - 100 * 24 * HOUR + d * 60_000 + rng.int(0, 59_999);
-    const device = makeDevice(rng, accountId, created, d + 1, groups);
-    const fw = images.length > 0 ? rng.pick(images) : undefined;
-    if (fw) device.firmware_checksum = fw.datafile_checksum;
-    for (const gid of device.groups) {
-      const g = groups.find((x) => x.id === gid);
-      if (g) g.devices_count++;
-    }
-    devices.push(device);
-  }
-  return { account, devices, groups, firmwareImages: images };
+  return images;
 }
