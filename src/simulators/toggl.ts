@@ -29,9 +29,10 @@
  * Each is an event to the subscriptions of the Webhooks API (`webhooks`, src/simulators/toggl-webhooks.ts).
  */
 import { STATUS_CODES } from 'node:http';
-import { HttpSimulator, parseIntParam } from './http-sim.js';
+import { HttpSimulator } from './http-sim.js';
 import type { RateWindow, SimRequest, SimResponse } from './http-sim.js';
 import { togglTime, type TogglData, type TogglProject, type TogglTimeEntry } from './toggl-data.js';
+import { projectsPage, tasksPage } from './toggl-lists.js';
 import { TogglWebhooks } from './toggl-webhooks.js';
 
 export * from './toggl-data.js';
@@ -89,28 +90,7 @@ export class TogglSimulator extends HttpSimulator {
       const org = this.data.organizations.find((o) => String(o.id) === id);
       return org ? { status: 200, body: org } : { status: 404, body: 'organization not found' };
     });
-    this.get(/^\/api\/v9\/workspaces\/([^/]+)\/projects\/?$/, (req, [id]) =>
-      this.inWorkspace(id, (ws) => {
-        const perPage = parseIntParam(req.query.get('per_page')) ?? 151;
-        const page = parseIntParam(req.query.get('page')) ?? 1;
-        if (!Number.isInteger(perPage) || perPage < 1 || perPage > 200) return { status: 400, body: 'per_page must be between 1 and 200' };
-        if (!Number.isInteger(page) || page < 1) return { status: 400, body: 'page must be a positive integer' };
-        const since = parseIntParam(req.query.get('since'));
-        if (since !== null && !Number.isInteger(since)) return { status: 400, body: 'since must be a UNIX timestamp' };
-        const active = req.query.get('active') ?? 'true';
-        if (!['true', 'false', 'both'].includes(active)) return { status: 400, body: 'active must be true, false or both' };
-        const sortPinned = req.query.get('sort_pinned') ?? 'false';
-        if (!['true', 'false'].includes(sortPinned)) return { status: 400, body: 'sort_pinned must be true or false' };
-        const all = this.data.projects
-          .filter((p) => p.workspace_id === ws)
-          // Default `active=true`: archived (inactive) projects only with active=false or both.
-          .filter((p) => active === 'both' || p.active === (active === 'true'))
-          // The full list has live projects only; `since` also brings the ones deleted since then.
-          .filter((p) => (since === null ? p.server_deleted_at === null : Date.parse(p.at) >= since * 1000))
-          .sort((a, b) => (sortPinned === 'true' ? Number(b.pinned) - Number(a.pinned) : 0) || a.id - b.id);
-        return { status: 200, body: all.slice((page - 1) * perPage, page * perPage) };
-      }),
-    );
+    this.get(/^\/api\/v9\/workspaces\/([^/]+)\/projects\/?$/, (req, [id]) => this.inWorkspace(id, (ws) => projectsPage(this.data.projects, req, ws)));
     this.get(/^\/api\/v9\/workspaces\/([^/]+)\/clients\/?$/, (req, [id]) =>
       this.inWorkspace(id, (ws) => {
         const status = req.query.get('status') ?? 'active';
@@ -122,18 +102,7 @@ export class TogglSimulator extends HttpSimulator {
     this.get(/^\/api\/v9\/workspaces\/([^/]+)\/tags\/?$/, (_req, [id]) =>
       this.inWorkspace(id, (ws) => ({ status: 200, body: this.data.tags.filter((t) => t.workspace_id === ws) })),
     );
-    this.get(/^\/api\/v9\/workspaces\/([^/]+)\/tasks\/?$/, (req, [id]) =>
-      this.inWorkspace(id, (ws) => {
-        const active = req.query.get('active') ?? 'true';
-        if (!['true', 'false', 'both'].includes(active)) return { status: 400, body: 'active must be true, false or both' };
-        const perPage = parseIntParam(req.query.get('per_page')) ?? 50;
-        const page = parseIntParam(req.query.get('page')) ?? 1;
-        if (!Number.isInteger(perPage) || perPage < 1 || perPage > 200) return { status: 400, body: 'per_page must be between 1 and 200' };
-        if (!Number.isInteger(page) || page < 1) return { status: 400, body: 'page must be a positive integer' };
-        const all = this.data.tasks.filter((t) => t.workspace_id === ws && (active === 'both' || t.active === (active === 'true'))).sort((a, b) => a.id - b.id);
-        return { status: 200, body: { data: all.slice((page - 1) * perPage, page * perPage), page, per_page: perPage, sort_field: 'name', sort_order: 'ASC', total_count: all.length } };
-      }),
-    );
+    this.get(/^\/api\/v9\/workspaces\/([^/]+)\/tasks\/?$/, (req, [id]) => this.inWorkspace(id, (ws) => tasksPage(this.data.tasks, req, ws)));
     this.route('POST', /^\/reports\/api\/v3\/workspace\/([^/]+)\/search\/time_entries\/?$/, (req, [id]) => this.inWorkspace(id, (ws) => this.searchTimeEntries(req, ws)));
     this.route('POST', /^\/reports\/api\/v3\/workspace\/([^/]+)\/search\/time_entries\/totals\/?$/, (req, [id]) => this.inWorkspace(id, (ws) => this.searchTotals(req, ws)));
     this.webhooks = new TogglWebhooks(() => this.now(), (ws) => this.data.workspaces.some((w) => w.id === ws));
