@@ -107,8 +107,15 @@ export class Metrics implements EngineMetrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  /** Gauges read at scrape time from Postgres and Redis (held sweeps, queue depth, overdue jobs). */
+  /** Gauges read at scrape time from Postgres and Redis (freshness, held sweeps, queue depth, overdue jobs). */
   private scrapeGauges(): void {
+    // Registered in this order, which is the order a scrape lists them in.
+    this.freshnessGauges();
+    this.backlogGauges();
+  }
+
+  /** How old each source and resource is, and how old it may be. */
+  private freshnessGauges(): void {
     const self = this;
     new Gauge({
       name: 'fleetsync_freshness_seconds',
@@ -143,6 +150,11 @@ export class Metrics implements EngineMetrics {
         }
       },
     });
+  }
+
+  /** What waits: held sweeps (Postgres), page jobs per queue and state, overdue page jobs (Redis). */
+  private backlogGauges(): void {
+    const self = this;
     new Gauge({
       name: 'fleetsync_held_sweeps',
       help: 'Sweeps the mass-delete guard holds, per source and resource, read from Postgres at scrape time (apply with fleetsync sweep --confirm).',
