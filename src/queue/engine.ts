@@ -1,11 +1,9 @@
 import type { Job, Queue, Worker } from 'bullmq';
 import type { Kysely } from 'kysely';
-import type { RedisClient } from '../redis.js';
 import type { WorkerSettings } from '../config.js';
 import { ConfigError } from '../config-errors.js';
 import { keepAliveAgents } from '../http/client.js';
 import type { Logger } from '../logger.js';
-import type { EngineMetrics } from '../metrics.js';
 import type { SourceRegistry } from '../source-registry.js';
 import { overdueAfterMs, overduePageJobs } from '../overdue-jobs.js';
 import { expandResources, type ResolvedSource } from '../sources.js';
@@ -30,37 +28,13 @@ import { logRunFinished } from './run-end.js';
 import { requeueStranded, workableRuns, type RequeueDeps } from './run-requeue.js';
 import { waitForRun, type RunWaitOptions } from './run-wait.js';
 import { definitionOf, insertRunWithRoots } from './walk-start.js';
+import type { EngineOptions, StartRunOptions } from './engine-options.js';
 
 export { type Lane, type PageJobData } from './lanes.js';
 export { pageQueueName } from './page-queue.js';
 export { BACKFILL_PRIORITY, pagePriority } from '../sync/walk-plan.js';
 export type { RunRow, WalkRow } from '../warehouse/walks.js';
-
-/** Options of Engine. Everything is passed in; the engine owns none of these connections. */
-export interface EngineOptions {
-  db: Kysely<Database>;
-  /** ioredis connection with maxRetriesPerRequest: null (BullMQ requires it). */
-  redis: RedisClient;
-  /** The sources this process knows (YAML and Postgres); resolved only when a page or a command needs one. */
-  sources: SourceRegistry;
-  worker: WorkerSettings;
-  /** BullMQ key prefix; tests use their own. */
-  prefix: string;
-  logger: Logger;
-  /** Receives request, row, wait and walk-duration counts; optional. */
-  metrics?: EngineMetrics;
-  /** Receives the 'error' events of the page queues and workers (a lost Redis); default: logged. */
-  onRedisError?: (err: Error) => void;
-}
-
-/** Options of Engine.startRun(). */
-export interface StartRunOptions {
-  resources?: readonly string[];
-  trigger: string;
-  mode?: 'full' | 'incremental';
-  /** Stored in sync_walks.since of every walk of the run (vendors that filter by date use it). */
-  since?: Date | null;
-}
+export type { EngineOptions, StartRunOptions } from './engine-options.js';
 
 /**
  * The sync engine's facade: queues, workers, runs, pauses. One job performs one vendor request;
