@@ -2,6 +2,7 @@ import { DelayedError, Queue, UnrecoverableError, Worker, type Job, type JobsOpt
 import type { Kysely } from 'kysely';
 import type { WorkerSettings } from '../config.js';
 import type { Logger } from '../logger.js';
+import { closeAfterPagesInHand } from '../pages-in-hand.js';
 import type { EngineMetrics } from '../metrics.js';
 import type { Lane } from '../queue/lanes.js';
 import type { WalkRoute } from '../queue/page-ref.js';
@@ -170,9 +171,13 @@ export class EventCore implements EventIntake {
     return await applyEvent(this.applyDeps, data.event, defer);
   }
 
-  /** Stops the workers (after their jobs in hand) and closes the queues. */
+  /**
+   * Stops the workers (after their jobs in hand) and closes the queues. With Redis down, BullMQ's
+   * own close would wait for Redis: the workers are closed with force instead (an event in hand is
+   * taken again once its lock expires, as a stalled job).
+   */
   async close(): Promise<void> {
-    await Promise.all([...this.workers.values()].map((w) => w.close()));
+    await closeAfterPagesInHand([...this.workers.values()], this.redis.status === 'ready');
     this.workers.clear();
     await Promise.all([...this.byName.values()].map((q) => q.close()));
     this.byName.clear();
