@@ -4,7 +4,6 @@
  * receiver on loopback and its vendor's subscription (`webhooks register`'s code); the `-walks`
  * source sees the same changes through walks only.
  */
-import { createServer } from 'node:net';
 import type { App } from '../src/app.js';
 import type { Listening } from '../src/listening.js';
 import { IzumaSimulator, generateIzumaData, type IzumaDevice } from '../src/simulators/izuma.js';
@@ -15,18 +14,8 @@ import { routeOfSource } from '../src/webhooks/route.js';
 import { startWebhookReceiver } from '../src/webhooks/start.js';
 import { registerToggl } from '../src/webhooks/toggl-setup.js';
 import { vendorCaller } from '../src/webhooks/vendor-call.js';
+import { freePort } from '../test/helpers/ports.js';
 import type { Change, FreshnessCase } from './freshness.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** What both webhook cases share: a receiver for the `-events` source, set up after its first sync. */
 function receiverFor(sourceId: string, register: (app: App, url: string, secret: string) => Promise<string[]>) {

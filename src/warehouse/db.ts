@@ -237,7 +237,7 @@ export interface CreateDbOptions {
 }
 
 /**
- * Makes this session compress large values (a device's `raw`) with lz4 instead of pglz, unless the
+ * Makes the connection's Postgres session compress large values (a device's `raw`) with lz4 instead of pglz, unless the
  * server, database or role chose a compression itself (its setting's source is then not
  * `default`). pglz was 3.4 ms of the ~46 ms of Postgres CPU a first-sync page of 500 devices costs
  * (perf), lz4 a fraction of it, for the same table size (docs/performance.md). Values already
