@@ -36,11 +36,13 @@ describe("a worker whose Postgres backends are terminated (failover, an administ
   it('stays up, logs the outage once each way, and the run ends with exactly the simulator data', async () => {
     const { env, app, configFile, children } = fx;
     const { runId } = await app.engine.startRun('automox-pg', { trigger: 'test' });
-    const worker = startWorker(configFile, env, { PGF_KEY: API_KEY, FLEETSYNC_LOG_LEVEL: 'info' });
+    const worker = startWorker(configFile, env, { PGF_KEY: API_KEY, FLEETSYNC_LOG_LEVEL: 'debug' });
     children.push(worker);
     let log = '';
     worker.stderr?.on('data', (d: Buffer) => (log += d.toString()));
 
+    // The test's own timeout stops it silently; the wait below ends before it and says why.
+    const reportBy = Date.now() + 170_000;
     let terminations = 0;
     let rounds = 0;
     const runStatus = async () => (await probe.query<{ status: string }>('select status from sync_runs where id = $1', [runId])).rows[0]!.status;
@@ -57,6 +59,13 @@ describe("a worker whose Postgres backends are terminated (failover, an administ
       // A varying pace, so terminations land at every stage of a page job (gate, request, commit).
       await new Promise((r) => setTimeout(r, 30 + Math.floor(Math.random() * 120)));
     }
+    // What a run that does not end was doing: its walks and the worker's last retries (debug
+    // lines carry each failed attempt), so a failure says more than the test's timeout.
+    const stateOfRun = async () => {
+      const walks = await probe.query(`select resource, scope, status, pages from sync_walks where run_id = $1 and status <> 'succeeded'`, [runId]);
+      const retries = log.split('\n').filter((l) => l.includes('"attempt"')).slice(-12);
+      return `${terminations} terminations in ${rounds} rounds; walks not done: ${JSON.stringify(walks.rows)}; last retries:\n${retries.join('\n')}`;
+    };
     const status = await waitFor(
       async () => {
         if (!alive()) return 'worker exited';
@@ -64,8 +73,10 @@ describe("a worker whose Postgres backends are terminated (failover, an administ
         return s === 'running' ? null : s;
       },
       'the run to end',
-      120_000,
-    );
+      Math.max(5_000, reportBy - Date.now()),
+    ).catch(async (err: Error) => {
+      throw new Error(`${err.message}: ${await stateOfRun()}`);
+    });
 
     expect({ exitCode: worker.exitCode, signal: worker.signalCode }, `worker after ${terminations} terminations: ${log.slice(-1500)}`).toEqual({ exitCode: null, signal: null });
     expect(terminations).toBeGreaterThan(20);
