@@ -7,12 +7,12 @@ import { LaneGate } from '../src/queue/lane-gate.js';
 import { Lane } from '../src/queue/lanes.js';
 import { deleteRedisPrefix, REDIS_URL, waitFor } from './helpers.js';
 import { freePort } from './helpers/ports.js';
-import { busiestWindow } from './helpers/windows.js';
+import { busiestWindow, emptyBucketArrivals } from './helpers/windows.js';
 
-// What the vendor counts in any window never exceeds the lane's limit, also on a starved machine
-// (src/queue/lane-gate.ts): the vendor runs in its own process, which is frozen (SIGSTOP) for
-// 500 ms every 1.5 s and then counts in one burst the requests that queued meanwhile, while 30
-// callers keep the lane at its limit. Counted on the vendor's side: its own arrival log.
+// What the vendor counts in any window never exceeds the lane's limit, and no request reaches
+// its token bucket empty, also on a starved machine (src/queue/lane-gate.ts): the vendor runs in
+// its own process, which is frozen (SIGSTOP) for 500 ms and then counts in one burst the requests
+// that queued meanwhile. Counted on the vendor's side: its own arrival log.
 
 const LIMIT = { max: 20, durationMs: 1000 };
 const prefix = `fst-starved-${randomBytes(4).toString('hex')}`;
@@ -51,14 +51,7 @@ afterAll(async () => {
 describe('a lane on a starved machine', () => {
   it('never lets the vendor count more than the limit in any window, when requests reach it in bursts', async () => {
     const windows = [LIMIT];
-    const lane = new Lane({
-      sourceId: 'starved',
-      laneClass: 'api',
-      limit: { windows, concurrency: 30 },
-      gate: new LaneGate(redis, `${prefix}:gate`, windows),
-      http: createHttpClient({ baseUrl: origin, authHeaders: {}, readError: () => ({}), timeoutMs: 10_000, maxInProcessWaitMs: 10 }),
-      rateLimitBackoffMs: 1000,
-    });
+    const lane = laneOf({ windows, concurrency: 30 }, new LaneGate(redis, `${prefix}:gate`, windows));
     // The vendor's machine is starved: frozen 500 ms of every 1.5 s.
     let frozen = false;
     const freezer = setInterval(() => {
@@ -83,8 +76,54 @@ describe('a lane on a starved machine', () => {
       clearInterval(freezer);
       if (frozen) vendor.kill('SIGCONT');
     }
-    const arrivals = (await (await fetch(`${origin}/arrivals`)).json()) as number[];
+    const arrivals = await arrivalsSince(0);
     expect(arrivals.length).toBeGreaterThanOrEqual(200);
     expect(busiestWindow(arrivals, LIMIT.durationMs)).toBeLessThanOrEqual(LIMIT.max);
   });
+
+  it('never lets a request reach the vendor\'s token bucket empty, when the requests of a full bucket are held on the way', async () => {
+    // A full bucket lets its whole capacity go at once; the vendor is frozen, so they all wait
+    // on the way while time passes. The vendor's bucket, full, gains nothing meanwhile; a bucket
+    // that refilled on our side would let a second burst go, which the vendor refuses.
+    const bucket = { capacity: 10, refillPerMinute: 1_200 };
+    const lane = laneOf({ tokenBucket: bucket, concurrency: 30 }, new LaneGate(redis, `${prefix}:bucket`, [], bucket));
+    const from = (await arrivalsSince(0)).length;
+    for (let round = 0; round < 3; round++) {
+      vendor.kill('SIGSTOP');
+      const thaw = setTimeout(() => vendor.kill('SIGCONT'), 500);
+      let sent = 0;
+      const caller = async () => {
+        while (sent < 20) {
+          const reply = await lane.request({ path: '/items' });
+          if (reply.sent) sent++;
+          else await new Promise((r) => setTimeout(r, Math.min(reply.waitMs, 20)));
+        }
+      };
+      try {
+        await Promise.all(Array.from({ length: 20 }, caller));
+      } finally {
+        clearTimeout(thaw);
+        vendor.kill('SIGCONT');
+      }
+    }
+    const arrivals = await arrivalsSince(from);
+    expect(arrivals.length).toBeGreaterThanOrEqual(60);
+    expect(emptyBucketArrivals(arrivals, bucket)).toBe(0);
+  });
 });
+
+function laneOf(limit: ConstructorParameters<typeof Lane>[0]['limit'], gate: LaneGate): Lane {
+  return new Lane({
+    sourceId: 'starved',
+    laneClass: 'api',
+    limit,
+    gate,
+    http: createHttpClient({ baseUrl: origin, authHeaders: {}, readError: () => ({}), timeoutMs: 10_000, maxInProcessWaitMs: 10 }),
+    rateLimitBackoffMs: 1000,
+  });
+}
+
+/** The vendor's arrival log from the `from`th request on. */
+async function arrivalsSince(from: number): Promise<number[]> {
+  return ((await (await fetch(`${origin}/arrivals`)).json()) as number[]).slice(from);
+}

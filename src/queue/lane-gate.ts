@@ -13,7 +13,11 @@ import type { RateWindow, TokenBucket } from '../config.js';
 // never holds more than `max`. A request that never reports back (its worker killed) stops
 // counting `hold` ms after its grant.
 // The bucket is a hash {tokens, ts} refilled continuously from the time elapsed, so a burst of
-// `capacity` goes at once and the steady rate is exactly refillPerMs afterwards.
+// `capacity` goes at once and the steady rate is exactly refillPerMs afterwards. It never holds
+// more than `capacity` minus the requests in flight: the vendor's bucket, full while they have
+// not yet arrived, loses the refill of that time, and takes their tokens when they arrive. So the
+// vendor's bucket always holds at least ours plus the granted requests yet to arrive, and none
+// arrives to an empty bucket, however long a starved machine held it.
 // `now` is Redis's clock, not the caller's: workers on several machines share one timeline.
 const TAKE = `
 local t = redis.call('TIME')
@@ -50,7 +54,8 @@ if cap > 0 then
   local st = redis.call('HMGET', bkey, 'tokens', 'ts')
   tokens = tonumber(st[1] or cap)
   local ts = tonumber(st[2] or now)
-  if now > ts then tokens = math.min(cap, tokens + (now - ts) * perMs) end
+  if now > ts then tokens = tokens + (now - ts) * perMs end
+  tokens = math.min(tokens, math.max(0, cap - flying))
   if tokens < 1 then
     local w = math.ceil((1 - tokens) / perMs)
     if w > wait then wait = w end
@@ -67,14 +72,29 @@ return {0, member}
 `;
 
 // A granted request's answer is in: it leaves the requests in flight and enters every window's
-// log at the answer's time (Redis's clock), where it counts one window more.
+// log at the answer's time (Redis's clock), where it counts one window more. The bucket is first
+// brought up to now with this request still in flight, since the cap on its tokens (capacity
+// minus the requests in flight) held until this instant and is looser from it on.
 const ANSWERED = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local nwin = tonumber(ARGV[2])
+local cap = tonumber(ARGV[3])
+if cap > 0 then
+  local bkey = KEYS[nwin + 2]
+  local st = redis.call('HMGET', bkey, 'tokens', 'ts')
+  if st[1] then
+    local tokens = tonumber(st[1])
+    local ts = tonumber(st[2])
+    if now > ts then tokens = tokens + (now - ts) * tonumber(ARGV[4]) end
+    tokens = math.min(tokens, math.max(0, cap - redis.call('ZCARD', KEYS[1])))
+    redis.call('HSET', bkey, 'tokens', tostring(tokens), 'ts', tostring(math.max(now, ts)))
+  end
+end
 redis.call('ZREM', KEYS[1], ARGV[1])
-for i = 2, #KEYS do
-  redis.call('ZADD', KEYS[i], now, ARGV[1])
-  redis.call('PEXPIRE', KEYS[i], ARGV[i])
+for i = 1, nwin do
+  redis.call('ZADD', KEYS[1 + i], now, ARGV[1])
+  redis.call('PEXPIRE', KEYS[1 + i], ARGV[4 + i])
 end
 return 0
 `;
@@ -137,8 +157,8 @@ export class LaneGate {
     for (const w of this.windows) args.push(w.max, w.durationMs);
     const [wait, member] = (await this.redis.eval(TAKE, keys.length, ...keys, ...args)) as [number, string];
     if (Number(wait) > 0) return { waitMs: Number(wait), answered: null };
-    const durations = this.windows.map((w) => w.durationMs);
-    return { waitMs: 0, answered: async () => void (await this.redis.eval(ANSWERED, 1 + windows.length, flying, ...windows, member, ...durations)) };
+    const answerArgs = [member, this.windows.length, args[2]!, args[3]!, ...this.windows.map((w) => w.durationMs)];
+    return { waitMs: 0, answered: async () => void (await this.redis.eval(ANSWERED, keys.length, ...keys, ...answerArgs)) };
   }
 
   /** Pauses the whole lane until `until` (epoch ms); a later pause wins over an earlier one. */
