@@ -43,22 +43,9 @@ describe("a worker whose Postgres backends are terminated (failover, an administ
 
     // The test's own timeout stops it silently; the wait below ends before it and says why.
     const reportBy = Date.now() + 170_000;
-    let terminations = 0;
-    let rounds = 0;
     const runStatus = async () => (await probe.query<{ status: string }>('select status from sync_runs where id = $1', [runId])).rows[0]!.status;
     const alive = () => worker.exitCode === null && worker.signalCode === null;
-    // Terminate every backend of the test database but the probe's, again and again while the
-    // worker syncs: idle pool clients and clients in the middle of a page's transaction alike.
-    // Bounded, so that a page whose every attempt is hit cannot back off for minutes.
-    while (rounds < 50 && alive() && (await runStatus()) === 'running') {
-      const killed = await probe.query<{ n: number }>(
-        `select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`,
-      );
-      terminations += killed.rows[0]!.n;
-      if (killed.rows[0]!.n > 0) rounds++;
-      // A varying pace, so terminations land at every stage of a page job (gate, request, commit).
-      await new Promise((r) => setTimeout(r, 30 + Math.floor(Math.random() * 120)));
-    }
+    const { terminations, rounds } = await terminateWhileRunning(probe, async () => alive() && (await runStatus()) === 'running');
     // What a run that does not end was doing: its walks and the worker's last retries (debug
     // lines carry each failed attempt), so a failure says more than the test's timeout.
     const stateOfRun = async () => {
@@ -98,3 +85,23 @@ describe("a worker whose Postgres backends are terminated (failover, an administ
     worker.kill('SIGTERM');
   });
 });
+
+/**
+ * Terminates every backend of the test database but the probe's, again and again while `going()`:
+ * idle pool clients and clients in the middle of a page's transaction alike. Bounded to 50 rounds
+ * that terminated something, so that a page whose every attempt is hit cannot back off for minutes.
+ */
+async function terminateWhileRunning(probe: pg.Client, going: () => Promise<boolean>): Promise<{ terminations: number; rounds: number }> {
+  let terminations = 0;
+  let rounds = 0;
+  while (rounds < 50 && (await going())) {
+    const killed = await probe.query<{ n: number }>(
+      `select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`,
+    );
+    terminations += killed.rows[0]!.n;
+    if (killed.rows[0]!.n > 0) rounds++;
+    // A varying pace, so terminations land at every stage of a page job (gate, request, commit).
+    await new Promise((r) => setTimeout(r, 30 + Math.floor(Math.random() * 120)));
+  }
+  return { terminations, rounds };
+}
