@@ -62,16 +62,8 @@ describe('a lane on a starved machine', () => {
         frozen = false;
       }, 500);
     }, 1_500);
-    let sent = 0;
-    const caller = async () => {
-      while (sent < 200) {
-        const reply = await lane.request({ path: '/items' });
-        if (reply.sent) sent++;
-        else await new Promise((r) => setTimeout(r, Math.min(reply.waitMs, 50)));
-      }
-    };
     try {
-      await Promise.all(Array.from({ length: 30 }, caller));
+      await sendThrough(lane, { requests: 200, callers: 30, pollMs: 50 });
     } finally {
       clearInterval(freezer);
       if (frozen) vendor.kill('SIGCONT');
@@ -91,16 +83,8 @@ describe('a lane on a starved machine', () => {
     for (let round = 0; round < 3; round++) {
       vendor.kill('SIGSTOP');
       const thaw = setTimeout(() => vendor.kill('SIGCONT'), 500);
-      let sent = 0;
-      const caller = async () => {
-        while (sent < 20) {
-          const reply = await lane.request({ path: '/items' });
-          if (reply.sent) sent++;
-          else await new Promise((r) => setTimeout(r, Math.min(reply.waitMs, 20)));
-        }
-      };
       try {
-        await Promise.all(Array.from({ length: 20 }, caller));
+        await sendThrough(lane, { requests: 20, callers: 20, pollMs: 20 });
       } finally {
         clearTimeout(thaw);
         vendor.kill('SIGCONT');
@@ -121,6 +105,19 @@ function laneOf(limit: ConstructorParameters<typeof Lane>[0]['limit'], gate: Lan
     http: createHttpClient({ baseUrl: origin, authHeaders: {}, readError: () => ({}), timeoutMs: 10_000, maxInProcessWaitMs: 10 }),
     rateLimitBackoffMs: 1000,
   });
+}
+
+/** Sends `requests` requests through the lane from `callers` callers side by side; a caller the gate holds asks again within `pollMs`. */
+async function sendThrough(lane: Lane, load: { requests: number; callers: number; pollMs: number }): Promise<void> {
+  let sent = 0;
+  const caller = async () => {
+    while (sent < load.requests) {
+      const reply = await lane.request({ path: '/items' });
+      if (reply.sent) sent++;
+      else await new Promise((r) => setTimeout(r, Math.min(reply.waitMs, load.pollMs)));
+    }
+  };
+  await Promise.all(Array.from({ length: load.callers }, caller));
 }
 
 /** The vendor's arrival log from the `from`th request on. */
