@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AutomoxSimulator, generateAutomoxData } from '../src/simulators/automox.js';
 import type { HttpSimulator } from '../src/simulators/http-sim.js';
+import type { App } from '../src/app.js';
 import { createTestEnv, TEST_WORKER, waitFor, type TestEnv } from './helpers.js';
 import { automoxSource, FAST, testConfig } from './helpers/config.js';
 import { syncOnce } from './helpers/sync.js';
@@ -23,12 +24,20 @@ afterAll(async () => {
   await env.cleanup();
 });
 
+// One app at a time: the apps share the env's queue, and an app left running from the test before
+// would take this test's page jobs, which it cannot work (it does not know the source), and put
+// them back for longer each time (src/queue/page-admission.ts), delaying them by a minute or more
+// on a busy machine.
+let current: App | undefined;
+
 async function automox(id: string, worker: Record<string, unknown> = {}) {
+  await current?.close();
   const sim = new AutomoxSimulator({ apiKey: KEY, data: generateAutomoxData({ seed: 4, orgs: 1, devicesPerOrg: [12], packagesPerDevice: 0 }) });
   sims.push(sim);
   const origin = await sim.start();
   const app = await env.open(testConfig([automoxSource(id, `${origin}/api`, 'TEST_AUTOMOX_KEY', { rateLimits: { servers: FAST, api: FAST } })], { worker: { ...TEST_WORKER, ...worker } }), vars);
   app.engine.startWorkers();
+  current = app;
   return { sim, app };
 }
 
