@@ -153,11 +153,12 @@ export class LaneGate {
     const windows = this.windows.map((w) => `${this.keyBase}:win:${w.max}:${w.durationMs}`);
     const b = this.bucket;
     const keys = [flying, ...windows, ...(b ? [`${this.keyBase}:bucket:${b.capacity}:${b.refillPerMinute}`] : [])];
-    const args: Array<string | number> = [Math.random().toString(36).slice(2), this.windows.length, b?.capacity ?? 0, b ? b.refillPerMinute / 60_000 : 0, this.inFlightMs];
+    const bucketArgs = [b?.capacity ?? 0, b ? b.refillPerMinute / 60_000 : 0];
+    const args: Array<string | number> = [Math.random().toString(36).slice(2), this.windows.length, ...bucketArgs, this.inFlightMs];
     for (const w of this.windows) args.push(w.max, w.durationMs);
     const [wait, member] = (await this.redis.eval(TAKE, keys.length, ...keys, ...args)) as [number, string];
     if (Number(wait) > 0) return { waitMs: Number(wait), answered: null };
-    const answerArgs = [member, this.windows.length, args[2]!, args[3]!, ...this.windows.map((w) => w.durationMs)];
+    const answerArgs = [member, this.windows.length, ...bucketArgs, ...this.windows.map((w) => w.durationMs)];
     return { waitMs: 0, answered: async () => void (await this.redis.eval(ANSWERED, keys.length, ...keys, ...answerArgs)) };
   }
 
